@@ -1,0 +1,33 @@
+"""The ``rxdispatch`` command line (typer): builds settings, wires parts."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from dispatch.database import migrate as migrate_database
+from dispatch.embedded_postgres import resolve_database_url
+from dispatch.settings import DatabaseSettings
+
+app = typer.Typer(
+    name="rxdispatch",
+    help="Last-mile dispatch and cold-chain engine for medicine delivery.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply every pending database migration (dispatch, then telemetry)."""
+    settings = DatabaseSettings()
+    url = resolve_database_url(settings.database_url, settings.data_dir)
+    migrate_database(url)
+    typer.echo("database is up to date")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    logging.basicConfig(level=logging.WARNING)
+    app()

@@ -12,6 +12,7 @@ from routing.errors import (
     NoSolutionFound,
     RoutingError,
 )
+from routing.feasibility import Violation, check
 from routing.model import (
     MAX_TIME_S,
     Job,
@@ -26,6 +27,7 @@ from routing.model import (
     Visit,
 )
 from routing.params import FirstSolution, Metaheuristic, SolverParams
+from routing.solver import solve
 
 __all__ = [
     "MAX_TIME_S",
@@ -46,5 +48,8 @@ __all__ = [
     "Unassigned",
     "UnassignedReason",
     "Vehicle",
+    "Violation",
     "Visit",
+    "check",
+    "solve",
 ]

@@ -1,0 +1,348 @@
+"""The OR-Tools engine (the only module importing ortools).
+
+Builds a ``pywrapcp.RoutingModel`` over the node layout: integer transit matrices
+per vehicle profile, a time dimension with hard and soft windows and shift ends,
+capacity dimensions with on-board initial loads, pickup-and-delivery sets whose
+pickup is one of several candidate sites, hold-time limits, skills, locks, fixed
+costs and drop penalties; optionally warm-started from node sequences.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from routing.errors import NoSolutionFound
+from routing.layout import Layout
+from routing.model import RoutingProblem
+from routing.params import FirstSolution, Metaheuristic, SolverParams
+from routing.penalties import base_drop_penalty, drop_penalty, lateness_cost_per_s
+
+logger = logging.getLogger(__name__)
+
+_FIRST = routing_enums_pb2.FirstSolutionStrategy
+_META = routing_enums_pb2.LocalSearchMetaheuristic
+_FIRST_SOLUTION = {
+    FirstSolution.AUTOMATIC: _FIRST.AUTOMATIC,
+    FirstSolution.PATH_CHEAPEST_ARC: _FIRST.PATH_CHEAPEST_ARC,
+    FirstSolution.PARALLEL_CHEAPEST_INSERTION: _FIRST.PARALLEL_CHEAPEST_INSERTION,
+    FirstSolution.LOCAL_CHEAPEST_INSERTION: _FIRST.LOCAL_CHEAPEST_INSERTION,
+    FirstSolution.SAVINGS: _FIRST.SAVINGS,
+    FirstSolution.SWEEP: _FIRST.SWEEP,
+    FirstSolution.CHRISTOFIDES: _FIRST.CHRISTOFIDES,
+}
+_METAHEURISTIC = {
+    Metaheuristic.AUTOMATIC: _META.AUTOMATIC,
+    Metaheuristic.GREEDY_DESCENT: _META.GREEDY_DESCENT,
+    Metaheuristic.GUIDED_LOCAL_SEARCH: _META.GUIDED_LOCAL_SEARCH,
+    Metaheuristic.SIMULATED_ANNEALING: _META.SIMULATED_ANNEALING,
+    Metaheuristic.TABU_SEARCH: _META.TABU_SEARCH,
+}
+_STATUS_ENUM = routing_enums_pb2.RoutingSearchStatus
+_STATUS = {
+    _STATUS_ENUM.ROUTING_OPTIMAL: "optimal",
+    _STATUS_ENUM.ROUTING_SUCCESS: "feasible",
+    _STATUS_ENUM.ROUTING_PARTIAL_SUCCESS_LOCAL_OPTIMUM_NOT_REACHED: "degraded",
+}
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    """Raw engine output: node sequences and service start times per node."""
+
+    sequences: tuple[tuple[int, ...], ...]
+    """Visited job nodes per vehicle (starts and ends excluded)."""
+    start_s: dict[int, int]
+    """Service start (time cumul) per visited node."""
+    route_start_s: tuple[int, ...]
+    route_end_s: tuple[int, ...]
+    objective: int
+    status: str
+    warm_started: bool
+
+
+@dataclass(frozen=True)
+class EngineRequest:
+    """One engine run: what to forbid, how to start and how long to search."""
+
+    time_limit_s: float
+    initial: list[list[int]] | None = None
+    excluded_jobs: frozenset[int] = frozenset()
+    """Jobs known to be unservable: their nodes are forced inactive."""
+    unused_vehicles: frozenset[int] = frozenset()
+    """Vehicles that must stay empty (route elimination)."""
+
+
+def run_engine(
+    problem: RoutingProblem,
+    layout: Layout,
+    params: SolverParams,
+    request: EngineRequest,
+) -> EngineResult:
+    """Build the model, solve it within the time limit and read the routes back."""
+    manager = pywrapcp.RoutingIndexManager(
+        len(layout.nodes), len(problem.vehicles), list(layout.starts), list(layout.ends)
+    )
+    model = pywrapcp.RoutingModel(manager)
+    builder = _ModelBuilder(problem, layout, params, manager, model)
+    builder.build(request)
+    search = _search_parameters(params, request.time_limit_s)
+    model.CloseModelWithParameters(search)
+    assignment = None
+    warm = False
+    if request.initial is not None:
+        routes = [[manager.NodeToIndex(n) for n in r] for r in request.initial]
+        start = model.ReadAssignmentFromRoutes(routes, True)
+        if start is not None:
+            assignment = model.SolveFromAssignmentWithParameters(start, search)
+            warm = True
+        else:
+            logger.info("warm start rejected by the model; solving from scratch")
+    if assignment is None:
+        assignment = model.SolveWithParameters(search)
+    if assignment is None:
+        raise NoSolutionFound(
+            "the engine found no assignment (check locked stops and on-board jobs)"
+        )
+    return builder.read(assignment, _STATUS.get(model.status(), "degraded"), warm)
+
+
+def _search_parameters(params: SolverParams, time_limit_s: float) -> object:
+    search = pywrapcp.DefaultRoutingSearchParameters()
+    search.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
+    if params.plain:
+        search.first_solution_strategy = _FIRST.PATH_CHEAPEST_ARC
+        search.local_search_metaheuristic = _META.GUIDED_LOCAL_SEARCH
+    else:
+        search.first_solution_strategy = _FIRST_SOLUTION[params.first_solution]
+        search.local_search_metaheuristic = _METAHEURISTIC[params.metaheuristic]
+        search.guided_local_search_lambda_coefficient = params.gls_lambda
+    if params.solution_limit is not None:
+        search.solution_limit = params.solution_limit
+    return search
+
+
+class _ModelBuilder:
+    """Adds variables and constraints for one problem to one RoutingModel."""
+
+    def __init__(
+        self,
+        problem: RoutingProblem,
+        layout: Layout,
+        params: SolverParams,
+        manager: pywrapcp.RoutingIndexManager,
+        model: pywrapcp.RoutingModel,
+    ) -> None:
+        self.problem = problem
+        self.layout = layout
+        self.params = params
+        self.manager = manager
+        self.model = model
+        self.time: pywrapcp.RoutingDimension | None = None
+
+    def index(self, node: int) -> int:
+        return int(self.manager.NodeToIndex(node))
+
+    def build(self, request: EngineRequest) -> None:
+        self._costs()
+        self._time()
+        self._capacities()
+        self._jobs(request.excluded_jobs)
+        self._locks()
+        for v in request.unused_vehicles:
+            self.model.NextVar(self.model.Start(v)).SetValue(self.model.End(v))
+
+    def _profiles(self) -> list[str]:
+        return sorted({vehicle.profile for vehicle in self.problem.vehicles})
+
+    def _costs(self) -> None:
+        problem, model = self.problem, self.model
+        evaluators: dict[str, int] = {}
+        for profile in self._profiles():
+            matrix = self.layout.cost_matrix(problem, profile)
+            evaluators[profile] = model.RegisterTransitMatrix(matrix.tolist())
+            if problem.distances is not None:
+                break
+        for v, vehicle in enumerate(problem.vehicles):
+            key = (
+                vehicle.profile
+                if vehicle.profile in evaluators
+                else next(iter(evaluators))
+            )
+            model.SetArcCostEvaluatorOfVehicle(evaluators[key], v)
+            if vehicle.fixed_cost:
+                model.SetFixedCostOfVehicle(vehicle.fixed_cost, v)
+
+    def _time(self) -> None:
+        problem, model = self.problem, self.model
+        evaluators = {
+            profile: model.RegisterTransitMatrix(
+                self.layout.time_matrix(problem, profile).tolist()
+            )
+            for profile in self._profiles()
+        }
+        horizon = max(v.end_s for v in problem.vehicles)
+        per_vehicle = [evaluators[v.profile] for v in problem.vehicles]
+        model.AddDimensionWithVehicleTransits(
+            per_vehicle, horizon, horizon, False, "time"
+        )
+        time = model.GetDimensionOrDie("time")
+        self.time = time
+        for v, vehicle in enumerate(problem.vehicles):
+            time.CumulVar(model.Start(v)).SetRange(vehicle.start_s, vehicle.end_s)
+            time.CumulVar(model.End(v)).SetRange(vehicle.start_s, vehicle.end_s)
+        for v in range(len(problem.vehicles)):
+            model.AddVariableMinimizedByFinalizer(time.CumulVar(model.End(v)))
+        for v in range(len(problem.vehicles)):
+            model.AddVariableMaximizedByFinalizer(time.CumulVar(model.Start(v)))
+        for j, group in self.layout.jobs.items():
+            job = problem.jobs[j]
+            for node in (*group.pickups, group.delivery):
+                site = self.layout.nodes[node].site
+                if site is None:
+                    continue
+                cumul = time.CumulVar(self.index(node))
+                upper = horizon
+                if site.window is not None:
+                    cumul.SetMin(min(site.window.start_s, horizon))
+                    if site.window.hard:
+                        upper = min(upper, site.window.end_s)
+                    else:
+                        cost = lateness_cost_per_s(job, self.params)
+                        time.SetCumulVarSoftUpperBound(
+                            self.index(node), site.window.end_s, cost
+                        )
+                if (
+                    node == group.delivery
+                    and job.picked_up_s is not None
+                    and job.max_transit_s is not None
+                ):
+                    upper = min(upper, job.picked_up_s + job.max_transit_s)
+                cumul.SetMax(max(upper, 0))
+
+    def _capacities(self) -> None:
+        problem, model = self.problem, self.model
+        dims = len(problem.vehicles[0].capacity)
+        for d in range(dims):
+            evaluator = model.RegisterUnaryTransitVector(
+                self.layout.demand_vector(problem, d)
+            )
+            capacities = [v.capacity[d] for v in problem.vehicles]
+            model.AddDimensionWithVehicleCapacity(
+                evaluator, 0, capacities, False, f"load{d}"
+            )
+            load = model.GetDimensionOrDie(f"load{d}")
+            for v, vehicle in enumerate(problem.vehicles):
+                on_board = sum(
+                    job.demand[d] if job.demand else 0
+                    for job in problem.jobs
+                    if job.on_board == vehicle.id
+                )
+                load.CumulVar(model.Start(v)).SetValue(
+                    min(on_board, vehicle.capacity[d])
+                )
+
+    def _jobs(self, excluded: frozenset[int]) -> None:
+        problem, model = self.problem, self.model
+        solver = model.solver()
+        vehicle_of = {vehicle.id: v for v, vehicle in enumerate(problem.vehicles)}
+        base = base_drop_penalty(problem, self.params)
+        for j, group in self.layout.jobs.items():
+            job = problem.jobs[j]
+            penalty = drop_penalty(job, base, self.params)
+            delivery = self.index(group.delivery)
+            pickups = [self.index(p) for p in group.pickups]
+            if job.on_board is not None:
+                allowed = [vehicle_of[job.on_board]]
+            else:
+                allowed = [
+                    v
+                    for v, vehicle in enumerate(problem.vehicles)
+                    if job.skills <= vehicle.skills
+                ]
+            if not allowed or j in excluded:
+                for index in (*pickups, delivery):
+                    model.ActiveVar(index).SetValue(0)
+            elif len(allowed) < len(problem.vehicles):
+                for index in (*pickups, delivery):
+                    self._allow(index, allowed)
+            if not pickups:
+                model.AddDisjunction([delivery], penalty)
+                continue
+            pickup_set = model.AddDisjunction(pickups, penalty, 1)
+            delivery_set = model.AddDisjunction([delivery], 0, 1)
+            model.AddPickupAndDeliverySets(pickup_set, delivery_set)
+            self._pair_constraints(solver, pickups, delivery, job.max_transit_s)
+
+    def _allow(self, index: int, vehicles: list[int]) -> None:
+        # SetAllowedVehiclesForIndex's absl::Span binding is unusable from Python
+        # in ortools 9.15, so restrict the vehicle variable's domain (-1: dropped).
+        self.model.VehicleVar(index).SetValues([-1, *vehicles])
+
+    def _pair_constraints(
+        self,
+        solver: pywrapcp.Solver,
+        pickups: list[int],
+        delivery: int,
+        max_transit_s: int | None,
+    ) -> None:
+        model, time = self.model, self.time
+        assert time is not None  # noqa: S101 - set by _time()
+        active = [model.ActiveVar(p) for p in pickups]
+        solver.Add(solver.Sum(active) == model.ActiveVar(delivery))
+        if len(pickups) == 1:
+            solver.Add(model.VehicleVar(pickups[0]) == model.VehicleVar(delivery))
+        else:
+            shifted = [model.VehicleVar(p) + 1 for p in pickups]
+            solver.Add(solver.Sum(shifted) == model.VehicleVar(delivery) + 1)
+        for p, is_active in zip(pickups, active, strict=True):
+            gap = time.CumulVar(delivery) - time.CumulVar(p)
+            solver.Add(is_active * gap >= 0)
+            if max_transit_s is not None:
+                solver.Add(is_active * gap <= max_transit_s)
+
+    def _locks(self) -> None:
+        problem, model = self.problem, self.model
+        job_index = {job.id: j for j, job in enumerate(problem.jobs)}
+        for v, vehicle in enumerate(problem.vehicles):
+            if vehicle.locked_next is None:
+                continue
+            job_id, kind = vehicle.locked_next
+            group = self.layout.jobs[job_index[job_id]]
+            node = group.pickups[0] if kind == "pickup" else group.delivery
+            for other in (*group.pickups, group.delivery):
+                self._allow(self.index(other), [v])
+            model.NextVar(model.Start(v)).SetValue(self.index(node))
+
+    def read(
+        self, assignment: pywrapcp.Assignment, status: str, warm: bool
+    ) -> EngineResult:
+        model, time = self.model, self.time
+        assert time is not None  # noqa: S101 - set by _time()
+        sequences: list[tuple[int, ...]] = []
+        start_s: dict[int, int] = {}
+        route_start: list[int] = []
+        route_end: list[int] = []
+        for v in range(len(self.problem.vehicles)):
+            index = model.Start(v)
+            route_start.append(int(assignment.Min(time.CumulVar(index))))
+            index = assignment.Value(model.NextVar(index))
+            nodes: list[int] = []
+            while not model.IsEnd(index):
+                node = int(self.manager.IndexToNode(index))
+                nodes.append(node)
+                start_s[node] = int(assignment.Min(time.CumulVar(index)))
+                index = assignment.Value(model.NextVar(index))
+            route_end.append(int(assignment.Min(time.CumulVar(index))))
+            sequences.append(tuple(nodes))
+        return EngineResult(
+            sequences=tuple(sequences),
+            start_s=start_s,
+            route_start_s=tuple(route_start),
+            route_end_s=tuple(route_end),
+            objective=int(assignment.ObjectiveValue()),
+            status=status,
+            warm_started=warm,
+        )

@@ -13,7 +13,7 @@ from psycopg_pool import ConnectionPool
 log = logging.getLogger(__name__)
 
 #: Packages that own migrations, in the order they must be applied.
-MIGRATION_PACKAGES: tuple[str, ...] = ("dispatch", "telemetry")
+MIGRATION_PACKAGES: tuple[str, ...] = ("dispatch", "telemetry", "api")
 
 
 def with_database(url: str, name: str) -> str:

@@ -1,0 +1,113 @@
+"""The composition root: ``create_app()`` builds the FastAPI app; the lifespan
+starts what it needs (embedded PostgreSQL when ``DATABASE_URL`` is unset, the
+pool, migrations, the live hub, and the dispatch/telemetry workers). Nothing
+runs at import time; ``uvicorn --factory api.app:create_app``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api.auth_model import Role
+from api.errors import ApiConflict, install_error_handlers
+from api.request_context import RequestIdMiddleware
+from api.routers import auth as auth_routes
+from api.routers import health as health_routes
+from api.services import AppSettings, Services, build_services
+from api.ws_routes import router as ws_router
+from dispatch.database import migrate, open_pool
+from dispatch.embedded_postgres import resolve_database_url
+from dispatch.errors import DispatchError
+from telemetry.errors import TelemetryError
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "0.1.0"
+DESCRIPTION = """Last-mile dispatch and cold-chain engine for medicine delivery.
+
+Staff authenticate with `POST /auth/token` (bearer JWT); riders with a device
+token (`Authorization: Bearer rxd_dev_...`); patients through their tracking link.
+Errors are RFC 9457 `application/problem+json` with a stable `code`.
+Live channels (`/ws/rider`, `/ws/dispatch`, `/ws/track/{token}`) use the JSON
+envelope `{"v":1,"type":...,"ts":...,"data":...}` described in `api/ws_envelope.py`.
+"""
+
+
+def _ensure_bootstrap_admin(services: Services) -> None:
+    api = services.settings.api
+    if api.bootstrap_admin_username and api.bootstrap_admin_password:
+        try:
+            services.auth.add_user(
+                username=api.bootstrap_admin_username,
+                role=Role.admin,
+                password=api.bootstrap_admin_password.get_secret_value(),
+            )
+            log.info("bootstrap admin created")
+        except ApiConflict:
+            pass  # already there: never overwrite a changed password
+
+
+@asynccontextmanager
+async def _compose(app: FastAPI, settings: AppSettings) -> AsyncIterator[Services]:
+    async with AsyncExitStack() as stack:
+        db = settings.database
+        url = await asyncio.to_thread(
+            resolve_database_url, db.database_url, db.data_dir
+        )
+        if settings.api.run_migrations:
+            await asyncio.to_thread(migrate, url)
+        pool = await asyncio.to_thread(
+            open_pool, url, min_size=db.pool_min_size, max_size=db.pool_max_size
+        )
+        stack.callback(pool.close)
+        services = build_services(settings, pool=pool, database_url=url)
+        await asyncio.to_thread(_ensure_bootstrap_admin, services)
+        for extension in app.state.extensions:
+            await stack.enter_async_context(extension(services))
+        yield services
+
+
+def create_app(
+    settings: AppSettings | None = None, services: Services | None = None
+) -> FastAPI:
+    """The API application; ``services`` given: used as-is (tests)."""
+    app_settings = settings or AppSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services is not None:
+            app.state.services = services
+            services.hub.bind_loop(asyncio.get_running_loop())
+            yield
+            return
+        async with _compose(app, app_settings) as built:
+            built.hub.bind_loop(asyncio.get_running_loop())
+            app.state.services = built
+            yield
+
+    app = FastAPI(
+        title="rxdispatch",
+        version=API_VERSION,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.extensions = []
+    install_error_handlers(app, (DispatchError, TelemetryError))
+    if app_settings.api.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=app_settings.api.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health_routes.router)
+    app.include_router(auth_routes.router)
+    app.include_router(ws_router)
+    return app

@@ -1,0 +1,69 @@
+"""Persist geofence arrivals/departures (schema ``live``) off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from psycopg_pool import ConnectionPool
+
+from api.geofence import FenceEvent
+
+log = logging.getLogger(__name__)
+
+INSERT_FENCE_EVENT = """
+INSERT INTO live.geofence_event
+    (rider_id, fence_id, fence_kind, order_id, transition, occurred_at, lat, lon)
+VALUES (%(rider_id)s, %(fence_id)s, %(kind)s, %(order_id)s, %(transition)s,
+        %(occurred_at)s, %(lat)s, %(lon)s)
+"""
+SELECT_FENCE_EVENTS = """
+SELECT rider_id, fence_id, fence_kind, order_id, transition, occurred_at, lat, lon
+FROM live.geofence_event WHERE rider_id = %(rider_id)s ORDER BY occurred_at, event_id
+"""
+
+
+class FenceEventStore:
+    """Writes fence events in a worker thread; reads them back for queries."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+
+    def insert(self, event: FenceEvent) -> None:
+        """Store one event (blocking)."""
+        with self._pool.connection() as conn:
+            conn.execute(
+                INSERT_FENCE_EVENT,
+                {
+                    "rider_id": event.rider_id,
+                    "fence_id": event.fence.fence_id,
+                    "kind": event.fence.kind.value,
+                    "order_id": event.fence.order_id,
+                    "transition": event.transition.value,
+                    "occurred_at": event.occurred_at,
+                    "lat": event.lat,
+                    "lon": event.lon,
+                },
+            )
+
+    def record_soon(self, event: FenceEvent) -> None:
+        """Store ``event`` without blocking the calling event loop."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.insert(event)
+            return
+        future = loop.run_in_executor(None, self.insert, event)
+        future.add_done_callback(_log_failure)
+
+    def events_of(self, rider_id: str) -> list[dict[str, object]]:
+        """Every stored event of a rider, oldest first."""
+        with self._pool.connection() as conn:
+            cur = conn.execute(SELECT_FENCE_EVENTS, {"rider_id": rider_id})
+            names = [c.name for c in cur.description or ()]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _log_failure(future: asyncio.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("could not store a geofence event", exc_info=future.exception())

@@ -1,0 +1,76 @@
+"""Schemas of login, users and device tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from api.auth_model import Role
+
+
+class LoginRequest(BaseModel):
+    """Username and password of a staff user."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=64)
+    password: SecretStr = Field(min_length=1, max_length=256)
+
+
+class TokenRead(BaseModel):
+    """A short-lived bearer token."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
+    expires_at: datetime
+    role: Role
+
+
+class PrincipalRead(BaseModel):
+    """Who the caller is."""
+
+    role: Role
+    subject_id: str
+    display_name: str
+
+
+class UserCreate(BaseModel):
+    """A new staff user."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(pattern=r"^[a-z0-9][a-z0-9._@-]{2,63}$")
+    password: SecretStr = Field(min_length=12, max_length=256)
+    role: Literal[Role.admin, Role.dispatcher, Role.pharmacist]
+
+
+class UserRead(BaseModel):
+    """A staff user (never the hash)."""
+
+    user_id: str
+    username: str
+    role: Role
+    active: bool
+
+
+class DeviceTokenCreate(BaseModel):
+    """Label of a rider's new device (e.g. phone model)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(default="", max_length=64)
+
+
+class DeviceTokenRead(BaseModel):
+    """A device token, shown exactly once."""
+
+    rider_id: str
+    device_token: str
+
+
+class RevokedRead(BaseModel):
+    """How many tokens were revoked."""
+
+    revoked: int

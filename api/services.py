@@ -1,0 +1,100 @@
+"""Everything the routes need, built once by the lifespan (or passed by tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg_pool import ConnectionPool
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.auth_access import Authenticator
+from api.auth_store import AuthStore
+from api.geofence import GeofenceTracker
+from api.live import LiveTracker
+from api.live_store import FenceEventStore
+from api.metrics import Metrics
+from api.rate_limit import SlidingWindowLimiter
+from api.settings import ApiSettings
+from api.ws_hub import Hub
+from dispatch.settings import DatabaseSettings, DispatchSettings
+from telemetry.settings import TelemetrySettings
+
+
+class AppSettings(BaseModel):
+    """The settings of every package the API composes."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+
+
+@dataclass
+class Services:
+    """The composed application: stores, live hub, limiters, domain services."""
+
+    settings: AppSettings
+    pool: ConnectionPool
+    auth: AuthStore
+    authenticator: Authenticator
+    hub: Hub
+    geofences: GeofenceTracker
+    login_limiter: SlidingWindowLimiter
+    otp_limiter: SlidingWindowLimiter
+    live: LiveTracker
+    fence_events: FenceEventStore
+    metrics: Metrics = field(default_factory=Metrics)
+    database_url: str = ""
+    mqtt_url: str = ""
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def build_services(
+    settings: AppSettings,
+    *,
+    pool: ConnectionPool,
+    database_url: str = "",
+    mqtt_url: str = "",
+) -> Services:
+    """Wire the API's own parts on an open pool."""
+    api = settings.api
+    store = AuthStore(pool)
+    hub = Hub(queue_size=api.ws_queue_size)
+    metrics = Metrics()
+    metrics.gauge("ws_clients", lambda: hub.subscriber_count)
+    metrics.gauge("ws_closed_slow_total", lambda: hub.closed_slow)
+    metrics.gauge("ws_positions_published_total", lambda: hub.positions_published)
+    metrics.gauge("ws_frames_published_total", lambda: hub.frames_published)
+    geofences = GeofenceTracker(
+        dwell_s=api.geofence_dwell_s, exit_margin_m=api.geofence_exit_margin_m
+    )
+    fence_events = FenceEventStore(pool)
+    live = LiveTracker(
+        hub,
+        geofences,
+        radius_m=api.geofence_radius_m,
+        material_change_s=api.eta_material_change_s,
+        record_fence_event=fence_events.record_soon,
+    )
+    return Services(
+        settings=settings,
+        pool=pool,
+        auth=store,
+        authenticator=Authenticator(
+            store,
+            jwt_secret=api.jwt_secret.get_secret_value(),
+            tracking_grace_s=api.tracking_grace_after_delivery_s,
+        ),
+        hub=hub,
+        geofences=geofences,
+        live=live,
+        fence_events=fence_events,
+        login_limiter=SlidingWindowLimiter(limit=api.login_attempts_per_min),
+        otp_limiter=SlidingWindowLimiter(limit=api.otp_attempts_per_min),
+        metrics=metrics,
+        database_url=database_url,
+        mqtt_url=mqtt_url,
+    )

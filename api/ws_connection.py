@@ -1,0 +1,111 @@
+"""Drive one websocket: a sender task draining its subscriber, a receive loop.
+
+The sender closes the socket with 1013 when its subscriber overflowed or a send
+stays blocked longer than ``send_timeout_s``; the receive loop hands client
+messages to ``on_message`` and answers ``ping``. Neither ever blocks the hub.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from api.ws_envelope import CLOSE_TRY_AGAIN_LATER, envelope
+from api.ws_hub import Hub, Subscriber
+
+log = logging.getLogger(__name__)
+
+MAX_CLIENT_FRAME_BYTES = 4096
+MessageHandler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+async def _close(ws: WebSocket, code: int, reason: str) -> None:
+    if ws.application_state == WebSocketState.CONNECTED:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(ws.close(code=code, reason=reason), 1.0)
+
+
+async def _send_loop(
+    ws: WebSocket,
+    sub: Subscriber,
+    hub: Hub,
+    *,
+    heartbeat_s: float,
+    send_timeout_s: float,
+) -> None:
+    while True:
+        if sub.overflowed:
+            hub.closed_slow += 1
+            log.warning("closing slow websocket client", extra={"client": sub.id})
+            await _close(ws, CLOSE_TRY_AGAIN_LATER, "client too slow")
+            return
+        frames = await sub.next_frames(heartbeat_s)
+        if not frames and not sub.overflowed:
+            frames = [envelope("heartbeat", {"pending": sub.pending()})]
+        for frame in frames:
+            try:
+                await asyncio.wait_for(ws.send_text(frame), send_timeout_s)
+            except TimeoutError:
+                sub.overflowed = True
+                break
+
+
+async def _receive_loop(
+    ws: WebSocket, sub: Subscriber, on_message: MessageHandler | None
+) -> None:
+    while True:
+        raw = await ws.receive_text()
+        if len(raw) > MAX_CLIENT_FRAME_BYTES:
+            sub.offer_event(envelope("error", {"code": "frame_too_large"}))
+            continue
+        try:
+            message = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            sub.offer_event(envelope("error", {"code": "malformed_json"}))
+            continue
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            sub.offer_event(envelope("error", {"code": "missing_type"}))
+            continue
+        if message["type"] == "ping":
+            sub.offer_event(envelope("pong", message.get("data")))
+        elif on_message is not None:
+            await on_message(message)
+        else:
+            sub.offer_event(envelope("error", {"code": "unsupported_type"}))
+
+
+async def run_connection(
+    ws: WebSocket,
+    sub: Subscriber,
+    hub: Hub,
+    *,
+    heartbeat_s: float,
+    send_timeout_s: float,
+    on_message: MessageHandler | None = None,
+) -> None:
+    """Serve ``ws`` until the client leaves or is closed as too slow."""
+    sender = asyncio.create_task(
+        _send_loop(ws, sub, hub, heartbeat_s=heartbeat_s, send_timeout_s=send_timeout_s)
+    )
+    receiver = asyncio.create_task(_receive_loop(ws, sub, on_message))
+    try:
+        done, _ = await asyncio.wait(
+            {sender, receiver}, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in done:
+            exc = task.exception()
+            if exc is not None and not isinstance(
+                exc, WebSocketDisconnect | RuntimeError
+            ):
+                log.error("websocket task failed", exc_info=exc)
+    finally:
+        for task in (sender, receiver):
+            task.cancel()
+        await asyncio.gather(sender, receiver, return_exceptions=True)
+        hub.unsubscribe(sub)

@@ -1,0 +1,232 @@
+"""Live fan-out to websocket clients: bounded per-client buffers, coalesced positions.
+
+A slow client never slows the others: publishing only appends to each
+subscriber's buffer (O(1), never awaits); each connection has its own sender
+task. Positions are coalesced to the latest per rider; other events are kept in
+order up to ``queue_size``, beyond which the subscriber is marked overflowed and
+its connection is closed with 1013. Publishing is thread-safe: calls from other
+threads are handed to the hub's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from api.serialization import dumps_text
+from api.ws_envelope import envelope, positions_frame
+
+log = logging.getLogger(__name__)
+
+DISPATCH_TOPIC = "dispatch"
+
+
+def rider_topic(rider_id: str) -> str:
+    """Topic of one rider's own feed (route updates)."""
+    return f"rider:{rider_id}"
+
+
+def order_topic(order_id: str) -> str:
+    """Topic of one order's patient feed."""
+    return f"order:{order_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class RiderPosition:
+    """A rider's latest fix as fanned out to clients."""
+
+    rider_id: str
+    lat: float
+    lon: float
+    at: datetime
+    speed_mps: float | None = None
+    heading_deg: float | None = None
+    client_ts_ms: int | None = None
+
+    def to_json(self) -> str:
+        """The serialized object inside a ``positions`` frame."""
+        data: dict[str, Any] = {
+            "rider_id": self.rider_id,
+            "lat": self.lat,
+            "lon": self.lon,
+            "at": self.at,
+        }
+        if self.speed_mps is not None:
+            data["speed_mps"] = self.speed_mps
+        if self.heading_deg is not None:
+            data["heading_deg"] = self.heading_deg
+        if self.client_ts_ms is not None:
+            data["client_ts_ms"] = self.client_ts_ms
+        return dumps_text(data)
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One connected client's buffers; drained by its connection's sender task."""
+
+    audience: str
+    queue_size: int
+    topics: set[str] = field(default_factory=set)
+    all_positions: bool = False
+    id: int = field(default_factory=itertools.count(1).__next__)
+    overflowed: bool = False
+    _events: deque[str] = field(default_factory=deque)
+    _positions: dict[str, str] = field(default_factory=dict)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def offer_event(self, frame: str) -> None:
+        """Queue an event frame; overflow marks the subscriber for closing."""
+        if len(self._events) >= self.queue_size:
+            self.overflowed = True
+        else:
+            self._events.append(frame)
+        self._wake.set()
+
+    def offer_position(self, rider_id: str, fragment: str) -> None:
+        """Replace the pending position of ``rider_id`` (coalescing)."""
+        self._positions[rider_id] = fragment
+        self._wake.set()
+
+    def pending(self) -> int:
+        """Frames waiting (positions count as one frame)."""
+        return len(self._events) + (1 if self._positions else 0)
+
+    async def next_frames(self, timeout_s: float) -> list[str]:
+        """Frames to send now; empty after ``timeout_s`` with nothing to send."""
+        if not self._events and not self._positions:
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout_s)
+            except TimeoutError:
+                return []
+        frames = list(self._events)
+        self._events.clear()
+        if self._positions:
+            frames.append(positions_frame(list(self._positions.values())))
+            self._positions.clear()
+        return frames
+
+
+class Hub:
+    """Routes frames to subscribers by topic and positions by rider."""
+
+    def __init__(self, *, queue_size: int = 256) -> None:
+        self.queue_size = queue_size
+        self._by_topic: dict[str, set[Subscriber]] = {}
+        self._all_positions: set[Subscriber] = set()
+        self._by_rider: dict[str, set[Subscriber]] = {}
+        self._latest: dict[str, RiderPosition] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self.frames_published = 0
+        self.positions_published = 0
+        self.closed_slow = 0
+
+    def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The event loop that owns the subscribers (set at startup)."""
+        self._loop = loop
+        self._loop_thread = threading.get_ident()
+
+    # -- subscription ---------------------------------------------------
+    def subscribe(
+        self,
+        audience: str,
+        *,
+        topics: set[str] | None = None,
+        all_positions: bool = False,
+        riders: set[str] | None = None,
+    ) -> Subscriber:
+        """A new subscriber (call on the hub's loop)."""
+        sub = Subscriber(
+            audience=audience,
+            queue_size=self.queue_size,
+            topics=set(topics or ()),
+            all_positions=all_positions,
+        )
+        for topic in sub.topics:
+            self._by_topic.setdefault(topic, set()).add(sub)
+        if all_positions:
+            self._all_positions.add(sub)
+        for rider_id in riders or ():
+            self.follow_rider(sub, rider_id)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        """Forget ``sub`` everywhere."""
+        for topic in sub.topics:
+            subs = self._by_topic.get(topic)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._by_topic[topic]
+        self._all_positions.discard(sub)
+        for rider_id in list(self._by_rider):
+            self.unfollow_rider(sub, rider_id)
+
+    def follow_rider(self, sub: Subscriber, rider_id: str) -> None:
+        """Send ``rider_id``'s positions to ``sub`` (patients while approached)."""
+        self._by_rider.setdefault(rider_id, set()).add(sub)
+
+    def unfollow_rider(self, sub: Subscriber, rider_id: str) -> None:
+        """Stop sending ``rider_id``'s positions to ``sub``."""
+        subs = self._by_rider.get(rider_id)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._by_rider[rider_id]
+
+    @property
+    def subscriber_count(self) -> int:
+        """Distinct connected subscribers."""
+        subs: set[Subscriber] = set(self._all_positions)
+        for group in self._by_topic.values():
+            subs |= group
+        return len(subs)
+
+    def latest_positions(self) -> list[RiderPosition]:
+        """The last known fix of every rider (snapshot for new dispatch clients)."""
+        return list(self._latest.values())
+
+    def forget_rider(self, rider_id: str) -> None:
+        """Drop the cached position of a rider (shift ended)."""
+        self._latest.pop(rider_id, None)
+
+    # -- publishing (thread-safe) -----------------------------------------
+    def publish(self, topic: str, type_: str, data: Any) -> None:
+        """Send an event envelope to every subscriber of ``topic``."""
+        self._on_loop(self._publish_frame, topic, envelope(type_, data))
+
+    def publish_position(self, position: RiderPosition) -> None:
+        """Fan out a rider position (coalesced per subscriber)."""
+        self._on_loop(self._publish_position, position)
+
+    def _on_loop(self, fn: Any, *args: Any) -> None:
+        loop = self._loop
+        if loop is None or threading.get_ident() == self._loop_thread:
+            fn(*args)
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(fn, *args)
+
+    def _publish_frame(self, topic: str, frame: str) -> None:
+        self.frames_published += 1
+        for sub in tuple(self._by_topic.get(topic, ())):
+            sub.offer_event(frame)
+
+    def _publish_position(self, position: RiderPosition) -> None:
+        self.positions_published += 1
+        self._latest[position.rider_id] = position
+        fragment = position.to_json()
+        for sub in self._all_positions:
+            sub.offer_position(position.rider_id, fragment)
+        for sub in self._by_rider.get(position.rider_id, ()):
+            sub.offer_position(position.rider_id, fragment)
+
+    def utcnow(self) -> datetime:
+        """Current UTC time (one place to read the clock)."""
+        return datetime.now(UTC)

@@ -1,0 +1,182 @@
+"""The live channels: ``/ws/rider``, ``/ws/dispatch``, ``/ws/track/{token}``.
+
+Authentication happens on connect: ``Authorization: Bearer ...`` or, for
+browsers that cannot set headers, ``?access_token=...`` (masked in logs). A
+failed check accepts then closes with 1008 so clients see a clear code. The
+envelope and message types are documented in :mod:`api.ws_envelope`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, WebSocket
+from pydantic import ValidationError
+
+from api.auth_access import DISPATCH, PATIENT, RIDER, Access
+from api.auth_model import Principal, Role
+from api.errors import ApiError
+from api.services import Services
+from api.ws_connection import run_connection
+from api.ws_envelope import CLOSE_POLICY_VIOLATION, PositionIn, envelope
+from api.ws_hub import DISPATCH_TOPIC, RiderPosition, order_topic, rider_topic
+
+router = APIRouter()
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def declare_access(access: Access) -> Callable[[_F], _F]:
+    """Attach the role declaration of a websocket endpoint (checked by tests)."""
+
+    def mark(fn: _F) -> _F:
+        fn.__access__ = access  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def _bearer(ws: WebSocket) -> str | None:
+    header = ws.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return ws.query_params.get("access_token")
+
+
+async def _authenticate(
+    ws: WebSocket, services: Services, roles: frozenset[Role]
+) -> Principal | None:
+    token = _bearer(ws)
+    try:
+        if token is None:
+            raise ApiError("credentials are required")
+        principal = await asyncio.to_thread(services.authenticator.from_bearer, token)
+        if principal.role not in roles:
+            raise ApiError("role not allowed")
+    except ApiError:
+        await ws.accept()
+        await ws.close(code=CLOSE_POLICY_VIOLATION, reason="authentication failed")
+        return None
+    return principal
+
+
+def _services(ws: WebSocket) -> Services:
+    services: Services = ws.app.state.services
+    return services
+
+
+def _hello(principal: Principal, services: Services) -> str:
+    return envelope(
+        "hello",
+        {
+            "role": principal.role.value,
+            "subject_id": principal.subject_id,
+            "heartbeat_s": services.settings.api.ws_heartbeat_s,
+        },
+    )
+
+
+@router.websocket("/ws/rider")
+@declare_access(RIDER)
+async def rider_feed(ws: WebSocket) -> None:
+    """A rider's channel: send ``position`` messages, receive route/ETA updates."""
+    services = _services(ws)
+    principal = await _authenticate(ws, services, RIDER.roles)
+    if principal is None:
+        return
+    rider_id = principal.subject_id
+    await ws.accept()
+    hub, live = services.hub, services.live
+    sub = hub.subscribe("rider", topics={rider_topic(rider_id)})
+    sub.offer_event(_hello(principal, services))
+    route = services.extras.get("rider_route_view")
+    if route is not None:
+        sub.offer_event(
+            envelope("route.updated", await asyncio.to_thread(route, rider_id))
+        )
+    services.metrics.inc("ws_rider_connections_total")
+
+    async def on_message(message: dict[str, Any]) -> None:
+        if message["type"] != "position":
+            sub.offer_event(envelope("error", {"code": "unsupported_type"}))
+            return
+        try:
+            fix = PositionIn.model_validate(message.get("data"))
+        except ValidationError:
+            sub.offer_event(envelope("error", {"code": "invalid_position"}))
+            return
+        at = fix.at.astimezone(UTC) if fix.at and fix.at.tzinfo else datetime.now(UTC)
+        live.on_position(
+            RiderPosition(
+                rider_id,
+                fix.lat,
+                fix.lon,
+                at,
+                fix.speed_mps,
+                fix.heading_deg,
+                fix.client_ts_ms,
+            ),
+            fix.accuracy_m,
+        )
+        services.metrics.inc("ws_positions_received_total")
+
+    await _run(ws, services, sub, on_message)
+
+
+@router.websocket("/ws/dispatch")
+@declare_access(DISPATCH)
+async def dispatch_feed(ws: WebSocket) -> None:
+    """The dispatcher's feed: all positions, order events, unassigned, alerts."""
+    services = _services(ws)
+    principal = await _authenticate(ws, services, DISPATCH.roles)
+    if principal is None:
+        return
+    await ws.accept()
+    hub = services.hub
+    sub = hub.subscribe("dispatch", topics={DISPATCH_TOPIC}, all_positions=True)
+    sub.offer_event(_hello(principal, services))
+    for position in hub.latest_positions():
+        sub.offer_position(position.rider_id, position.to_json())
+    services.metrics.inc("ws_dispatch_connections_total")
+    await _run(ws, services, sub, None)
+
+
+@router.websocket("/ws/track/{token}")
+@declare_access(PATIENT)
+async def tracking_feed(ws: WebSocket, token: str) -> None:
+    """A patient's feed: their order's status and ETA, and the rider's position
+    only while the rider is heading to them."""
+    services = _services(ws)
+    try:
+        principal = await asyncio.to_thread(
+            services.authenticator.from_tracking_token, token
+        )
+    except ApiError:
+        await ws.accept()
+        await ws.close(code=CLOSE_POLICY_VIOLATION, reason="unknown or expired link")
+        return
+    order_id = principal.order_id or ""
+    await ws.accept()
+    sub = services.hub.subscribe("patient", topics={order_topic(order_id)})
+    view = services.extras.get("tracking_view")
+    snapshot = await asyncio.to_thread(view, order_id) if view else {}
+    sub.offer_event(envelope("tracking.updated", snapshot))
+    services.live.attach_patient(order_id, sub)
+    try:
+        await _run(ws, services, sub, None)
+    finally:
+        services.live.detach_patient(order_id, sub)
+
+
+async def _run(ws: WebSocket, services: Services, sub: Any, on_message: Any) -> None:
+    api = services.settings.api
+    await run_connection(
+        ws,
+        sub,
+        services.hub,
+        heartbeat_s=api.ws_heartbeat_s,
+        send_timeout_s=api.ws_send_timeout_s,
+        on_message=on_message,
+    )

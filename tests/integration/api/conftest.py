@@ -1,0 +1,73 @@
+"""An API app on a fresh database, with one credential per role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth_model import Role
+from api.services import AppSettings, Services
+from api.settings import ApiSettings
+from dispatch.settings import DatabaseSettings
+
+PASSWORD = "correct-horse-battery"
+
+
+def api_settings(database_url: str, **api: Any) -> AppSettings:
+    """Test settings on ``database_url`` (already migrated)."""
+    return AppSettings(
+        api=ApiSettings(environment="test", run_migrations=False, **api),
+        database=DatabaseSettings(database_url=database_url, pool_max_size=4),
+    )
+
+
+@dataclass
+class Credentials:
+    """Authorization headers per role (patient: a tracking token)."""
+
+    headers: dict[Role, dict[str, str]]
+    rider_id: str
+
+    def __call__(self, role: Role) -> dict[str, str]:
+        return self.headers[role]
+
+
+@pytest.fixture
+def client(fresh_db: str) -> Iterator[TestClient]:
+    """A started app (lifespan run) on a fresh database."""
+    with TestClient(create_app(api_settings(fresh_db))) as c:
+        yield c
+
+
+def services_of(client: TestClient) -> Services:
+    """The composed services behind a started test client."""
+    app = client.app
+    services: Services = app.state.services  # type: ignore[attr-defined]
+    return services
+
+
+def login(
+    client: TestClient, username: str, password: str = PASSWORD
+) -> dict[str, str]:
+    """Bearer header of a logged-in user."""
+    r = client.post("/auth/token", json={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+@pytest.fixture
+def creds(client: TestClient) -> Credentials:
+    """One user per staff role and one rider device token."""
+    services = services_of(client)
+    headers: dict[Role, dict[str, str]] = {}
+    for role in (Role.admin, Role.dispatcher, Role.pharmacist):
+        services.auth.add_user(username=f"{role.value}-1", password=PASSWORD, role=role)
+        headers[role] = login(client, f"{role.value}-1")
+    rider_token = services.auth.issue_device_token(rider_id="rider-1")
+    headers[Role.rider] = {"Authorization": f"Bearer {rider_token}"}
+    return Credentials(headers=headers, rider_id="rider-1")

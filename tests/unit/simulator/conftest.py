@@ -1,0 +1,39 @@
+"""Shared fixtures for the simulator's unit tests."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simulator.scenario import Scenario
+from simulator.scenario_loader import load_scenario
+
+SCENARIOS = Path(__file__).resolve().parents[3] / "scenarios"
+
+
+@pytest.fixture(scope="session")
+def short_toml() -> dict[str, Any]:
+    """The parsed TOML of ``scenarios/short.toml`` (copy before mutating)."""
+    return tomllib.loads((SCENARIOS / "short.toml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def short_data(short_toml: dict[str, Any]) -> dict[str, Any]:
+    """A private, mutable copy of the short scenario's TOML document."""
+    return copy.deepcopy(short_toml)
+
+
+@pytest.fixture(scope="session")
+def short_scenario() -> Scenario:
+    """The validated short scenario."""
+    return load_scenario(SCENARIOS / "short.toml")
+
+
+@pytest.fixture(scope="session")
+def standard_scenario() -> Scenario:
+    """The validated standard (benchmark) scenario."""
+    return load_scenario(SCENARIOS / "standard.toml")

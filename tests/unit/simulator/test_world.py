@@ -1,0 +1,52 @@
+"""A scenario on the real city yields the same world every time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simulator.city import CityData, load_city
+from simulator.scenario import Scenario
+from simulator.world import build_world
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> CityData:
+    """The bundled extract, parsed once for the module."""
+    return load_city(cache_dir=Path(tmp_path_factory.mktemp("city")))
+
+
+def test_world_is_deterministic(city: CityData, standard_scenario: Scenario) -> None:
+    """Same scenario and city: same pharmacies, stock, riders, orders and failures."""
+    assert build_world(standard_scenario, city) == build_world(standard_scenario, city)
+
+
+def test_standard_world(city: CityData, standard_scenario: Scenario) -> None:
+    """All main-island pharmacies, every SKU stocked somewhere, failures drawn."""
+    world = build_world(standard_scenario, city)
+    assert len(world.pharmacies) == 81
+    assert {lot.sku for lot in world.stock} == {
+        p.sku for p in standard_scenario.products
+    }
+    assert all(lot.expires_on > standard_scenario.day for lot in world.stock)
+    assert len(world.riders) == 60
+    assert len(world.failures.box_failures) == 3
+    for rider, at, _ in world.failures.box_failures:
+        spec = world.riders[rider]
+        assert spec.box_ref is not None
+        assert spec.shift_start_at < at < spec.shift_end_at
+
+
+def test_short_world_stays_in_its_area(
+    city: CityData, short_scenario: Scenario
+) -> None:
+    """The short scenario keeps to its bounding box and pharmacy limit."""
+    world = build_world(short_scenario, city)
+    south, west, north, east = short_scenario.city.bbox or (0, 0, 0, 0)
+    assert len(world.pharmacies) == 4
+    for order in world.orders:
+        assert south <= order.lat <= north
+        assert west <= order.lon <= east
+    assert [f[0] for f in world.failures.box_failures] == [0]
+    assert world.failures.boxes_offline[0].rider == 1

@@ -6,6 +6,7 @@ import logging
 
 import typer
 
+from api.cli_solve import solve_command
 from dispatch.database import migrate as migrate_database
 from dispatch.embedded_postgres import resolve_database_url
 from dispatch.settings import DatabaseSettings
@@ -25,6 +26,9 @@ def migrate() -> None:
     url = resolve_database_url(settings.database_url, settings.data_dir)
     migrate_database(url)
     typer.echo("database is up to date")
+
+
+app.command(name="solve")(solve_command)
 
 
 def main() -> None:

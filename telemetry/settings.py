@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,7 +17,51 @@ class TelemetrySettings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("MQTT_URL", "mqtt_url"),
         description=(
-            "MQTT broker URL (mqtt://user:pass@host:port). Unset: an embedded "
-            "amqtt broker runs in-process."
+            "MQTT broker URL (mqtt://user:pass@host:port, mqtts:// for TLS). Unset: "
+            "an embedded amqtt broker runs in-process."
         ),
+    )
+    topic_prefix: str = Field(
+        default="rxdispatch/v1",
+        description="Topic prefix; boxes publish to <prefix>/boxes/<box_id>/telemetry.",
+    )
+    client_id: str = Field(
+        default="rxdispatch-ingest-1",
+        description=(
+            "Fixed MQTT client id of this worker (its persistent session); give "
+            "every worker its own."
+        ),
+    )
+    share_group: str | None = Field(
+        default="ingest",
+        description=(
+            "Shared-subscription group ($share/<group>/...) so workers split the "
+            "load; empty to subscribe plainly. Ignored on the embedded amqtt broker, "
+            "which has no shared subscriptions."
+        ),
+    )
+    mqtt_ca_file: str | None = Field(
+        default=None, description="CA certificate file for mqtts:// (TLS) brokers."
+    )
+    batch_max_messages: int = Field(
+        default=500,
+        ge=1,
+        description=(
+            "Flush a batch at this many messages; keep it at or below the broker's "
+            "max_inflight_messages or the size trigger never fires."
+        ),
+    )
+    batch_window_ms: int = Field(
+        default=50, ge=1, description="Flush a batch this long after its first message."
+    )
+    silence_check_s: float = Field(
+        default=5.0, gt=0, description="How often to look for boxes that went silent."
+    )
+    webhook_urls: list[str] = Field(
+        default_factory=list,
+        description="URLs that receive HMAC-signed excursion notifications (JSON).",
+    )
+    webhook_secret: SecretStr = Field(
+        default=SecretStr("dev-only-webhook-secret-change-me"),
+        description="HMAC-SHA256 key of the X-Rxdispatch-Signature webhook header.",
     )

@@ -1,0 +1,152 @@
+"""Decode the wire payload (one JSON reading or an array of them) into :class:`Reading`.
+
+The contract is in ``docs/telemetry-wire-contract.md``. Everything that is not a
+valid reading raises a :class:`~telemetry.errors.PayloadRejected` subclass whose
+``reason`` becomes the dead-letter reason code; one bad reading rejects the whole
+message (the logger re-sends it as one unit, so a partial store would hide a defect).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from telemetry.errors import InvalidReading, MalformedPayload, RejectReason
+from telemetry.model import BoxId, Reading
+
+__all__ = ["CodecLimits", "decode_payload"]
+
+_R = RejectReason
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_OPTIONAL_NUMBERS = ("battery_pct", "lat", "lon")
+
+
+@dataclass(frozen=True, slots=True)
+class CodecLimits:
+    """Plausibility limits of the decoder (algorithm knobs, not deployment settings)."""
+
+    max_payload_bytes: int = 256 * 1024
+    max_readings_per_message: int = 5000
+    min_temp_c: float = -90.0  # EN 12830 recorders cover -80..+85 °C
+    max_temp_c: float = 90.0
+    max_future_skew_s: float = 300.0
+    max_age_s: float = 30 * 86400.0
+
+    def __post_init__(self) -> None:
+        if self.min_temp_c >= self.max_temp_c:
+            raise ValueError("min_temp_c must be below max_temp_c")
+        if self.max_payload_bytes <= 0 or self.max_readings_per_message <= 0:
+            raise ValueError("payload limits must be positive")
+
+
+def _reject_constant(token: str) -> Any:
+    raise InvalidReading(_R.NON_FINITE, token)
+
+
+def _parse(payload: bytes, limits: CodecLimits) -> Any:
+    if len(payload) > limits.max_payload_bytes:
+        raise MalformedPayload(_R.OVERSIZED_PAYLOAD, f"{len(payload)} bytes")
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        pass
+    # orjson refuses NaN/Infinity/1e999; the slow parser tells them apart from
+    # garbage so the reason code says what was wrong (finite checks follow).
+    try:
+        return json.loads(payload, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedPayload(_R.MALFORMED_JSON) from None
+
+
+def _number(obj: dict[str, Any], key: str) -> float | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidReading(_R.WRONG_TYPE, key)
+    if not math.isfinite(value):
+        raise InvalidReading(_R.NON_FINITE, key)
+    return float(value)
+
+
+def _timestamp(value: Any) -> datetime:
+    if isinstance(value, bool):
+        raise InvalidReading(_R.WRONG_TYPE, "ts")
+    if isinstance(value, int):
+        try:
+            return _EPOCH + timedelta(milliseconds=value)
+        except OverflowError:
+            raise InvalidReading(_R.BAD_TIMESTAMP, "ts") from None
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidReading(_R.BAD_TIMESTAMP, "ts") from None
+        if parsed.tzinfo is None:
+            raise InvalidReading(_R.BAD_TIMESTAMP, "ts without offset")
+        return parsed.astimezone(UTC)
+    raise InvalidReading(_R.WRONG_TYPE, "ts")
+
+
+def _reading(
+    obj: Any, box_id: BoxId, received_at: datetime, limits: CodecLimits
+) -> Reading:
+    if not isinstance(obj, dict):
+        raise MalformedPayload(_R.NOT_AN_OBJECT)
+    for key in ("seq", "ts", "temp_c"):
+        if obj.get(key) is None:
+            raise InvalidReading(_R.MISSING_FIELD, key)
+    seq = obj["seq"]
+    if isinstance(seq, bool) or not isinstance(seq, int):
+        raise InvalidReading(_R.WRONG_TYPE, "seq")
+    if not 0 <= seq < 2**63:
+        raise InvalidReading(_R.IMPLAUSIBLE_VALUE, "seq")
+    recorded_at = _timestamp(obj["ts"])
+    age_s = (received_at - recorded_at).total_seconds()
+    if age_s < -limits.max_future_skew_s:
+        raise InvalidReading(_R.TIMESTAMP_IN_FUTURE, f"{-age_s:.0f} s ahead")
+    if age_s > limits.max_age_s:
+        raise InvalidReading(_R.TIMESTAMP_TOO_OLD, f"{age_s:.0f} s old")
+    temp_c = _number(obj, "temp_c")
+    assert temp_c is not None  # noqa: S101 - presence checked above
+    if not limits.min_temp_c <= temp_c <= limits.max_temp_c:
+        raise InvalidReading(_R.IMPLAUSIBLE_VALUE, "temp_c")
+    battery_pct, lat, lon = (_number(obj, key) for key in _OPTIONAL_NUMBERS)
+    if battery_pct is not None and not 0.0 <= battery_pct <= 100.0:
+        raise InvalidReading(_R.IMPLAUSIBLE_VALUE, "battery_pct")
+    if lat is not None and not -90.0 <= lat <= 90.0:
+        raise InvalidReading(_R.IMPLAUSIBLE_VALUE, "lat")
+    if lon is not None and not -180.0 <= lon <= 180.0:
+        raise InvalidReading(_R.IMPLAUSIBLE_VALUE, "lon")
+    door_open = obj.get("door_open")
+    if door_open is not None and not isinstance(door_open, bool):
+        raise InvalidReading(_R.WRONG_TYPE, "door_open")
+    return Reading(
+        box_id, seq, recorded_at, temp_c, battery_pct, door_open, lat, lon, received_at
+    )
+
+
+def decode_payload(
+    payload: bytes,
+    *,
+    box_id: BoxId,
+    received_at: datetime,
+    limits: CodecLimits | None = None,
+) -> list[Reading]:
+    """The readings in ``payload`` (object or array), or raise ``PayloadRejected``.
+
+    ``received_at`` (UTC) anchors the future/past timestamp checks.
+    """
+    limits = limits or CodecLimits()
+    doc = _parse(payload, limits)
+    items = doc if isinstance(doc, list) else [doc]
+    if not items:
+        raise MalformedPayload(_R.EMPTY_BATCH)
+    if len(items) > limits.max_readings_per_message:
+        raise MalformedPayload(_R.TOO_MANY_READINGS, str(len(items)))
+    return [_reading(item, box_id, received_at, limits) for item in items]

@@ -1,0 +1,256 @@
+"""Persistence of excursion episodes (``telemetry.excursion``) and their lifecycle.
+
+Episodes are matched to stored rows by kind and overlapping span, so a
+recomputation that moves an episode's start (late readings) updates the same row
+and never raises a second alert; an episode a recomputation no longer finds is
+retracted. Lifecycle: open -> acknowledged -> resolved (resolved automatically
+when the condition clears).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+from telemetry.errors import ExcursionNotFound, ExcursionTransitionInvalid
+from telemetry.excursions import Episode, ExcursionKind, Rule
+from telemetry.model import BoxId
+
+__all__ = [
+    "StoredExcursion",
+    "acknowledge",
+    "open_silences",
+    "reconcile",
+    "resolve",
+    "resolve_silences",
+    "start_silences",
+]
+
+Conn = psycopg.Connection[tuple[object, ...]]
+
+_SELECT = """
+SELECT id, box_id, kind, rule, status, started_at, alarmed_at, ended_at, peak_c,
+       detected_at, profile_code
+FROM telemetry.excursion
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredExcursion:
+    """A row of ``telemetry.excursion``."""
+
+    id: int
+    box_id: BoxId
+    kind: ExcursionKind
+    rule: Rule
+    status: str
+    started_at: datetime
+    alarmed_at: datetime
+    ended_at: datetime | None
+    peak_c: float | None
+    detected_at: datetime
+    profile_code: str | None
+
+    def as_episode(self) -> Episode:
+        """The detector's view of this row."""
+        return Episode(
+            self.kind, self.rule, self.started_at, self.alarmed_at, self.ended_at,
+            self.peak_c,
+        )  # fmt: skip
+
+
+def _stored(row: tuple[object, ...]) -> StoredExcursion:
+    ex = StoredExcursion(*row)  # type: ignore[arg-type]
+    return StoredExcursion(
+        ex.id,
+        ex.box_id,
+        ExcursionKind(ex.kind),
+        Rule(ex.rule),
+        *row[4:],  # type: ignore[arg-type]
+    )
+
+
+def _lock_boxes(conn: Conn, boxes: Sequence[str]) -> None:
+    for box in sorted(set(boxes)):  # sorted: two workers lock in the same order
+        conn.execute(
+            "SELECT pg_advisory_xact_lock("
+            "hashtext('telemetry.excursion'), hashtext(%s))",
+            (box,),
+        )
+
+
+def reconcile(
+    conn: Conn,
+    box_id: BoxId,
+    episodes: Sequence[Episode],
+    *,
+    profile_code: str,
+    retract_from: datetime | None,
+) -> list[int]:
+    """Bring stored episodes of ``box_id`` in line with ``episodes``.
+
+    Episodes match stored rows of the same kind whose span overlaps; unmatched
+    episodes are inserted (their ids are returned: these need notifying). With
+    ``retract_from`` (a full recomputation from that instant), stored rows
+    starting at or after it that match nothing are retracted.
+    """
+    _lock_boxes(conn, [box_id])
+    lower = min(
+        [e.started_at for e in episodes] + ([retract_from] if retract_from else [])
+    )
+    rows = conn.execute(
+        _SELECT + " WHERE box_id = %s AND retracted_at IS NULL"
+        " AND (ended_at IS NULL OR ended_at >= %s) ORDER BY started_at",
+        (box_id, lower),
+    ).fetchall()
+    stored = [_stored(r) for r in rows]
+    matched: set[int] = set()
+    created: list[int] = []
+    for episode in sorted(episodes, key=lambda e: e.started_at):
+        hit = next(
+            (s for s in stored if s.id not in matched and s.kind is episode.kind
+             and s.as_episode().overlaps(episode.started_at, episode.ended_at)),
+            None,
+        )  # fmt: skip
+        if hit is None:
+            created.append(_insert(conn, box_id, episode, profile_code))
+            continue
+        matched.add(hit.id)
+        if hit.as_episode() != episode:
+            _update(conn, hit.id, episode)
+    if retract_from is not None:
+        stale = [
+            s.id for s in stored
+            if s.id not in matched and s.started_at >= retract_from
+            and s.kind is not ExcursionKind.BOX_SILENT
+        ]  # fmt: skip
+        if stale:
+            conn.execute(
+                "UPDATE telemetry.excursion SET retracted_at = clock_timestamp()"
+                " WHERE id = ANY(%s)",
+                (stale,),
+            )
+    return created
+
+
+def _insert(conn: Conn, box_id: BoxId, e: Episode, profile_code: str) -> int:
+    row = conn.execute(
+        """
+        INSERT INTO telemetry.excursion (box_id, kind, rule, profile_code, status,
+            started_at, alarmed_at, ended_at, peak_c, resolved_at)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s,
+                CASE WHEN %s::timestamptz IS NULL THEN NULL ELSE clock_timestamp() END)
+        RETURNING id
+        """,
+        (box_id, e.kind.value, e.rule.value, profile_code,
+         "open" if e.ended_at is None else "resolved", e.started_at, e.alarmed_at,
+         e.ended_at, e.peak_c, e.ended_at),
+    ).fetchone()  # fmt: skip
+    assert row is not None  # noqa: S101
+    new_id: int = row[0]  # type: ignore[assignment]
+    return new_id
+
+
+def _update(conn: Conn, excursion_id: int, e: Episode) -> None:
+    conn.execute(
+        """
+        UPDATE telemetry.excursion SET rule = %s, started_at = %s, alarmed_at = %s,
+            ended_at = %s, peak_c = %s,
+            status = CASE WHEN %s::timestamptz IS NULL THEN status ELSE 'resolved' END,
+            resolved_at = CASE WHEN %s::timestamptz IS NULL THEN resolved_at
+                               ELSE coalesce(resolved_at, clock_timestamp()) END
+        WHERE id = %s
+        """,
+        (e.rule.value, e.started_at, e.alarmed_at, e.ended_at, e.peak_c, e.ended_at,
+         e.ended_at, excursion_id),
+    )  # fmt: skip
+
+
+def start_silences(conn: Conn) -> list[int]:
+    """Open a ``box_silent`` episode for every box quiet for N report intervals."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext('telemetry.silence'))")
+    rows = conn.execute(
+        """
+        INSERT INTO telemetry.excursion
+            (box_id, kind, rule, profile_code, started_at, alarmed_at)
+        SELECT l.box_id, 'box_silent', 'threshold', b.profile_code,
+               l.last_received_at, clock_timestamp()
+        FROM telemetry.box_latest l JOIN telemetry.box b USING (box_id)
+        WHERE b.active AND l.last_received_at < clock_timestamp()
+              - make_interval(secs => b.report_interval_s * b.silent_after_intervals)
+          AND NOT EXISTS (
+              SELECT 1 FROM telemetry.excursion e
+              WHERE e.box_id = l.box_id AND e.kind = 'box_silent'
+                AND e.status <> 'resolved' AND e.retracted_at IS NULL)
+        RETURNING id
+        """
+    ).fetchall()
+    return [int(r[0]) for r in rows]  # type: ignore[call-overload]
+
+
+def open_silences(conn: Conn) -> set[BoxId]:
+    """Boxes with an unresolved ``box_silent`` episode."""
+    rows = conn.execute(
+        "SELECT box_id FROM telemetry.excursion WHERE kind = 'box_silent'"
+        " AND status <> 'resolved' AND retracted_at IS NULL"
+    ).fetchall()
+    return {BoxId(str(r[0])) for r in rows}
+
+
+def resolve_silences(conn: Conn, boxes: Sequence[str]) -> int:
+    """Close the silence of boxes that reported again."""
+    cur = conn.execute(
+        """
+        UPDATE telemetry.excursion SET status = 'resolved',
+            ended_at = clock_timestamp(), resolved_at = clock_timestamp()
+        WHERE kind = 'box_silent' AND box_id = ANY(%s) AND status <> 'resolved'
+          AND retracted_at IS NULL
+        """,
+        (list(boxes),),
+    )
+    return cur.rowcount
+
+
+def get(conn: Conn, excursion_id: int) -> StoredExcursion:
+    """The excursion with that id, or :class:`ExcursionNotFound`."""
+    row = conn.execute(_SELECT + " WHERE id = %s", (excursion_id,)).fetchone()
+    if row is None:
+        raise ExcursionNotFound(excursion_id)
+    return _stored(row)
+
+
+def acknowledge(conn: Conn, excursion_id: int, *, by: str) -> StoredExcursion:
+    """open -> acknowledged, recording who acknowledged."""
+    current = get(conn, excursion_id)
+    if current.status != "open":
+        raise ExcursionTransitionInvalid(excursion_id, current.status, "acknowledged")
+    conn.execute(
+        "UPDATE telemetry.excursion SET status = 'acknowledged',"
+        " acknowledged_at = clock_timestamp(), acknowledged_by = %s WHERE id = %s",
+        (by, excursion_id),
+    )
+    return get(conn, excursion_id)
+
+
+def resolve(conn: Conn, excursion_id: int) -> StoredExcursion:
+    """open|acknowledged -> resolved (a person closes it)."""
+    current = get(conn, excursion_id)
+    if current.status == "resolved":
+        raise ExcursionTransitionInvalid(excursion_id, current.status, "resolved")
+    conn.execute(
+        "UPDATE telemetry.excursion SET status = 'resolved',"
+        " resolved_at = clock_timestamp() WHERE id = %s",
+        (excursion_id,),
+    )
+    return get(conn, excursion_id)
+
+
+def unresolved(conn: Conn) -> list[StoredExcursion]:
+    """Every open or acknowledged, non-retracted excursion."""
+    rows = conn.execute(
+        _SELECT + " WHERE status <> 'resolved' AND retracted_at IS NULL ORDER BY id"
+    ).fetchall()
+    return [_stored(r) for r in rows]

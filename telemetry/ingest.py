@@ -1,0 +1,278 @@
+"""The ingest worker: inbox -> decode -> batch -> store -> ack -> excursions.
+
+Batches flush at ``batch_max_messages`` or ``batch_window_s`` after their first
+message. A batch is acknowledged only after its readings and dead letters are
+committed; while PostgreSQL is unreachable the worker keeps the batch and retries
+with backoff, acknowledging nothing, so a restart or crash loses nothing (the
+broker redelivers on the persistent session and the insert ignores duplicates).
+Excursion detection and notification run after the ack; if they fail they are
+logged and recomputed from history later, never blocking readings.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import psycopg
+
+from telemetry.codec import CodecLimits, decode_payload
+from telemetry.errors import (
+    PayloadRejected,
+    RejectReason,
+    StoreUnavailable,
+    UnknownBox,
+)
+from telemetry.excursions import BoxRules
+from telemetry.model import BoxId, DeadLetter, InboundMessage, Reading
+from telemetry.monitor import ExcursionMonitor
+from telemetry.store import TelemetryStore, WriteResult
+from telemetry.topics import box_id_from_topic
+
+__all__ = ["Acknowledger", "IngestMetrics", "IngestParams", "IngestWorker"]
+
+log = logging.getLogger(__name__)
+
+Acknowledger = Callable[[Sequence[InboundMessage]], object]
+CommitHook = Callable[[Sequence[InboundMessage], WriteResult, float], None]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestParams:
+    """Batching, retry and housekeeping knobs of the worker."""
+
+    batch_max_messages: int = 500
+    batch_window_s: float = 0.05
+    retry_initial_s: float = 0.1
+    retry_max_s: float = 5.0
+    rules_refresh_s: float = 5.0
+    silence_check_s: float = 5.0
+    dead_letter_payload_bytes: int = 4096
+    topic_prefix: str = "rxdispatch/v1"
+    codec: CodecLimits = field(default_factory=CodecLimits)
+
+    def __post_init__(self) -> None:
+        if self.batch_max_messages < 1 or self.batch_window_s <= 0:
+            raise ValueError("batches need a positive size and window")
+
+
+@dataclass
+class IngestMetrics:
+    """Counters of one worker (read by stats and benchmarks)."""
+
+    messages: int = 0
+    readings_stored: int = 0
+    duplicates: int = 0
+    batches: int = 0
+    store_retries: int = 0
+    stage_failures: int = 0
+    excursions_opened: int = 0
+    dead_letters: Counter[str] = field(default_factory=Counter)
+    last_commit_at: datetime | None = None
+
+
+class IngestWorker:
+    """Drains the inbox in batches on the calling thread (see :meth:`run`)."""
+
+    def __init__(
+        self,
+        store: TelemetryStore,
+        inbox: queue.Queue[InboundMessage],
+        ack: Acknowledger,
+        *,
+        params: IngestParams | None = None,
+        on_excursions: Callable[[list[int]], None] | None = None,
+        on_commit: CommitHook | None = None,
+    ) -> None:
+        self.params = params or IngestParams()
+        self.metrics = IngestMetrics()
+        self._store = store
+        self._inbox = inbox
+        self._ack = ack
+        self._on_excursions = on_excursions
+        self._on_commit = on_commit
+        self._rules: dict[BoxId, BoxRules] = {}
+        self._rules_at = float("-inf")
+        self.monitor = ExcursionMonitor(store, self._rules.get)
+        self._silence_at = time.monotonic()
+
+    # -- loop -----------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        """Process batches until ``stop`` is set; unacked work is left to the broker."""
+        while not stop.is_set():
+            batch = self._collect(stop)
+            if batch:
+                self.process_batch(batch, stop)
+            self._housekeeping()
+
+    def _collect(self, stop: threading.Event) -> list[InboundMessage]:
+        try:
+            first = self._inbox.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.params.batch_window_s
+        while len(batch) < self.params.batch_max_messages and not stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(self._inbox.get(timeout=remaining))
+            except queue.Empty:
+                break
+        return batch
+
+    def process_batch(
+        self, messages: Sequence[InboundMessage], stop: threading.Event | None = None
+    ) -> WriteResult | None:
+        """Decode, store (retrying), ack, then detect; None if stopped before commit."""
+        self._refresh_rules()
+        readings, dead = self._decode(messages)
+        result = self._write_retrying(readings, dead, messages, stop)
+        if result is None:
+            return None
+        committed = time.time()
+        self._ack(messages)
+        m = self.metrics
+        m.messages += len(messages)
+        m.readings_stored += len(result.inserted)
+        m.duplicates += result.duplicates
+        m.batches += 1
+        m.last_commit_at = datetime.now(UTC)
+        if self._on_commit is not None:
+            self._on_commit(messages, result, committed)
+        self._detect(result)
+        return result
+
+    # -- stages ---------------------------------------------------------------
+    def _refresh_rules(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._rules_at < self.params.rules_refresh_s:
+            return
+        try:
+            fresh = self._store.box_rules()
+        except StoreUnavailable:
+            return  # keep the cached registry; the write below will retry
+        self._rules.clear()
+        self._rules.update(fresh)
+        self._rules_at = now
+
+    def _decode(
+        self, messages: Sequence[InboundMessage]
+    ) -> tuple[list[Reading], list[DeadLetter]]:
+        readings: list[Reading] = []
+        dead: list[DeadLetter] = []
+        p = self.params
+        for message in messages:
+            try:
+                box = box_id_from_topic(message.topic, p.topic_prefix)
+                if box not in self._rules:
+                    self._refresh_rules(force=time.monotonic() - self._rules_at > 1.0)
+                    if box not in self._rules:
+                        raise UnknownBox(box)
+                readings += decode_payload(
+                    message.payload, box_id=box, received_at=message.received_at,
+                    limits=p.codec,
+                )  # fmt: skip
+            except PayloadRejected as exc:
+                dead.append(self._dead_letter(message, exc.reason.value, exc.detail))
+            except Exception:  # a decoder bug must not stop the worker
+                log.exception("decoder failed on a message")
+                dead.append(
+                    self._dead_letter(message, RejectReason.DECODE_FAILED.value, "")
+                )
+        for letter in dead:
+            self.metrics.dead_letters[letter.reason] += 1
+        if dead:
+            log.warning("dead-lettered %d of %d messages", len(dead), len(messages))
+        return readings, dead
+
+    def _dead_letter(
+        self, message: InboundMessage, reason: str, detail: str
+    ) -> DeadLetter:
+        cap = self.params.dead_letter_payload_bytes
+        return DeadLetter(
+            message.topic[:512], message.payload[:cap], len(message.payload), reason,
+            detail[:200], message.received_at,
+        )  # fmt: skip
+
+    def _write_retrying(
+        self,
+        readings: list[Reading],
+        dead: list[DeadLetter],
+        messages: Sequence[InboundMessage],
+        stop: threading.Event | None,
+    ) -> WriteResult | None:
+        delay = self.params.retry_initial_s
+        while True:
+            try:
+                return self._store.write_batch(readings, dead)
+            except StoreUnavailable:
+                self.metrics.store_retries += 1
+                log.warning("store unavailable; retrying batch in %.1f s", delay)
+            except psycopg.DatabaseError:
+                log.exception("store refused a batch; isolating the bad message")
+                return self._write_one_by_one(messages)
+            if stop is not None and stop.wait(delay):
+                return None
+            if stop is None:
+                time.sleep(delay)
+            delay = min(delay * 2, self.params.retry_max_s)
+
+    def _write_one_by_one(self, messages: Sequence[InboundMessage]) -> WriteResult:
+        """Poison-batch fallback: store messages singly, dead-letter what PG refuses."""
+        total = WriteResult([], 0, 0)
+        for message in messages:
+            readings, dead = self._decode([message])
+            try:
+                result = self._store.write_batch(readings, dead)
+            except psycopg.DatabaseError as exc:
+                if isinstance(exc, psycopg.OperationalError):
+                    raise
+                letter = self._dead_letter(
+                    message, RejectReason.STORE_REJECTED.value, type(exc).__name__
+                )
+                result = self._store.write_batch([], [letter])
+                self.metrics.dead_letters[letter.reason] += 1
+            total = WriteResult(
+                total.inserted + result.inserted, total.staged + result.staged,
+                total.dead_letters + result.dead_letters,
+            )  # fmt: skip
+        return total
+
+    def _detect(self, result: WriteResult) -> None:
+        try:
+            created = self.monitor.process(result.inserted)
+        except Exception:  # recomputed from history on the box's next batch
+            self.metrics.stage_failures += 1
+            log.exception("excursion detection failed; will recompute")
+            return
+        self._notify(created)
+
+    def _notify(self, created: list[int]) -> None:
+        if not created:
+            return
+        self.metrics.excursions_opened += len(created)
+        if self._on_excursions is not None:
+            try:
+                self._on_excursions(created)
+            except Exception:
+                self.metrics.stage_failures += 1
+                log.exception("excursion notification hook failed")
+
+    def _housekeeping(self) -> None:
+        now = time.monotonic()
+        if now - self._silence_at < self.params.silence_check_s:
+            return
+        self._silence_at = now
+        try:
+            self._notify(self.monitor.check_silence())
+        except Exception:
+            self.metrics.stage_failures += 1
+            log.exception("silence check failed")

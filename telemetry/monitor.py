@@ -1,0 +1,122 @@
+"""Excursion detection on committed readings: streaming per box, recompute when late.
+
+Each box has a :class:`~telemetry.excursions.BoxTracker` fed in device order. A
+batch whose readings are older than what the tracker has seen (a logger uploading
+its buffer), or a box this worker has not seen yet, is recomputed from the stored
+history (two cumulative windows back) and reconciled with the stored episodes, so
+late data gives the same episodes as in-order data and never a second alert.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from telemetry import excursion_store
+from telemetry.excursions import BoxRules, BoxTracker, Episode, Sample
+from telemetry.model import BoxId
+from telemetry.store import TelemetryStore
+
+__all__ = ["ExcursionMonitor"]
+
+log = logging.getLogger(__name__)
+
+#: episodes to reconcile for a box, and the instant a full recomputation covers
+_Touch = tuple[list[Episode], datetime | None]
+
+
+class ExcursionMonitor:
+    """Turns newly stored samples into persisted excursion episodes."""
+
+    def __init__(
+        self, store: TelemetryStore, rules_of: Callable[[BoxId], BoxRules | None]
+    ) -> None:
+        self._store = store
+        self._rules_of = rules_of
+        self._trackers: dict[BoxId, BoxTracker] = {}
+        self._silent: set[BoxId] | None = None
+        self.recomputations = 0
+
+    def process(self, inserted: Sequence[tuple[BoxId, Sample]]) -> list[int]:
+        """Detect and persist; ids of newly created excursions (to notify)."""
+        by_box: dict[BoxId, list[Sample]] = defaultdict(list)
+        for box, sample in inserted:
+            by_box[box].append(sample)
+        touched: dict[BoxId, _Touch] = {}
+        late: dict[BoxId, Sample] = {}
+        for box, samples in by_box.items():
+            rules = self._rules_of(box)
+            if rules is None:
+                continue
+            samples.sort(key=lambda s: (s.recorded_at, s.seq))
+            tracker = self._trackers.get(box)
+            if (
+                tracker is None
+                or tracker.rules != rules
+                or not tracker.accepts(samples[0])
+            ):
+                late[box] = samples[0]
+                continue
+            episodes = tracker.feed(samples)
+            if episodes:
+                touched[box] = (episodes, None)
+        if late:
+            touched.update(self._recompute(late))
+        try:
+            return self._persist(touched, list(by_box))
+        except Exception:
+            for box in touched:  # the next batch recomputes them from history
+                self._trackers.pop(box, None)
+            raise
+
+    def _recompute(self, late: dict[BoxId, Sample]) -> dict[BoxId, _Touch]:
+        windows = {}
+        for box in late:
+            rules = self._rules_of(box)
+            assert rules is not None  # noqa: S101 - filtered by the caller
+            windows[box] = timedelta(seconds=rules.profile.cumulative_window_s)
+        history = self._store.history(
+            {box: late[box].recorded_at - 2 * windows[box] for box in late}
+        )
+        out: dict[BoxId, _Touch] = {}
+        for box, samples in history.items():
+            rules = self._rules_of(box)
+            assert rules is not None  # noqa: S101
+            tracker = BoxTracker(rules)
+            episodes = tracker.feed(samples)
+            self._trackers[box] = tracker
+            retract_from = late[box].recorded_at - windows[box]
+            kept = [e for e in episodes if e.started_at >= retract_from]
+            out[box] = (kept, retract_from)
+            self.recomputations += 1
+        return out
+
+    def _persist(self, touched: dict[BoxId, _Touch], boxes: list[BoxId]) -> list[int]:
+        created: list[int] = []
+        silent_back = []
+        with self._store.transaction() as conn:
+            if self._silent is None:
+                self._silent = excursion_store.open_silences(conn)
+            silent_back = [b for b in boxes if b in self._silent]
+            if silent_back:
+                excursion_store.resolve_silences(conn, silent_back)
+            for box, (episodes, retract_from) in touched.items():
+                if not episodes and retract_from is None:
+                    continue
+                rules = self._rules_of(box)
+                assert rules is not None  # noqa: S101
+                created += excursion_store.reconcile(
+                    conn, box, episodes, profile_code=rules.profile.code,
+                    retract_from=retract_from,
+                )  # fmt: skip
+        self._silent.difference_update(silent_back)
+        return created
+
+    def check_silence(self) -> list[int]:
+        """Open ``box_silent`` episodes for quiet boxes; ids of the new ones."""
+        with self._store.transaction() as conn:
+            created = excursion_store.start_silences(conn)
+            self._silent = excursion_store.open_silences(conn)
+        return created

@@ -1,0 +1,88 @@
+"""Composition of one ingest worker: MQTT transport + worker thread + store.
+
+``api`` (``rxdispatch ingest`` / ``serve``) builds this from settings; benchmarks
+and tests build it directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from telemetry.ingest import CommitHook, IngestParams, IngestWorker
+from telemetry.model import InboundMessage
+from telemetry.mqtt import MqttTransport
+from telemetry.store import TelemetryStore
+from telemetry.topics import subscription_filter
+
+__all__ = ["IngestService"]
+
+log = logging.getLogger(__name__)
+
+
+class IngestService:
+    """Runs one worker against a broker and a database until :meth:`stop`."""
+
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        mqtt_url: str,
+        client_id: str,
+        share_group: str | None = None,
+        params: IngestParams | None = None,
+        ca_file: str | None = None,
+        on_excursions: Callable[[list[int]], None] | None = None,
+        on_commit: CommitHook | None = None,
+    ) -> None:
+        self.params = params or IngestParams()
+        self.store = TelemetryStore(database_url)
+        self.inbox: queue.Queue[InboundMessage] = queue.Queue()
+        self.transport = MqttTransport(
+            mqtt_url,
+            client_id=client_id,
+            subscription=subscription_filter(self.params.topic_prefix, share_group),
+            inbox=self.inbox,
+            ca_file=ca_file,
+        )
+        self.worker = IngestWorker(
+            self.store, self.inbox, self.transport.ack, params=self.params,
+            on_excursions=on_excursions, on_commit=on_commit,
+        )  # fmt: skip
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, *, wait_connected_s: float | None = 10.0) -> IngestService:
+        """Prepare partitions, connect, start the worker thread."""
+        try:
+            self.store.ensure_partitions_around(datetime.now(UTC))
+        except Exception:  # the worker retries; partitions are re-ensured per batch
+            log.warning("could not prepare partitions at startup")
+        self.transport.start()
+        self._thread = threading.Thread(
+            target=self.worker.run, args=(self._stop,), name="telemetry-ingest",
+            daemon=True,
+        )  # fmt: skip
+        self._thread.start()
+        if wait_connected_s is not None and not self.transport.connected.wait(
+            wait_connected_s
+        ):
+            log.warning("mqtt broker not reachable yet; still retrying")
+        return self
+
+    def stop(self) -> None:
+        """Stop the worker (its unacked batch is redelivered later) and disconnect."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.transport.stop()
+        self.store.close()
+
+    def __enter__(self) -> IngestService:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,368 @@
+"""PostgreSQL adapter of the telemetry schema: idempotent bulk writes and queries.
+
+One class, :class:`TelemetryStore`, hides whether ``telemetry.reading`` is a
+native range-partitioned table (tested path) or a TimescaleDB hypertable: only the
+bucketing function (``date_bin`` vs ``time_bucket``) and partition upkeep differ.
+The writer owns one connection and is used from one thread; it raises
+:class:`~telemetry.errors.StoreUnavailable` on connection failures so the caller
+keeps its batch and retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import psycopg
+from psycopg.rows import tuple_row
+
+from telemetry.errors import StoreUnavailable
+from telemetry.excursions import BoxRules, Sample, TemperatureProfile
+from telemetry.model import BoxId, DeadLetter, Reading
+
+__all__ = ["Bucket", "LatestReading", "TelemetryStore", "WriteResult"]
+
+log = logging.getLogger(__name__)
+
+_COLUMNS = (
+    "box_id, seq, recorded_at, received_at, temp_c, battery_pct, door_open, lat, lon"
+)
+_TYPES = [
+    "text", "int8", "timestamptz", "timestamptz", "float8", "float8", "bool",
+    "float8", "float8",
+]  # fmt: skip
+_CREATE_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS reading_stage "
+    "(LIKE telemetry.reading) ON COMMIT DELETE ROWS"
+)
+_COPY_STAGE = f"COPY pg_temp.reading_stage ({_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+_MERGE_STAGE = f"""
+INSERT INTO telemetry.reading ({_COLUMNS})
+SELECT {_COLUMNS} FROM pg_temp.reading_stage
+ON CONFLICT DO NOTHING
+RETURNING box_id, seq, recorded_at, temp_c, battery_pct, door_open
+"""
+_KEEP_NEWER = ", ".join(
+    f"{c} = CASE WHEN excluded.recorded_at >= b.recorded_at "
+    f"THEN excluded.{c} ELSE b.{c} END"
+    for c in ("seq", "temp_c", "battery_pct", "door_open", "lat", "lon", "recorded_at")
+)
+_UPSERT_LATEST = f"""
+INSERT INTO telemetry.box_latest AS b
+    (box_id, seq, recorded_at, temp_c, battery_pct, door_open, lat, lon,
+     last_received_at)
+SELECT DISTINCT ON (box_id) box_id, seq, recorded_at, temp_c, battery_pct,
+       door_open, lat, lon, max(received_at) OVER (PARTITION BY box_id)
+FROM pg_temp.reading_stage
+ORDER BY box_id, recorded_at DESC, seq DESC
+ON CONFLICT (box_id) DO UPDATE SET {_KEEP_NEWER},
+    last_received_at = greatest(b.last_received_at, excluded.last_received_at)
+"""
+_INSERT_DEAD_LETTER = """
+INSERT INTO telemetry.dead_letter
+    (topic, payload, payload_bytes, reason, detail, received_at)
+VALUES (%s, %s, %s, %s, %s, %s)
+"""
+_BOX_RULES = """
+SELECT b.box_id, p.code, p.low_c, p.high_c, p.hysteresis_c, p.single_event_delay_s,
+       p.cumulative_budget_s, p.cumulative_window_s, b.low_battery_pct,
+       b.door_open_max_s, b.report_interval_s, b.silent_after_intervals
+FROM telemetry.box b JOIN telemetry.temperature_profile p ON p.code = b.profile_code
+WHERE b.active
+"""
+_HISTORY = """
+SELECT r.box_id, r.recorded_at, r.seq, r.temp_c, r.battery_pct, r.door_open
+FROM unnest(%s::text[], %s::timestamptz[]) AS w(box_id, since)
+JOIN telemetry.reading r ON r.box_id = w.box_id AND r.recorded_at >= w.since
+ORDER BY r.box_id, r.recorded_at, r.seq
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What one committed batch did."""
+
+    inserted: list[tuple[BoxId, Sample]]
+    staged: int
+    dead_letters: int
+
+    @property
+    def duplicates(self) -> int:
+        """Readings that were already stored (broker redelivery)."""
+        return self.staged - len(self.inserted)
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """A downsampled slice of a box's series."""
+
+    bucket_at: datetime
+    readings: int
+    min_c: float
+    max_c: float
+    mean_c: float
+
+
+@dataclass(frozen=True, slots=True)
+class LatestReading:
+    """The newest reading (device time) of a box and when it was last heard from."""
+
+    box_id: BoxId
+    seq: int
+    recorded_at: datetime
+    temp_c: float
+    battery_pct: float | None
+    door_open: bool | None
+    lat: float | None
+    lon: float | None
+    last_received_at: datetime
+
+
+def _row(r: Reading) -> tuple[object, ...]:
+    return (
+        r.box_id, r.seq, r.recorded_at, r.received_at or datetime.now(UTC), r.temp_c,
+        r.battery_pct, r.door_open, r.lat, r.lon,
+    )  # fmt: skip
+
+
+def _day(at: datetime) -> date:
+    return at.astimezone(UTC).date()
+
+
+class TelemetryStore:
+    """psycopg 3 access to the ``telemetry`` schema (one connection, reconnecting)."""
+
+    def __init__(self, url: str, *, connect_timeout_s: int = 5) -> None:
+        self._url = url
+        self._timeout_s = connect_timeout_s
+        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._lock = threading.RLock()
+        self._days_ready: set[date] = set()
+        self.timescale: bool | None = None
+
+    # -- connection ---------------------------------------------------------------
+    def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
+        if self._conn is None or self._conn.closed:
+            conn = psycopg.connect(
+                self._url, connect_timeout=self._timeout_s, row_factory=tuple_row
+            )
+            conn.execute(_CREATE_STAGE)
+            ts = conn.execute(
+                "SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'"
+            ).fetchone()
+            conn.commit()
+            self.timescale = ts is not None
+            self._conn = conn
+        return self._conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+        """A transaction on the store's connection; connection errors become
+        :class:`StoreUnavailable` and drop the connection."""
+        with self._lock:
+            try:
+                conn = self._connection()
+                with conn.transaction():
+                    yield conn
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                self.close()
+                raise StoreUnavailable(type(exc).__name__) from exc
+
+    def close(self) -> None:
+        """Close the connection (reopened on next use)."""
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+    # -- partitions ---------------------------------------------------------------
+    def ensure_partitions(self, first: date, last: date) -> int:
+        """Create the daily partitions covering ``first..last``; how many were new."""
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT telemetry.ensure_reading_partitions(%s, %s)", (first, last)
+            ).fetchone()
+        day = first
+        while day <= last:
+            self._days_ready.add(day)
+            day += timedelta(days=1)
+        return int(row[0]) if row else 0  # type: ignore[call-overload]
+
+    def ensure_partitions_around(self, now: datetime, back_days: int = 31) -> int:
+        """Partitions for the codec's accepted window (back) and a week ahead."""
+        today = _day(now)
+        return self.ensure_partitions(
+            today - timedelta(days=back_days), today + timedelta(days=7)
+        )
+
+    def drop_partitions_before(self, cutoff: date) -> int:
+        """Retention on the plain path: drop whole days before ``cutoff``."""
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT telemetry.drop_reading_partitions_before(%s)", (cutoff,)
+            ).fetchone()
+        return int(row[0]) if row else 0  # type: ignore[call-overload]
+
+    # -- writes -------------------------------------------------------------------
+    def write_batch(
+        self, readings: Sequence[Reading], dead_letters: Sequence[DeadLetter] = ()
+    ) -> WriteResult:
+        """Store readings (duplicates ignored) and dead letters in one transaction."""
+        days = {_day(r.recorded_at) for r in readings} - self._days_ready
+        if days:
+            self.ensure_partitions(min(days), max(days))
+        inserted: list[tuple[BoxId, Sample]] = []
+        with self.transaction() as conn:
+            if readings:
+                with conn.cursor() as cur:
+                    with cur.copy(_COPY_STAGE) as copy:
+                        copy.set_types(_TYPES)
+                        for reading in readings:
+                            copy.write_row(_row(reading))
+                    cur.execute(_MERGE_STAGE)
+                    for box, at, seq, temp, bat, door in cur.fetchall():
+                        inserted.append(
+                            (BoxId(box), Sample(at, seq, temp, bat, door))  # type: ignore[arg-type]
+                        )
+                    cur.execute(_UPSERT_LATEST)
+            if dead_letters:
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        _INSERT_DEAD_LETTER,
+                        [
+                            (d.topic, d.payload, d.payload_bytes, d.reason, d.detail,
+                             d.received_at)
+                            for d in dead_letters
+                        ],
+                    )  # fmt: skip
+        return WriteResult(inserted, len(readings), len(dead_letters))
+
+    # -- registry -----------------------------------------------------------------
+    def register_box(
+        self,
+        box_id: str,
+        *,
+        profile_code: str = "refrigerated",
+        report_interval_s: int = 60,
+        silent_after_intervals: int = 3,
+        door_open_max_s: int = 120,
+        low_battery_pct: float = 15.0,
+    ) -> None:
+        """Add or update a box in the registry."""
+        with self.transaction() as conn:
+            conn.execute(
+                """
+                INSERT INTO telemetry.box (box_id, profile_code, report_interval_s,
+                    silent_after_intervals, door_open_max_s, low_battery_pct)
+                VALUES (%s, %s, %s, %s, %s, %s)
+                ON CONFLICT (box_id) DO UPDATE SET profile_code = excluded.profile_code,
+                    report_interval_s = excluded.report_interval_s,
+                    silent_after_intervals = excluded.silent_after_intervals,
+                    door_open_max_s = excluded.door_open_max_s,
+                    low_battery_pct = excluded.low_battery_pct, active = true
+                """,
+                (box_id, profile_code, report_interval_s, silent_after_intervals,
+                 door_open_max_s, low_battery_pct),
+            )  # fmt: skip
+
+    def box_rules(self) -> dict[BoxId, BoxRules]:
+        """Detection rules of every active box, keyed by box id."""
+        with self.transaction() as conn:
+            rows = conn.execute(_BOX_RULES).fetchall()
+        rules: dict[BoxId, BoxRules] = {}
+        for box, code, lo, hi, hyst, delay, budget, window, bat, door, every, n in rows:
+            profile = TemperatureProfile(
+                str(code), float(lo), float(hi), float(hyst), float(delay),  # type: ignore[arg-type]
+                float(budget), float(window),  # type: ignore[arg-type]
+            )  # fmt: skip
+            rules[BoxId(str(box))] = BoxRules(
+                profile, low_battery_pct=float(bat), door_open_max_s=float(door),  # type: ignore[arg-type]
+                report_interval_s=float(every), silent_after_intervals=int(n),  # type: ignore[arg-type,call-overload]
+            )  # fmt: skip
+        return rules
+
+    # -- queries ------------------------------------------------------------------
+    def history(self, since: dict[BoxId, datetime]) -> dict[BoxId, list[Sample]]:
+        """Samples of each box from its ``since`` on, in device order (one query)."""
+        out: dict[BoxId, list[Sample]] = {box: [] for box in since}
+        if not since:
+            return out
+        boxes = list(since)
+        with self.transaction() as conn:
+            rows = conn.execute(_HISTORY, (boxes, [since[b] for b in boxes])).fetchall()
+        for box, at, seq, temp, bat, door in rows:
+            out[BoxId(str(box))].append(Sample(at, seq, temp, bat, door))  # type: ignore[arg-type]
+        return out
+
+    def readings(self, box_id: str, start: datetime, end: datetime) -> list[Reading]:
+        """Raw readings of a box, ``start <= recorded_at < end``, in device order."""
+        with self.transaction() as conn:
+            rows = conn.execute(
+                """
+                SELECT box_id, seq, recorded_at, temp_c, battery_pct, door_open, lat,
+                       lon, received_at
+                FROM telemetry.reading
+                WHERE box_id = %s AND recorded_at >= %s AND recorded_at < %s
+                ORDER BY recorded_at, seq
+                """,
+                (box_id, start, end),
+            ).fetchall()
+        return [Reading(*row) for row in rows]  # type: ignore[arg-type]
+
+    def downsampled(
+        self, box_id: str, start: datetime, end: datetime, bucket_s: int
+    ) -> list[Bucket]:
+        """Min/max/mean per ``bucket_s`` slice (``date_bin`` or ``time_bucket``)."""
+        if bucket_s <= 0:
+            raise ValueError("bucket_s must be positive")
+        self._connection_ready()
+        bucket = (
+            "time_bucket(make_interval(secs => %s), recorded_at)"
+            if self.timescale
+            else "date_bin(make_interval(secs => %s), recorded_at, "
+            "TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+        )
+        query = f"""
+            SELECT {bucket} AS b, count(*), min(temp_c), max(temp_c), avg(temp_c)
+            FROM telemetry.reading
+            WHERE box_id = %s AND recorded_at >= %s AND recorded_at < %s
+            GROUP BY b ORDER BY b
+        """
+        with self.transaction() as conn:
+            rows = conn.execute(query, (bucket_s, box_id, start, end)).fetchall()
+        return [Bucket(*row) for row in rows]  # type: ignore[arg-type]
+
+    def _connection_ready(self) -> None:
+        with self.transaction():
+            pass
+
+    def latest_per_box(self) -> list[LatestReading]:
+        """The newest reading of every box that ever reported."""
+        with self.transaction() as conn:
+            rows = conn.execute(
+                """
+                SELECT box_id, seq, recorded_at, temp_c, battery_pct, door_open, lat,
+                       lon, last_received_at
+                FROM telemetry.box_latest ORDER BY box_id
+                """
+            ).fetchall()
+        return [LatestReading(*row) for row in rows]  # type: ignore[arg-type]
+
+    def samples(self, box_id: str, start: datetime, end: datetime) -> list[Sample]:
+        """Detector samples of a box over ``[start, end]`` (a delivery's span)."""
+        with self.transaction() as conn:
+            rows = conn.execute(
+                """
+                SELECT recorded_at, seq, temp_c, battery_pct, door_open
+                FROM telemetry.reading
+                WHERE box_id = %s AND recorded_at >= %s AND recorded_at <= %s
+                ORDER BY recorded_at, seq
+                """,
+                (box_id, start, end),
+            ).fetchall()
+        return [Sample(*row) for row in rows]  # type: ignore[arg-type]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dispatch.geo import ServiceArea
 
 
 class DatabaseSettings(BaseSettings):
@@ -52,3 +55,68 @@ class DispatchSettings(BaseSettings):
         default=SecretStr("dev-only-otp-pepper-change-me"),
         description="Server-side secret mixed into OTP hashes.",
     )
+    jurisdiction: str = Field(
+        default="default",
+        description=(
+            "Proof-of-delivery policy: which controlled schedules need an ID check "
+            "and signature (default, mt, us, us-nc, in)."
+        ),
+    )
+    pod_radius_m: float = Field(
+        default=150.0,
+        gt=0,
+        description="Maximum rider distance from the delivery point, metres.",
+    )
+    pod_outside_radius: Literal["refuse", "flag"] = Field(
+        default="refuse",
+        description="Beyond the radius: refuse the hand-off, or accept and flag it.",
+    )
+    otp_ttl_s: int = Field(
+        default=4 * 3600, gt=0, description="Lifetime of a delivery OTP, seconds."
+    )
+    otp_max_attempts: int = Field(
+        default=5, ge=1, description="Wrong OTPs allowed before it locks."
+    )
+    service_area_bbox: str | None = Field(
+        default=None,
+        description=(
+            "Service area as 'min_lat,min_lon,max_lat,max_lon'. Unset: the city "
+            "polygon from dispatch.city (Malta) when available, else no limit."
+        ),
+    )
+    sourcing_policy: Literal["joint", "nearest"] = Field(
+        default="joint",
+        description=(
+            "joint: the router picks the pharmacy among candidates together with "
+            "the routes; nearest: baseline, nearest stocked pharmacy only."
+        ),
+    )
+    max_candidate_pharmacies: int = Field(
+        default=5,
+        ge=1,
+        description="Candidate pharmacies per order given to the router.",
+    )
+    replan_debounce_s: float = Field(
+        default=0.5,
+        ge=0,
+        description="Triggers within this window share one solve, seconds.",
+    )
+    replan_timer_s: float = Field(
+        default=60.0, gt=0, description="Re-plan at least this often, seconds."
+    )
+    solver_time_limit_s: float = Field(
+        default=2.0, gt=0, description="Solver budget per re-plan, seconds."
+    )
+
+    def service_area(self) -> ServiceArea | None:
+        """The configured service area (bbox, else the city polygon, else None)."""
+        if self.service_area_bbox:
+            parts = [float(p) for p in self.service_area_bbox.split(",")]
+            if len(parts) != 4:
+                raise ValueError("service_area_bbox needs 4 comma-separated numbers")
+            return ServiceArea.from_bbox(*parts)
+        try:
+            from dispatch.city import service_area_polygon  # type: ignore[attr-defined]
+        except ImportError:
+            return None
+        return ServiceArea.from_lonlat_ring(service_area_polygon(), name="city")

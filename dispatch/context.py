@@ -1,0 +1,73 @@
+"""What every dispatch command needs besides the database (built at entry)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from dispatch.crypto import PatientDataCipher
+from dispatch.geo import ServiceArea
+from dispatch.pod import JURISDICTION_POLICIES, ProofPolicy
+from dispatch.ports import Notifier
+from dispatch.settings import DispatchSettings
+
+__all__ = ["DispatchContext", "SourcingPolicy"]
+
+SourcingPolicy = Literal["joint", "nearest"]
+
+
+def _default_notifier() -> Notifier:
+    from dispatch.adapters.outbox import OutboxNotifier
+
+    return OutboxNotifier()
+
+
+@dataclass(frozen=True)
+class DispatchContext:
+    """Secrets, policies and collaborators shared by every command."""
+
+    cipher: PatientDataCipher
+    otp_pepper: bytes
+    proof_policy: ProofPolicy = field(
+        default_factory=lambda: JURISDICTION_POLICIES["default"]
+    )
+    service_area: ServiceArea | None = None
+    """None: accept any coordinates."""
+    otp_ttl_s: int = 4 * 3600
+    otp_max_attempts: int = 5
+    notifier: Notifier = field(default_factory=_default_notifier)
+    sourcing_policy: SourcingPolicy = "joint"
+    """``joint``: the router picks among candidates; ``nearest``: the baseline."""
+    max_candidates: int = 5
+    """Candidate pharmacies per order offered to the router (nearest first)."""
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: DispatchSettings,
+        *,
+        service_area: ServiceArea | None = None,
+        notifier: Notifier | None = None,
+    ) -> DispatchContext:
+        """Build from deployment settings (service area defaults to theirs)."""
+        base = JURISDICTION_POLICIES.get(settings.jurisdiction)
+        if base is None:
+            raise ValueError(f"unknown jurisdiction {settings.jurisdiction!r}")
+        policy = ProofPolicy(
+            jurisdiction=base.jurisdiction,
+            id_check_schedules=base.id_check_schedules,
+            radius_m=settings.pod_radius_m,
+            outside_radius=settings.pod_outside_radius,
+        )
+        area = service_area or settings.service_area()
+        return cls(
+            cipher=PatientDataCipher(settings.data_key.get_secret_value()),
+            otp_pepper=settings.otp_pepper.get_secret_value().encode(),
+            proof_policy=policy,
+            service_area=area,
+            otp_ttl_s=settings.otp_ttl_s,
+            otp_max_attempts=settings.otp_max_attempts,
+            notifier=notifier or _default_notifier(),
+            sourcing_policy=settings.sourcing_policy,
+            max_candidates=settings.max_candidate_pharmacies,
+        )

@@ -1,0 +1,115 @@
+"""Order commands after intake: assign, pick up, cancel, fail.
+
+Stock follows the order: assignment keeps the reservation (moving it if the plan
+collects elsewhere, see :mod:`dispatch.sourcing`); pickup turns held units into
+carried ones (off the shelf); cancel before pickup releases them; a failed delivery
+restocks intact ambient goods only when the pharmacist says so, otherwise (and
+always for cold-chain goods) writes them off.
+"""
+
+from __future__ import annotations
+
+from dispatch.adapters import postgres_orders as orders_repo
+from dispatch.adapters import postgres_stock as stock
+from dispatch.adapters.postgres import Tx
+from dispatch.adapters.postgres_catalogue import get_products, get_rider
+from dispatch.errors import IllegalTransition, InvalidInput
+from dispatch.events import StockWrittenOff
+from dispatch.model import GeoPoint
+from dispatch.orders import Order, OrderStatus
+from dispatch.proof import issue_otp
+from dispatch.transitions import move
+
+__all__ = [
+    "assign_order",
+    "cancel_order",
+    "fail_delivery",
+    "mark_picked_up",
+    "unassign_order",
+    "write_off_order_stock",
+]
+
+
+def assign_order(tx: Tx, order_id: str, rider_id: str, *, actor: str) -> Order:
+    """Give a sourced order to a rider (dispatcher override; plans do this too)."""
+    order = orders_repo.get_order(tx, order_id, for_update=True)
+    get_rider(tx, rider_id)
+    move(tx, order, OrderStatus.ASSIGNED, actor=actor, rider_id=rider_id)
+    return orders_repo.get_order(tx, order_id)
+
+
+def unassign_order(tx: Tx, order_id: str, *, actor: str, reason: str = "") -> None:
+    """Take an assigned order back from its rider (it stays sourced)."""
+    order = orders_repo.get_order(tx, order_id, for_update=True)
+    move(tx, order, OrderStatus.SOURCED, actor=actor, reason=reason, rider_id=None)
+
+
+def mark_picked_up(
+    tx: Tx, order_id: str, *, rider_id: str, position: GeoPoint | None, actor: str
+) -> Order:
+    """The rider collected the order: units leave the shelf, the OTP is sent."""
+    order = orders_repo.get_order(tx, order_id, for_update=True)
+    if order.status is OrderStatus.ASSIGNED and order.rider_id != rider_id:
+        raise InvalidInput(f"order {order.id!r} is assigned to another rider")
+    move(
+        tx,
+        order,
+        OrderStatus.PICKED_UP,
+        actor=actor,
+        position=position,
+        picked_up_at=tx.now,
+    )
+    stock.close_reservations(tx, order.id, "held", "picked")
+    issue_otp(tx, order.id, actor=actor)
+    return orders_repo.get_order(tx, order_id)
+
+
+def cancel_order(tx: Tx, order_id: str, *, actor: str, reason: str = "") -> None:
+    """Cancel an order before pickup; its reserved units become free again."""
+    order = orders_repo.get_order(tx, order_id, for_update=True)
+    move(tx, order, OrderStatus.CANCELLED, actor=actor, reason=reason, rider_id=None)
+    stock.close_reservations(tx, order.id, "held", "released")
+
+
+def fail_delivery(
+    tx: Tx,
+    order_id: str,
+    *,
+    actor: str,
+    reason: str,
+    position: GeoPoint | None = None,
+    goods_returned_intact: bool = False,
+) -> None:
+    """The hand-off failed. Intact ambient goods go back on the shelf (pharmacist's
+    attestation ``goods_returned_intact``); anything else is written off.
+    """
+    if not reason.strip():
+        raise InvalidInput("a failed delivery needs a reason")
+    order = orders_repo.get_order(tx, order_id, for_update=True)
+    if order.status is not OrderStatus.PICKED_UP:
+        raise IllegalTransition(order.id, order.status, OrderStatus.FAILED)
+    products = get_products(tx, (ln.sku for ln in order.lines))
+    cold = any(p.storage_class.needs_cold_box for p in products.values())
+    move(tx, order, OrderStatus.FAILED, actor=actor, position=position, reason=reason)
+    if goods_returned_intact and not cold:
+        stock.close_reservations(tx, order.id, "picked", "restocked")
+    else:
+        write_off_order_stock(tx, order, reason="failed_delivery")
+
+
+def write_off_order_stock(tx: Tx, order: Order, *, reason: str) -> None:
+    """Write off everything the order holds or carries (held units leave the shelf)."""
+    for from_status in ("held", "picked"):
+        for res in stock.close_reservations(tx, order.id, from_status, "written_off"):
+            tx.emit(StockWrittenOff(order.id, res.lot_id, res.quantity, reason))
+            tx.audit(
+                actor="system",
+                action="stock.written_off",
+                subject_type="lot",
+                subject_id=str(res.lot_id),
+                details={
+                    "order_id": order.id,
+                    "quantity": res.quantity,
+                    "reason": reason,
+                },
+            )

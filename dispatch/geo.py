@@ -1,0 +1,73 @@
+"""Geometry helpers (pure): great-circle distance and the service area."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from shapely.geometry import Point, Polygon
+from shapely.geometry.base import BaseGeometry
+
+from dispatch.errors import InvalidInput, OutsideServiceArea
+from dispatch.model import GeoPoint
+
+__all__ = ["EARTH_RADIUS_M", "ServiceArea", "haversine_m"]
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def haversine_m(a: GeoPoint, b: GeoPoint) -> float:
+    """Great-circle distance between two points, in metres."""
+    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
+    dlat = lat2 - lat1
+    dlon = math.radians(b.lon - a.lon)
+    h = (
+        math.sin(dlat / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+@dataclass(frozen=True)
+class ServiceArea:
+    """Where deliveries are accepted: a polygon (lon/lat) or a bounding box."""
+
+    geometry: BaseGeometry
+    name: str = "service area"
+
+    @classmethod
+    def from_bbox(
+        cls, min_lat: float, min_lon: float, max_lat: float, max_lon: float
+    ) -> ServiceArea:
+        """A rectangular area."""
+        if min_lat >= max_lat or min_lon >= max_lon:
+            raise InvalidInput("bounding box must have min < max")
+        ring = [
+            (min_lon, min_lat),
+            (max_lon, min_lat),
+            (max_lon, max_lat),
+            (min_lon, max_lat),
+        ]
+        return cls(Polygon(ring), name="bbox")
+
+    @classmethod
+    def from_lonlat_ring(
+        cls, ring: Sequence[tuple[float, float]], name: str = "polygon"
+    ) -> ServiceArea:
+        """A polygon from ``(lon, lat)`` vertices."""
+        polygon = Polygon(ring)
+        if not polygon.is_valid or polygon.area == 0:
+            raise InvalidInput("service area polygon is not valid")
+        return cls(polygon, name=name)
+
+    def contains(self, point: GeoPoint) -> bool:
+        """Whether ``point`` lies inside (or on the border of) the area."""
+        return bool(self.geometry.covers(Point(point.lon, point.lat)))
+
+    def require(self, point: GeoPoint) -> None:
+        """Raise :class:`OutsideServiceArea` unless the point is inside."""
+        if not self.contains(point):
+            raise OutsideServiceArea(
+                f"({point.lat:.5f}, {point.lon:.5f}) is outside the {self.name}"
+            )

@@ -6,6 +6,7 @@ import logging
 
 import typer
 
+from api.cli_demo import demo_command
 from api.cli_solve import solve_command
 from dispatch.database import migrate as migrate_database
 from dispatch.embedded_postgres import resolve_database_url
@@ -29,6 +30,7 @@ def migrate() -> None:
 
 
 app.command(name="solve")(solve_command)
+app.command(name="demo")(demo_command)
 
 
 def main() -> None:

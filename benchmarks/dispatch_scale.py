@@ -1,0 +1,211 @@
+"""Dispatch-scale benchmark on the bundled city (Malta road network).
+
+``python -m benchmarks.dispatch_scale [--quick] [--json FILE] [--seed N]``
+
+300 open orders, 60 riders, 40 pharmacies, 3 candidate pharmacies per order (about
+20 % urgent, 30 % cold). Reports, with every plan checked by ``routing.feasibility``:
+
+- time to a feasible plan at a 2 s limit (target: all orders served, <= 2 s), with
+  the plain OR-Tools baseline (``SolverParams(plain=True)``) in the same run;
+- a warm-started re-plan after 10 new orders at a 1 s limit, against a cold solve
+  of the same grown problem at the same limit;
+- how the objective improves from 2 s to 5 s and 10 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.city_problem import (
+    CityScenario,
+    ScenarioParams,
+    add_orders,
+    generate,
+    summarise,
+)
+from dispatch.city import load_city
+from routing import RoutingSolution, SolverParams, solve
+from routing.feasibility import check
+from routing.matrix import RoadNetworkProvider
+
+
+def tabulate(rows: list[dict[str, Any]]) -> str:
+    """A plain text table (switch to ``benchmarks._report`` once it lands)."""
+    if not rows:
+        return ""
+    heads = list(rows[0])
+    cells = [[str(r[h]) for h in heads] for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(heads)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells
+    ]
+    return "\n".join(lines)
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` as indented JSON."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+@dataclass
+class Row:
+    """One solve: what was asked, how long it took, what the plan is worth."""
+
+    case: str
+    orders: int
+    limit_s: float
+    wall_s: float
+    served: int
+    unassigned: int
+    riders_used: int
+    objective: int
+    travel_s: int
+    on_time_pct: float
+    violations: int
+    warm_started: bool
+
+
+def run_solve(
+    case: str,
+    scenario: CityScenario,
+    params: SolverParams,
+    initial: RoutingSolution | None = None,
+) -> tuple[Row, RoutingSolution]:
+    """Solve, check and summarise one case."""
+    started = time.perf_counter()
+    solution = solve(scenario.problem, params, initial)
+    wall_s = time.perf_counter() - started
+    summary = summarise(scenario.problem, solution)
+    row = Row(
+        case=case,
+        orders=summary.orders,
+        limit_s=params.time_limit_s,
+        wall_s=round(wall_s, 3),
+        served=summary.served,
+        unassigned=len(solution.unassigned),
+        riders_used=summary.riders_used,
+        objective=solution.cost,
+        travel_s=summary.travel_s,
+        on_time_pct=round(100 * summary.on_time_share, 1),
+        violations=len(check(scenario.problem, solution)),
+        warm_started=bool(solution.stats.get("warm_started", 0)),
+    )
+    return row, solution
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="small and short (CI smoke)"
+    )
+    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", type=Path, default=Path("var"))
+    args = parser.parse_args(argv)
+    ladder: tuple[float, ...]
+
+    if args.quick:
+        shape = ScenarioParams(orders=60, riders=15, pharmacies=20, seed=args.seed)
+        first_s, replan_s, ladder = 1.0, 0.5, (1.0, 2.0)
+    else:
+        shape = ScenarioParams(seed=args.seed)
+        first_s, replan_s, ladder = 2.0, 1.0, (2.0, 5.0, 10.0)
+
+    t0 = time.perf_counter()
+    city = load_city(data_dir=args.data_dir)
+    load_s = time.perf_counter() - t0
+    provider = RoadNetworkProvider(city.roads)
+    t0 = time.perf_counter()
+    scenario = generate(city, provider, shape)
+    build_s = time.perf_counter() - t0
+
+    rows: list[Row] = []
+    params = SolverParams(time_limit_s=first_s, seed=args.seed)
+    row, first_plan = run_solve("first plan", scenario, params)
+    rows.append(row)
+    baseline = SolverParams(time_limit_s=first_s, seed=args.seed, plain=True)
+    rows.append(run_solve("first plan, plain OR-Tools", scenario, baseline)[0])
+
+    t0 = time.perf_counter()
+    grown = add_orders(scenario, city, provider, 10, seed=args.seed + 1)
+    rebuild_s = time.perf_counter() - t0
+    replan = SolverParams(time_limit_s=replan_s, seed=args.seed)
+    rows.append(run_solve("re-plan +10, warm", grown, replan, first_plan)[0])
+    rows.append(run_solve("re-plan +10, cold", grown, replan)[0])
+
+    for limit in ladder[1:]:
+        rows.append(
+            run_solve(
+                f"improve {limit:g} s",
+                scenario,
+                SolverParams(time_limit_s=limit, seed=args.seed),
+            )[0]
+        )
+
+    result = {
+        "benchmark": "dispatch_scale",
+        "quick": args.quick,
+        "machine": {
+            "python": platform.python_version(),
+            "cpu": platform.processor() or platform.machine(),
+        },
+        "scenario": asdict(shape),
+        "city": {
+            "graph_nodes": city.roads.num_nodes,
+            "graph_edges": city.roads.num_edges,
+            "load_s": round(load_s, 3),
+            "from_cache": bool(city.stats.get("from_cache")),
+        },
+        "matrix": {
+            "points": int(scenario.points.shape[0]),
+            "build_s": round(build_s, 3),
+            "rebuild_points": int(grown.points.shape[0]),
+            "rebuild_s": round(rebuild_s, 3),
+            "rows_from_cache": provider.stats["rows_from_cache"],
+        },
+        "rows": [asdict(r) for r in rows],
+        "ratios": _ratios(rows),
+    }
+    source = "cache" if city.stats.get("from_cache") else "parsed"
+    print(
+        f"city: {city.roads.num_nodes} nodes, {city.roads.num_edges} edges, "
+        f"load {load_s:.2f} s ({source}); "
+        f"matrix {scenario.points.shape[0]} pts {build_s:.2f} s, "
+        f"re-plan matrix {grown.points.shape[0]} pts {rebuild_s:.2f} s"
+    )
+    print(tabulate([asdict(r) for r in rows]))
+    for name, value in result["ratios"].items():
+        print(f"{name}: {value}")
+    if args.json:
+        write_json(args.json, result)
+    return result
+
+
+def _ratios(rows: list[Row]) -> dict[str, float | None]:
+    by_case = {r.case: r for r in rows}
+    first, plain = by_case["first plan"], by_case["first plan, plain OR-Tools"]
+    warm, cold = by_case["re-plan +10, warm"], by_case["re-plan +10, cold"]
+    last = rows[-1]
+
+    def ratio(a: float, b: float) -> float | None:
+        return round(a / b, 3) if b else None
+
+    return {
+        "served_first_vs_plain": ratio(first.served, plain.served),
+        "served_warm_vs_cold_replan": ratio(warm.served, cold.served),
+        "objective_last_vs_first": ratio(last.objective, first.objective),
+        "travel_last_vs_first": ratio(last.travel_s, first.travel_s),
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -212,7 +212,7 @@ def parse_thermal(table: Fields) -> ThermalParams:
         "pcm_latent_kj": (400.0, 0.0, 1e6),
         "pcm_melt_c": (5.0, -30.0, 30.0),
         "pcm_coupling_w_per_k": (40.0, 0.0, 1e5),
-        "door_ua_w_per_k": (15.0, 0.0, 1e5),
+        "door_ua_w_per_k": (10.0, 0.0, 1e5),
         "initial_c": (5.0, -30.0, 40.0),
         "ambient_mean_c": (27.0, -30.0, 50.0),
         "ambient_amplitude_c": (5.0, 0.0, 30.0),

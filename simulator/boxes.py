@@ -1,0 +1,122 @@
+"""One rider's cold box over the run: physics, logger, injected faults, ground truth.
+
+:meth:`BoxUnit.tick` is called every 30 simulated seconds: it applies a due
+failure, steps the thermal model (lid open at stops, or for good after a
+``lid_left_open`` failure), records the true temperature, marks the orders on
+board as exposed while the box is out of range, and returns the MQTT messages
+the logger sends now (none while its uplink is down; the backlog later).
+No I/O: the caller publishes the messages.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from simulator.runlog import InjectedExcursion
+from simulator.scenario import BoxFailureMode, ThermalParams
+from simulator.sensors import BoxSensor, Outgoing
+from simulator.thermal import ColdBoxThermal, ExcursionTruth
+from simulator.world import Outage
+
+__all__ = ["BoxUnit"]
+
+
+@dataclass
+class BoxUnit:
+    """A cold box with its logger, its fault schedule and what really happened."""
+
+    box_ref: str
+    thermal: ColdBoxThermal
+    sensor: BoxSensor
+    failure: tuple[datetime, BoxFailureMode] | None = None
+    outages: tuple[Outage, ...] = ()
+    truth: ExcursionTruth = field(default_factory=ExcursionTruth)
+    on_board: set[str] = field(default_factory=set)
+    exposed: set[str] = field(default_factory=set)
+    failed_at: datetime | None = None
+    _door_open: tuple[datetime, datetime] | None = None
+    _last_at: datetime | None = None
+
+    @classmethod
+    def create(
+        cls,
+        box_ref: str,
+        params: ThermalParams,
+        *,
+        rng: random.Random,
+        failure: tuple[datetime, BoxFailureMode] | None = None,
+        outages: tuple[Outage, ...] = (),
+    ) -> BoxUnit:
+        """A healthy box at its initial temperature, with its fault schedule."""
+        return cls(
+            box_ref=box_ref,
+            thermal=ColdBoxThermal(params),
+            sensor=BoxSensor(box_ref, rng),
+            failure=failure,
+            outages=outages,
+        )
+
+    def open_lid(self, at: datetime, seconds: float) -> None:
+        """The rider opens the box at a stop for ``seconds``."""
+        self._door_open = (at, at + timedelta(seconds=seconds))
+
+    def load(self, order_ref: str) -> None:
+        """An order goes into the box (pickup)."""
+        self.on_board.add(order_ref)
+
+    def unload(self, order_ref: str) -> bool:
+        """An order leaves the box; True if it was ever out of range on board."""
+        self.on_board.discard(order_ref)
+        return order_ref in self.exposed
+
+    def swap_packs(self) -> None:
+        """Fresh conditioned packs at a pharmacy."""
+        self.thermal.swap_packs()
+
+    def door_open_at(self, at: datetime) -> bool:
+        """Whether the lid is open at ``at``."""
+        if self.thermal.lid_open_forced:
+            return True
+        return (
+            self._door_open is not None
+            and self._door_open[0] <= at < self._door_open[1]
+        )
+
+    def online_at(self, at: datetime) -> bool:
+        """Whether the logger's uplink works at ``at``."""
+        return not any(o.start_at <= at < o.end_at for o in self.outages)
+
+    def tick(
+        self, at: datetime, ambient_c: float, position: tuple[float, float] | None
+    ) -> list[Outgoing]:
+        """Advance to ``at``; return the messages to publish now."""
+        if (
+            self.failure is not None
+            and self.failed_at is None
+            and at >= self.failure[0]
+        ):
+            self.thermal.fail(self.failure[1])
+            self.failed_at = at
+        dt_s = 0.0 if self._last_at is None else (at - self._last_at).total_seconds()
+        self._last_at = at
+        door_open = self.door_open_at(at)
+        temp_c = self.thermal.step(dt_s, ambient_c, door_open=door_open)
+        self.truth.observe(at, temp_c)
+        if not self.truth.low_c <= temp_c <= self.truth.high_c:
+            self.exposed |= self.on_board
+        self.sensor.online = self.online_at(at)
+        return self.sensor.read(at, temp_c, door_open=door_open, position=position)
+
+    def injected(self) -> InjectedExcursion | None:
+        """Ground truth of this box's failure for the report (None: none injected)."""
+        if self.failure is None or self.failed_at is None:
+            return None
+        exit_at = next(
+            (start for start, _ in self.truth.episodes if start >= self.failed_at),
+            None,
+        )
+        return InjectedExcursion(
+            self.box_ref, self.failed_at, self.failure[1].value, exit_at
+        )

@@ -44,7 +44,7 @@ _MERGE_STAGE = f"""
 INSERT INTO telemetry.reading ({_COLUMNS})
 SELECT {_COLUMNS} FROM pg_temp.reading_stage
 ON CONFLICT DO NOTHING
-RETURNING box_id, seq, recorded_at, temp_c, battery_pct, door_open
+RETURNING box_id, recorded_at, seq, temp_c, battery_pct, door_open
 """
 _KEEP_NEWER = ", ".join(
     f"{c} = CASE WHEN excluded.recorded_at >= b.recorded_at "

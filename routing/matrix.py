@@ -76,6 +76,12 @@ class MatrixProvider(Protocol):
         """Matrices for ``points`` ((lat, lon) degrees); all profiles if ``None``."""
         ...
 
+    def extend(
+        self, base: TravelMatrices, points: Points, new_points: Points
+    ) -> TravelMatrices:
+        """``base`` for ``points`` grown by ``new_points`` (same profiles)."""
+        ...
+
 
 def validate_points(points: Points) -> npt.NDArray[np.float64]:
     """Points as an [n, 2] float array; NaN or out-of-range coordinates raise."""
@@ -133,6 +139,28 @@ class HaversineProvider:
         detour = max((p.detour_factor for p in chosen.values()), default=1.0)
         return TravelMatrices(durations, np.rint(straight * detour).astype(np.int64))
 
+    def extend(
+        self, base: TravelMatrices, points: Points, new_points: Points
+    ) -> TravelMatrices:
+        """Recomputes everything (cheap for straight lines)."""
+        both = np.vstack([validate_points(points), validate_points(new_points)])
+        return self.matrices(both, list(base.durations))
+
+
+@dataclass(frozen=True, slots=True)
+class _Side:
+    """Rows or columns of a matrix block: points, their nodes, gaps, global index."""
+
+    coords: npt.NDArray[np.float64]
+    nodes: npt.NDArray[np.int64]
+    gap_m: npt.NDArray[np.float64]
+    index: npt.NDArray[np.int64]
+
+
+def _grow(base: IntMatrix, rows: IntMatrix, cols: IntMatrix) -> IntMatrix:
+    """[[base, cols], rows]: ``rows`` spans all columns, ``cols`` the old rows."""
+    return np.vstack([np.hstack([base, cols]), rows]).astype(np.int64)
+
 
 class RoadNetworkProvider:
     """Shortest paths (by time) on a directed road graph, one Dijkstra call per batch.
@@ -171,6 +199,7 @@ class RoadNetworkProvider:
         self._adjacency = csr_matrix(
             (weight, (graph.edge_from, graph.edge_to)), shape=(n, n)
         )
+        self._reversed: csr_matrix | None = None
         self.stats = {"rows_computed": 0, "rows_from_cache": 0}
 
     @property
@@ -213,6 +242,61 @@ class RoadNetworkProvider:
         coords = validate_points(points)
         nodes, gap_m = self._snap(coords)
         weights = self._rows_for(nodes)[:, nodes]
+        everything = _Side(coords, nodes, gap_m, np.arange(len(nodes)))
+        return self._assemble(everything, everything, weights, chosen)
+
+    def extend(
+        self, base: TravelMatrices, points: Points, new_points: Points
+    ) -> TravelMatrices:
+        """``base`` (built for ``points``) grown by ``new_points`` appended at the end.
+
+        Only the new rows (forward search) and new columns (search on the reversed
+        graph) are computed, so adding a few orders costs a few searches.
+        """
+        chosen = _select_profiles(self._profiles, list(base.durations))
+        old = validate_points(points)
+        new = validate_points(new_points)
+        n, k = len(old), len(new)
+        if base.distances.shape != (n, n):
+            raise InvalidProblem("base", f"matrices are not {n} x {n}")
+        old_nodes, old_gap = self._snap(old)
+        new_nodes, new_gap = self._snap(new)
+        both = _Side(
+            np.vstack([old, new]),
+            np.concatenate([old_nodes, new_nodes]),
+            np.concatenate([old_gap, new_gap]),
+            np.arange(n + k),
+        )
+        fresh = _Side(new, new_nodes, new_gap, np.arange(n, n + k))
+        into = self._reverse_rows(new_nodes)[:, old_nodes].T
+        rows = self._assemble(
+            fresh, both, self._rows_for(new_nodes)[:, both.nodes], chosen
+        )
+        cols = self._assemble(
+            _Side(old, old_nodes, old_gap, np.arange(n)), fresh, into, chosen
+        )
+        durations: dict[str, IntMatrix] = {}
+        for name in chosen:
+            durations[name] = _grow(
+                base.durations[name], rows.durations[name], cols.durations[name]
+            )
+        return TravelMatrices(
+            durations, _grow(base.distances, rows.distances, cols.distances)
+        )
+
+    def preload(self, points: Points) -> None:
+        """Compute and cache the rows of ``points`` now (e.g. every pharmacy)."""
+        nodes, _ = self.snap(points)
+        self._rows_for(nodes, admit=True)
+
+    def _assemble(
+        self,
+        rows: _Side,
+        cols: _Side,
+        weights: npt.NDArray[np.float64],
+        chosen: Mapping[str, VehicleProfile],
+    ) -> TravelMatrices:
+        """Integer matrices of one block from its combined road weights."""
         if not np.all(np.isfinite(weights)):
             raise InvalidProblem(
                 "road_graph",
@@ -221,26 +305,38 @@ class RoadNetworkProvider:
         road_units = np.floor(weights / self._SCALE)
         road_m = weights - road_units * self._SCALE
         road_s = road_units / self._TIME_UNITS_PER_S
-        same_node = nodes[:, None] == nodes[None, :]
-        lat, lon = coords[:, 0], coords[:, 1]
-        direct_m = haversine_m(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
-        access_m = gap_m[:, None] + gap_m[None, :]
-        distances = np.where(same_node, direct_m, road_m + access_m)
+        same_node = rows.nodes[:, None] == cols.nodes[None, :]
+        itself = rows.index[:, None] == cols.index[None, :]
+        direct_m = haversine_m(
+            rows.coords[:, 0, None],
+            rows.coords[:, 1, None],
+            cols.coords[None, :, 0],
+            cols.coords[None, :, 1],
+        )
+        access_m = rows.gap_m[:, None] + cols.gap_m[None, :]
         durations: dict[str, IntMatrix] = {}
         for name, p in chosen.items():
             leg_s = p.detour_factor / p.speed_mps
             trip_s = road_s * p.road_multiplier + access_m * leg_s
             trip_s = np.where(same_node, direct_m * leg_s, trip_s)
-            matrix = _ceil_int(trip_s)
-            off_diagonal = ~np.eye(len(nodes), dtype=bool)
-            matrix[off_diagonal] = np.maximum(matrix[off_diagonal], 1)
-            np.fill_diagonal(matrix, 0)
-            durations[name] = matrix
-        dist = np.rint(distances).astype(np.int64)
-        np.fill_diagonal(dist, 0)
-        return TravelMatrices(durations, dist)
+            durations[name] = np.where(itself, 0, np.maximum(_ceil_int(trip_s), 1))
+        distances = np.where(same_node, direct_m, road_m + access_m)
+        return TravelMatrices(
+            durations, np.where(itself, 0, np.rint(distances)).astype(np.int64)
+        )
 
-    def _rows_for(self, nodes: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    def _reverse_rows(self, nodes: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        """Weights from every node *to* each of ``nodes`` (reversed-graph search)."""
+        if self._reversed is None:
+            self._reversed = self._adjacency.T.tocsr()
+        unique, inverse = np.unique(nodes, return_inverse=True)
+        rows = dijkstra(self._reversed, directed=True, indices=unique)
+        self.stats["rows_computed"] += len(unique)
+        return np.atleast_2d(rows)[inverse]
+
+    def _rows_for(
+        self, nodes: npt.NDArray[np.int64], *, admit: bool = False
+    ) -> npt.NDArray[np.float64]:
         """Dijkstra rows for ``nodes``: cached ones reused, the rest in one call."""
         unique = np.unique(nodes).tolist()
         missing = [node for node in unique if node not in self._rows]
@@ -258,14 +354,16 @@ class RoadNetworkProvider:
                 self._rows.move_to_end(node)
             out[i] = row
         for node, row in fresh.items():
-            self._remember(node, row)
+            self._remember(node, row, admit=admit)
         return out
 
-    def _remember(self, node: int, row: npt.NDArray[np.float64]) -> None:
+    def _remember(
+        self, node: int, row: npt.NDArray[np.float64], *, admit: bool
+    ) -> None:
         # Admit a row on its second request: one-off addresses don't evict pharmacies.
         if self._cache_rows == 0:
             return
-        if node not in self._seen:
+        if node not in self._seen and not admit:
             self._seen[node] = None
             if len(self._seen) > 16 * self._cache_rows:
                 self._seen.popitem(last=False)

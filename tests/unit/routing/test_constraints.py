@@ -1,0 +1,158 @@
+"""One tiny case per constraint; each would fail if the constraint were missing."""
+
+from __future__ import annotations
+
+from routing import Job, Site, TimeWindow, UnassignedReason, Vehicle
+
+from .builders import line_problem, order, service, solve_quick, visits_of
+
+
+def test_hard_windows_force_the_far_job_first() -> None:
+    """Without windows the near job would come first; its window forbids it."""
+    problem = line_problem(
+        [Vehicle("v", 0, 0)],
+        [service("near", 1, (150, 400)), service("far", 5, (0, 60))],
+    )
+    solution = solve_quick(problem)
+    assert order(solution, "v") == [("far", "service"), ("near", "service")]
+    assert visits_of(solution, "v")[1].start_s >= 150
+
+
+def test_capacity_splits_jobs_over_two_vehicles() -> None:
+    """One vehicle could carry both (cheaper); capacity 1 forces two routes."""
+    problem = line_problem(
+        [Vehicle("a", 0, 0, capacity=(1,)), Vehicle("b", 0, 0, capacity=(1,))],
+        [service("x", 5, demand=(1,)), service("y", 5, demand=(1,))],
+    )
+    solution = solve_quick(problem)
+    assert solution.vehicles_used == 2
+
+
+def test_candidate_pickup_cheapest_is_chosen() -> None:
+    """Two pharmacies hold the stock; the one on the way is used."""
+    job = Job(
+        "rx",
+        Site(3),
+        pickups=(Site(9, ref="far-pharmacy"), Site(2, ref="near-pharmacy")),
+    )
+    solution = solve_quick(line_problem([Vehicle("v", 0, 0)], [job]))
+    assert [(v.kind, v.site_ref) for v in visits_of(solution, "v")] == [
+        ("pickup", "near-pharmacy"),
+        ("delivery", ""),
+    ]
+
+
+def test_candidate_pickup_reachable_is_chosen_over_closed_one() -> None:
+    """The near pharmacy closes before the rider can reach it: the far one is used."""
+    job = Job(
+        "rx",
+        Site(3),
+        pickups=(Site(2, window=TimeWindow(0, 5), ref="closed"), Site(6, ref="open")),
+    )
+    solution = solve_quick(line_problem([Vehicle("v", 0, 0)], [job]))
+    assert visits_of(solution, "v")[0].site_ref == "open"
+    assert not solution.unassigned
+
+
+def test_on_board_job_stays_on_its_vehicle() -> None:
+    """Vehicle ``near`` starts at the patient, but the parcel is on ``far``."""
+    job = Job("rx", Site(5), pickups=(Site(4),), on_board="far")
+    problem = line_problem([Vehicle("near", 5, 5), Vehicle("far", 10, 10)], [job])
+    solution = solve_quick(problem)
+    assert order(solution, "far") == [("rx", "delivery")]
+    assert order(solution, "near") == []
+
+
+def test_locked_next_stop_comes_first() -> None:
+    """The near job would be first; the lock puts the far one first."""
+    problem = line_problem(
+        [Vehicle("v", 0, 0, locked_next=("far", "delivery"))],
+        [service("near", 1), service("far", 8, on_board="v")],
+    )
+    solution = solve_quick(problem)
+    assert order(solution, "v")[0] == ("far", "delivery")
+
+
+def test_max_transit_changes_the_order() -> None:
+    """Delivering B first (on the way) would hold A for 210 s > 100 s."""
+    closes = TimeWindow(0, 20)
+    a = Job("a", Site(5), pickups=(Site(1, window=closes),), max_transit_s=100)
+    b = Job(
+        "b", Site(3, window=TimeWindow(200, 400)), pickups=(Site(1, window=closes),)
+    )
+    solution = solve_quick(line_problem([Vehicle("v", 0, None)], [a, b]))
+    visits = {(v.job_id, v.kind): v for v in visits_of(solution, "v")}
+    assert visits[("a", "delivery")].start_s - visits[("a", "pickup")].start_s <= 100
+    assert not solution.unassigned
+
+
+def test_skills_route_the_job_to_a_qualified_vehicle() -> None:
+    """The plain vehicle starts at the patient; only the cold-box one may serve."""
+    problem = line_problem(
+        [Vehicle("plain", 5, 5), Vehicle("cold", 0, 0, skills=frozenset({"cold_box"}))],
+        [service("insulin", 5, skills=frozenset({"cold_box"}))],
+    )
+    solution = solve_quick(problem)
+    assert order(solution, "cold") == [("insulin", "service")]
+
+
+def test_shift_end_leaves_an_unreachable_job_unassigned() -> None:
+    """A 60 s shift cannot cover a 100 s round trip."""
+    problem = line_problem([Vehicle("v", 0, 0, end_s=60)], [service("x", 5)])
+    solution = solve_quick(problem)
+    assert [(u.job_id, u.reason) for u in solution.unassigned] == [
+        ("x", UnassignedReason.SHIFT)
+    ]
+
+
+def test_open_route_does_not_pay_the_way_back() -> None:
+    """From 4: 4->2->8 is 80 s open; a closed route would cost 120 s."""
+    problem = line_problem([Vehicle("v", 4, None)], [service("a", 2), service("b", 8)])
+    solution = solve_quick(problem)
+    route = solution.route_of("v")
+    assert route is not None
+    assert route.distance_m == 80
+    assert route.end_s == route.visits[-1].departure_s
+
+
+def test_soft_windows_let_the_urgent_job_be_on_time() -> None:
+    """Both cannot be on time; the urgent one is, the other is late, none dropped."""
+    soft = TimeWindow(0, 60, hard=False)
+    problem = line_problem(
+        [Vehicle("v", 0, None)],
+        [
+            Job("standard", Site(1, window=soft)),
+            Job("urgent", Site(2, window=soft), priority=1),
+        ],
+        positions=[0.0, -5.0, 5.0],
+    )
+    solution = solve_quick(problem)
+    visits = {v.job_id: v for v in visits_of(solution, "v")}
+    assert not solution.unassigned
+    assert visits["urgent"].late_s == 0
+    assert visits["standard"].late_s > 0
+
+
+def test_vehicle_profiles_use_their_own_travel_times() -> None:
+    """The bike is twice as slow: the car (same start) is used for a tight window."""
+    problem = line_problem(
+        [Vehicle("bike", 0, 0, profile="bike"), Vehicle("car", 0, 0, profile="car")],
+        [service("x", 5, (0, 60))],
+        profiles={"bike": 20, "car": 10},
+    )
+    solution = solve_quick(problem)
+    assert order(solution, "car") == [("x", "service")]
+
+
+def test_on_board_load_occupies_capacity() -> None:
+    """Full with an on-board parcel, the rider must deliver it before a new pickup."""
+    on_board = Job("held", Site(5), on_board="v", demand=(2,))
+    new = Job("new", Site(9), pickups=(Site(1),), demand=(1,))
+    solution = solve_quick(
+        line_problem([Vehicle("v", 0, None, capacity=(2,))], [on_board, new])
+    )
+    assert order(solution, "v") == [
+        ("held", "delivery"),
+        ("new", "pickup"),
+        ("new", "delivery"),
+    ]

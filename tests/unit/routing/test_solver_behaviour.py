@@ -1,0 +1,97 @@
+"""Warm starts, determinism and the reasons given for unassigned jobs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from routing import (
+    Job,
+    Site,
+    SolverParams,
+    TimeWindow,
+    UnassignedReason,
+    Vehicle,
+    check,
+    solve,
+)
+
+from .builders import line_problem, service, solve_quick
+
+
+def _city_jobs(count: int) -> list[Job]:
+    return [
+        Job(
+            f"j{i}",
+            Site(1 + (i * 7) % 10, service_s=30),
+            pickups=(Site(1 + i % 3),),
+            demand=(1,),
+        )
+        for i in range(count)
+    ]
+
+
+def test_warm_start_from_a_previous_plan_is_feasible_and_used() -> None:
+    """Re-plan after one job is gone and two arrive: warm start accepted, all served."""
+    vehicles = [Vehicle("a", 0, 0, capacity=(3,)), Vehicle("b", 10, 10, capacity=(3,))]
+    jobs = _city_jobs(6)
+    first = solve_quick(line_problem(vehicles, jobs))
+    changed = line_problem(vehicles, [*jobs[1:], *_city_jobs(8)[6:]])
+    params = SolverParams(time_limit_s=1.0)
+    second = solve(changed, params, initial=first)
+    assert check(changed, second) == []
+    assert second.stats["warm_started"] == 1.0
+    assert not second.unassigned
+
+
+def test_same_seed_gives_the_same_plan() -> None:
+    """Bounded by a solution count, two runs with one seed agree exactly."""
+    vehicles = [Vehicle("a", 0, 0, capacity=(4,)), Vehicle("b", 10, 10, capacity=(4,))]
+    problem = line_problem(vehicles, _city_jobs(8))
+    params = SolverParams(time_limit_s=5.0, seed=3, solution_limit=50)
+    first, second = solve(problem, params), solve(problem, params)
+    assert first.routes == second.routes
+    assert first.cost == second.cost
+
+
+@pytest.mark.parametrize(
+    ("job", "reason"),
+    [
+        (service("big", 3, demand=(5,)), UnassignedReason.CAPACITY),
+        (service("cert", 3, skills=frozenset({"controlled"})), UnassignedReason.SKILLS),
+        (service("late", 9, (0, 30)), UnassignedReason.WINDOW_IMPOSSIBLE),
+        (
+            Job("closed", Site(2), pickups=(Site(9, window=TimeWindow(0, 20)),)),
+            UnassignedReason.NO_REACHABLE_PICKUP,
+        ),
+        (
+            Job("warm", Site(9), pickups=(Site(1),), max_transit_s=30),
+            UnassignedReason.HOLD_TIME,
+        ),
+        (service("far", 10), UnassignedReason.SHIFT),
+    ],
+    ids=lambda value: getattr(value, "id", str(value)),
+)
+def test_unservable_jobs_come_back_with_their_reason(
+    job: Job, reason: UnassignedReason
+) -> None:
+    """Each impossible job is reported unassigned with the matching reason."""
+    vehicle = Vehicle("v", 0, 0, end_s=150, capacity=(2,))
+    demand = job.demand or (1,)
+    problem = line_problem(
+        [vehicle], [replace(job, demand=demand), service("ok", 1, demand=(1,))]
+    )
+    solution = solve_quick(problem)
+    assert [(u.job_id, u.reason) for u in solution.unassigned] == [(job.id, reason)]
+    assert solution.unassigned[0].detail
+
+
+def test_job_crowded_out_is_reported_not_profitable() -> None:
+    """Each job fits alone; capacity 1 fits only one: the other is explained."""
+    problem = line_problem(
+        [Vehicle("v", 0, 0, capacity=(1,))],
+        [service("a", 5, demand=(1,)), service("b", 6, demand=(1,))],
+    )
+    solution = solve_quick(problem)
+    assert [u.reason for u in solution.unassigned] == [UnassignedReason.NOT_PROFITABLE]

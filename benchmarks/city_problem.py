@@ -143,7 +143,7 @@ def add_orders(
         )
         for k in range(count)
     )
-    matrices = provider.matrices(points)
+    matrices = provider.extend(scenario.matrices, scenario.points, new_points)
     problem = RoutingProblem(
         durations=matrices.durations,
         distances=matrices.distances,

@@ -283,3 +283,38 @@ def test_repeated_sources_are_served_from_the_cache() -> None:
     assert provider.stats["rows_computed"] == computed + 1
     assert provider.stats["rows_from_cache"] >= 1
     assert np.array_equal(first.durations["car"], third.durations["car"])
+
+
+def test_extend_equals_a_full_rebuild() -> None:
+    """Growing a matrix by new points gives exactly the matrices built from scratch."""
+    provider = RoadNetworkProvider(grid_graph(), DEFAULT_PROFILES)
+    points = points_on_grid()
+    old, new = points[:17], points[17:]
+    grown = provider.extend(provider.matrices(old), old, new)
+    full = RoadNetworkProvider(grid_graph(), DEFAULT_PROFILES).matrices(points)
+    assert np.array_equal(grown.distances, full.distances)
+    for name, matrix in full.durations.items():
+        assert np.array_equal(grown.durations[name], matrix)
+    straight = HaversineProvider()
+    assert np.array_equal(
+        straight.extend(straight.matrices(old), old, new).distances,
+        straight.matrices(points).distances,
+    )
+
+
+def test_extend_rejects_a_base_of_the_wrong_size() -> None:
+    """The base must have been built for exactly the old points."""
+    provider = RoadNetworkProvider(grid_graph(), DEFAULT_PROFILES)
+    points = points_on_grid()
+    with pytest.raises(InvalidProblem):
+        provider.extend(provider.matrices(points[:3]), points[:4], points[4:6])
+
+
+def test_preloaded_sources_are_cached_at_once() -> None:
+    """Preloading pharmacies means their rows are never computed again."""
+    provider = RoadNetworkProvider(grid_graph(), DEFAULT_PROFILES, cache_rows=8)
+    pharmacies = points_on_grid()[:3]
+    provider.preload(pharmacies)
+    computed = provider.stats["rows_computed"]
+    provider.matrices(pharmacies)
+    assert provider.stats["rows_computed"] == computed

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from simulator.city import CityData, load_city
 from simulator.scenario import Scenario
 from simulator.scenario_loader import load_scenario
 
@@ -37,3 +38,15 @@ def short_scenario() -> Scenario:
 def standard_scenario() -> Scenario:
     """The validated standard (benchmark) scenario."""
     return load_scenario(SCENARIOS / "standard.toml")
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder shared by the session (the city cache is parsed once)."""
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def city(data_dir: Path) -> CityData:
+    """The bundled Malta extract, parsed once per session into ``data_dir/city``."""
+    return load_city(cache_dir=data_dir / "city")

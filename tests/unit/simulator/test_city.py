@@ -16,16 +16,10 @@ VALLETTA = (35.8989, 14.5146)
 MOSTA = (35.9097, 14.4256)
 
 
-@pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A private cache folder for this module."""
-    return tmp_path_factory.mktemp("city-cache")
-
-
-@pytest.fixture(scope="module")
-def city(cache_dir: Path) -> CityData:
-    """The bundled extract, parsed once for the module."""
-    return load_city(cache_dir=cache_dir)
+@pytest.fixture
+def cache_dir(data_dir: Path) -> Path:
+    """The session's city cache folder."""
+    return data_dir / "city"
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +62,12 @@ def test_cache_round_trips(city: CityData, cache_dir: Path) -> None:
     assert cached_file.stat().st_size > 100_000
 
 
-def test_corrupt_cache_is_rebuilt(city: CityData, tmp_path: Path) -> None:
+def test_corrupt_cache_is_rebuilt(
+    city: CityData, cache_dir: Path, tmp_path: Path
+) -> None:
     """A damaged cache file is ignored and the extract parsed again."""
-    load_city(cache_dir=tmp_path)
-    (cached_file,) = tmp_path.glob("*.npz")
-    cached_file.write_bytes(b"not a zip")
+    (cached_file,) = cache_dir.glob("*.npz")
+    (tmp_path / cached_file.name).write_bytes(b"not a zip")
     assert load_city(cache_dir=tmp_path).node_count == city.node_count
 
 

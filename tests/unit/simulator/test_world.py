@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from simulator.city import CityData, load_city
+from simulator.city import CityData
 from simulator.scenario import Scenario
 from simulator.world import build_world
-
-
-@pytest.fixture(scope="module")
-def city(tmp_path_factory: pytest.TempPathFactory) -> CityData:
-    """The bundled extract, parsed once for the module."""
-    return load_city(cache_dir=Path(tmp_path_factory.mktemp("city")))
 
 
 def test_world_is_deterministic(city: CityData, standard_scenario: Scenario) -> None:

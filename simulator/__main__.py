@@ -1,0 +1,106 @@
+"""``python -m simulator``: inspect a scenario's world, or report on saved runs.
+
+Commands::
+
+    python -m simulator world SCENARIO.toml            # what the seed draws
+    python -m simulator report RUN.json [RUN2.json]    # KPIs from saved run logs
+
+The city cache lives under ``--data-dir`` (default ``$RXDISPATCH_DATA_DIR`` or
+``var/``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+from simulator.city import load_city
+from simulator.errors import SimulatorError
+from simulator.report import compute_kpis, format_table, write_report
+from simulator.runlog import RunLog
+from simulator.scenario_loader import load_scenario
+from simulator.world import World, build_world
+
+__all__ = ["main"]
+
+
+def _data_dir(arg: str | None) -> Path:
+    return Path(arg or os.environ.get("RXDISPATCH_DATA_DIR") or "var")
+
+
+def load_world(scenario_path: str, data_dir: Path) -> World:
+    """Scenario + city (cached under ``data_dir/city``) -> the seeded world."""
+    scenario = load_scenario(scenario_path)
+    city = load_city(cache_dir=data_dir / "city")
+    return build_world(scenario, city)
+
+
+def _world(args: argparse.Namespace) -> int:
+    world = load_world(args.scenario, _data_dir(args.data_dir))
+    s = world.scenario
+    orders = world.orders
+    vehicles = Counter(r.vehicle.value for r in world.riders)
+    print(f"scenario {s.name} (seed {s.seed}), {s.day} {s.timezone}")
+    print(f"  open {s.start_at:%H:%M}-{s.end_at:%H:%M} UTC, speed {s.speed:g}x")
+    print(f"  pharmacies {len(world.pharmacies)}, stock lots {len(world.stock)}")
+    print(f"  riders {len(world.riders)} {dict(vehicles)}")
+    print(
+        f"  orders {len(orders)}: cold {sum(o.cold_chain for o in orders)}, "
+        f"urgent {sum(o.urgent for o in orders)}, "
+        f"patient not home {sum(not o.patient_home for o in orders)}"
+    )
+    f = world.failures
+    print(
+        f"  failures: boxes {len(f.box_failures)}, box outages {len(f.boxes_offline)}, "
+        f"rider outages {len(f.riders_offline)}"
+    )
+    print("Map data © OpenStreetMap contributors (ODbL)")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    kpis = [compute_kpis(RunLog.from_json(Path(p).read_bytes())) for p in args.logs]
+    paths = write_report(Path(args.out), kpis)
+    print(format_table(kpis))
+    print(f"written: {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m simulator", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--data-dir",
+        help="data folder (city cache); default $RXDISPATCH_DATA_DIR or var/",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO")
+    sub = parser.add_subparsers(dest="command", required=True)
+    world = sub.add_parser("world", help="print what a scenario's seed draws")
+    world.add_argument("scenario")
+    world.set_defaults(handler=_world)
+    report = sub.add_parser("report", help="KPIs from one or two saved run logs")
+    report.add_argument("logs", nargs="+", metavar="RUN.json")
+    report.add_argument("--out", default="var/report", help="output folder")
+    report.set_defaults(handler=_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    try:
+        code: int = args.handler(args)
+    except SimulatorError as exc:
+        print(f"error [{exc.code}]: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

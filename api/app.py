@@ -11,7 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.auth_model import Role
@@ -27,6 +27,13 @@ from dispatch.errors import DispatchError
 from telemetry.errors import TelemetryError
 
 log = logging.getLogger(__name__)
+
+#: Every router of the app, in mounting order (the role-matrix test walks these).
+ROUTERS: tuple[APIRouter, ...] = (
+    health_routes.router,
+    auth_routes.router,
+    ws_router,
+)
 
 API_VERSION = "0.1.0"
 DESCRIPTION = """Last-mile dispatch and cold-chain engine for medicine delivery.
@@ -107,7 +114,6 @@ def create_app(
             allow_headers=["*"],
         )
     app.add_middleware(RequestIdMiddleware)
-    app.include_router(health_routes.router)
-    app.include_router(auth_routes.router)
-    app.include_router(ws_router)
+    for router in ROUTERS:
+        app.include_router(router)
     return app

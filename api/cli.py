@@ -6,6 +6,7 @@ import logging
 
 import typer
 
+from api.cli_audit import audit_app
 from api.cli_demo import demo_command
 from api.cli_solve import solve_command
 from dispatch.database import migrate as migrate_database
@@ -31,6 +32,7 @@ def migrate() -> None:
 
 app.command(name="solve")(solve_command)
 app.command(name="demo")(demo_command)
+app.add_typer(audit_app, name="audit")
 
 
 def main() -> None:

@@ -50,7 +50,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\1=" + MASK,
     ),
     (
-        re.compile(r"(?i)(\"?(?:otp|password|token)\"?\s*[:=]\s*\"?)[^\s\",}]+"),
+        re.compile(r"(?i)(\"?(?:otp|password|token)\"?\s*:\s*\"?)[^\s\",}]+"),
         r"\1" + MASK,
     ),
 )

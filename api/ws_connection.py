@@ -7,12 +7,12 @@ messages to ``on_message`` and answers ``ping``. Neither ever blocks the hub.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -27,8 +27,8 @@ MessageHandler = Callable[[dict[str, Any]], Awaitable[None]]
 
 async def _close(ws: WebSocket, code: int, reason: str) -> None:
     if ws.application_state == WebSocketState.CONNECTED:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(ws.close(code=code, reason=reason), 1.0)
+        with contextlib.suppress(Exception), anyio.move_on_after(1.0):
+            await ws.close(code=code, reason=reason)
 
 
 async def _send_loop(
@@ -49,9 +49,9 @@ async def _send_loop(
         if not frames and not sub.overflowed:
             frames = [envelope("heartbeat", {"pending": sub.pending()})]
         for frame in frames:
-            try:
-                await asyncio.wait_for(ws.send_text(frame), send_timeout_s)
-            except TimeoutError:
+            with anyio.move_on_after(send_timeout_s) as scope:
+                await ws.send_text(frame)
+            if scope.cancelled_caught:
                 sub.overflowed = True
                 break
 
@@ -90,22 +90,32 @@ async def run_connection(
     on_message: MessageHandler | None = None,
 ) -> None:
     """Serve ``ws`` until the client leaves or is closed as too slow."""
-    sender = asyncio.create_task(
-        _send_loop(ws, sub, hub, heartbeat_s=heartbeat_s, send_timeout_s=send_timeout_s)
-    )
-    receiver = asyncio.create_task(_receive_loop(ws, sub, on_message))
     try:
-        done, _ = await asyncio.wait(
-            {sender, receiver}, return_when=asyncio.FIRST_COMPLETED
-        )
-        for task in done:
-            exc = task.exception()
-            if exc is not None and not isinstance(
-                exc, WebSocketDisconnect | RuntimeError
-            ):
-                log.error("websocket task failed", exc_info=exc)
+        async with anyio.create_task_group() as tg:
+
+            async def sender() -> None:
+                try:
+                    await _send_loop(
+                        ws,
+                        sub,
+                        hub,
+                        heartbeat_s=heartbeat_s,
+                        send_timeout_s=send_timeout_s,
+                    )
+                except (WebSocketDisconnect, RuntimeError, OSError):
+                    pass  # the peer went away mid-send
+                finally:
+                    tg.cancel_scope.cancel()
+
+            async def receiver() -> None:
+                try:
+                    await _receive_loop(ws, sub, on_message)
+                except (WebSocketDisconnect, RuntimeError):
+                    pass  # disconnect, or receive after close
+                finally:
+                    tg.cancel_scope.cancel()
+
+            tg.start_soon(sender)
+            tg.start_soon(receiver)
     finally:
-        for task in (sender, receiver):
-            task.cancel()
-        await asyncio.gather(sender, receiver, return_exceptions=True)
         hub.unsubscribe(sub)

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
+
 from api.serialization import dumps_text
 from api.ws_envelope import envelope, positions_frame
 
@@ -101,9 +103,9 @@ class Subscriber:
         """Frames to send now; empty after ``timeout_s`` with nothing to send."""
         if not self._events and not self._positions:
             self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout_s)
-            except TimeoutError:
+            with anyio.move_on_after(timeout_s):
+                await self._wake.wait()
+            if not self._events and not self._positions:
                 return []
         frames = list(self._events)
         self._events.clear()

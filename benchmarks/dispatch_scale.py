@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from benchmarks.city_problem import (
     CityScenario,
     ScenarioParams,
@@ -29,10 +31,10 @@ from benchmarks.city_problem import (
     generate,
     summarise,
 )
-from dispatch.city import load_city
+from dispatch.city import DEFAULT_EXTRACT, City, build_city, file_sha256, load_city
 from routing import RoutingSolution, SolverParams, solve
 from routing.feasibility import check
-from routing.matrix import RoadNetworkProvider
+from routing.matrix import HaversineProvider, RoadNetworkProvider
 
 
 def tabulate(rows: list[dict[str, Any]]) -> str:
@@ -131,6 +133,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     scenario = generate(city, provider, shape)
     build_s = time.perf_counter() - t0
 
+    figures = city_figures(city, args.data_dir, 200 if args.quick else 700)
     rows: list[Row] = []
     params = SolverParams(time_limit_s=first_s, seed=args.seed)
     row, first_plan = run_solve("first plan", scenario, params)
@@ -167,6 +170,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "graph_edges": city.roads.num_edges,
             "load_s": round(load_s, 3),
             "from_cache": bool(city.stats.get("from_cache")),
+            **figures,
         },
         "matrix": {
             "points": int(scenario.points.shape[0]),
@@ -187,12 +191,46 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"{build_s:.2f} s; +10 orders (extend to {grown.points.shape[0]} pts) "
         f"{rebuild_s:.2f} s"
     )
+    print(
+        f"city parse (cold) {figures['cold_parse_s']:.2f} s, cached load "
+        f"{figures['warm_load_s']:.3f} s; {figures['matrix_points']}x"
+        f"{figures['matrix_points']} road matrix {figures['road_matrix_s']:.2f} s "
+        f"(haversine {figures['haversine_matrix_s']:.3f} s)"
+    )
     print(tabulate([asdict(r) for r in rows]))
     for name, value in result["ratios"].items():
         print(f"{name}: {value}")
     if args.json:
         write_json(args.json, result)
     return result
+
+
+def city_figures(city: City, data_dir: Path, points: int) -> dict[str, float]:
+    """Parse (no cache) vs cached load; a points x points road matrix vs haversine."""
+    t0 = time.perf_counter()
+    build_city(DEFAULT_EXTRACT, file_sha256(DEFAULT_EXTRACT))
+    parse_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    load_city(data_dir=data_dir)
+    cached_s = time.perf_counter() - t0
+    rng = np.random.default_rng(0)
+    pick = rng.choice(len(city.home_lat), points, replace=False)
+    coords = np.column_stack([city.home_lat[pick], city.home_lon[pick]])
+    t0 = time.perf_counter()
+    HaversineProvider().matrices(coords)
+    haversine_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    RoadNetworkProvider(city.roads).matrices(coords)
+    road_s = time.perf_counter() - t0
+    return {
+        "cold_parse_s": round(parse_s, 3),
+        "warm_load_s": round(cached_s, 3),
+        "warm_vs_cold": round(cached_s / parse_s, 4),
+        "matrix_points": points,
+        "road_matrix_s": round(road_s, 3),
+        "haversine_matrix_s": round(haversine_s, 3),
+        "road_vs_haversine": round(road_s / haversine_s, 1),
+    }
 
 
 def _ratios(rows: list[Row]) -> dict[str, float | None]:

@@ -3,8 +3,9 @@
 :meth:`BoxUnit.tick` is called every 30 simulated seconds: it applies a due
 failure, steps the thermal model (lid open at stops, or for good after a
 ``lid_left_open`` failure), records the true temperature, marks the orders on
-board as exposed while the box is out of range, and returns the MQTT messages
-the logger sends now (none while its uplink is down; the backlog later).
+board as exposed while the box is in an excursion (its cold-chain rule tripped),
+and returns the MQTT messages the logger sends now (none while its uplink is
+down; the backlog later).
 No I/O: the caller publishes the messages.
 """
 
@@ -15,9 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from simulator.runlog import InjectedExcursion
-from simulator.scenario import BoxFailureMode, ThermalParams
+from simulator.scenario import BoxFailureMode, ColdChainRule, ThermalParams
 from simulator.sensors import BoxSensor, Outgoing
 from simulator.thermal import ColdBoxThermal, ExcursionTruth
+from simulator.wire import TOPIC_PREFIX
 from simulator.world import Outage
 
 __all__ = ["BoxUnit"]
@@ -30,9 +32,9 @@ class BoxUnit:
     box_ref: str
     thermal: ColdBoxThermal
     sensor: BoxSensor
+    truth: ExcursionTruth
     failure: tuple[datetime, BoxFailureMode] | None = None
     outages: tuple[Outage, ...] = ()
-    truth: ExcursionTruth = field(default_factory=ExcursionTruth)
     on_board: set[str] = field(default_factory=set)
     exposed: set[str] = field(default_factory=set)
     failed_at: datetime | None = None
@@ -44,16 +46,19 @@ class BoxUnit:
         cls,
         box_ref: str,
         params: ThermalParams,
+        rule: ColdChainRule,
         *,
         rng: random.Random,
         failure: tuple[datetime, BoxFailureMode] | None = None,
         outages: tuple[Outage, ...] = (),
+        topic_prefix: str = TOPIC_PREFIX,
     ) -> BoxUnit:
         """A healthy box at its initial temperature, with its fault schedule."""
         return cls(
             box_ref=box_ref,
             thermal=ColdBoxThermal(params),
-            sensor=BoxSensor(box_ref, rng),
+            truth=ExcursionTruth(rule),
+            sensor=BoxSensor(box_ref, rng, topic_prefix=topic_prefix),
             failure=failure,
             outages=outages,
         )
@@ -104,7 +109,7 @@ class BoxUnit:
         door_open = self.door_open_at(at)
         temp_c = self.thermal.step(dt_s, ambient_c, door_open=door_open)
         self.truth.observe(at, temp_c)
-        if not self.truth.low_c <= temp_c <= self.truth.high_c:
+        if self.truth.in_excursion:
             self.exposed |= self.on_board
         self.sensor.online = self.online_at(at)
         return self.sensor.read(at, temp_c, door_open=door_open, position=position)
@@ -113,10 +118,9 @@ class BoxUnit:
         """Ground truth of this box's failure for the report (None: none injected)."""
         if self.failure is None or self.failed_at is None:
             return None
-        exit_at = next(
-            (start for start, _ in self.truth.episodes if start >= self.failed_at),
-            None,
-        )
+        after = self.failed_at
+        exit_at = next((s for s, _ in self.truth.exits if s >= after), None)
+        tripped_at = next((s for s, _ in self.truth.excursions if s >= after), None)
         return InjectedExcursion(
-            self.box_ref, self.failed_at, self.failure[1].value, exit_at
+            self.box_ref, self.failed_at, self.failure[1].value, exit_at, tripped_at
         )

@@ -8,12 +8,14 @@ Definitions (all computed from a :class:`~simulator.runlog.RunLog`):
 - ``order_to_door_p50_min``/``p95``: creation to delivery, delivered orders.
 - ``travel_km_per_order``/``travel_min_per_order``: all rider driving over
   delivered orders; ``orders_per_rider_hour``: delivered over hours on shift.
-- ``excursions_injected``: injected box failures whose true temperature left
-  2-8 °C during the run; ``excursions_detected``: those with an alert on the same
-  box (at most 60 s before the true exit, for sensor noise); ``detection_delay``
-  from the true exit to the alert.
+- ``excursions_injected``: injected box failures that became real excursions
+  under the scenario's cold-chain rule during the run; ``excursions_detected``:
+  those with an alert on the same box (raised after the box left its range, 60 s
+  of slack for sensor noise); ``detection_delay``: from the moment the rule
+  tripped (ground truth) to the alert; negative if the system alarmed earlier.
+- ``false_alarms``: excursion alerts on boxes where nothing was injected.
 - ``cold_chain_delivered_after_excursion``: cold-chain orders delivered although
-  their box was out of range while they were on board (must be 0).
+  their box was in an excursion while they were on board (must be 0).
 """
 
 from __future__ import annotations
@@ -138,14 +140,14 @@ def _match_alerts(log: RunLog) -> tuple[dict[int, float | None], int]:
     unused = sorted(log.detected, key=lambda d: d.alerted_at)
     matched: dict[int, float | None] = {}
     for index, truth in enumerate(log.injected):
-        if truth.true_exit_at is None:
+        if truth.true_excursion_at is None or truth.true_exit_at is None:
             continue
         matched[index] = None
         earliest = truth.true_exit_at - _EARLY_ALERT_TOLERANCE
         for alert in unused:
             if alert.box == truth.box and alert.alerted_at >= earliest:
-                delay = (alert.alerted_at - truth.true_exit_at).total_seconds()
-                matched[index] = max(0.0, delay)
+                delay = alert.alerted_at - truth.true_excursion_at
+                matched[index] = delay.total_seconds()
                 unused.remove(alert)
                 break
     # Several alerts for one box after its failure are repeats, not false alarms.

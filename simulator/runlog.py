@@ -40,8 +40,8 @@ class OrderStatus(StrEnum):
 
 @dataclass
 class OrderOutcome:
-    """One order's story; ``exposed`` is ground truth: its box was out of range
-    while the order was on board."""
+    """One order's story; ``exposed`` is ground truth: its box was in an
+    excursion while the order was on board."""
 
     ref: str
     created_at: datetime
@@ -77,12 +77,14 @@ class RiderLeg:
 
 @dataclass(frozen=True)
 class InjectedExcursion:
-    """Ground truth of a box failure; ``true_exit_at`` is when it left 2-8 °C."""
+    """Ground truth of a box failure: when it left its range (``true_exit_at``)
+    and when that became an excursion under the cold-chain rule."""
 
     box: str
     failed_at: datetime
     mode: str
     true_exit_at: datetime | None
+    true_excursion_at: datetime | None = None
 
 
 @dataclass(frozen=True)

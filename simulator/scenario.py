@@ -18,6 +18,7 @@ __all__ = [
     "BoxFailureMode",
     "BoxOffline",
     "CityParams",
+    "ColdChainRule",
     "DemandParams",
     "FailureParams",
     "FleetGroup",
@@ -122,6 +123,21 @@ class ThermalParams:
 
 
 @dataclass(frozen=True, slots=True)
+class ColdChainRule:
+    """When a cold box's true temperature counts as an excursion (ground truth).
+
+    Out of ``[low_c, high_c]`` continuously for ``single_event_delay_s``, or for
+    ``cumulative_budget_s`` in total over the run. Mirrors the engine's
+    refrigerated profile, stated independently so the two can be compared.
+    """
+
+    low_c: float
+    high_c: float
+    single_event_delay_s: float
+    cumulative_budget_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class BoxFailure:
     """The box of rider ``rider`` fails at local minute ``at_min``."""
 
@@ -187,6 +203,7 @@ class Scenario:
     products: tuple[Product, ...]
     stock: StockParams
     thermal: ThermalParams
+    cold_chain: ColdChainRule
     failures: FailureParams
 
     @property

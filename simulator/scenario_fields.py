@@ -12,9 +12,9 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from simulator.errors import ScenarioError
-from simulator.scenario import Product, StorageClass, ThermalParams
+from simulator.scenario import ColdChainRule, Product, StorageClass, ThermalParams
 
-__all__ = ["Fields", "parse_products", "parse_thermal"]
+__all__ = ["Fields", "parse_cold_chain", "parse_products", "parse_thermal"]
 
 _S = TypeVar("_S", bound=StrEnum)
 _MISSING: Any = object()
@@ -225,3 +225,24 @@ def parse_thermal(table: Fields) -> ThermalParams:
         for key, (default, low, high) in fields.items()
     }
     return ThermalParams(**values)
+
+
+def parse_cold_chain(table: Fields) -> ColdChainRule:
+    """The ``[cold_chain]`` table (defaults: 2-8 °C, 30 min single, 60 min total)."""
+    table.reject_unknown(
+        {"low_c", "high_c", "single_event_delay_s", "cumulative_budget_s"}
+    )
+    low = table.number("low_c", default=2.0, minimum=-40.0, maximum=40.0)
+    high = table.number("high_c", default=8.0, minimum=-40.0, maximum=40.0)
+    if high <= low:
+        raise table.error("high_c", "must be above low_c")
+    return ColdChainRule(
+        low_c=low,
+        high_c=high,
+        single_event_delay_s=table.number(
+            "single_event_delay_s", default=1800.0, minimum=0.0, maximum=86400.0
+        ),
+        cumulative_budget_s=table.number(
+            "cumulative_budget_s", default=3600.0, minimum=0.0, maximum=86400.0
+        ),
+    )

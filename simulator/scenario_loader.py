@@ -27,7 +27,12 @@ from simulator.scenario import (
     StockParams,
     VehicleType,
 )
-from simulator.scenario_fields import Fields, parse_products, parse_thermal
+from simulator.scenario_fields import (
+    Fields,
+    parse_cold_chain,
+    parse_products,
+    parse_thermal,
+)
 
 __all__ = ["load_scenario", "parse_scenario"]
 
@@ -55,7 +60,7 @@ def parse_scenario(data: Mapping[str, Any], *, source: str = "") -> Scenario:
     root = Fields(data, "", source)
     root.reject_unknown(
         {"scenario", "city", "demand", "fleet", "products", "stock", "thermal"}
-        | {"failures"}
+        | {"failures", "cold_chain"}
     )
     head = root.table("scenario")
     head.reject_unknown({"name", "seed", "date", "timezone", "open", "close", "speed"})
@@ -83,6 +88,7 @@ def parse_scenario(data: Mapping[str, Any], *, source: str = "") -> Scenario:
         products=parse_products(root),
         stock=_stock(root.table("stock")),
         thermal=parse_thermal(root.table("thermal", required=False)),
+        cold_chain=parse_cold_chain(root.table("cold_chain", required=False)),
         failures=_failures(root.table("failures", required=False), fleet),
     )
     _check_demand_mix(root, scenario)

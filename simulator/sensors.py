@@ -19,6 +19,7 @@ import paho.mqtt.client as mqtt
 
 from simulator.wire import (
     QOS,
+    TOPIC_PREFIX,
     Reading,
     TimestampFormat,
     encode_payload,
@@ -52,6 +53,7 @@ class BoxSensor:
     rng: random.Random
     noise_c: float = 0.1
     ts_format: TimestampFormat = TimestampFormat.RFC3339
+    topic_prefix: str = TOPIC_PREFIX
     online: bool = True
     battery_pct: float = 100.0
     next_seq: int = 1
@@ -87,7 +89,7 @@ class BoxSensor:
 
     def drain(self) -> list[Outgoing]:
         """Everything buffered, oldest first, in arrays of at most 200 readings."""
-        topic = telemetry_topic(self.box_id)
+        topic = telemetry_topic(self.box_id, self.topic_prefix)
         messages = []
         while self.buffer:
             count = min(len(self.buffer), _MAX_PER_MESSAGE)

@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from simulator.scenario import BoxFailureMode, ThermalParams
+from simulator.scenario import BoxFailureMode, ColdChainRule, ThermalParams
 
 __all__ = ["ColdBoxThermal", "ExcursionTruth", "ambient_c"]
 
@@ -109,22 +109,41 @@ class ColdBoxThermal:
 
 @dataclass
 class ExcursionTruth:
-    """Ground truth: when a box's true temperature was outside its range."""
+    """Ground truth of a box's true temperature against its cold-chain rule.
 
-    low_c: float = 2.0
-    high_c: float = 8.0
-    episodes: list[tuple[datetime, datetime | None]] = field(default_factory=list)
+    ``exits`` are the intervals spent outside the range; ``excursions`` start
+    when the rule trips (out of range continuously for the single-event delay,
+    or for the cumulative budget in total) and end when the box is back in range.
+    """
+
+    rule: ColdChainRule
+    exits: list[tuple[datetime, datetime | None]] = field(default_factory=list)
+    excursions: list[tuple[datetime, datetime | None]] = field(default_factory=list)
+    out_of_range_s: float = 0.0
+    _last: tuple[datetime, bool] | None = None
+
+    @property
+    def in_excursion(self) -> bool:
+        """Whether an excursion is going on now."""
+        return bool(self.excursions) and self.excursions[-1][1] is None
 
     def observe(self, at: datetime, temp_c: float) -> None:
         """Record the true temperature at ``at`` (calls in time order)."""
-        outside = not self.low_c <= temp_c <= self.high_c
-        open_episode = bool(self.episodes) and self.episodes[-1][1] is None
-        if outside and not open_episode:
-            self.episodes.append((at, None))
-        elif not outside and open_episode:
-            self.episodes[-1] = (self.episodes[-1][0], at)
-
-    @property
-    def first_exit_at(self) -> datetime | None:
-        """When the box first left its range (None: never)."""
-        return self.episodes[0][0] if self.episodes else None
+        outside = not self.rule.low_c <= temp_c <= self.rule.high_c
+        if self._last is not None and self._last[1]:
+            self.out_of_range_s += (at - self._last[0]).total_seconds()
+        self._last = (at, outside)
+        exiting = bool(self.exits) and self.exits[-1][1] is None
+        if outside and not exiting:
+            self.exits.append((at, None))
+        elif not outside and exiting:
+            self.exits[-1] = (self.exits[-1][0], at)
+            if self.in_excursion:
+                self.excursions[-1] = (self.excursions[-1][0], at)
+        if outside and not self.in_excursion:
+            since_s = (at - self.exits[-1][0]).total_seconds()
+            if (
+                since_s >= self.rule.single_event_delay_s
+                or self.out_of_range_s >= self.rule.cumulative_budget_s
+            ):
+                self.excursions.append((at, None))

@@ -22,6 +22,7 @@ import orjson
 
 __all__ = [
     "QOS",
+    "TOPIC_PREFIX",
     "Reading",
     "TimestampFormat",
     "encode_payload",
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 QOS = 1
-_TOPIC = "rxdispatch/v1/boxes/{box_id}/telemetry"
+TOPIC_PREFIX = "rxdispatch/v1"
 
 
 class TimestampFormat(StrEnum):
@@ -59,11 +60,15 @@ class Reading:
             raise ValueError("seq must be >= 0 and temp_c finite")
 
 
-def telemetry_topic(box_id: str) -> str:
-    """The topic a box publishes to; ``box_id`` must be one topic level."""
+def telemetry_topic(box_id: str, prefix: str = TOPIC_PREFIX) -> str:
+    """The topic a box publishes to; ``box_id`` must be one topic level.
+
+    ``prefix`` is ``rxdispatch/v1`` on real systems (tests isolate themselves
+    on a shared broker with their own).
+    """
     if not box_id or any(ch in box_id for ch in "/+#\x00"):
         raise ValueError(f"box id {box_id!r} is not a single MQTT topic level")
-    return _TOPIC.format(box_id=box_id)
+    return f"{prefix}/boxes/{box_id}/telemetry"
 
 
 def encode_reading(

@@ -60,9 +60,9 @@ def make_log(policy: str = "engine", leg_factor: float = 1.0) -> RunLog:
         shifts=[RiderShift("a", at(8), at(12)), RiderShift("b", at(7), at(10))],
         legs=legs,
         injected=[
-            InjectedExcursion("A", at(9), "seal", at(9, 5)),
-            InjectedExcursion("B", at(10), "seal", None),
-            InjectedExcursion("C", at(10, 30), "lid_left_open", at(10, 40)),
+            InjectedExcursion("A", at(9), "seal", at(9, 2), at(9, 5)),
+            InjectedExcursion("B", at(10), "seal", at(10, 5), None),  # back in time
+            InjectedExcursion("C", at(10, 30), "lid_left_open", at(10, 40), at(11)),
         ],
         detected=[
             DetectedExcursion("A", at(9, 8)),

@@ -36,7 +36,7 @@ def test_short_scenario_injects_each_kind_of_failure(short_scenario: Scenario) -
     """The test scenario carries a box failure, a box outage and a rider outage."""
     failures = short_scenario.failures
     assert failures.box_failures[0].mode is BoxFailureMode.LID_LEFT_OPEN
-    assert failures.box_failures[0].at_min == 10 * 60 + 6
+    assert failures.box_failures[0].at_min == 10 * 60 + 3
     assert failures.boxes_offline[0].minutes == 4
     assert failures.riders_offline[0].rider == 2
 
@@ -139,3 +139,11 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     """A missing scenario file raises ScenarioError, not OSError."""
     with pytest.raises(ScenarioError, match="cannot read file"):
         load_scenario(tmp_path / "nope.toml")
+
+
+def test_cold_chain_rule(short_scenario: Scenario, short_data: dict[str, Any]) -> None:
+    """The ground-truth rule is read, and an inverted range is refused."""
+    assert short_scenario.cold_chain.single_event_delay_s == 1800
+    short_data["cold_chain"]["high_c"] = 1.0
+    with pytest.raises(ScenarioError, match="above low_c"):
+        parse_scenario(short_data)

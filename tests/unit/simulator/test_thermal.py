@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from simulator.scenario import BoxFailureMode, ThermalParams
+from simulator.scenario import BoxFailureMode, ColdChainRule, ThermalParams
 from simulator.scenario_fields import Fields, parse_thermal
 from simulator.thermal import ColdBoxThermal, ExcursionTruth, ambient_c
 
@@ -117,14 +117,43 @@ def test_ambient_peaks_in_the_afternoon() -> None:
     )
 
 
-def test_excursion_truth_records_episodes() -> None:
-    """Ground truth opens an episode on leaving 2-8 °C and closes it on return."""
-    truth = ExcursionTruth()
-    t0 = datetime(2026, 6, 15, 8, tzinfo=UTC)
-    for minute, temp in enumerate([5.0, 7.9, 8.4, 9.0, 7.5, 1.5, 3.0]):
-        truth.observe(t0 + timedelta(minutes=minute), temp)
-    assert truth.first_exit_at == t0 + timedelta(minutes=2)
-    assert truth.episodes == [
-        (t0 + timedelta(minutes=2), t0 + timedelta(minutes=4)),
-        (t0 + timedelta(minutes=5), t0 + timedelta(minutes=6)),
+RULE = ColdChainRule(
+    low_c=2.0, high_c=8.0, single_event_delay_s=300, cumulative_budget_s=600
+)
+
+
+def _observe(truth: ExcursionTruth, temps: list[float]) -> None:
+    for minute, temp in enumerate(temps):
+        truth.observe(T0 + timedelta(minutes=minute), temp)
+
+
+T0 = datetime(2026, 6, 15, 8, tzinfo=UTC)
+
+
+def test_short_exits_are_not_excursions() -> None:
+    """Leaving 2-8 °C for less than the single-event delay is recorded, not tripped."""
+    truth = ExcursionTruth(RULE)
+    _observe(truth, [5.0, 8.4, 9.0, 7.5, 1.5, 3.0])
+    assert truth.exits == [
+        (T0 + timedelta(minutes=1), T0 + timedelta(minutes=3)),
+        (T0 + timedelta(minutes=4), T0 + timedelta(minutes=5)),
     ]
+    assert truth.excursions == []
+    assert truth.out_of_range_s == 180
+
+
+def test_long_exit_trips_the_rule_until_back_in_range() -> None:
+    """Five minutes above 8 °C trips an excursion that ends on return to range."""
+    truth = ExcursionTruth(RULE)
+    _observe(truth, [5.0, 9.0, 9.5, 10, 10, 10, 10, 10, 6.0])
+    assert truth.excursions == [(T0 + timedelta(minutes=6), T0 + timedelta(minutes=8))]
+    assert not truth.in_excursion
+
+
+def test_cumulative_budget_trips_the_rule() -> None:
+    """Short exits adding up to the budget trip an excursion on the last one."""
+    truth = ExcursionTruth(RULE)
+    _observe(truth, [9, 9, 9, 9, 5] * 3)
+    ((start, _),) = truth.excursions
+    assert truth.out_of_range_s >= 600
+    assert start == T0 + timedelta(minutes=12)

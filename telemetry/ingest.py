@@ -105,10 +105,17 @@ class IngestWorker:
     # -- loop -----------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
         """Process batches until ``stop`` is set; unacked work is left to the broker."""
+        pending: list[InboundMessage] = []
         while not stop.is_set():
-            batch = self._collect(stop)
+            batch = pending or self._collect(stop)
+            pending = []
             if batch:
-                self.process_batch(batch, stop)
+                try:
+                    self.process_batch(batch, stop)
+                except Exception:  # keep the unacked batch and try again
+                    log.exception("batch failed; retrying it")
+                    pending = batch
+                    stop.wait(1.0)
             self._housekeeping()
 
     def _collect(self, stop: threading.Event) -> list[InboundMessage]:
@@ -132,11 +139,10 @@ class IngestWorker:
         self, messages: Sequence[InboundMessage], stop: threading.Event | None = None
     ) -> WriteResult | None:
         """Decode, store (retrying), ack, then detect; None if stopped before commit."""
-        self._refresh_rules()
-        readings, dead = self._decode(messages)
-        result = self._write_retrying(readings, dead, messages, stop)
-        if result is None:
+        written = self._write_retrying(messages, stop)
+        if written is None:
             return None
+        result, dead = written
         committed = time.time()
         self._ack(messages)
         m = self.metrics
@@ -145,6 +151,10 @@ class IngestWorker:
         m.duplicates += result.duplicates
         m.batches += 1
         m.last_commit_at = datetime.now(UTC)
+        for letter in dead:
+            m.dead_letters[letter.reason] += 1
+        if dead:
+            log.warning("dead-lettered %d of %d messages", len(dead), len(messages))
         if self._on_commit is not None:
             self._on_commit(messages, result, committed)
         self._detect(result)
@@ -158,7 +168,9 @@ class IngestWorker:
         try:
             fresh = self._store.box_rules()
         except StoreUnavailable:
-            return  # keep the cached registry; the write below will retry
+            if self._rules_at == float("-inf"):
+                raise  # no registry yet: every box would look unknown
+            return  # keep the cached registry; the write will retry
         self._rules.clear()
         self._rules.update(fresh)
         self._rules_at = now
@@ -187,10 +199,6 @@ class IngestWorker:
                 dead.append(
                     self._dead_letter(message, RejectReason.DECODE_FAILED.value, "")
                 )
-        for letter in dead:
-            self.metrics.dead_letters[letter.reason] += 1
-        if dead:
-            log.warning("dead-lettered %d of %d messages", len(dead), len(messages))
         return readings, dead
 
     def _dead_letter(
@@ -203,16 +211,16 @@ class IngestWorker:
         )  # fmt: skip
 
     def _write_retrying(
-        self,
-        readings: list[Reading],
-        dead: list[DeadLetter],
-        messages: Sequence[InboundMessage],
-        stop: threading.Event | None,
-    ) -> WriteResult | None:
+        self, messages: Sequence[InboundMessage], stop: threading.Event | None
+    ) -> tuple[WriteResult, list[DeadLetter]] | None:
         delay = self.params.retry_initial_s
         while True:
             try:
-                return self._store.write_batch(readings, dead)
+                # decoded again on every attempt: the box registry may have been
+                # unreachable when the batch was first decoded
+                self._refresh_rules()
+                readings, dead = self._decode(messages)
+                return self._store.write_batch(readings, dead), dead
             except StoreUnavailable:
                 self.metrics.store_retries += 1
                 log.warning("store unavailable; retrying batch in %.1f s", delay)
@@ -225,9 +233,12 @@ class IngestWorker:
                 time.sleep(delay)
             delay = min(delay * 2, self.params.retry_max_s)
 
-    def _write_one_by_one(self, messages: Sequence[InboundMessage]) -> WriteResult:
+    def _write_one_by_one(
+        self, messages: Sequence[InboundMessage]
+    ) -> tuple[WriteResult, list[DeadLetter]]:
         """Poison-batch fallback: store messages singly, dead-letter what PG refuses."""
         total = WriteResult([], 0, 0)
+        all_dead: list[DeadLetter] = []
         for message in messages:
             readings, dead = self._decode([message])
             try:
@@ -238,13 +249,13 @@ class IngestWorker:
                 letter = self._dead_letter(
                     message, RejectReason.STORE_REJECTED.value, type(exc).__name__
                 )
-                result = self._store.write_batch([], [letter])
-                self.metrics.dead_letters[letter.reason] += 1
+                result, dead = self._store.write_batch([], [letter]), [letter]
+            all_dead += dead
             total = WriteResult(
                 total.inserted + result.inserted, total.staged + result.staged,
                 total.dead_letters + result.dead_letters,
             )  # fmt: skip
-        return total
+        return total, all_dead
 
     def _detect(self, result: WriteResult) -> None:
         try:

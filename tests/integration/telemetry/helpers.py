@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import paho.mqtt.client as mqtt
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from telemetry.mqtt import parse_mqtt_url
 from telemetry.topics import telemetry_topic
@@ -93,10 +94,17 @@ def scalar(url: str, query: str, params: Iterable[Any] = ()) -> Any:
 
 
 class TcpProxy:
-    """Forwards a local port to PostgreSQL; ``down()`` cuts every connection."""
+    """Forwards a local TCP port to PostgreSQL; ``down()`` cuts every connection.
 
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self.target = (target_host, target_port)
+    Built from a database URL (TCP host or unix-socket folder, as the embedded
+    server uses); :attr:`url` is the same database reached through the proxy.
+    """
+
+    def __init__(self, database_url: str) -> None:
+        info = conninfo_to_dict(database_url)
+        host, port = str(info.get("host") or "127.0.0.1"), int(info.get("port") or 5432)
+        self._unix = f"{host}/.s.PGSQL.{port}" if host.startswith("/") else None
+        self.target = (host, port)
         self._server: socket.socket | None = None
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
@@ -104,6 +112,8 @@ class TcpProxy:
         probe.bind(("127.0.0.1", 0))
         self.port = probe.getsockname()[1]
         probe.close()
+        info.update(host="127.0.0.1", port=str(self.port))
+        self.url = make_conninfo(**{k: str(v) for k, v in info.items()})
 
     def up(self) -> None:
         server = socket.socket()
@@ -120,7 +130,11 @@ class TcpProxy:
             except OSError:
                 return
             try:
-                upstream = socket.create_connection(self.target)
+                if self._unix:
+                    upstream = socket.socket(socket.AF_UNIX)
+                    upstream.connect(self._unix)
+                else:
+                    upstream = socket.create_connection(self.target)
             except OSError:
                 client.close()
                 continue
@@ -143,6 +157,9 @@ class TcpProxy:
 
     def down(self) -> None:
         if self._server is not None:
+            # shutdown wakes the accept() thread; close alone leaves it listening
+            with contextlib.suppress(OSError):
+                self._server.shutdown(socket.SHUT_RDWR)
             self._server.close()
             self._server = None
         with self._lock:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from telemetry.embedded_broker import free_port
 
+from .tls import write_test_pki
+
 SHIPPED = Path(__file__).resolve().parents[3] / "deploy" / "mosquitto"
 _PATH_KEYS = {"password_file", "acl_file", "cafile", "certfile", "keyfile"}
 _TLS_KEYS = {"cafile", "certfile", "keyfile", "tls_version"}
@@ -65,14 +67,17 @@ class PrivateMosquitto:
         self,
         users: dict[str, str],
         *,
-        tls_files: dict[str, Path] | None = None,
+        tls: bool = False,
         binary: str | None = None,
     ) -> None:
         self.binary = binary or mosquitto_binary() or "mosquitto"
         self.folder = Path(tempfile.mkdtemp(prefix="rxd-mosq-"))
         os.chmod(self.folder, 0o777)  # noqa: S103 - mosquitto drops root to its own user
         self.port = free_port()
-        self.tls_port = free_port() if tls_files else None
+        self.tls_port = free_port() if tls else None
+        pki = self.folder / "pki"
+        pki.mkdir()
+        self.tls_files = write_test_pki(pki) if tls else {}
         self.proc: subprocess.Popen[bytes] | None = None
         passwd = self.folder / "password_file"
         for i, (user, password) in enumerate(users.items()):
@@ -83,10 +88,11 @@ class PrivateMosquitto:
             )  # fmt: skip
         shutil.copy(SHIPPED / "acl", self.folder / "acl_file")
         for path in self.folder.iterdir():
-            os.chmod(path, 0o644)
+            if path.is_file():
+                os.chmod(path, 0o644)
         conf = render_config(
             port=self.port, tls_port=self.tls_port, folder=self.folder,
-            tls_files=tls_files or {},
+            tls_files=self.tls_files,
         )  # fmt: skip
         self.conf_path = self.folder / "mosquitto.conf"
         self.conf_path.write_text(conf)

@@ -78,7 +78,7 @@ def test_readings_are_stored_once_and_bad_input_is_dead_lettered(
         lambda: scalar(fresh_db, "SELECT count(*) FROM telemetry.dead_letter") == 5
     )
     with psycopg.connect(fresh_db) as conn:
-        reasons = dict(conn.execute(
+        reasons: dict[str, int] = dict(conn.execute(
             "SELECT reason, count(*) FROM telemetry.dead_letter GROUP BY reason"
         ).fetchall())  # fmt: skip
         distinct = conn.execute(
@@ -100,8 +100,10 @@ def test_excursion_opens_once_and_resolves(
     for seq in range(5):
         publisher.send("box-hot", reading(seq, 12.0 + seq))
         publisher.wait_acked(seq + 1)
-        wait_for(lambda s=seq: scalar(
-            fresh_db, "SELECT count(*) FROM telemetry.reading") == s + 1)  # fmt: skip
+        stored = seq + 1
+        wait_for(
+            lambda: scalar(fresh_db, "SELECT count(*) FROM telemetry.reading") == stored
+        )  # noqa: B023
     wait_for(lambda: len(service.notified) == 1, what="one notification")  # type: ignore[attr-defined]
     publisher.send("box-hot", reading(10, 5.0))
     wait_for(lambda: scalar(

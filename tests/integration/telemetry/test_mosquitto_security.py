@@ -1,0 +1,155 @@
+"""The shipped mosquitto config: per-box passwords, topic ACL, TLS, shared
+subscriptions — on a private broker started from ``deploy/mosquitto``."""
+
+from __future__ import annotations
+
+import queue
+import ssl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from telemetry.model import InboundMessage
+from telemetry.mqtt import MqttTransport, parse_mqtt_url
+from telemetry.topics import subscription_filter, telemetry_topic
+
+from .private_mosquitto import PrivateMosquitto, mosquitto_binary
+
+pytestmark = [
+    pytest.mark.mosquitto,
+    pytest.mark.skipif(mosquitto_binary() is None, reason="no mosquitto binary"),
+]
+
+USERS = {"rxdispatch-ingest": "ingest-pw", "box-0001": "box1-pw", "box-0002": "box2-pw"}
+
+
+@pytest.fixture(scope="module")
+def broker() -> Iterator[PrivateMosquitto]:
+    with PrivateMosquitto(USERS, tls=True) as mosq:
+        yield mosq
+
+
+def _subscriber(
+    url: str, client_id: str, share: str | None = None, ca: Path | None = None
+):
+    inbox: queue.Queue[InboundMessage] = queue.Queue()
+    transport = MqttTransport(
+        url, client_id=client_id, subscription=subscription_filter(share_group=share),
+        inbox=inbox, ca_file=str(ca) if ca else None,
+    )  # fmt: skip
+    transport.start()
+    assert transport.connected.wait(10)
+    return transport, inbox
+
+
+def _client(
+    url: str, client_id: str, ca: Path | None = None
+) -> tuple[mqtt.Client, Any]:
+    addr = parse_mqtt_url(url)
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+    client.username_pw_set(addr.username, addr.password)
+    if addr.tls:
+        client.tls_set(ca_certs=str(ca), tls_version=ssl.PROTOCOL_TLS_CLIENT)
+    result: dict[str, Any] = {}
+    done = threading.Event()
+
+    def on_connect(_c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        result["reason"] = reason
+        done.set()
+
+    client.on_connect = on_connect
+    client.connect(addr.host, addr.port)
+    client.loop_start()
+    assert done.wait(10)
+    return client, result["reason"]
+
+
+def _drain(inbox: queue.Queue[InboundMessage], wait_s: float) -> list[InboundMessage]:
+    got = []
+    try:
+        while True:
+            got.append(inbox.get(timeout=wait_s))
+    except queue.Empty:
+        return got
+
+
+def test_wrong_password_and_anonymous_are_refused(broker: PrivateMosquitto) -> None:
+    """Only known users with their password may connect."""
+    client, reason = _client(broker.url("box-0001", "wrong"), "bad-pw")
+    client.loop_stop()
+    assert reason.is_failure
+    anon = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="anon")
+    refused = threading.Event()
+    anon.on_connect = lambda *a: refused.set() if a[3].is_failure else None
+    anon.connect("127.0.0.1", broker.port)
+    anon.loop_start()
+    assert refused.wait(10)
+    anon.loop_stop()
+
+
+def test_box_may_publish_only_to_its_own_topic(broker: PrivateMosquitto) -> None:
+    """box-0001's message on box-0002's topic is dropped by the ACL; its own arrives."""
+    transport, inbox = _subscriber(
+        broker.url("rxdispatch-ingest", "ingest-pw"), "acl-sub"
+    )
+    box, _ = _client(broker.url("box-0001", "box1-pw"), "box-0001")
+    try:
+        box.publish(telemetry_topic("box-0002"), b"spoofed", qos=1).wait_for_publish(5)
+        box.publish(telemetry_topic("box-0001"), b"own", qos=1).wait_for_publish(5)
+        got = _drain(inbox, 1.0)
+        assert [(m.topic, m.payload) for m in got] == [
+            (telemetry_topic("box-0001"), b"own")
+        ]
+        transport.ack(got)
+    finally:
+        box.loop_stop()
+        transport.stop()
+
+
+def test_tls_listener_with_test_ca(broker: PrivateMosquitto) -> None:
+    """A box connects over TLS with the CA and its password; its readings arrive."""
+    pki = broker.tls_files
+    transport, inbox = _subscriber(
+        broker.url("rxdispatch-ingest", "ingest-pw"), "tls-sub"
+    )
+    box, reason = _client(
+        broker.url("box-0002", "box2-pw", tls=True), "box-0002", pki["cafile"]
+    )
+    try:
+        assert not reason.is_failure
+        box.publish(telemetry_topic("box-0002"), b"over tls", qos=1).wait_for_publish(5)
+        got = _drain(inbox, 1.0)
+        assert [m.payload for m in got] == [b"over tls"]
+        transport.ack(got)
+    finally:
+        box.loop_stop()
+        transport.stop()
+
+
+def test_shared_subscription_splits_messages_between_workers(
+    broker: PrivateMosquitto,
+) -> None:
+    """Two workers in one $share group receive disjoint parts of all messages."""
+    url = broker.url("rxdispatch-ingest", "ingest-pw")
+    first, inbox1 = _subscriber(url, "share-1", share="ingest")
+    second, inbox2 = _subscriber(url, "share-2", share="ingest")
+    box, _ = _client(broker.url("box-0001", "box1-pw"), "box-0001-share")
+    try:
+        for i in range(40):
+            box.publish(telemetry_topic("box-0001"), str(i).encode(), qos=1)
+        got1, got2 = _drain(inbox1, 1.0), _drain(inbox2, 0.5)
+        payloads1 = {m.payload for m in got1}
+        payloads2 = {m.payload for m in got2}
+        assert payloads1 and payloads2
+        assert not payloads1 & payloads2
+        assert len(payloads1 | payloads2) == 40
+        first.ack(got1)
+        second.ack(got2)
+    finally:
+        box.loop_stop()
+        first.stop()
+        second.stop()

@@ -3,6 +3,7 @@ excursions with one notification per episode."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 import psycopg
@@ -19,6 +20,10 @@ INSTANT = (
     "INSERT INTO telemetry.temperature_profile VALUES "
     "('instant', 'alarm at once', 2, 8, 0.5, 0, 0, 86400)"
 )
+
+
+def _count_is(url: str, expected: int) -> bool:
+    return bool(scalar(url, "SELECT count(*) FROM telemetry.reading") == expected)
 
 
 @pytest.fixture
@@ -100,10 +105,7 @@ def test_excursion_opens_once_and_resolves(
     for seq in range(5):
         publisher.send("box-hot", reading(seq, 12.0 + seq))
         publisher.wait_acked(seq + 1)
-        stored = seq + 1
-        wait_for(
-            lambda: scalar(fresh_db, "SELECT count(*) FROM telemetry.reading") == stored
-        )  # noqa: B023
+        wait_for(functools.partial(_count_is, fresh_db, seq + 1))
     wait_for(lambda: len(service.notified) == 1, what="one notification")  # type: ignore[attr-defined]
     publisher.send("box-hot", reading(10, 5.0))
     wait_for(lambda: scalar(

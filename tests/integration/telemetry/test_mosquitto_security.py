@@ -144,7 +144,8 @@ def test_shared_subscription_splits_messages_between_workers(
         got1, got2 = _drain(inbox1, 1.0), _drain(inbox2, 0.5)
         payloads1 = {m.payload for m in got1}
         payloads2 = {m.payload for m in got2}
-        assert payloads1 and payloads2
+        assert payloads1
+        assert payloads2
         assert not payloads1 & payloads2
         assert len(payloads1 | payloads2) == 40
         first.ack(got1)

@@ -16,19 +16,13 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from dispatch.errors import DispatchError
+from dispatch.errors import UndecryptableData
 from dispatch.orders import PatientContact
 
 __all__ = ["PatientDataCipher", "UndecryptableData"]
 
 _VERSION = b"\x01"
 _INFO = b"rxdispatch patient data v1"
-
-
-class UndecryptableData(DispatchError):  # noqa: N818
-    """Ciphertext was tampered with, moved, or encrypted under another key."""
-
-    code = "undecryptable_data"
 
 
 class PatientDataCipher:

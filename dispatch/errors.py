@@ -5,14 +5,16 @@
     DispatchError
     ├── NotFound                         (API: 404)
     │   ├── OrderNotFound, PharmacyNotFound, ProductNotFound (unknown SKU)
-    │   ├── RiderNotFound, ColdBoxNotFound, OtpNotIssued, PlanNotFound
+    │   ├── RiderNotFound, ColdBoxNotFound, OtpNotIssued, PlanNotFound, HoldNotFound
     ├── Conflict                         (API: 409)
     │   ├── IllegalTransition            (state machine refuses the move)
     │   ├── OtpAlreadyUsed               (OTP replay)
     │   ├── OtpLocked                    (too many wrong codes earlier)
     │   ├── PlanVersionConflict          (plan computed on stale state)
     │   ├── IdempotencyKeyReused         (same key, different order body)
-    │   └── DuplicateEntity              (id already exists)
+    │   ├── DuplicateEntity              (id already exists)
+    │   ├── HoldAlreadyDecided           (hold released or rejected before)
+    │   └── UndecryptableData            (ciphertext tampered with or moved)
     ├── RuleViolation                    (API: 422)
     │   ├── InvalidQuantity, InvalidTimeWindow, OutsideServiceArea
     │   ├── NoPharmacyHasStock, InsufficientStock, InvalidInput
@@ -37,6 +39,8 @@ __all__ = [
     "Conflict",
     "DispatchError",
     "DuplicateEntity",
+    "HoldAlreadyDecided",
+    "HoldNotFound",
     "IdempotencyKeyReused",
     "IllegalTransition",
     "InsufficientStock",
@@ -65,6 +69,7 @@ __all__ = [
     "SolverTimedOut",
     "TooManyAttempts",
     "Unavailable",
+    "UndecryptableData",
 ]
 
 
@@ -172,6 +177,25 @@ class IllegalTransition(Conflict):
     def __init__(self, order_id: str, current: str, target: str) -> None:
         super().__init__(f"order {order_id!r} cannot go from {current} to {target}")
         self.order_id, self.current, self.target = order_id, current, target
+
+
+class HoldNotFound(_Missing):
+    """No hold with this id."""
+
+    code = "hold_not_found"
+    entity = "hold"
+
+
+class HoldAlreadyDecided(Conflict):
+    """The hold was already released or rejected."""
+
+    code = "hold_already_decided"
+
+
+class UndecryptableData(Conflict):
+    """Stored ciphertext was tampered with, moved, or written under another key."""
+
+    code = "undecryptable_data"
 
 
 class OtpAlreadyUsed(Conflict):

@@ -16,7 +16,7 @@ from dispatch.adapters import postgres_holds as holds_repo
 from dispatch.adapters import postgres_orders as orders_repo
 from dispatch.adapters.postgres import Tx
 from dispatch.adapters.postgres_catalogue import get_cold_box, get_products
-from dispatch.errors import Conflict, InvalidInput
+from dispatch.errors import Conflict, HoldAlreadyDecided, InvalidInput
 from dispatch.events import HoldPlaced, HoldRejected, HoldReleased
 from dispatch.fulfilment import write_off_order_stock
 from dispatch.intake import create_order
@@ -37,12 +37,6 @@ get_hold = holds_repo.get_hold
 list_open_holds = holds_repo.list_open_holds
 
 HOLDABLE = frozenset({OrderStatus.SOURCED, OrderStatus.ASSIGNED, OrderStatus.PICKED_UP})
-
-
-class HoldAlreadyDecided(Conflict):
-    """The hold was already released or rejected."""
-
-    code = "hold_already_decided"
 
 
 def place_hold(

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from dispatch.adapters.postgres import Tx
-from dispatch.errors import NotFound
+from dispatch.errors import HoldNotFound
 
 INSERT_HOLD = """
 INSERT INTO dispatch.hold (reason, box_id, excursion_ref, placed_by, placed_at)
@@ -19,17 +19,11 @@ SELECT_HOLD = """
 SELECT h.id, h.reason, h.box_id, h.excursion_ref, h.placed_by, h.placed_at, h.decision,
     h.decided_by, h.decided_at,
     coalesce(array_agg(ho.order_id::text ORDER BY ho.order_id)
-             FILTER (WHERE ho.order_id IS NOT NULL), '{}')
+             FILTER (WHERE ho.order_id IS NOT NULL), ARRAY[]::text[])
 FROM dispatch.hold h LEFT JOIN dispatch.hold_order ho ON ho.hold_id = h.id
 WHERE {where}
 GROUP BY h.id
 """
-
-
-class HoldNotFound(NotFound):
-    """No hold with this id."""
-
-    code = "hold_not_found"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +84,7 @@ def get_hold(tx: Tx, hold_id: int, *, for_update: bool = False) -> Hold:
         )
     row = tx.conn.execute(SELECT_HOLD.format(where="h.id = %s"), (hold_id,)).fetchone()
     if row is None:
-        raise HoldNotFound(f"hold {hold_id} not found")
+        raise HoldNotFound(str(hold_id))
     return _hold(row)
 
 

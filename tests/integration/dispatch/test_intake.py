@@ -44,7 +44,7 @@ def _count_orders(db: Database) -> int:
 
 
 def test_order_is_sourced_at_nearest_stocked_pharmacy_with_fefo_lot(db, publisher):
-    """The nearest pharmacy holding every line wins; its earliest usable lot goes first."""
+    """The nearest stocked pharmacy wins; its earliest usable lot goes first."""
     seed_catalogue(db)
     add_lot(db, SLIEMA, AMOX, 50, TODAY + timedelta(days=300))
     late = add_lot(db, VALLETTA, AMOX, 50, TODAY + timedelta(days=400))

@@ -1,0 +1,121 @@
+"""Rider and cold-box commands: registration, shifts, status and live position.
+
+Shift and status changes bump the rider's version (a plan computed before them is
+stale for that rider); position updates do not, but still trigger a re-plan.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from dispatch.adapters import postgres_catalogue as catalogue
+from dispatch.adapters.postgres import Tx
+from dispatch.errors import InvalidInput
+from dispatch.events import RiderChanged
+from dispatch.model import ColdBox, GeoPoint, Rider, RiderStatus, require_utc
+
+__all__ = [
+    "end_shift",
+    "register_cold_box",
+    "register_rider",
+    "set_rider_status",
+    "start_shift",
+    "update_position",
+]
+
+
+def register_rider(tx: Tx, rider: Rider, *, actor: str) -> None:
+    """Add a rider (``DuplicateEntity`` if the id exists)."""
+    catalogue.insert_rider(tx, rider)
+    tx.audit(
+        actor=actor,
+        action="rider.registered",
+        subject_type="rider",
+        subject_id=rider.id,
+        details={"vehicle": rider.vehicle_type.value},
+    )
+    tx.emit(RiderChanged(rider.id, "registered"))
+
+
+def register_cold_box(tx: Tx, box: ColdBox, *, actor: str) -> None:
+    """Add a cold box."""
+    profiles = catalogue.list_temperature_profiles(tx)
+    if box.profile_code not in profiles:
+        raise InvalidInput(f"unknown temperature profile {box.profile_code!r}")
+    if box.rider_id is not None:
+        catalogue.get_rider(tx, box.rider_id)
+    catalogue.insert_cold_box(tx, box)
+    tx.audit(
+        actor=actor,
+        action="cold_box.registered",
+        subject_type="cold_box",
+        subject_id=box.id,
+        details={"profile": box.profile_code},
+    )
+
+
+def start_shift(
+    tx: Tx,
+    rider_id: str,
+    *,
+    ends_at: datetime,
+    actor: str,
+    position: GeoPoint | None = None,
+) -> None:
+    """The rider starts working now until ``ends_at``."""
+    require_utc(ends_at, "ends_at")
+    if ends_at <= tx.now:
+        raise InvalidInput("a shift must end in the future")
+    catalogue.get_rider(tx, rider_id, for_update=True)
+    catalogue.update_rider_shift(tx, rider_id, RiderStatus.AVAILABLE, tx.now, ends_at)
+    if position is not None:
+        catalogue.update_rider_position(tx, rider_id, position, tx.now)
+    tx.audit(
+        actor=actor,
+        action="rider.shift_started",
+        subject_type="rider",
+        subject_id=rider_id,
+        details={"ends_at": ends_at.isoformat()},
+    )
+    tx.emit(RiderChanged(rider_id, "shift_started"))
+
+
+def end_shift(tx: Tx, rider_id: str, *, actor: str) -> None:
+    """The rider stops working; the next plan re-distributes their open orders."""
+    rider = catalogue.get_rider(tx, rider_id, for_update=True)
+    catalogue.update_rider_shift(
+        tx, rider_id, RiderStatus.OFF_SHIFT, rider.shift_start_at, tx.now
+    )
+    tx.audit(
+        actor=actor,
+        action="rider.shift_ended",
+        subject_type="rider",
+        subject_id=rider_id,
+    )
+    tx.emit(RiderChanged(rider_id, "shift_ended"))
+
+
+def set_rider_status(tx: Tx, rider_id: str, status: RiderStatus, *, actor: str) -> None:
+    """Mark a rider available, on break or offline."""
+    rider = catalogue.get_rider(tx, rider_id, for_update=True)
+    if rider.status is status:
+        return
+    catalogue.update_rider_shift(
+        tx, rider_id, status, rider.shift_start_at, rider.shift_end_at
+    )
+    tx.audit(
+        actor=actor,
+        action="rider.status_changed",
+        subject_type="rider",
+        subject_id=rider_id,
+        details={"status": status.value},
+    )
+    tx.emit(RiderChanged(rider_id, f"status:{status.value}"))
+
+
+def update_position(
+    tx: Tx, rider_id: str, position: GeoPoint, *, at: datetime | None = None
+) -> None:
+    """Store the rider's live position (telemetry, not a decision: not audited)."""
+    catalogue.update_rider_position(tx, rider_id, position, at or tx.now)
+    tx.emit(RiderChanged(rider_id, "position"))

@@ -81,7 +81,7 @@ class DispatchSettings(BaseSettings):
         default=None,
         description=(
             "Service area as 'min_lat,min_lon,max_lat,max_lon'. Unset: the city "
-            "polygon from dispatch.city (Malta) when available, else no limit."
+            "polygon (dispatch.city) when the app loads the city, else no limit."
         ),
     )
     sourcing_policy: Literal["joint", "nearest"] = Field(
@@ -109,14 +109,11 @@ class DispatchSettings(BaseSettings):
     )
 
     def service_area(self) -> ServiceArea | None:
-        """The configured service area (bbox, else the city polygon, else None)."""
-        if self.service_area_bbox:
-            parts = [float(p) for p in self.service_area_bbox.split(",")]
-            if len(parts) != 4:
-                raise ValueError("service_area_bbox needs 4 comma-separated numbers")
-            return ServiceArea.from_bbox(*parts)
-        try:
-            from dispatch.city import service_area_polygon  # type: ignore[attr-defined]
-        except ImportError:
+        """The bbox service area if configured; else None (the composition root
+        passes the city polygon, ``dispatch.city.City.service_area``, instead)."""
+        if not self.service_area_bbox:
             return None
-        return ServiceArea.from_lonlat_ring(service_area_polygon(), name="city")
+        parts = [float(p) for p in self.service_area_bbox.split(",")]
+        if len(parts) != 4:
+            raise ValueError("service_area_bbox needs 4 comma-separated numbers")
+        return ServiceArea.from_bbox(*parts)

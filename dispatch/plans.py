@@ -1,0 +1,184 @@
+"""Taking the planner's snapshot and applying a computed plan (optimistically).
+
+A plan is applied only if nothing it relied on changed while it was computed:
+no other plan was applied meanwhile, every order it routes still has the version
+it was planned with, and every rider it uses still has the same shift/status
+version (position updates do not count). Otherwise :class:`PlanVersionConflict`
+is raised, nothing is written, and the caller re-plans on fresh state.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from dispatch import sourcing
+from dispatch.adapters import postgres_catalogue as catalogue
+from dispatch.adapters import postgres_orders as orders_repo
+from dispatch.adapters import postgres_plans as plans_repo
+from dispatch.adapters.postgres import Tx
+from dispatch.errors import PlanNotFound, PlanVersionConflict
+from dispatch.events import OrderUnassignable, PlanUpdated
+from dispatch.model import Rider
+from dispatch.orders import Order, OrderStatus
+from dispatch.planning import PLANNABLE, Plan, PlanningSnapshot
+from dispatch.transitions import move
+
+__all__ = ["apply_plan", "current_plan", "take_snapshot"]
+
+PLANNER = "planner"
+
+
+def take_snapshot(tx: Tx) -> PlanningSnapshot:
+    """Everything the planner needs, read in one transaction."""
+    orders = orders_repo.list_orders(tx, statuses=PLANNABLE)
+    skus = {line.sku for o in orders for line in o.lines}
+    return PlanningSnapshot(
+        now=tx.now,
+        riders=tuple(catalogue.list_riders(tx)),
+        orders=tuple(orders),
+        pharmacies=catalogue.list_pharmacies(tx),
+        products=catalogue.get_products(tx, skus) if skus else {},
+        profiles=catalogue.list_temperature_profiles(tx),
+        previous=plans_repo.latest_plan(tx),
+        sourcing_policy=tx.ctx.sourcing_policy,
+    )
+
+
+def current_plan(tx: Tx) -> Plan:
+    """The latest applied plan (``PlanNotFound`` before the first)."""
+    plan = plans_repo.latest_plan(tx)
+    if plan is None:
+        raise PlanNotFound("latest")
+    return plan
+
+
+def apply_plan(tx: Tx, plan: Plan, *, based_on_version: int | None) -> Plan:
+    """Apply ``plan`` as the next version if its basis is still current.
+
+    Assigns, re-assigns and un-assigns orders, moves reservations to the pharmacy
+    the plan collects from, records unservable orders, and returns the stored plan.
+    """
+    plans_repo.lock_plans(tx)
+    latest = plans_repo.latest_plan(tx)
+    latest_version = latest.version if latest else None
+    if latest_version != based_on_version:
+        raise PlanVersionConflict(
+            f"plan {latest_version} was applied after this one was started"
+        )
+    orders: dict[str, Order] = {
+        o.id: o
+        for o in orders_repo.list_orders(
+            tx, ids=list(plan.basis_orders), for_update=True
+        )
+    }
+    _check_basis(tx, plan, orders)
+    assignments = plan.assignments()
+    for order_id, (rider_id, pharmacy_id) in assignments.items():
+        _assign(tx, orders[order_id], rider_id, pharmacy_id)
+    unservable = {u.order_id: u for u in plan.unassigned}
+    for order in orders.values():
+        if order.id in assignments:
+            if order.unassigned_reason is not None:
+                orders_repo.update_order(tx, order.id, unassigned_reason=None)
+            continue
+        if order.status is OrderStatus.ASSIGNED:
+            move(
+                tx,
+                order,
+                OrderStatus.SOURCED,
+                actor=PLANNER,
+                reason="not in plan",
+                rider_id=None,
+            )
+        reason = (
+            unservable[order.id].reason if order.id in unservable else "not_planned"
+        )
+        if order.unassigned_reason != reason:
+            orders_repo.update_order(tx, order.id, unassigned_reason=reason)
+            detail = unservable[order.id].detail if order.id in unservable else ""
+            tx.emit(OrderUnassignable(order.id, reason, detail))
+    version = (latest_version or 0) + 1
+    stored = Plan(
+        version=version,
+        created_at=tx.now,
+        status=plan.status,
+        cost=plan.cost,
+        solve_time_s=plan.solve_time_s,
+        routes=plan.routes,
+        unassigned=plan.unassigned,
+        basis_orders=plan.basis_orders,
+        basis_riders=plan.basis_riders,
+        trigger_reasons=plan.trigger_reasons,
+    )
+    plans_repo.insert_plan(tx, stored)
+    tx.audit(
+        actor=PLANNER,
+        action="plan.applied",
+        subject_type="plan",
+        subject_id=str(version),
+        details={
+            "routes": len(plan.routes),
+            "assigned": len(assignments),
+            "unassigned": len(plan.unassigned),
+            "status": plan.status,
+        },
+    )
+    tx.emit(
+        PlanUpdated(
+            version,
+            len(plan.routes),
+            len(assignments),
+            len(plan.unassigned),
+            plan.status,
+        )
+    )
+    return stored
+
+
+def _check_basis(tx: Tx, plan: Plan, orders: dict[str, Order]) -> None:
+    for order_id, version in plan.basis_orders.items():
+        current = orders.get(order_id)
+        if current is None or current.version != version:
+            raise PlanVersionConflict(f"order {order_id!r} changed while planning")
+    riders: dict[str, Rider] = {r.id: r for r in catalogue.list_riders(tx)}
+    for route in plan.routes:
+        rider = riders.get(route.rider_id)
+        if rider is None or rider.version != plan.basis_riders.get(route.rider_id):
+            raise PlanVersionConflict(
+                f"rider {route.rider_id!r} changed while planning"
+            )
+
+
+def _assign(tx: Tx, order: Order, rider_id: str, pharmacy_id: str | None) -> None:
+    if order.status is OrderStatus.PICKED_UP:
+        return
+    if pharmacy_id and pharmacy_id != order.pharmacy_id:
+        products = catalogue.get_products(tx, (ln.sku for ln in order.lines))
+        delivery_date: date = order.window_end_at.date()
+        if sourcing.move_reservation(
+            tx, order.id, pharmacy_id, order.lines, products, delivery_date
+        ):
+            orders_repo.update_order(tx, order.id, pharmacy_id=pharmacy_id)
+            tx.audit(
+                actor=PLANNER,
+                action="order.pharmacy_changed",
+                subject_type="order",
+                subject_id=order.id,
+                details={"from": order.pharmacy_id, "to": pharmacy_id},
+            )
+        else:
+            # sold out meanwhile: keep the held stock; only that pharmacy next time
+            orders_repo.update_order(
+                tx, order.id, candidate_pharmacy_ids=[order.pharmacy_id]
+            )
+    if order.status is OrderStatus.SOURCED:
+        move(tx, order, OrderStatus.ASSIGNED, actor=PLANNER, rider_id=rider_id)
+    elif order.rider_id != rider_id:
+        orders_repo.update_order(tx, order.id, rider_id=rider_id)
+        tx.audit(
+            actor=PLANNER,
+            action="order.reassigned",
+            subject_type="order",
+            subject_id=order.id,
+            details={"from": order.rider_id, "to": rider_id},
+        )

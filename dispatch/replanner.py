@@ -1,0 +1,167 @@
+"""Continuous re-planning: debounced triggers -> one solve -> versioned plan.
+
+The replanner is an :class:`~dispatch.ports.EventPublisher`: committed events that
+change the plan's inputs (new or cancelled order, rider shift/status/position,
+hold placed or released) trigger it, as does a timer. Triggers arriving within
+``debounce_s`` of the first one collapse into one solve; triggers arriving during
+a solve start the next round right after. Each round reads a snapshot, builds the
+routing problem (warm-started from the current plan), solves it in the worker
+process with a deadline, and applies it only if its basis is still current
+(:func:`dispatch.plans.apply_plan`); a stale plan is dropped and re-planned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from dispatch import plans
+from dispatch.adapters.postgres import Database
+from dispatch.adapters.solver_pool import SolverPool
+from dispatch.errors import DispatchError, PlanVersionConflict
+from dispatch.events import DispatchEvent
+from dispatch.planning import (
+    Plan,
+    PlanningParams,
+    PlanningSnapshot,
+    build_problem,
+    to_plan,
+)
+from routing import RoutingError, SolverParams
+from routing.matrix import HaversineProvider, MatrixProvider
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ReplanStats", "Replanner"]
+
+
+@dataclass
+class ReplanStats:
+    """Counters and latencies (trigger -> applied plan, seconds)."""
+
+    rounds: int = 0
+    applied: int = 0
+    stale: int = 0
+    failed: int = 0
+    latencies_s: list[float] = field(default_factory=list)
+
+
+class Replanner:
+    """Debounced, single-flight re-planning loop (run it with :meth:`run`)."""
+
+    def __init__(
+        self,
+        db: Database,
+        solver: SolverPool,
+        *,
+        provider: MatrixProvider | None = None,
+        solver_params: SolverParams | None = None,
+        planning_params: PlanningParams | None = None,
+        debounce_s: float = 0.5,
+        timer_s: float = 60.0,
+        on_plan: Callable[[Plan], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.solver = solver
+        self.provider: MatrixProvider = provider or HaversineProvider()
+        self.solver_params = solver_params or SolverParams(time_limit_s=2.0)
+        self.planning_params = planning_params or PlanningParams()
+        self.debounce_s = debounce_s
+        self.timer_s = timer_s
+        self.on_plan = on_plan
+        self.stats = ReplanStats()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._pending: list[tuple[float, str]] = []
+
+    # -- triggers ---------------------------------------------------------------
+    def publish(self, event: DispatchEvent) -> None:
+        """EventPublisher: events that change plan inputs trigger a re-plan.
+
+        Moves made by the planner itself (applying a plan) do not re-trigger.
+        """
+        if event.triggers_replan and getattr(event, "actor", None) != plans.PLANNER:
+            self.trigger(event.type)
+
+    def trigger(self, reason: str) -> None:
+        """Ask for a re-plan (thread-safe, non-blocking)."""
+        stamped = (time.monotonic(), reason)
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            self._pending.append(stamped)
+            return
+        loop.call_soon_threadsafe(self._enqueue, stamped)
+
+    def _enqueue(self, stamped: tuple[float, str]) -> None:
+        self._pending.append(stamped)
+        if self._wake is not None:
+            self._wake.set()
+
+    # -- loop --------------------------------------------------------------------
+    async def run(self) -> None:
+        """Re-plan forever (cancel the task to stop)."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        if self._pending:
+            self._wake.set()
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.timer_s)
+            except TimeoutError:
+                self._pending.append((time.monotonic(), "timer"))
+            await asyncio.sleep(self.debounce_s)
+            self._wake.clear()
+            batch, self._pending = self._pending, []
+            if batch:
+                await self.replan(batch)
+
+    async def replan(self, batch: list[tuple[float, str]]) -> Plan | None:
+        """One round for a batch of ``(monotonic time, reason)`` triggers."""
+        self.stats.rounds += 1
+        first = min(t for t, _ in batch)
+        reasons = sorted({r for _, r in batch})
+        try:
+            plan = await self._round(reasons)
+        except PlanVersionConflict as exc:
+            self.stats.stale += 1
+            log.info("plan was stale (%s); re-planning", exc)
+            self.trigger("stale_plan")
+            return None
+        except (DispatchError, RoutingError):
+            self.stats.failed += 1
+            log.exception("re-planning failed")
+            return None
+        self.stats.applied += 1
+        self.stats.latencies_s.append(time.monotonic() - first)
+        if self.on_plan is not None:
+            self.on_plan(plan)
+        return plan
+
+    async def _round(self, reasons: list[str]) -> Plan:
+        snapshot = await asyncio.to_thread(self._snapshot)
+        based_on = snapshot.previous.version if snapshot.previous else None
+        translation = await asyncio.to_thread(
+            build_problem, snapshot, self.provider, self.planning_params
+        )
+        solution = await self.solver.solve(
+            translation.problem, self.solver_params, translation.initial
+        )
+        plan = to_plan(
+            translation,
+            solution,
+            version=0,
+            created_at=snapshot.now,
+            trigger_reasons=reasons,
+        )
+        return await asyncio.to_thread(self._apply, plan, based_on)
+
+    def _snapshot(self) -> PlanningSnapshot:
+        with self.db.transaction() as tx:
+            return plans.take_snapshot(tx)
+
+    def _apply(self, plan: Plan, based_on: int | None) -> Plan:
+        with self.db.transaction() as tx:
+            return plans.apply_plan(tx, plan, based_on_version=based_on)

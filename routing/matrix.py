@@ -173,6 +173,7 @@ class RoadNetworkProvider:
 
     _TIME_UNITS_PER_S = 10  # path times are summed in exact tenths of a second
     _SCALE = 10_000_000.0  # edge weight = time units * _SCALE + metres (exact)
+    _BATCH = 128
 
     def __init__(
         self,
@@ -241,7 +242,7 @@ class RoadNetworkProvider:
         chosen = _select_profiles(self._profiles, profiles)
         coords = validate_points(points)
         nodes, gap_m = self._snap(coords)
-        weights = self._rows_for(nodes)[:, nodes]
+        weights = self._rows_for(nodes, nodes)
         everything = _Side(coords, nodes, gap_m, np.arange(len(nodes)))
         return self._assemble(everything, everything, weights, chosen)
 
@@ -270,7 +271,7 @@ class RoadNetworkProvider:
         fresh = _Side(new, new_nodes, new_gap, np.arange(n, n + k))
         into = self._reverse_rows(new_nodes)[:, old_nodes].T
         rows = self._assemble(
-            fresh, both, self._rows_for(new_nodes)[:, both.nodes], chosen
+            fresh, both, self._rows_for(new_nodes, both.nodes), chosen
         )
         cols = self._assemble(
             _Side(old, old_nodes, old_gap, np.arange(n)), fresh, into, chosen
@@ -287,7 +288,7 @@ class RoadNetworkProvider:
     def preload(self, points: Points) -> None:
         """Compute and cache the rows of ``points`` now (e.g. every pharmacy)."""
         nodes, _ = self.snap(points)
-        self._rows_for(nodes, admit=True)
+        self._rows_for(nodes, nodes, admit=True)
 
     def _assemble(
         self,
@@ -335,26 +336,37 @@ class RoadNetworkProvider:
         return np.atleast_2d(rows)[inverse]
 
     def _rows_for(
-        self, nodes: npt.NDArray[np.int64], *, admit: bool = False
+        self,
+        nodes: npt.NDArray[np.int64],
+        cols: npt.NDArray[np.int64] | None = None,
+        *,
+        admit: bool = False,
     ) -> npt.NDArray[np.float64]:
-        """Dijkstra rows for ``nodes``: cached ones reused, the rest in one call."""
-        unique = np.unique(nodes).tolist()
-        missing = [node for node in unique if node not in self._rows]
-        fresh: dict[int, npt.NDArray[np.float64]] = {}
-        if missing:
-            rows = dijkstra(self._adjacency, directed=True, indices=missing)
-            fresh = dict(zip(missing, np.atleast_2d(rows), strict=True))
-            self.stats["rows_computed"] += len(missing)
-        self.stats["rows_from_cache"] += len(unique) - len(missing)
-        out = np.empty((len(nodes), self._graph.num_nodes))
+        """Weights from ``nodes`` to ``cols`` (all nodes if None); cached rows reused.
+
+        Missing rows are searched in batches of ``_BATCH`` sources per Dijkstra
+        call, which bounds the memory of the dense result.
+        """
+        width = self._graph.num_nodes if cols is None else len(cols)
+        out = np.empty((len(nodes), width))
+        where: dict[int, list[int]] = {}
         for i, node in enumerate(nodes.tolist()):
-            row = fresh.get(node)
-            if row is None:
-                row = self._rows[node]
-                self._rows.move_to_end(node)
-            out[i] = row
-        for node, row in fresh.items():
-            self._remember(node, row, admit=admit)
+            where.setdefault(node, []).append(i)
+        missing = [node for node in where if node not in self._rows]
+        self.stats["rows_from_cache"] += len(where) - len(missing)
+        for node in where.keys() - set(missing):
+            self._rows.move_to_end(node)
+            row = self._rows[node]
+            out[where[node]] = row if cols is None else row[cols]
+        for first in range(0, len(missing), self._BATCH):
+            batch = missing[first : first + self._BATCH]
+            rows = np.atleast_2d(
+                dijkstra(self._adjacency, directed=True, indices=batch)
+            )
+            self.stats["rows_computed"] += len(batch)
+            for node, row in zip(batch, rows, strict=True):
+                out[where[node]] = row if cols is None else row[cols]
+                self._remember(node, row, admit=admit)
         return out
 
     def _remember(
@@ -368,6 +380,6 @@ class RoadNetworkProvider:
             if len(self._seen) > 16 * self._cache_rows:
                 self._seen.popitem(last=False)
             return
-        self._rows[node] = row
+        self._rows[node] = row.copy()  # a view would pin the whole batch array
         if len(self._rows) > self._cache_rows:
             self._rows.popitem(last=False)

@@ -12,7 +12,8 @@ from scipy.sparse.csgraph import connected_components
 from dispatch.city import DEFAULT_EXTRACT, City, load_city
 from dispatch.city_cache import cache_path
 from dispatch.city_osm import is_drivable, parse_speed_kmh, way_directions
-from dispatch.errors import InvalidInput
+from dispatch.errors import InvalidInput, OutsideServiceArea
+from dispatch.model import GeoPoint
 from routing.matrix import RoadNetworkProvider
 from routing.road_network import haversine_m
 
@@ -108,6 +109,9 @@ def test_service_area_is_the_main_island(city: City) -> None:
     assert city.in_service_area(lat, lon).tolist() == [True, True, False, False]
     assert city.in_service_area(city.home_lat, city.home_lon).all()
     assert len(city.home_lat) > 10_000
+    city.service_area.require(GeoPoint(*VALLETTA))
+    with pytest.raises(OutsideServiceArea):
+        city.service_area.require(GeoPoint(*VICTORIA_GOZO))
 
 
 def test_second_load_comes_from_the_cache(city: City, city_dir: Path) -> None:

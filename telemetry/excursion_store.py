@@ -176,11 +176,11 @@ def start_silences(conn: Conn) -> list[int]:
         """
         INSERT INTO telemetry.excursion
             (box_id, kind, rule, profile_code, started_at, alarmed_at)
-        SELECT l.box_id, 'box_silent', 'threshold', b.profile_code,
+        SELECT l.box_id, 'box_silent', 'threshold', r.profile_code,
                l.last_received_at, clock_timestamp()
-        FROM telemetry.box_latest l JOIN telemetry.box b USING (box_id)
-        WHERE b.active AND l.last_received_at < clock_timestamp()
-              - make_interval(secs => b.report_interval_s * b.silent_after_intervals)
+        FROM telemetry.box_latest l JOIN telemetry.box_rules r USING (box_id)
+        WHERE l.last_received_at < clock_timestamp()
+              - make_interval(secs => r.report_interval_s * r.silent_after_intervals)
           AND NOT EXISTS (
               SELECT 1 FROM telemetry.excursion e
               WHERE e.box_id = l.box_id AND e.kind = 'box_silent'

@@ -68,11 +68,10 @@ INSERT INTO telemetry.dead_letter
 VALUES (%s, %s, %s, %s, %s, %s)
 """
 _BOX_RULES = """
-SELECT b.box_id, p.code, p.low_c, p.high_c, p.hysteresis_c, p.single_event_delay_s,
-       p.cumulative_budget_s, p.cumulative_window_s, b.low_battery_pct,
-       b.door_open_max_s, b.report_interval_s, b.silent_after_intervals
-FROM telemetry.box b JOIN telemetry.temperature_profile p ON p.code = b.profile_code
-WHERE b.active
+SELECT box_id, profile_code, low_c, high_c, hysteresis_c, single_event_delay_s,
+       cumulative_budget_s, cumulative_window_s, low_battery_pct, door_open_max_s,
+       report_interval_s, silent_after_intervals
+FROM telemetry.box_rules
 """
 _HISTORY = """
 SELECT r.box_id, r.recorded_at, r.seq, r.temp_c, r.battery_pct, r.door_open
@@ -276,8 +275,11 @@ class TelemetryStore:
             rows = conn.execute(_BOX_RULES).fetchall()
         rules: dict[BoxId, BoxRules] = {}
         for box, code, lo, hi, hyst, delay, budget, window, bat, door, every, n in rows:
+            low_c, high_c = float(lo), float(hi)  # type: ignore[arg-type]
+            # dispatch's profiles carry no hysteresis: keep it inside the range
+            hysteresis_c = min(float(hyst), (high_c - low_c) / 4)  # type: ignore[arg-type]
             profile = TemperatureProfile(
-                str(code), float(lo), float(hi), float(hyst), float(delay),  # type: ignore[arg-type]
+                str(code), low_c, high_c, hysteresis_c, float(delay),  # type: ignore[arg-type]
                 float(budget), float(window),  # type: ignore[arg-type]
             )  # fmt: skip
             rules[BoxId(str(box))] = BoxRules(

@@ -76,7 +76,7 @@ class Publisher:
 
 
 def wait_for(
-    predicate: Callable[[], bool], timeout_s: float = 20, what: str = "condition"
+    predicate: Callable[[], bool], timeout_s: float = 60, what: str = "condition"
 ) -> None:
     """Poll until ``predicate`` holds; fail with ``what`` after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s

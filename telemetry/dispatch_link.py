@@ -1,0 +1,97 @@
+"""The closed loop with dispatch: holds on excursions, temperature records on proofs.
+
+Implements :class:`telemetry.notify.HoldPlacer` with ``dispatch.holds.place_hold``
+(which holds every order the box's rider carries and emits ``HoldPlaced`` through
+the dispatch ``Database``'s event publisher), and attaches a delivery's
+temperature record (min, max, MKT, minutes out of range, span) to the proof of
+delivery of every delivered cold-chain order.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+
+from dispatch.adapters.postgres import Database
+from dispatch.errors import ColdBoxNotFound
+from dispatch.holds import place_hold
+from dispatch.proof import attach_temperature_record
+from telemetry.excursions import (
+    TemperatureProfile,
+    TemperatureRecord,
+    temperature_record,
+)
+from telemetry.notify import PlacedHold
+from telemetry.store import TelemetryStore
+
+__all__ = ["DispatchHolds", "attach_pending_temperature_records"]
+
+log = logging.getLogger(__name__)
+
+# Delivered orders with a cold product and no record yet; the box is the one
+# assigned to the delivering rider (dispatch keeps no box-assignment history).
+_PENDING_PROOFS = """
+SELECT p.order_id::text, o.picked_up_at, p.delivered_at, cb.id, tp.code, tp.min_c,
+       tp.max_c
+FROM dispatch.proof_of_delivery p
+JOIN dispatch.customer_order o ON o.id = p.order_id
+JOIN dispatch.cold_box cb ON cb.rider_id = p.rider_id
+JOIN dispatch.temperature_profile tp ON tp.code = cb.profile_code
+WHERE p.temperature_record IS NULL AND o.picked_up_at IS NOT NULL
+  AND EXISTS (
+      SELECT 1 FROM dispatch.order_line l JOIN dispatch.product pr ON pr.sku = l.sku
+      WHERE l.order_id = o.id AND pr.storage_class <> 'ambient')
+ORDER BY p.delivered_at
+LIMIT %s
+"""
+
+
+class DispatchHolds:
+    """Places dispatch holds for telemetry excursions."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def hold_box(
+        self, *, box_id: str, reason: str, excursion_ref: str
+    ) -> PlacedHold | None:
+        """Hold every order in ``box_id``; None if dispatch does not know the box."""
+        try:
+            with self._db.transaction() as tx:
+                hold = place_hold(
+                    tx, reason=reason, actor="telemetry", box_id=box_id,
+                    excursion_ref=excursion_ref,
+                )  # fmt: skip
+        except ColdBoxNotFound:
+            return None
+        return PlacedHold(hold.id, hold.order_ids)
+
+
+def record_as_json(record: TemperatureRecord) -> dict[str, object]:
+    """The proof-of-delivery shape of a temperature record (RFC 3339 times)."""
+    data = asdict(record)
+    for key in ("first_at", "last_at"):
+        data[key] = data[key].isoformat() if data[key] else None
+    data["mkt_delta_h_kj_per_mol"] = 83.144
+    return data
+
+
+def attach_pending_temperature_records(
+    database: Database, store: TelemetryStore, *, limit: int = 100
+) -> int:
+    """Attach records to delivered cold-chain orders lacking one; how many."""
+    with database.transaction() as tx:
+        rows = tx.conn.execute(_PENDING_PROOFS, (limit,)).fetchall()
+    attached = 0
+    for order_id, picked_at, delivered_at, box_id, code, low_c, high_c in rows:
+        profile = TemperatureProfile(code, low_c, high_c, hysteresis_c=0.0)
+        record = temperature_record(
+            store.samples(box_id, picked_at, delivered_at), profile
+        )
+        payload = record_as_json(record) | {"box_id": box_id}
+        with database.transaction() as tx:
+            attach_temperature_record(tx, order_id, payload)
+        attached += 1
+    if attached:
+        log.info("attached %d temperature records", attached)
+    return attached

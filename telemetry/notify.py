@@ -1,0 +1,142 @@
+"""Tell people about excursions, once per episode: hold the box's orders, publish
+an event, POST a signed webhook.
+
+New excursion rows have ``notified_at`` NULL (an outbox); :class:`ExcursionNotifier`
+works them off on its own thread and stamps ``notified_at`` afterwards, so a crash
+between detection and notification re-notifies at the next start instead of
+never. Holds are idempotent per excursion (``excursion_ref``), so that retry
+cannot double-hold.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+
+from dispatch.ports import EventPublisher
+from telemetry import excursion_store
+from telemetry.events import ExcursionOpened
+from telemetry.excursion_store import StoredExcursion
+from telemetry.excursions import ExcursionKind
+from telemetry.store import TelemetryStore
+from telemetry.webhooks import WebhookSender
+
+__all__ = ["ExcursionNotifier", "HoldPlacer", "PlacedHold"]
+
+log = logging.getLogger(__name__)
+
+#: kinds that put goods in doubt; the others (battery, door, silence) only alert
+HOLDING_KINDS = frozenset(
+    {ExcursionKind.TEMPERATURE_HIGH, ExcursionKind.TEMPERATURE_LOW}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedHold:
+    """What the dispatch side did."""
+
+    hold_id: int
+    order_ids: tuple[str, ...]
+
+
+class HoldPlacer(Protocol):
+    """Puts every order in a box on hold (``dispatch.holds.place_hold``)."""
+
+    def hold_box(
+        self, *, box_id: str, reason: str, excursion_ref: str
+    ) -> PlacedHold | None:
+        """Hold the box's orders; None when the box is unknown to dispatch."""
+
+
+class ExcursionNotifier:
+    """Works off unnotified excursions on a background thread."""
+
+    def __init__(
+        self,
+        store: TelemetryStore,
+        *,
+        holds: HoldPlacer | None = None,
+        publisher: EventPublisher | None = None,
+        webhooks: WebhookSender | None = None,
+    ) -> None:
+        self._store = store
+        self._holds = holds
+        self._publisher = publisher
+        self._webhooks = webhooks
+        self._queue: queue.Queue[int | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self.notified = 0
+
+    def submit(self, excursion_ids: list[int]) -> None:
+        """Queue newly created excursions (the ingest worker's hook)."""
+        for excursion_id in excursion_ids:
+            self._queue.put(excursion_id)
+
+    def start(self) -> ExcursionNotifier:
+        """Start the thread and re-queue anything a previous run left unnotified."""
+        with self._store.transaction() as conn:
+            rows = conn.execute(
+                "SELECT id FROM telemetry.excursion WHERE notified_at IS NULL"
+                " AND retracted_at IS NULL ORDER BY id"
+            ).fetchall()
+        self.submit([int(str(r[0])) for r in rows])
+        self._thread = threading.Thread(
+            target=self._run, name="telemetry-notify", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while (excursion_id := self._queue.get()) is not None:
+            try:
+                self.notify(excursion_id)
+            except Exception:  # left unnotified: retried at the next start
+                log.exception("notifying excursion %d failed", excursion_id)
+
+    def notify(self, excursion_id: int) -> bool:
+        """Hold, publish, POST, then stamp ``notified_at``; False if already done."""
+        with self._store.transaction() as conn:
+            row = conn.execute(
+                "SELECT notified_at IS NOT NULL FROM telemetry.excursion WHERE id = %s",
+                (excursion_id,),
+            ).fetchone()
+            excursion = excursion_store.get(conn, excursion_id)
+        if row is None or row[0]:
+            return False
+        hold = self._hold(excursion)
+        event = ExcursionOpened(
+            excursion.id, excursion.box_id, excursion.kind.value, excursion.rule.value,
+            excursion.started_at, excursion.alarmed_at, excursion.peak_c,
+            hold.hold_id if hold else None, hold.order_ids if hold else (),
+        )  # fmt: skip
+        if self._publisher is not None:
+            self._publisher.publish(event)
+        if self._webhooks is not None:
+            self._webhooks.send(event.to_dict())
+        with self._store.transaction() as conn:
+            conn.execute(
+                "UPDATE telemetry.excursion SET notified_at = clock_timestamp()"
+                " WHERE id = %s",
+                (excursion_id,),
+            )
+        self.notified += 1
+        log.info("excursion %d on box %s notified", excursion.id, excursion.box_id)
+        return True
+
+    def _hold(self, excursion: StoredExcursion) -> PlacedHold | None:
+        if self._holds is None or excursion.kind not in HOLDING_KINDS:
+            return None
+        return self._holds.hold_box(
+            box_id=excursion.box_id,
+            reason=f"cold-chain excursion: {excursion.kind.value}"
+            f" ({excursion.rule.value})",
+            excursion_ref=f"telemetry.excursion:{excursion.id}",
+        )

@@ -1,0 +1,63 @@
+"""Operational counters read from the database (``rxdispatch telemetry stats``)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from telemetry.store import TelemetryStore
+
+__all__ = ["BoxSeen", "TelemetryStats", "read_stats"]
+
+
+@dataclass(frozen=True, slots=True)
+class BoxSeen:
+    """When a box was last heard from and its newest reading."""
+
+    box_id: str
+    last_received_at: datetime
+    last_recorded_at: datetime
+    temp_c: float
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetryStats:
+    """Stored readings, dead letters by reason, open excursions, per-box last seen."""
+
+    readings: int
+    dead_letters_by_reason: dict[str, int]
+    open_excursions_by_kind: dict[str, int]
+    boxes: list[BoxSeen]
+
+    def as_json(self) -> dict[str, Any]:
+        """JSON-ready dict (datetimes as RFC 3339)."""
+        data = asdict(self)
+        for box in data["boxes"]:
+            for key in ("last_received_at", "last_recorded_at"):
+                box[key] = box[key].isoformat()
+        return data
+
+
+def read_stats(store: TelemetryStore) -> TelemetryStats:
+    """Read the counters in one transaction."""
+    with store.transaction() as conn:
+        row = conn.execute("SELECT count(*) FROM telemetry.reading").fetchone()
+        dead = conn.execute(
+            "SELECT reason, count(*) FROM telemetry.dead_letter GROUP BY reason"
+            " ORDER BY reason"
+        ).fetchall()
+        open_ = conn.execute(
+            "SELECT kind, count(*) FROM telemetry.excursion WHERE status <> 'resolved'"
+            " AND retracted_at IS NULL GROUP BY kind ORDER BY kind"
+        ).fetchall()
+    boxes = [
+        BoxSeen(r.box_id, r.last_received_at, r.recorded_at, r.temp_c)
+        for r in store.latest_per_box()
+    ]
+    return TelemetryStats(
+        int(str(row[0])) if row else 0,
+        {str(k): int(str(v)) for k, v in dead},
+        {str(k): int(str(v)) for k, v in open_},
+        boxes,
+    )

@@ -1,0 +1,72 @@
+"""A plan: which rider collects and delivers which order, in which order, by when.
+
+Plain data produced by :func:`dispatch.planning.to_plan` and stored by
+:mod:`dispatch.plans`; ``basis_*`` record the state versions it was computed on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+__all__ = ["Plan", "PlannedStop", "RiderRoute", "UnservableOrder"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStop:
+    """One stop of a rider's route."""
+
+    order_id: str
+    kind: str
+    """``pickup`` or ``delivery``."""
+    pharmacy_id: str | None
+    arrival_at: datetime
+    late_s: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RiderRoute:
+    """The ordered stops of one rider."""
+
+    rider_id: str
+    stops: tuple[PlannedStop, ...]
+    duration_s: int
+    distance_m: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnservableOrder:
+    """An order the plan cannot serve, with the routing engine's reason."""
+
+    order_id: str
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A versioned plan and the state versions it was computed on."""
+
+    version: int
+    created_at: datetime
+    status: str
+    cost: int
+    solve_time_s: float
+    routes: tuple[RiderRoute, ...]
+    unassigned: tuple[UnservableOrder, ...]
+    basis_orders: Mapping[str, int] = field(default_factory=dict)
+    """Order id -> version seen when the problem was built."""
+    basis_riders: Mapping[str, int] = field(default_factory=dict)
+    trigger_reasons: tuple[str, ...] = ()
+
+    def assignments(self) -> dict[str, tuple[str, str | None]]:
+        """Order id -> (rider id, pharmacy it is collected from or None)."""
+        result: dict[str, tuple[str, str | None]] = {}
+        for route in self.routes:
+            for stop in route.stops:
+                rider, pharmacy = result.get(stop.order_id, (route.rider_id, None))
+                if stop.kind == "pickup":
+                    pharmacy = stop.pharmacy_id
+                result[stop.order_id] = (rider, pharmacy)
+        return result

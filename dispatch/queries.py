@@ -1,0 +1,42 @@
+"""Read-side helpers for the API: orders, their history, the audit trail.
+
+None of these return patient contact data (use :mod:`dispatch.patients`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from dispatch.adapters import postgres_audit as audit_repo
+from dispatch.adapters import postgres_orders as orders_repo
+from dispatch.adapters.postgres import Tx
+from dispatch.audit import AuditEntry
+from dispatch.lifecycle import Transition
+from dispatch.orders import Order, OrderStatus
+
+__all__ = ["get_order", "list_audit_entries", "list_orders", "order_history"]
+
+
+def get_order(tx: Tx, order_id: str) -> Order:
+    """One order (``OrderNotFound`` for unknown or malformed ids)."""
+    return orders_repo.get_order(tx, order_id)
+
+
+def list_orders(
+    tx: Tx, *, statuses: Iterable[OrderStatus] | None = None
+) -> list[Order]:
+    """Orders, optionally only those in ``statuses``, oldest first."""
+    return orders_repo.list_orders(tx, statuses=statuses)
+
+
+def order_history(tx: Tx, order_id: str) -> list[Transition]:
+    """Every recorded move of an order (who, when, where), oldest first."""
+    orders_repo.get_order(tx, order_id)
+    return orders_repo.list_transitions(tx, order_id)
+
+
+def list_audit_entries(
+    tx: Tx, *, subject_id: str | None = None, limit: int = 200
+) -> list[AuditEntry]:
+    """Most recent audit entries, newest first."""
+    return audit_repo.list_entries(tx, subject_id=subject_id, limit=limit)

@@ -9,6 +9,7 @@ import typer
 from api.cli_audit import audit_app
 from api.cli_demo import demo_command
 from api.cli_solve import solve_command
+from api.cli_telemetry import ingest_command, telemetry_app
 from dispatch.database import migrate as migrate_database
 from dispatch.embedded_postgres import resolve_database_url
 from dispatch.settings import DatabaseSettings
@@ -33,6 +34,8 @@ def migrate() -> None:
 app.command(name="solve")(solve_command)
 app.command(name="demo")(demo_command)
 app.add_typer(audit_app, name="audit")
+app.command(name="ingest")(ingest_command)
+app.add_typer(telemetry_app, name="telemetry")
 
 
 def main() -> None:

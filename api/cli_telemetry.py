@@ -1,0 +1,91 @@
+"""``rxdispatch ingest`` (the telemetry worker) and ``rxdispatch telemetry stats``."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+
+import typer
+
+from dispatch.adapters.postgres import Database
+from dispatch.context import DispatchContext
+from dispatch.database import migrate as migrate_database
+from dispatch.database import open_pool
+from dispatch.embedded_postgres import resolve_database_url
+from dispatch.settings import DatabaseSettings, DispatchSettings
+from telemetry.embedded_broker import EmbeddedBroker
+from telemetry.runtime import TelemetryRuntime
+from telemetry.settings import TelemetrySettings
+from telemetry.stats import read_stats
+from telemetry.store import TelemetryStore
+
+telemetry_app = typer.Typer(
+    help="Cold-chain telemetry operations.", no_args_is_help=True
+)
+
+
+def _database_url() -> str:
+    settings = DatabaseSettings()
+    return resolve_database_url(settings.database_url, settings.data_dir)
+
+
+def ingest_command() -> None:
+    """Run the MQTT ingest worker until SIGINT/SIGTERM (no MQTT_URL: embedded)."""
+    settings = TelemetrySettings()
+    url = _database_url()
+    migrate_database(url)
+    broker = None
+    mqtt_url = settings.mqtt_url
+    if mqtt_url is None:
+        broker = EmbeddedBroker().start()
+        mqtt_url = broker.url
+    pool = open_pool(url, min_size=1, max_size=4)
+    dispatch_db = Database(pool, DispatchContext.from_settings(DispatchSettings()))
+    runtime = TelemetryRuntime(
+        settings,
+        database_url=url,
+        mqtt_url=mqtt_url,
+        shared_subscriptions=broker is None,  # amqtt has no $share subscriptions
+        dispatch_db=dispatch_db,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    runtime.start()
+    typer.echo(f"ingesting from {runtime.ingest.transport.subscription}", err=True)
+    try:
+        stop.wait()
+    finally:
+        runtime.stop()
+        pool.close()
+        if broker is not None:
+            broker.stop()
+
+
+@telemetry_app.command("stats")
+def stats(
+    as_json: bool = typer.Option(
+        False, "--json", help="Print JSON instead of a table."
+    ),
+) -> None:
+    """Stored readings, dead letters by reason, open excursions, per-box last seen."""
+    store = TelemetryStore(_database_url())
+    try:
+        result = read_stats(store)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(result.as_json(), indent=2))
+        return
+    typer.echo(f"readings stored: {result.readings}")
+    typer.echo("dead letters by reason:")
+    for reason, count in result.dead_letters_by_reason.items() or {"(none)": 0}.items():
+        typer.echo(f"  {reason:<24} {count}")
+    typer.echo("open excursions by kind:")
+    for kind, count in result.open_excursions_by_kind.items() or {"(none)": 0}.items():
+        typer.echo(f"  {kind:<24} {count}")
+    typer.echo(f"{'box':<24} {'last seen (UTC)':<34} {'temp °C':>8}")
+    for box in result.boxes:
+        seen = box.last_received_at.isoformat()
+        typer.echo(f"{box.box_id:<24} {seen:<34} {box.temp_c:>8.2f}")

@@ -1,0 +1,102 @@
+"""Everything telemetry runs in a process: ingest worker, notifier, proof records.
+
+Built by ``rxdispatch ingest`` and by the API's lifespan (``serve``), which passes
+its dispatch ``Database`` (holds, proofs) and websocket ``EventPublisher``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from dispatch.adapters.postgres import Database
+from dispatch.ports import EventPublisher
+from telemetry.dispatch_link import DispatchHolds, attach_pending_temperature_records
+from telemetry.ingest import IngestParams
+from telemetry.notify import ExcursionNotifier
+from telemetry.service import IngestService
+from telemetry.settings import TelemetrySettings
+from telemetry.store import TelemetryStore
+from telemetry.webhooks import WebhookSender
+
+__all__ = ["TelemetryRuntime"]
+
+log = logging.getLogger(__name__)
+
+
+class TelemetryRuntime:
+    """Starts and stops the ingest worker and its companions together."""
+
+    def __init__(
+        self,
+        settings: TelemetrySettings,
+        *,
+        database_url: str,
+        mqtt_url: str,
+        shared_subscriptions: bool = True,
+        dispatch_db: Database | None = None,
+        publisher: EventPublisher | None = None,
+        proof_interval_s: float = 10.0,
+    ) -> None:
+        self._dispatch_db = dispatch_db
+        self._proof_interval_s = proof_interval_s
+        self._store = TelemetryStore(database_url)
+        webhooks = (
+            WebhookSender(
+                settings.webhook_urls,
+                settings.webhook_secret.get_secret_value().encode(),
+            )
+            if settings.webhook_urls
+            else None
+        )
+        self.notifier = ExcursionNotifier(
+            self._store,
+            holds=DispatchHolds(dispatch_db) if dispatch_db is not None else None,
+            publisher=publisher,
+            webhooks=webhooks,
+        )
+        params = IngestParams(
+            batch_max_messages=settings.batch_max_messages,
+            batch_window_s=settings.batch_window_ms / 1000,
+            silence_check_s=settings.silence_check_s,
+            topic_prefix=settings.topic_prefix,
+        )
+        self.ingest = IngestService(
+            database_url=database_url,
+            mqtt_url=mqtt_url,
+            client_id=settings.client_id,
+            share_group=(settings.share_group or None)
+            if shared_subscriptions
+            else None,
+            params=params,
+            ca_file=settings.mqtt_ca_file,
+            on_excursions=self.notifier.submit,
+        )
+        self._stop = threading.Event()
+        self._proofs: threading.Thread | None = None
+
+    def start(self) -> TelemetryRuntime:
+        self.notifier.start()
+        self.ingest.start()
+        if self._dispatch_db is not None:
+            self._proofs = threading.Thread(
+                target=self._attach_proofs, name="telemetry-proofs", daemon=True
+            )
+            self._proofs.start()
+        return self
+
+    def _attach_proofs(self) -> None:
+        assert self._dispatch_db is not None  # noqa: S101
+        while not self._stop.wait(self._proof_interval_s):
+            try:
+                attach_pending_temperature_records(self._dispatch_db, self._store)
+            except Exception:
+                log.exception("attaching temperature records failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.ingest.stop()
+        self.notifier.stop()
+        if self._proofs is not None:
+            self._proofs.join(timeout=30)
+        self._store.close()

@@ -17,8 +17,15 @@ from fastapi.middleware.cors import CORSMiddleware
 from api.auth_model import Role
 from api.errors import ApiConflict, install_error_handlers
 from api.request_context import RequestIdMiddleware
+from api.routers import audit as audit_routes
 from api.routers import auth as auth_routes
+from api.routers import catalogue as catalogue_routes
+from api.routers import delivery as delivery_routes
 from api.routers import health as health_routes
+from api.routers import holds as holds_routes
+from api.routers import orders as orders_routes
+from api.routers import riders as riders_routes
+from api.routers import tracking as tracking_routes
 from api.services import AppSettings, Services, build_services
 from api.ws_routes import router as ws_router
 from dispatch.database import migrate, open_pool
@@ -32,6 +39,13 @@ log = logging.getLogger(__name__)
 ROUTERS: tuple[APIRouter, ...] = (
     health_routes.router,
     auth_routes.router,
+    catalogue_routes.router,
+    orders_routes.router,
+    riders_routes.router,
+    delivery_routes.router,
+    holds_routes.router,
+    audit_routes.router,
+    tracking_routes.router,
     ws_router,
 )
 
@@ -74,6 +88,7 @@ async def _compose(app: FastAPI, settings: AppSettings) -> AsyncIterator[Service
         )
         stack.callback(pool.close)
         services = build_services(settings, pool=pool, database_url=url)
+        stack.callback(services.publisher.close)
         await asyncio.to_thread(_ensure_bootstrap_admin, services)
         for extension in app.state.extensions:
             await stack.enter_async_context(extension(services))

@@ -6,7 +6,9 @@ is stored (a random token needs no slow hash, and the hash allows lookup).
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -47,6 +49,12 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
 def new_opaque_token(prefix: str) -> str:
     """A fresh unguessable token (256 bits) with a type prefix."""
     return prefix + secrets.token_urlsafe(32)
+
+
+def derive_token(key: bytes, message: str) -> str:
+    """A 256-bit token derived from ``message`` with HMAC-SHA256 under ``key``."""
+    mac = hmac.new(key, message.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 
 def token_digest(token: str) -> bytes:

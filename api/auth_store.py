@@ -13,6 +13,7 @@ from api.auth_model import USER_ROLES, Role
 from api.auth_secrets import (
     DEVICE_PREFIX,
     TRACKING_PREFIX,
+    derive_token,
     hash_password,
     new_opaque_token,
     token_digest,
@@ -58,7 +59,7 @@ WHERE rider_id = %(rider_id)s AND revoked_at IS NULL
 INSERT_TRACKING_LINK = """
 INSERT INTO auth.tracking_link (token_sha256, order_id, expires_at)
 VALUES (%(digest)s, %(order_id)s, %(expires_at)s)
-RETURNING link_id::text
+ON CONFLICT (token_sha256) DO NOTHING
 """
 SELECT_TRACKING_LINK = """
 SELECT link_id::text, order_id, expires_at, closed_at
@@ -112,8 +113,9 @@ def _user(row: dict[str, object]) -> UserRecord:
 class AuthStore:
     """Users, device tokens and tracking links in PostgreSQL."""
 
-    def __init__(self, pool: ConnectionPool) -> None:
+    def __init__(self, pool: ConnectionPool, *, link_key: bytes = b"") -> None:
         self._pool = pool
+        self._link_key = link_key or new_opaque_token("").encode()
 
     def add_user(
         self, *, username: str, password: str, role: Role, replace: bool = False
@@ -197,6 +199,22 @@ class AuthStore:
         """A new tracking token scoped to ``order_id`` (returned once)."""
         token = new_opaque_token(TRACKING_PREFIX)
         expires_at = (now or datetime.now(UTC)) + timedelta(seconds=ttl_s)
+        with self._pool.connection() as conn:
+            conn.execute(
+                INSERT_TRACKING_LINK,
+                {
+                    "digest": token_digest(token),
+                    "order_id": order_id,
+                    "expires_at": expires_at,
+                },
+            )
+        return token
+
+    def ensure_tracking_link(self, *, order_id: str, ttl_s: int) -> str:
+        """The order's primary tracking token: derived from the order id with a
+        server key, so an idempotent retry of order creation gets the same link."""
+        token = TRACKING_PREFIX + derive_token(self._link_key, "track:" + order_id)
+        expires_at = datetime.now(UTC) + timedelta(seconds=ttl_s)
         with self._pool.connection() as conn:
             conn.execute(
                 INSERT_TRACKING_LINK,

@@ -37,16 +37,30 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://rxdispatch.dev/problems/"
 
 
+class ValidationIssue(BaseModel):
+    """One failed field of a request."""
+
+    loc: list[str | int]
+    msg: str
+
+
 class ApiError(Exception):
     """Base of errors raised by the API layer itself."""
 
     code: ClassVar[str] = "api_error"
     status: ClassVar[int] = 400
 
-    def __init__(self, detail: str, *, retry_after_s: int | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        retry_after_s: int | None = None,
+        issues: list[ValidationIssue] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.retry_after_s = retry_after_s
+        self.issues = issues
 
 
 class Unauthenticated(ApiError):  # noqa: N818
@@ -89,13 +103,6 @@ class RateLimited(ApiError):  # noqa: N818
 
     code = "rate_limited"
     status = 429
-
-
-class ValidationIssue(BaseModel):
-    """One failed field of a request."""
-
-    loc: list[str | int]
-    msg: str
 
 
 class Problem(BaseModel):
@@ -179,6 +186,7 @@ async def _api_error(request: Request, exc: Exception) -> Response:
         code=exc.code,
         detail=exc.detail,
         retry_after_s=exc.retry_after_s,
+        errors=exc.issues,
     )
 
 

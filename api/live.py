@@ -76,7 +76,7 @@ class LiveTracker:
 
     # -- plan side --------------------------------------------------------
     def set_route(
-        self, rider_id: str, stops: list[RouteStop], *, profile: str = "bike"
+        self, rider_id: str, stops: list[RouteStop], profile: str = "bike"
     ) -> None:
         """Replace a rider's remaining stops (after a plan change)."""
         live = self._riders.setdefault(rider_id, _RiderLive())
@@ -107,6 +107,11 @@ class LiveTracker:
                 if stop.order_id == order_id and stop.kind is FenceKind.delivery:
                     return live.etas.get(stop.stop_id)
         return None
+
+    def eta_of_stop(self, rider_id: str, stop_id: str) -> datetime | None:
+        """Latest ETA of one of a rider's stops."""
+        live = self._riders.get(rider_id)
+        return live.etas.get(stop_id) if live else None
 
     def heading_to(self, order_id: str) -> str | None:
         """The rider whose next stop is the delivery of ``order_id``."""

@@ -1,9 +1,8 @@
-"""Everything the routes need, built once by the lifespan (or passed by tests)."""
+"""Everything the routes need, built once by the lifespan."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,8 +14,12 @@ from api.live import LiveTracker
 from api.live_store import FenceEventStore
 from api.metrics import Metrics
 from api.rate_limit import SlidingWindowLimiter
+from api.rider_routes import RiderRoutes
 from api.settings import ApiSettings
 from api.ws_hub import Hub
+from api.ws_publisher import HubEventPublisher
+from dispatch.adapters.postgres import Database
+from dispatch.context import DispatchContext
 from dispatch.settings import DatabaseSettings, DispatchSettings
 from telemetry.settings import TelemetrySettings
 
@@ -46,28 +49,31 @@ class Services:
     otp_limiter: SlidingWindowLimiter
     live: LiveTracker
     fence_events: FenceEventStore
-    metrics: Metrics = field(default_factory=Metrics)
+    db: Database
+    routes: RiderRoutes
+    publisher: HubEventPublisher
+    metrics: Metrics
     database_url: str = ""
-    mqtt_url: str = ""
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
-def build_services(
-    settings: AppSettings,
-    *,
-    pool: ConnectionPool,
-    database_url: str = "",
-    mqtt_url: str = "",
-) -> Services:
-    """Wire the API's own parts on an open pool."""
-    api = settings.api
-    store = AuthStore(pool)
-    hub = Hub(queue_size=api.ws_queue_size)
+def _metrics(hub: Hub) -> Metrics:
     metrics = Metrics()
     metrics.gauge("ws_clients", lambda: hub.subscriber_count)
     metrics.gauge("ws_closed_slow_total", lambda: hub.closed_slow)
     metrics.gauge("ws_positions_published_total", lambda: hub.positions_published)
     metrics.gauge("ws_frames_published_total", lambda: hub.frames_published)
+    return metrics
+
+
+def build_services(
+    settings: AppSettings, *, pool: ConnectionPool, database_url: str = ""
+) -> Services:
+    """Wire the API's parts and the dispatch core on an open pool."""
+    api = settings.api
+    store = AuthStore(
+        pool, link_key=("tracking-link:" + api.jwt_secret.get_secret_value()).encode()
+    )
+    hub = Hub(queue_size=api.ws_queue_size)
     geofences = GeofenceTracker(
         dwell_s=api.geofence_dwell_s, exit_margin_m=api.geofence_exit_margin_m
     )
@@ -79,6 +85,12 @@ def build_services(
         material_change_s=api.eta_material_change_s,
         record_fence_event=fence_events.record_soon,
     )
+    publisher = HubEventPublisher(hub, on_terminal=store.close_tracking_links)
+    db = Database(
+        pool, DispatchContext.from_settings(settings.dispatch), publisher=publisher
+    )
+    routes = RiderRoutes(db, live, hub)
+    publisher.on_change = routes.on_event
     return Services(
         settings=settings,
         pool=pool,
@@ -90,11 +102,13 @@ def build_services(
         ),
         hub=hub,
         geofences=geofences,
-        live=live,
-        fence_events=fence_events,
         login_limiter=SlidingWindowLimiter(limit=api.login_attempts_per_min),
         otp_limiter=SlidingWindowLimiter(limit=api.otp_attempts_per_min),
-        metrics=metrics,
+        live=live,
+        fence_events=fence_events,
+        db=db,
+        routes=routes,
+        publisher=publisher,
+        metrics=_metrics(hub),
         database_url=database_url,
-        mqtt_url=mqtt_url,
     )

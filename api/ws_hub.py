@@ -208,6 +208,10 @@ class Hub:
         """Fan out a rider position (coalesced per subscriber)."""
         self._on_loop(self._publish_position, position)
 
+    def call_on_loop(self, fn: Any, *args: Any) -> None:
+        """Run ``fn(*args)`` on the hub's loop (now if already on it)."""
+        self._on_loop(fn, *args)
+
     def _on_loop(self, fn: Any, *args: Any) -> None:
         loop = self._loop
         if loop is None or threading.get_ident() == self._loop_thread:

@@ -20,6 +20,7 @@ from api.auth_access import DISPATCH, PATIENT, RIDER, Access
 from api.auth_model import Principal, Role
 from api.errors import ApiError
 from api.services import Services
+from api.tracking import tracking_view
 from api.ws_connection import run_connection
 from api.ws_envelope import CLOSE_POLICY_VIOLATION, PositionIn, envelope
 from api.ws_hub import DISPATCH_TOPIC, RiderPosition, order_topic, rider_topic
@@ -91,11 +92,7 @@ async def rider_feed(ws: WebSocket) -> None:
     hub, live = services.hub, services.live
     sub = hub.subscribe("rider", topics={rider_topic(rider_id)})
     sub.offer_event(_hello(principal, services))
-    route = services.extras.get("rider_route_view")
-    if route is not None:
-        sub.offer_event(
-            envelope("route.updated", await asyncio.to_thread(route, rider_id))
-        )
+    await asyncio.to_thread(services.routes.refresh, rider_id)
     services.metrics.inc("ws_rider_connections_total")
 
     async def on_message(message: dict[str, Any]) -> None:
@@ -160,9 +157,8 @@ async def tracking_feed(ws: WebSocket, token: str) -> None:
     order_id = principal.order_id or ""
     await ws.accept()
     sub = services.hub.subscribe("patient", topics={order_topic(order_id)})
-    view = services.extras.get("tracking_view")
-    snapshot = await asyncio.to_thread(view, order_id) if view else {}
-    sub.offer_event(envelope("tracking.updated", snapshot))
+    view = await asyncio.to_thread(tracking_view, services.db, services.live, order_id)
+    sub.offer_event(envelope("tracking.updated", view.model_dump(mode="json")))
     services.live.attach_patient(order_id, sub)
     try:
         await _run(ws, services, sub, None)

@@ -103,9 +103,10 @@ def test_arrival_at_a_stop_is_pushed_recorded_and_pins_the_eta(
     services = services_of(client)
     services.geofences.dwell_s = 0
     stop = RouteStop("stop-1", FenceKind.delivery, "order-1", 35.9, 14.5)
-    services.live.set_route(creds.rider_id, [stop])
     with client.websocket_connect("/ws/rider", headers=creds(Role.rider)) as ws:
         ws.receive_json()
+        assert _recv_until(ws, "route.updated")["data"]["stops"] == []
+        services.hub.call_on_loop(services.live.set_route, creds.rider_id, [stop])
         ws.send_json({"type": "position", "data": {"lat": 35.95, "lon": 14.5}})
         far_eta = _recv_until(ws, "eta.updated")["data"]["etas"][0]["eta_at"]
         at = datetime(2030, 1, 1, 12, 0, tzinfo=UTC).isoformat()

@@ -1,0 +1,163 @@
+"""The rider's hand-offs: pickup (lot scan), delivery (OTP, ID attestation),
+failure. OTP submissions are rate limited per rider and per IP."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from api.actor import actor_of
+from api.deps import ClientIp, RiderDevice, ServicesDep
+from api.errors import ApiRuleViolation, error_responses
+from api.schemas.common import Point
+from api.schemas.riders import AckRead
+from dispatch import fulfilment, proof
+from dispatch.adapters import postgres_orders as orders_repo
+from dispatch.adapters import postgres_stock as stock_repo
+from dispatch.adapters.postgres import Tx
+from dispatch.errors import OrderNotFound
+from dispatch.model import GeoPoint
+from dispatch.pod import IdCheck
+
+router = APIRouter(tags=["delivery"])
+
+
+class PickupConfirm(BaseModel):
+    """The lots the rider scanned at the pharmacy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scanned_lot_ids: list[int] = Field(min_length=1, max_length=100)
+    position: Point | None = None
+
+
+class IdCheckIn(BaseModel):
+    """Attestation of an ID check: document type and last digits, never an image."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    document_type: str = Field(max_length=32)
+    last_digits: str = Field(min_length=2, max_length=4)
+
+
+class DeliveryConfirm(BaseModel):
+    """The patient's one-time code and where the hand-off happened."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    otp: SecretStr = Field(min_length=4, max_length=12)
+    position: Point
+    id_check: IdCheckIn | None = None
+    signature: SecretStr | None = Field(
+        default=None, max_length=200_000, description="Signature image/vector data."
+    )
+
+
+class DeliveryFailure(BaseModel):
+    """Why the delivery could not be completed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Literal[
+        "patient_absent",
+        "address_not_found",
+        "refused",
+        "id_check_failed",
+        "goods_damaged",
+        "unsafe_location",
+        "other",
+    ]
+    position: Point | None = None
+
+
+def _own_order(tx: Tx, order_id: str, rider_id: str) -> None:
+    order = orders_repo.get_order(tx, order_id)
+    if order.rider_id != rider_id:
+        raise OrderNotFound(order_id)  # other riders' orders do not exist for them
+
+
+def _geo(point: Point | None) -> GeoPoint | None:
+    return GeoPoint(point.lat, point.lon) if point else None
+
+
+@router.post(
+    "/orders/{order_id}/pickup",
+    response_model=AckRead,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def confirm_pickup(
+    order_id: str, body: PickupConfirm, services: ServicesDep, me: RiderDevice
+) -> AckRead:
+    """Confirm collection: the scanned lots must be exactly the order's reserved
+    lots. Sends the patient their delivery code."""
+    with services.db.transaction() as tx:
+        _own_order(tx, order_id, me.subject_id)
+        reserved = {r.lot_id for r in stock_repo.reservations(tx, order_id, ["held"])}
+        if set(body.scanned_lot_ids) != reserved:
+            raise ApiRuleViolation("The scanned lots do not match the order's lots.")
+        fulfilment.mark_picked_up(
+            tx,
+            order_id,
+            rider_id=me.subject_id,
+            position=_geo(body.position),
+            actor=actor_of(me),
+        )
+    return AckRead()
+
+
+@router.post(
+    "/orders/{order_id}/delivery",
+    response_model=AckRead,
+    responses=error_responses(401, 403, 404, 409, 422, 429),
+)
+def confirm_delivery(
+    order_id: str,
+    body: DeliveryConfirm,
+    services: ServicesDep,
+    me: RiderDevice,
+    ip: ClientIp,
+) -> AckRead:
+    """Complete the hand-off with the patient's code (and ID attestation and
+    signature when the products need them)."""
+    services.otp_limiter.hit(f"rider:{me.subject_id}", f"ip:{ip}")
+    id_check = (
+        IdCheck(body.id_check.document_type, body.id_check.last_digits)
+        if body.id_check
+        else None
+    )
+    with services.db.transaction() as tx:
+        _own_order(tx, order_id, me.subject_id)
+        proof.complete_delivery(
+            tx,
+            order_id,
+            otp=body.otp.get_secret_value(),
+            rider_id=me.subject_id,
+            position=GeoPoint(body.position.lat, body.position.lon),
+            actor=actor_of(me),
+            id_check=id_check,
+            signature=body.signature.get_secret_value() if body.signature else None,
+        )
+    return AckRead()
+
+
+@router.post(
+    "/orders/{order_id}/failure",
+    response_model=AckRead,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def report_failure(
+    order_id: str, body: DeliveryFailure, services: ServicesDep, me: RiderDevice
+) -> AckRead:
+    """The delivery failed; stock is returned or written off."""
+    with services.db.transaction() as tx:
+        _own_order(tx, order_id, me.subject_id)
+        fulfilment.fail_delivery(
+            tx,
+            order_id,
+            actor=actor_of(me),
+            reason=body.reason,
+            position=_geo(body.position),
+        )
+    return AckRead()

@@ -1,0 +1,105 @@
+"""Holds: goods in doubt wait for a pharmacist to release or reject them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.actor import actor_of
+from api.auth_access import PHARMACY
+from api.deps import Pharmacist, ServicesDep
+from api.errors import error_responses
+from dispatch import holds
+from dispatch.adapters import postgres_holds as holds_repo
+from dispatch.adapters.postgres_holds import Hold
+
+router = APIRouter(tags=["holds"])
+
+
+class HoldRead(BaseModel):
+    """A hold and its decision, if any."""
+
+    id: int
+    reason: str
+    box_id: str | None
+    placed_by: str
+    placed_at: datetime
+    decision: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    order_ids: list[str]
+
+    @classmethod
+    def of(cls, h: Hold) -> HoldRead:
+        """From the domain object."""
+        return cls(
+            id=h.id,
+            reason=h.reason,
+            box_id=h.box_id,
+            placed_by=h.placed_by,
+            placed_at=h.placed_at,
+            decision=h.decision,
+            decided_by=h.decided_by,
+            decided_at=h.decided_at,
+            order_ids=list(h.order_ids),
+        )
+
+
+class HoldDecision(BaseModel):
+    """The pharmacist's note on the decision."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(default="", max_length=500)
+
+
+class HoldRejected(BaseModel):
+    """The replacement orders created for the rejected goods."""
+
+    hold: HoldRead
+    replacement_order_ids: list[str]
+
+
+@router.get(
+    "/holds",
+    response_model=list[HoldRead],
+    dependencies=[Depends(PHARMACY)],
+    responses=error_responses(401, 403),
+)
+def list_open_holds(services: ServicesDep) -> list[HoldRead]:
+    """Holds waiting for a decision."""
+    with services.db.transaction() as tx:
+        return [HoldRead.of(h) for h in holds_repo.list_open_holds(tx)]
+
+
+@router.post(
+    "/holds/{hold_id}/release",
+    response_model=HoldRead,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def release_hold(
+    hold_id: int, body: HoldDecision, services: ServicesDep, who: Pharmacist
+) -> HoldRead:
+    """The goods are fine: each order resumes where it was."""
+    with services.db.transaction() as tx:
+        holds.release_hold(tx, hold_id, actor=actor_of(who), note=body.note)
+        return HoldRead.of(holds_repo.get_hold(tx, hold_id))
+
+
+@router.post(
+    "/holds/{hold_id}/reject",
+    response_model=HoldRejected,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def reject_hold(
+    hold_id: int, body: HoldDecision, services: ServicesDep, who: Pharmacist
+) -> HoldRejected:
+    """The goods are unfit: written off; replacement orders are sourced."""
+    with services.db.transaction() as tx:
+        replacements = holds.reject_hold(
+            tx, hold_id, actor=actor_of(who), note=body.note
+        )
+        hold = holds_repo.get_hold(tx, hold_id)
+    return HoldRejected(hold=HoldRead.of(hold), replacement_order_ids=replacements)

@@ -1,0 +1,140 @@
+"""Orders: create (idempotent), read, list, cancel; the audited contact read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, status
+
+from api.actor import actor_of
+from api.auth_access import DISPATCH
+from api.deps import Dispatcher, PharmacyUser, ServicesDep
+from api.errors import error_responses
+from api.schemas.common import Page
+from api.schemas.orders import (
+    CancelRequest,
+    ContactRead,
+    OrderCreate,
+    OrderCreated,
+    OrderRead,
+)
+from dispatch import fulfilment, intake, patients
+from dispatch.adapters import postgres_orders as orders_repo
+from dispatch.orders import OrderStatus
+
+router = APIRouter(tags=["orders"])
+
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=8,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="Client-chosen unique key; a retry with the same key and body "
+        "returns the same order.",
+    ),
+]
+
+
+@router.post(
+    "/orders",
+    response_model=OrderCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(401, 403, 404, 409, 422, 503),
+)
+def create_order(
+    body: OrderCreate, key: IdempotencyKey, services: ServicesDep, who: Dispatcher
+) -> OrderCreated:
+    """Accept an order: validated, sourced and its stock reserved in one
+    transaction. Returns the patient's tracking token."""
+    request = body.to_request(key)
+    with services.db.transaction() as tx:
+        order = intake.submit_order(tx, request, actor=actor_of(who))
+    token = services.auth.ensure_tracking_link(
+        order_id=order.id, ttl_s=services.settings.api.tracking_link_ttl_s
+    )
+    services.metrics.inc("orders_created_total")
+    return OrderCreated(**OrderRead.of(order).model_dump(), tracking_token=token)
+
+
+@router.get(
+    "/orders",
+    response_model=Page[OrderRead],
+    dependencies=[Depends(DISPATCH)],
+    responses=error_responses(401, 403, 422),
+)
+def list_orders(
+    services: ServicesDep,
+    status_: Annotated[list[OrderStatus] | None, Query(alias="status")] = None,
+    rider_id: str | None = None,
+    pharmacy_id: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[OrderRead]:
+    """Orders, oldest first, filtered by status, rider, pharmacy and creation time."""
+    with services.db.transaction() as tx:
+        orders = orders_repo.list_orders(tx, statuses=status_ or None)
+    matching = [
+        o
+        for o in orders
+        if (rider_id is None or o.rider_id == rider_id)
+        and (pharmacy_id is None or o.pharmacy_id == pharmacy_id)
+        and (created_from is None or o.created_at >= created_from)
+        and (created_to is None or o.created_at < created_to)
+    ]
+    page = matching[offset : offset + limit]
+    return Page[OrderRead](
+        items=[OrderRead.of(o) for o in page],
+        total=len(matching),
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get(
+    "/orders/{order_id}",
+    response_model=OrderRead,
+    responses=error_responses(401, 403, 404, 422),
+)
+def get_order(order_id: str, services: ServicesDep, _: PharmacyUser) -> OrderRead:
+    """One order (staff view: lines, status, pharmacy, rider; no contact data)."""
+    with services.db.transaction() as tx:
+        return OrderRead.of(orders_repo.get_order(tx, order_id))
+
+
+@router.post(
+    "/orders/{order_id}/cancel",
+    response_model=OrderRead,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def cancel_order(
+    order_id: str, body: CancelRequest, services: ServicesDep, who: Dispatcher
+) -> OrderRead:
+    """Cancel before pickup; reserved stock is released."""
+    with services.db.transaction() as tx:
+        fulfilment.cancel_order(tx, order_id, actor=actor_of(who), reason=body.reason)
+        return OrderRead.of(orders_repo.get_order(tx, order_id))
+
+
+@router.get(
+    "/orders/{order_id}/contact",
+    response_model=ContactRead,
+    responses=error_responses(401, 403, 404, 422),
+)
+def read_contact(
+    order_id: str,
+    services: ServicesDep,
+    who: PharmacyUser,
+    purpose: Annotated[str, Query(min_length=3, max_length=100)],
+) -> ContactRead:
+    """The patient's name, phone and address; every read is audited with its
+    purpose."""
+    with services.db.transaction() as tx:
+        contact = patients.reveal_contact(
+            tx, order_id, actor=actor_of(who), purpose=purpose
+        )
+    return ContactRead(name=contact.name, phone=contact.phone, address=contact.address)

@@ -1,0 +1,132 @@
+"""Riders: registration and listing (dispatch), shifts, status, position and
+their own route (the rider's device)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Depends, status
+
+from api.actor import actor_of
+from api.auth_access import DISPATCH
+from api.deps import Dispatcher, RiderDevice, ServicesDep
+from api.errors import error_responses
+from api.schemas.riders import (
+    AckRead,
+    PositionUpdate,
+    RiderCreate,
+    RiderRead,
+    RiderRouteRead,
+    ShiftStart,
+    StatusUpdate,
+)
+from api.ws_hub import RiderPosition
+from dispatch import fleet
+from dispatch.adapters import postgres_catalogue as repo
+from dispatch.model import GeoPoint, Rider, RiderId
+
+router = APIRouter(tags=["riders"])
+
+
+@router.post(
+    "/riders",
+    response_model=RiderRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(401, 403, 409, 422),
+)
+def create_rider(
+    body: RiderCreate, services: ServicesDep, who: Dispatcher
+) -> RiderRead:
+    """Register a rider (then issue a device token for their phone)."""
+    rider = Rider(
+        id=RiderId(body.id),
+        name=body.name,
+        vehicle_type=body.vehicle_type,
+        cold_box_slots=body.cold_box_slots,
+        skills=frozenset(body.skills),
+    )
+    with services.db.transaction() as tx:
+        fleet.register_rider(tx, rider, actor=actor_of(who))
+        return RiderRead.of(repo.get_rider(tx, rider.id))
+
+
+@router.get(
+    "/riders",
+    response_model=list[RiderRead],
+    dependencies=[Depends(DISPATCH)],
+    responses=error_responses(401, 403),
+)
+def list_riders(services: ServicesDep) -> list[RiderRead]:
+    """Every rider with their status and last position."""
+    with services.db.transaction() as tx:
+        return [RiderRead.of(r) for r in repo.list_riders(tx)]
+
+
+@router.post(
+    "/riders/me/shift/start",
+    response_model=AckRead,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def start_shift(body: ShiftStart, services: ServicesDep, me: RiderDevice) -> AckRead:
+    """Start the calling rider's shift."""
+    pos = GeoPoint(body.position.lat, body.position.lon) if body.position else None
+    with services.db.transaction() as tx:
+        fleet.start_shift(
+            tx, me.subject_id, ends_at=body.ends_at, actor=actor_of(me), position=pos
+        )
+    return AckRead()
+
+
+@router.post(
+    "/riders/me/shift/end",
+    response_model=AckRead,
+    responses=error_responses(401, 403, 404, 409),
+)
+def end_shift(services: ServicesDep, me: RiderDevice) -> AckRead:
+    """End the calling rider's shift."""
+    with services.db.transaction() as tx:
+        fleet.end_shift(tx, me.subject_id, actor=actor_of(me))
+    services.hub.call_on_loop(services.live.clear_rider, me.subject_id)
+    return AckRead()
+
+
+@router.post(
+    "/riders/me/status",
+    response_model=AckRead,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def set_status(body: StatusUpdate, services: ServicesDep, me: RiderDevice) -> AckRead:
+    """Available, on break or offline."""
+    with services.db.transaction() as tx:
+        fleet.set_rider_status(tx, me.subject_id, body.status, actor=actor_of(me))
+    return AckRead()
+
+
+@router.post(
+    "/riders/me/position",
+    response_model=AckRead,
+    responses=error_responses(401, 403, 404, 422),
+)
+def post_position(
+    body: PositionUpdate, services: ServicesDep, me: RiderDevice
+) -> AckRead:
+    """Record a position (REST fallback of the ``/ws/rider`` channel)."""
+    at = body.at.astimezone(UTC) if body.at and body.at.tzinfo else datetime.now(UTC)
+    with services.db.transaction() as tx:
+        fleet.update_position(tx, me.subject_id, GeoPoint(body.lat, body.lon), at=at)
+    services.hub.call_on_loop(
+        services.live.on_position,
+        RiderPosition(me.subject_id, body.lat, body.lon, at),
+        body.accuracy_m,
+    )
+    return AckRead()
+
+
+@router.get(
+    "/riders/me/route",
+    response_model=RiderRouteRead,
+    responses=error_responses(401, 403),
+)
+def my_route(services: ServicesDep, me: RiderDevice) -> RiderRouteRead:
+    """The calling rider's remaining stops: location, access notes, first name."""
+    return services.routes.view(me.subject_id)

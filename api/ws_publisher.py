@@ -1,0 +1,89 @@
+"""The hub as dispatch's :class:`~dispatch.ports.EventPublisher`.
+
+Dispatch events (ids and codes only) go to the dispatch feed; alerts (holds,
+OTP lock-outs, flagged proofs, unassignable orders, write-offs) are wrapped as
+``alert``; order status changes also reach that order's patient feed, mapped to
+the patient's vocabulary. Side effects that touch the database (closing tracking
+links, refreshing routes) run on a worker thread: ``publish`` never blocks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
+
+from api.schemas.orders import PATIENT_STATUS
+from api.ws_hub import DISPATCH_TOPIC, Hub, order_topic
+from dispatch.events import (
+    DispatchEvent,
+    HoldPlaced,
+    OrderStatusChanged,
+    OrderUnassignable,
+    OtpLockedOut,
+    ProofFlagged,
+    StockWrittenOff,
+)
+from dispatch.orders import OrderStatus
+
+log = logging.getLogger(__name__)
+
+ALERT_EVENTS = (
+    HoldPlaced,
+    OtpLockedOut,
+    ProofFlagged,
+    OrderUnassignable,
+    StockWrittenOff,
+)
+TERMINAL = frozenset({OrderStatus.DELIVERED, OrderStatus.FAILED, OrderStatus.CANCELLED})
+
+
+class HubEventPublisher:
+    """Implements ``EventPublisher`` on top of :class:`~api.ws_hub.Hub`."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        *,
+        on_terminal: Callable[[str, datetime], None] | None = None,
+        on_change: Callable[[DispatchEvent], None] | None = None,
+    ) -> None:
+        self._hub = hub
+        self._on_terminal = on_terminal
+        self.on_change = on_change
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-pub")
+
+    def publish(self, event: DispatchEvent) -> None:
+        """Fan ``event`` out to the live feeds (thread-safe, non-blocking)."""
+        data = event.to_dict()
+        if isinstance(event, ALERT_EVENTS):
+            self._hub.publish(DISPATCH_TOPIC, "alert", {"kind": event.type, **data})
+        else:
+            self._hub.publish(DISPATCH_TOPIC, event.type, data)
+        if isinstance(event, OrderStatusChanged):
+            status = PATIENT_STATUS.get(OrderStatus(event.to_status))
+            self._hub.publish(
+                order_topic(event.order_id), "tracking.updated", {"status": status}
+            )
+            if OrderStatus(event.to_status) in TERMINAL and self._on_terminal:
+                self._submit(self._on_terminal, event.order_id, event.at)
+        if self.on_change is not None:
+            self._submit(self.on_change, event)
+
+    def _submit(self, fn: Callable[..., None], *args: object) -> None:
+        try:
+            future = self._worker.submit(fn, *args)
+        except RuntimeError:  # shut down: the app is stopping
+            return
+        future.add_done_callback(_log_failure)
+
+    def close(self) -> None:
+        """Finish queued side effects and stop the worker."""
+        self._worker.shutdown(wait=True)
+
+
+def _log_failure(future: Future[None]) -> None:
+    exc = future.exception()
+    if exc is not None:
+        log.error("event side effect failed", exc_info=exc)

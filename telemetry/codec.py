@@ -67,22 +67,24 @@ def _number(obj: dict[str, Any], key: str) -> float | None:
     value = obj.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidReading(_R.WRONG_TYPE, key)
-    if not math.isfinite(value):
-        raise InvalidReading(_R.NON_FINITE, key)
-    return float(value)
+    kind = type(value)  # exact types: bool is an int subclass and must not pass
+    if kind is float:
+        if not math.isfinite(value):
+            raise InvalidReading(_R.NON_FINITE, key)
+        return value  # type: ignore[no-any-return]
+    if kind is int:
+        return float(value)
+    raise InvalidReading(_R.WRONG_TYPE, key)
 
 
 def _timestamp(value: Any) -> datetime:
-    if isinstance(value, bool):
-        raise InvalidReading(_R.WRONG_TYPE, "ts")
-    if isinstance(value, int):
+    kind = type(value)
+    if kind is int:
         try:
             return _EPOCH + timedelta(milliseconds=value)
         except OverflowError:
             raise InvalidReading(_R.BAD_TIMESTAMP, "ts") from None
-    if isinstance(value, str):
+    if kind is str:
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
@@ -93,29 +95,39 @@ def _timestamp(value: Any) -> datetime:
     raise InvalidReading(_R.WRONG_TYPE, "ts")
 
 
-def _reading(
-    obj: Any, box_id: BoxId, received_at: datetime, limits: CodecLimits
-) -> Reading:
-    if not isinstance(obj, dict):
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """Per-message bounds, computed once for all its readings."""
+
+    earliest: datetime
+    latest: datetime
+    min_temp_c: float
+    max_temp_c: float
+
+
+def _reading(obj: Any, box_id: BoxId, received_at: datetime, w: _Window) -> Reading:
+    if type(obj) is not dict:
         raise MalformedPayload(_R.NOT_AN_OBJECT)
-    for key in ("seq", "ts", "temp_c"):
-        if obj.get(key) is None:
+    seq, ts, temp_c = obj.get("seq"), obj.get("ts"), _number(obj, "temp_c")
+    for key, value in (("seq", seq), ("ts", ts), ("temp_c", temp_c)):
+        if value is None:
             raise InvalidReading(_R.MISSING_FIELD, key)
-    seq = obj["seq"]
-    if isinstance(seq, bool) or not isinstance(seq, int):
+    if type(seq) is not int:
         raise InvalidReading(_R.WRONG_TYPE, "seq")
     if not 0 <= seq < 2**63:
         raise InvalidReading(_R.IMPLAUSIBLE_VALUE, "seq")
-    recorded_at = _timestamp(obj["ts"])
-    age_s = (received_at - recorded_at).total_seconds()
-    if age_s < -limits.max_future_skew_s:
-        raise InvalidReading(_R.TIMESTAMP_IN_FUTURE, f"{-age_s:.0f} s ahead")
-    if age_s > limits.max_age_s:
+    recorded_at = _timestamp(ts)
+    if recorded_at > w.latest:
+        ahead_s = (recorded_at - received_at).total_seconds()
+        raise InvalidReading(_R.TIMESTAMP_IN_FUTURE, f"{ahead_s:.0f} s ahead")
+    if recorded_at < w.earliest:
+        age_s = (received_at - recorded_at).total_seconds()
         raise InvalidReading(_R.TIMESTAMP_TOO_OLD, f"{age_s:.0f} s old")
-    temp_c = _number(obj, "temp_c")
     assert temp_c is not None  # noqa: S101 - presence checked above
-    if not limits.min_temp_c <= temp_c <= limits.max_temp_c:
+    if not w.min_temp_c <= temp_c <= w.max_temp_c:
         raise InvalidReading(_R.IMPLAUSIBLE_VALUE, "temp_c")
+    if len(obj) == 3:  # the common case: no optional fields
+        return Reading(box_id, seq, recorded_at, temp_c, received_at=received_at)
     battery_pct, lat, lon = (_number(obj, key) for key in _OPTIONAL_NUMBERS)
     if battery_pct is not None and not 0.0 <= battery_pct <= 100.0:
         raise InvalidReading(_R.IMPLAUSIBLE_VALUE, "battery_pct")
@@ -124,7 +136,7 @@ def _reading(
     if lon is not None and not -180.0 <= lon <= 180.0:
         raise InvalidReading(_R.IMPLAUSIBLE_VALUE, "lon")
     door_open = obj.get("door_open")
-    if door_open is not None and not isinstance(door_open, bool):
+    if door_open is not None and type(door_open) is not bool:
         raise InvalidReading(_R.WRONG_TYPE, "door_open")
     return Reading(
         box_id, seq, recorded_at, temp_c, battery_pct, door_open, lat, lon, received_at
@@ -149,4 +161,10 @@ def decode_payload(
         raise MalformedPayload(_R.EMPTY_BATCH)
     if len(items) > limits.max_readings_per_message:
         raise MalformedPayload(_R.TOO_MANY_READINGS, str(len(items)))
-    return [_reading(item, box_id, received_at, limits) for item in items]
+    window = _Window(
+        received_at - timedelta(seconds=limits.max_age_s),
+        received_at + timedelta(seconds=limits.max_future_skew_s),
+        limits.min_temp_c,
+        limits.max_temp_c,
+    )
+    return [_reading(item, box_id, received_at, window) for item in items]

@@ -11,6 +11,7 @@ logged and recomputed from history later, never blocking readings.
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
@@ -29,7 +30,7 @@ from telemetry.errors import (
     StoreUnavailable,
     UnknownBox,
 )
-from telemetry.excursions import BoxRules
+from telemetry.excursions import BoxRules, Sample
 from telemetry.model import BoxId, DeadLetter, InboundMessage, Reading
 from telemetry.monitor import ExcursionMonitor
 from telemetry.store import TelemetryStore, WriteResult
@@ -77,8 +78,16 @@ class IngestMetrics:
     last_commit_at: datetime | None = None
 
 
+@dataclass(slots=True)
+class _Batch:
+    messages: list[InboundMessage]
+    readings: list[Reading]
+    dead: list[DeadLetter]
+    decoded_with_registry: bool
+
+
 class IngestWorker:
-    """Drains the inbox in batches on the calling thread (see :meth:`run`)."""
+    """Drains the inbox in batches (see :meth:`run`)."""
 
     def __init__(
         self,
@@ -99,24 +108,49 @@ class IngestWorker:
         self._on_commit = on_commit
         self._rules: dict[BoxId, BoxRules] = {}
         self._rules_at = float("-inf")
-        self.monitor = ExcursionMonitor(store, self._rules.get)
+        self.monitor = ExcursionMonitor(store, lambda box: self._rules.get(box))
         self._silence_at = time.monotonic()
 
     # -- loop -----------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
         """Process batches until ``stop`` is set; unacked work is left to the broker."""
-        pending: list[InboundMessage] = []
+        decoded: queue.Queue[_Batch] = queue.Queue(maxsize=2)
+        decoder = threading.Thread(
+            target=self._decode_loop, args=(stop, decoded), name="telemetry-decode",
+            daemon=True,
+        )  # fmt: skip
+        decoder.start()
+        pending: _Batch | None = None
         while not stop.is_set():
-            batch = pending or self._collect(stop)
-            pending = []
-            if batch:
+            batch = pending
+            if batch is None:
                 try:
-                    self.process_batch(batch, stop)
-                except Exception:  # keep the unacked batch and try again
-                    log.exception("batch failed; retrying it")
-                    pending = batch
-                    stop.wait(1.0)
+                    batch = decoded.get(timeout=0.2)
+                except queue.Empty:
+                    self._housekeeping()
+                    continue
+            pending = None
+            try:
+                self._commit(batch, stop)
+            except Exception:  # keep the unacked batch and try again
+                log.exception("batch failed; retrying it")
+                pending = batch
+                stop.wait(1.0)
             self._housekeeping()
+        decoder.join(timeout=5)
+
+    def _decode_loop(self, stop: threading.Event, out: queue.Queue[_Batch]) -> None:
+        while not stop.is_set():
+            messages = self._collect(stop)
+            if not messages:
+                continue
+            batch = self._decode_batch(messages)
+            while not stop.is_set():
+                try:
+                    out.put(batch, timeout=0.2)
+                    break
+                except queue.Full:
+                    continue
 
     def _collect(self, stop: threading.Event) -> list[InboundMessage]:
         try:
@@ -138,15 +172,29 @@ class IngestWorker:
     def process_batch(
         self, messages: Sequence[InboundMessage], stop: threading.Event | None = None
     ) -> WriteResult | None:
-        """Decode, store (retrying), ack, then detect; None if stopped before commit."""
-        written = self._write_retrying(messages, stop)
+        """Decode and commit one batch on this thread; None if stopped first."""
+        return self._commit(self._decode_batch(list(messages)), stop)
+
+    def _decode_batch(self, messages: list[InboundMessage]) -> _Batch:
+        try:
+            self._refresh_rules()
+            have_registry = True
+        except StoreUnavailable:
+            have_registry = False  # decoded again once the registry is readable
+        readings, dead = self._decode(messages)
+        return _Batch(messages, readings, dead, have_registry)
+
+    def _commit(
+        self, batch: _Batch, stop: threading.Event | None
+    ) -> WriteResult | None:
+        written = self._write_retrying(batch, stop)
         if written is None:
             return None
-        result, dead = written
+        result, dead, created = written
         committed = time.time()
-        self._ack(messages)
+        self._ack(batch.messages)
         m = self.metrics
-        m.messages += len(messages)
+        m.messages += len(batch.messages)
         m.readings_stored += len(result.inserted)
         m.duplicates += result.duplicates
         m.batches += 1
@@ -154,10 +202,12 @@ class IngestWorker:
         for letter in dead:
             m.dead_letters[letter.reason] += 1
         if dead:
-            log.warning("dead-lettered %d of %d messages", len(dead), len(messages))
+            log.warning(
+                "dead-lettered %d of %d messages", len(dead), len(batch.messages)
+            )
         if self._on_commit is not None:
-            self._on_commit(messages, result, committed)
-        self._detect(result)
+            self._on_commit(batch.messages, result, committed)
+        self._notify(created)
         return result
 
     # -- stages ---------------------------------------------------------------
@@ -171,8 +221,7 @@ class IngestWorker:
             if self._rules_at == float("-inf"):
                 raise  # no registry yet: every box would look unknown
             return  # keep the cached registry; the write will retry
-        self._rules.clear()
-        self._rules.update(fresh)
+        self._rules = fresh  # one assignment: the other thread sees old or new
         self._rules_at = now
 
     def _decode(
@@ -211,22 +260,31 @@ class IngestWorker:
         )  # fmt: skip
 
     def _write_retrying(
-        self, messages: Sequence[InboundMessage], stop: threading.Event | None
-    ) -> tuple[WriteResult, list[DeadLetter]] | None:
+        self, batch: _Batch, stop: threading.Event | None
+    ) -> tuple[WriteResult, list[DeadLetter], list[int]] | None:
         delay = self.params.retry_initial_s
+        readings, dead = batch.readings, batch.dead
+        fresh = batch.decoded_with_registry
         while True:
             try:
-                # decoded again on every attempt: the box registry may have been
-                # unreachable when the batch was first decoded
-                self._refresh_rules()
-                readings, dead = self._decode(messages)
-                return self._store.write_batch(readings, dead), dead
+                if not fresh:
+                    self._refresh_rules(force=True)
+                    readings, dead = self._decode(batch.messages)
+                    fresh = True
+                created: list[int] = []
+                result = self._store.write_batch(
+                    readings,
+                    dead,
+                    after_insert=functools.partial(self._detect, created),
+                )
+                return result, dead, created
             except StoreUnavailable:
                 self.metrics.store_retries += 1
+                fresh = False  # the registry may have changed meanwhile
                 log.warning("store unavailable; retrying batch in %.1f s", delay)
             except psycopg.DatabaseError:
                 log.exception("store refused a batch; isolating the bad message")
-                return self._write_one_by_one(messages)
+                return (*self._write_one_by_one(batch.messages), [])
             if stop is not None and stop.wait(delay):
                 return None
             if stop is None:
@@ -257,14 +315,15 @@ class IngestWorker:
             )  # fmt: skip
         return total, all_dead
 
-    def _detect(self, result: WriteResult) -> None:
+    def _detect(self, created: list[int], inserted: list[tuple[BoxId, Sample]]) -> None:
+        """Runs inside the write transaction (savepoint); appends new excursion ids."""
         try:
-            created = self.monitor.process(result.inserted)
+            created.extend(self.monitor.process(inserted))
+        except StoreUnavailable:
+            raise  # the connection is gone: the whole batch is retried
         except Exception:  # recomputed from history on the box's next batch
             self.metrics.stage_failures += 1
             log.exception("excursion detection failed; will recompute")
-            return
-        self._notify(created)
 
     def _notify(self, created: list[int]) -> None:
         if not created:

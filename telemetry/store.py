@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -209,9 +209,18 @@ class TelemetryStore:
 
     # -- writes -------------------------------------------------------------------
     def write_batch(
-        self, readings: Sequence[Reading], dead_letters: Sequence[DeadLetter] = ()
+        self,
+        readings: Sequence[Reading],
+        dead_letters: Sequence[DeadLetter] = (),
+        *,
+        after_insert: Callable[[list[tuple[BoxId, Sample]]], object] | None = None,
     ) -> WriteResult:
-        """Store readings (duplicates ignored) and dead letters in one transaction."""
+        """Store readings (duplicates ignored) and dead letters in one transaction.
+
+        ``after_insert`` gets the newly inserted samples inside the same
+        transaction, in a savepoint: what it writes commits with the readings,
+        and its failure rolls back only its own work.
+        """
         days = {_day(r.recorded_at) for r in readings} - self._days_ready
         if days:
             self.ensure_partitions(min(days), max(days))
@@ -239,6 +248,16 @@ class TelemetryStore:
                             for d in dead_letters
                         ],
                     )  # fmt: skip
+            if after_insert is not None and inserted:
+                try:
+                    with conn.transaction():  # savepoint
+                        after_insert(inserted)
+                except StoreUnavailable:
+                    raise
+                except psycopg.OperationalError:
+                    raise
+                except Exception:  # the hook's own work is rolled back, not ours
+                    log.exception("after-insert hook failed")
         return WriteResult(inserted, len(readings), len(dead_letters))
 
     # -- registry -----------------------------------------------------------------

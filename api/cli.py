@@ -8,8 +8,10 @@ import typer
 
 from api.cli_audit import audit_app
 from api.cli_demo import demo_command
+from api.cli_serve import serve_command
 from api.cli_solve import solve_command
 from api.cli_telemetry import ingest_command, telemetry_app
+from api.cli_user import user_app
 from dispatch.database import migrate as migrate_database
 from dispatch.embedded_postgres import resolve_database_url
 from dispatch.settings import DatabaseSettings
@@ -36,6 +38,8 @@ app.command(name="demo")(demo_command)
 app.add_typer(audit_app, name="audit")
 app.command(name="ingest")(ingest_command)
 app.add_typer(telemetry_app, name="telemetry")
+app.command(name="serve")(serve_command)
+app.add_typer(user_app, name="user")
 
 
 def main() -> None:

@@ -1,0 +1,54 @@
+"""``rxdispatch user add``: create or reset a staff user."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from api.auth_model import Role
+from api.auth_store import AuthStore
+from api.errors import ApiError
+from dispatch.database import migrate, open_pool
+from dispatch.embedded_postgres import resolve_database_url
+from dispatch.settings import DatabaseSettings
+
+user_app = typer.Typer(
+    help="Staff users (admin, dispatcher, pharmacist).", no_args_is_help=True
+)
+
+
+@user_app.command("add")
+def add_user(
+    username: str,
+    role: Annotated[Role, typer.Option(help="admin, dispatcher or pharmacist.")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            help="Read the password from standard input instead of prompting."
+        ),
+    ] = False,
+    reset: Annotated[
+        bool, typer.Option(help="Replace an existing user's password and role.")
+    ] = False,
+) -> None:
+    """Create a staff user (argon2-hashed password, >= 12 characters)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = DatabaseSettings()
+    url = resolve_database_url(settings.database_url, settings.data_dir)
+    migrate(url)
+    pool = open_pool(url, max_size=2)
+    try:
+        AuthStore(pool).add_user(
+            username=username, password=password, role=role, replace=reset
+        )
+    except ApiError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(code=1) from exc
+    finally:
+        pool.close()
+    typer.echo(f"user {username.lower()} ({role.value}) is ready")

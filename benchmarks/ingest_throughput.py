@@ -203,11 +203,13 @@ def audit(url: str) -> dict[str, int]:
     return {"rows": rows, "distinct": distinct, "alerts": alerts[0] if alerts else 0}
 
 
-def alert_latencies_ms(url: str) -> list[float]:
+def alert_latencies_ms(url: str, after_epoch_s: float = 0.0) -> list[float]:
+    """Publish (= device time) -> alert committed, for alerts after a warm-up."""
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             "SELECT extract(epoch FROM detected_at - started_at) * 1000"
-            " FROM telemetry.excursion"
+            " FROM telemetry.excursion WHERE started_at >= to_timestamp(%s)",
+            (after_epoch_s,),
         ).fetchall()
     return [float(r[0]) for r in rows]
 
@@ -224,20 +226,32 @@ class Latencies:
 
     def __init__(self) -> None:
         self.ms: list[float] = []
+        self.recorded: list[float] = []
         self.first_commit = self.last_commit = 0.0
         self.lock = threading.Lock()
 
     def add(self, recorded_epoch_s: Sequence[float], committed: float) -> None:
         with self.lock:
             self.ms.extend((committed - r) * 1000 for r in recorded_epoch_s)
+            self.recorded.extend(recorded_epoch_s)
             self.first_commit = self.first_commit or committed
             self.last_commit = committed
+
+    def steady_ms(self, after_epoch_s: float) -> list[float]:
+        """Latencies of readings published after ``after_epoch_s`` (warm-up cut)."""
+        return [
+            ms
+            for ms, r in zip(self.ms, self.recorded, strict=True)
+            if r >= after_epoch_s
+        ]
 
 
 class BatchedWorker:
     """Our pipeline in this process (worker thread + paho thread)."""
 
     name = "batched"
+
+    window_s = 0.05
 
     def __init__(self, db_url: str, mqtt_url: str, client_id: str) -> None:
         self.lat = Latencies()
@@ -251,7 +265,9 @@ class BatchedWorker:
             database_url=db_url,
             mqtt_url=mqtt_url,
             client_id=client_id,
-            params=IngestParams(topic_prefix=PREFIX, silence_check_s=3600),
+            params=IngestParams(
+                topic_prefix=PREFIX, silence_check_s=3600, batch_window_s=self.window_s
+            ),
             on_commit=on_commit,
         )
 
@@ -411,7 +427,8 @@ def _result(
     counts = audit(db_url)
     published = pub["readings"]
     span = max(worker.lat.last_commit - pub["start"], 1e-9)
-    alerts = alert_latencies_ms(db_url) if scenario == "alert" else []
+    alerts = alert_latencies_ms(db_url, pub["start"] + 2) if scenario == "alert" else []
+    steady = worker.lat.steady_ms(pub["start"] + 2)
     return Result(
         worker.name, scenario, rate, k, published,
         round(counts["distinct"] / span, 1),
@@ -421,7 +438,10 @@ def _result(
         counts["alerts"], round(drain_s, 2),
         {"acked_messages": pub["acked_messages"], "messages": pub["messages"],
          "publish_s": round(pub["end"] - pub["start"], 2),
-         "p50_publish_to_alert_ms": _pct(alerts, 0.50)},
+         "p50_publish_to_alert_ms": _pct(alerts, 0.50),
+         "steady_p50_publish_to_commit_ms": _pct(steady, 0.50),
+         "steady_p99_publish_to_commit_ms": _pct(steady, 0.99),
+         "loadavg_1m_after": round(os.getloadavg()[0], 2)},
     )  # fmt: skip
 
 
@@ -460,6 +480,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--broker-url", help="use this broker instead of a private one")
     parser.add_argument("--use-env-broker", action="store_true", help="use MQTT_URL")
     parser.add_argument("--only", choices=["batched", "naive"], help="one pipeline")
+    parser.add_argument("--window-ms", type=float, default=50.0, help="batch window")
+    parser.add_argument("--scenarios", default="paced,alert,sustained,drain")
     args = parser.parse_args(argv)
     dur = 5.0 if args.quick else 20.0
     admin = resolve_database_url(
@@ -470,23 +492,37 @@ def main(argv: list[str] | None = None) -> None:
     broker, mqtt_url, pub_url, broker_desc = _broker(args)
     results: list[Result] = []
     pipelines = [p for p in (BatchedWorker, NaiveWorker) if args.only in (None, p.name)]
+    BatchedWorker.window_s = args.window_ms / 1000
+    want = set(args.scenarios.split(","))
     try:
-        for cls in pipelines:
+        for cls in pipelines if "paced" in want else []:
             for rate in (1000, 5000):
                 results.append(run_paced(cls, db_url, mqtt_url, pub_url,
                                          scenario=f"paced {rate}/s", rate=rate,
                                          duration_s=dur))  # fmt: skip
-        if BatchedWorker in pipelines:
+        if BatchedWorker in pipelines and "alert" in want:
             results.append(run_paced(BatchedWorker, db_url, mqtt_url, pub_url,
                                      scenario="alert", rate=2000, duration_s=dur,
                                      hot=0.01))  # fmt: skip
+        if BatchedWorker in pipelines and "sustained" in want:
             results.append(run_paced(BatchedWorker, db_url, mqtt_url, pub_url,
                                      scenario="sustained 15k/s (5/msg)", rate=15000,
                                      duration_s=dur, k=5))  # fmt: skip
-        for cls in pipelines:
+        for cls in pipelines if "drain" in want else []:
             backlog = (40_000 if args.quick else 150_000) if cls is BatchedWorker else (
                 10_000 if args.quick else 30_000)  # fmt: skip
             results.append(run_drain(cls, db_url, mqtt_url, pub_url, backlog=backlog))
+        if BatchedWorker in pipelines and "drain" in want:
+            results.append(
+                run_drain(
+                    BatchedWorker,
+                    db_url,
+                    mqtt_url,
+                    pub_url,
+                    backlog=100_000 if args.quick else 300_000,
+                    k=5,
+                )
+            )
     finally:
         if broker is not None:
             getattr(broker, "cleanup", broker.stop)()

@@ -22,6 +22,7 @@ from telemetry.model import BoxId
 __all__ = [
     "StoredExcursion",
     "acknowledge",
+    "boxes_with_episodes",
     "open_silences",
     "reconcile",
     "resolve",
@@ -167,6 +168,17 @@ def _update(conn: Conn, excursion_id: int, e: Episode) -> None:
         (e.rule.value, e.started_at, e.alarmed_at, e.ended_at, e.peak_c, e.ended_at,
          e.ended_at, excursion_id),
     )  # fmt: skip
+
+
+def boxes_with_episodes(conn: Conn, boxes: Sequence[str], since: datetime) -> set[str]:
+    """Which of ``boxes`` have stored (non-retracted) episodes reaching ``since``."""
+    rows = conn.execute(
+        "SELECT DISTINCT box_id FROM telemetry.excursion WHERE box_id = ANY(%s)"
+        " AND retracted_at IS NULL AND kind <> 'box_silent'"
+        " AND (ended_at IS NULL OR ended_at >= %s)",
+        (list(boxes), since),
+    ).fetchall()
+    return {str(r[0]) for r in rows}
 
 
 def start_silences(conn: Conn) -> list[int]:

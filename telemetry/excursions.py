@@ -13,11 +13,12 @@ No I/O here: callers load samples and persist episodes.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -128,8 +129,10 @@ class Episode:
 Predicate = Callable[[Sample], bool | None]  # None: the sample says nothing
 
 
-@dataclass(slots=True)
-class _ConditionTracker:
+@dataclass(frozen=True, slots=True)
+class _Condition:
+    """What one condition watches (shared by every box with the same rules)."""
+
     kind: ExcursionKind
     enters: Predicate
     leaves: Predicate
@@ -138,30 +141,39 @@ class _ConditionTracker:
     window_s: float
     peak: Callable[[Sample], float | None]
     prefer_max: bool = True
-    _start: datetime | None = None
-    _last_at: datetime | None = None
-    _peak: float | None = None
-    _alarm: tuple[datetime, Rule] | None = None
-    _prior: deque[tuple[datetime, float]] = field(default_factory=deque)
+
+
+class _ConditionTracker:
+    """Run state of one condition on one box."""
+
+    __slots__ = ("_alarm", "_last_at", "_peak", "_prior", "_start", "spec")
+
+    def __init__(self, spec: _Condition) -> None:
+        self.spec = spec
+        self._start: datetime | None = None
+        self._last_at: datetime | None = None
+        self._peak: float | None = None
+        self._alarm: tuple[datetime, Rule] | None = None
+        self._prior: deque[tuple[datetime, float]] = deque()
 
     def feed(self, sample: Sample) -> Episode | None:
         """Advance by one sample; the current or just-closed episode, if alarming."""
         if self._start is None:
-            if self.enters(sample):
+            if self.spec.enters(sample):
                 self._start, self._peak, self._alarm = sample.recorded_at, None, None
                 self._extend(sample)
                 return self._episode(None)
             return None
-        if self.leaves(sample):
+        if self.spec.leaves(sample):
             return self._close(sample.recorded_at)
         self._extend(sample)
         return self._episode(None)
 
     def _extend(self, sample: Sample) -> None:
         self._last_at = sample.recorded_at
-        value = self.peak(sample)
+        value = self.spec.peak(sample)
         if value is not None and (
-            self._peak is None or (value > self._peak) == self.prefer_max
+            self._peak is None or (value > self._peak) == self.spec.prefer_max
         ):
             self._peak = value
         assert self._start is not None  # noqa: S101 - only called inside a run
@@ -171,17 +183,18 @@ class _ConditionTracker:
     def _alarm_time(
         self, start: datetime, now: datetime
     ) -> tuple[datetime, Rule] | None:
+        spec = self.spec
         elapsed_s = (now - start).total_seconds()
         candidates: list[tuple[datetime, Rule]] = []
-        if elapsed_s >= self.delay_s:
+        if elapsed_s >= spec.delay_s:
             candidates.append(
-                (start + timedelta(seconds=self.delay_s), Rule.SINGLE_EVENT)
+                (start + timedelta(seconds=spec.delay_s), Rule.SINGLE_EVENT)
             )
-        if self.budget_s is not None:
-            horizon = start - timedelta(seconds=self.window_s)
+        if spec.budget_s is not None:
+            horizon = start - timedelta(seconds=spec.window_s)
             while self._prior and self._prior[0][0] < horizon:
                 self._prior.popleft()
-            left_s = max(0.0, self.budget_s - sum(d for _, d in self._prior))
+            left_s = max(0.0, spec.budget_s - sum(d for _, d in self._prior))
             if elapsed_s >= left_s:
                 candidates.append((start + timedelta(seconds=left_s), Rule.CUMULATIVE))
         return min(
@@ -200,11 +213,13 @@ class _ConditionTracker:
         if self._alarm is None or self._start is None:
             return None
         return Episode(
-            self.kind, self._alarm[1], self._start, self._alarm[0], ended_at, self._peak
-        )
+            self.spec.kind, self._alarm[1], self._start, self._alarm[0], ended_at,
+            self._peak,
+        )  # fmt: skip
 
 
-def _trackers(rules: BoxRules) -> list[_ConditionTracker]:
+@functools.lru_cache(maxsize=1024)
+def _conditions(rules: BoxRules) -> tuple[_Condition, ...]:
     p, window = rules.profile, rules.profile.cumulative_window_s
     low_bat, bat_back = (
         rules.low_battery_pct,
@@ -217,30 +232,30 @@ def _trackers(rules: BoxRules) -> list[_ConditionTracker]:
     def battery(s: Sample) -> float | None:
         return s.battery_pct
 
-    return [
-        _ConditionTracker(
+    return (
+        _Condition(
             ExcursionKind.TEMPERATURE_HIGH, lambda s: s.temp_c > p.high_c,
             lambda s: s.temp_c <= p.high_c - p.hysteresis_c,
             p.single_event_delay_s, p.cumulative_budget_s, window, temp,
         ),
-        _ConditionTracker(
+        _Condition(
             ExcursionKind.TEMPERATURE_LOW, lambda s: s.temp_c < p.low_c,
             lambda s: s.temp_c >= p.low_c + p.hysteresis_c,
             p.single_event_delay_s, p.cumulative_budget_s, window, temp,
             prefer_max=False,
         ),
-        _ConditionTracker(
+        _Condition(
             ExcursionKind.LOW_BATTERY,
             lambda s: s.battery_pct is not None and s.battery_pct < low_bat,
             lambda s: s.battery_pct is not None and s.battery_pct >= bat_back,
             0.0, None, window, battery, prefer_max=False,
         ),
-        _ConditionTracker(
+        _Condition(
             ExcursionKind.DOOR_OPEN, lambda s: s.door_open is True,
             lambda s: s.door_open is False, rules.door_open_max_s, None, window,
             lambda s: None,
         ),
-    ]  # fmt: skip
+    )  # fmt: skip
 
 
 class BoxTracker:
@@ -248,7 +263,7 @@ class BoxTracker:
 
     def __init__(self, rules: BoxRules) -> None:
         self.rules = rules
-        self._conditions = _trackers(rules)
+        self._conditions = [_ConditionTracker(c) for c in _conditions(rules)]
         self.last_key: tuple[datetime, int] | None = None
 
     def accepts(self, sample: Sample) -> bool:

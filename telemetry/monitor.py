@@ -102,8 +102,19 @@ class ExcursionMonitor:
             silent_back = [b for b in boxes if b in self._silent]
             if silent_back:
                 excursion_store.resolve_silences(conn, silent_back)
+            # a recomputation with no episodes matters only where rows exist
+            quiet = {
+                b: t[1] for b, t in touched.items() if not t[0] and t[1] is not None
+            }
+            stored = (
+                excursion_store.boxes_with_episodes(
+                    conn, list(quiet), min(quiet.values())
+                )
+                if quiet
+                else set()
+            )
             for box, (episodes, retract_from) in touched.items():
-                if not episodes and retract_from is None:
+                if not episodes and (retract_from is None or box not in stored):
                     continue
                 rules = self._rules_of(box)
                 assert rules is not None  # noqa: S101

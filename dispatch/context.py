@@ -38,7 +38,7 @@ class DispatchContext:
     notifier: Notifier = field(default_factory=_default_notifier)
     sourcing_policy: SourcingPolicy = "joint"
     """``joint``: the router picks among candidates; ``nearest``: the baseline."""
-    max_candidates: int = 5
+    max_candidates: int = 3
     """Candidate pharmacies per order offered to the router (nearest first)."""
 
     @classmethod

@@ -22,7 +22,7 @@
     ├── TooManyAttempts                  (API: 429)
     │   └── OtpAttemptsExceeded
     └── Unavailable                      (API: 503)
-        ├── SolverBusy, SolverTimedOut
+        ├── SolverBusy, SolverTimedOut, PlanDegraded
 
 Messages are built from ids and rule names only, never from patient data, OTPs or
 tokens. ``keeps_changes`` marks errors whose state changes (e.g. a counted OTP
@@ -58,6 +58,7 @@ __all__ = [
     "OtpNotIssued",
     "OutsideServiceArea",
     "PharmacyNotFound",
+    "PlanDegraded",
     "PlanNotFound",
     "PlanVersionConflict",
     "ProductNotFound",
@@ -311,6 +312,12 @@ class SolverBusy(Unavailable):
     """The solver is already running a plan."""
 
     code = "solver_busy"
+
+
+class PlanDegraded(Unavailable):
+    """The solver ran out of time with a worse plan than the current one (kept)."""
+
+    code = "plan_degraded"
 
 
 class SolverTimedOut(Unavailable):

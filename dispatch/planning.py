@@ -10,7 +10,8 @@ Rules: riders are planned from their live position until their shift ends; order
 already picked up are ``on_board`` their rider (delivery only); the first
 remaining stop of each rider's previous route is locked (they are driving to it);
 pharmacies are offered as pickup candidates within their opening hours; promised
-delivery windows are soft (late beats never) and urgent orders weigh more.
+delivery windows are hard promises, except for urgent orders and orders already
+late, whose windows are soft (late beats never, lateness is costed).
 """
 
 from __future__ import annotations
@@ -247,7 +248,12 @@ def _job(
             order.delivery_location.lon,
         ),
         service_s=params.delivery_service_s,
-        window=TimeWindow(_s(start_at, origin), _s(end_at, origin), hard=False),
+        window=TimeWindow(
+            _s(start_at, origin),
+            _s(end_at, origin),
+            # a promise is hard; urgent or already-late orders may be late (costed)
+            hard=order.priority is not Priority.URGENT and order.window_end_at > now,
+        ),
         ref=order.id,
     )
     demand = (1, 1 if cold else 0)

@@ -21,16 +21,17 @@ from dataclasses import dataclass, field
 from dispatch import plans
 from dispatch.adapters.postgres import Database
 from dispatch.adapters.solver_pool import SolverPool
-from dispatch.errors import DispatchError, PlanVersionConflict
+from dispatch.errors import DispatchError, PlanDegraded, PlanVersionConflict
 from dispatch.events import DispatchEvent
 from dispatch.planning import (
     Plan,
     PlanningParams,
     PlanningSnapshot,
+    Translation,
     build_problem,
     to_plan,
 )
-from routing import RoutingError, SolverParams
+from routing import RoutingError, RoutingSolution, SolverParams
 from routing.matrix import HaversineProvider, MatrixProvider
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class Replanner:
         debounce_s: float = 0.5,
         timer_s: float = 60.0,
         on_plan: Callable[[Plan], None] | None = None,
+        warm_start: bool = True,
     ) -> None:
         self.db = db
         self.solver = solver
@@ -72,6 +74,7 @@ class Replanner:
         self.debounce_s = debounce_s
         self.timer_s = timer_s
         self.on_plan = on_plan
+        self.warm_start = warm_start
         self.stats = ReplanStats()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -146,8 +149,9 @@ class Replanner:
         translation = await asyncio.to_thread(
             build_problem, snapshot, self.provider, self.planning_params
         )
+        initial = translation.initial if self.warm_start else None
         solution = await self.solver.solve(
-            translation.problem, self.solver_params, translation.initial
+            translation.problem, self.solver_params, initial
         )
         plan = to_plan(
             translation,
@@ -165,3 +169,18 @@ class Replanner:
     def _apply(self, plan: Plan, based_on: int | None) -> Plan:
         with self.db.transaction() as tx:
             return plans.apply_plan(tx, plan, based_on_version=based_on)
+
+
+def _refuse_if_worse(
+    translation: Translation, solution: RoutingSolution, previous: Plan
+) -> None:
+    """A time-starved solve must not tear down a better plan: keep the current one."""
+    jobs = {job.id for job in translation.problem.jobs}
+    before = {s.order_id for r in previous.routes for s in r.stops} & jobs
+    after = {
+        v.job_id for r in solution.routes for v in r.visits if v.kind == "delivery"
+    }
+    if len(after) < len(before):
+        raise PlanDegraded(
+            f"degraded solve serves {len(after)} orders, the current plan {len(before)}"
+        )

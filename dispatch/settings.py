@@ -92,7 +92,7 @@ class DispatchSettings(BaseSettings):
         ),
     )
     max_candidate_pharmacies: int = Field(
-        default=5,
+        default=3,
         ge=1,
         description="Candidate pharmacies per order given to the router.",
     )

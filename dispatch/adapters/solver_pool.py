@@ -1,8 +1,10 @@
 """Runs ``routing.solve`` in a worker process, off the event loop, with a deadline.
 
-One worker (``max_workers=1``: the machines have two cores and the API needs one).
-The worker is started with the ``spawn`` method so it inherits no threads or
-sockets (psycopg pools, MQTT) from the parent. A solve that misses its deadline
+The deadline is the solver's time limit plus ``grace_s`` (model building is not
+part of the limit and grows with the problem). One worker (``max_workers=1``: the
+machines have two cores and the API needs one). The worker is started with the
+``spawn`` method so it inherits no threads or sockets (psycopg pools, MQTT) from
+the parent. A solve that misses its deadline
 raises :class:`SolverTimedOut` and the worker is replaced, so a stuck solve never
 blocks the next plan.
 """
@@ -31,7 +33,7 @@ def _warm_up() -> bool:
 class SolverPool:
     """A one-process pool for solves; use as an (async) context manager or close()."""
 
-    def __init__(self, *, grace_s: float = 3.0) -> None:
+    def __init__(self, *, grace_s: float = 10.0) -> None:
         self.grace_s = grace_s
         self._executor = self._new_executor()
 

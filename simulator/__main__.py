@@ -1,9 +1,10 @@
-"""``python -m simulator``: inspect a scenario's world, or report on saved runs.
+"""``python -m simulator``: inspect a scenario, run it against a system, report.
 
 Commands::
 
     python -m simulator world SCENARIO.toml            # what the seed draws
     python -m simulator report RUN.json [RUN2.json]    # KPIs from saved run logs
+    python -m simulator run SCENARIO.toml --api URL --mqtt URL [--speed 30]
 
 The city cache lives under ``--data-dir`` (default ``$RXDISPATCH_DATA_DIR`` or
 ``var/``).
@@ -22,6 +23,7 @@ from simulator.city import load_city
 from simulator.errors import SimulatorError
 from simulator.report import compute_kpis, format_table, write_report
 from simulator.runlog import RunLog
+from simulator.runner import add_run_arguments, run_scenario
 from simulator.scenario_loader import load_scenario
 from simulator.world import World, build_world
 
@@ -70,6 +72,11 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    data_dir = _data_dir(args.data_dir)
+    return run_scenario(args, load_world(args.scenario, data_dir), data_dir)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m simulator", description=__doc__.splitlines()[0]
@@ -87,6 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("logs", nargs="+", metavar="RUN.json")
     report.add_argument("--out", default="var/report", help="output folder")
     report.set_defaults(handler=_report)
+    run = sub.add_parser("run", help="play a scenario against a running system")
+    add_run_arguments(run)
+    run.set_defaults(handler=_run)
     return parser
 
 

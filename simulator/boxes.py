@@ -52,13 +52,20 @@ class BoxUnit:
         failure: tuple[datetime, BoxFailureMode] | None = None,
         outages: tuple[Outage, ...] = (),
         topic_prefix: str = TOPIC_PREFIX,
+        clock_offset: timedelta = timedelta(0),
     ) -> BoxUnit:
-        """A healthy box at its initial temperature, with its fault schedule."""
+        """A healthy box at its initial temperature, with its fault schedule.
+
+        ``clock_offset`` is added to the logger's timestamps (the system's
+        clock minus simulated time).
+        """
         return cls(
             box_ref=box_ref,
             thermal=ColdBoxThermal(params),
             truth=ExcursionTruth(rule),
-            sensor=BoxSensor(box_ref, rng, topic_prefix=topic_prefix),
+            sensor=BoxSensor(
+                box_ref, rng, topic_prefix=topic_prefix, clock_offset=clock_offset
+            ),
             failure=failure,
             outages=outages,
         )

@@ -128,6 +128,11 @@ class ApiClient:
             transport=transport,
         )
 
+    @property
+    def base_url(self) -> str:
+        """The API's base URL."""
+        return str(self._http.base_url).rstrip("/")
+
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self._http.aclose()
@@ -335,14 +340,18 @@ class ApiClient:
         lat: float,
         lon: float,
         id_check: tuple[str, str] | None = None,
+        signature: str | None = None,
     ) -> None:
-        """Complete the hand-off with the patient's code (and ID attestation)."""
+        """Complete the hand-off with the patient's code (and ID attestation and
+        signature for medicines that need them)."""
         body: dict[str, Any] = {"otp": otp, "position": _point(lat, lon)}
         if id_check is not None:
             body["id_check"] = {
                 "document_type": id_check[0],
                 "last_digits": id_check[1],
             }
+        if signature is not None:
+            body["signature"] = signature
         await self.request(
             "POST", f"/orders/{order_id}/delivery", token=device, json=body
         )

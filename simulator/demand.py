@@ -24,6 +24,10 @@ _FIRST_NAMES = (
     "Michael", "Grace", "Mario", "Antoinette", "Raymond", "Jessica", "Luke",
     "Martina", "Matthew", "Nicole", "Daniel", "Claire", "Jake", "Emma", "Kurt",
 )  # fmt: skip
+_SURNAMES = (
+    "Borg", "Camilleri", "Vella", "Farrugia", "Zammit", "Galea", "Micallef",
+    "Grech", "Attard", "Spiteri", "Azzopardi", "Mifsud", "Agius", "Pace", "Caruana",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,7 @@ class OrderRequest:
     cold_chain: bool
     urgent: bool
     patient_first_name: str
+    patient_surname: str
     patient_phone: str
     patient_home: bool
 
@@ -93,6 +98,7 @@ def generate_orders(
                 cold_chain=cold_chain,
                 urgent=urgent,
                 patient_first_name=rng.choice(_FIRST_NAMES),
+                patient_surname=rng.choice(_SURNAMES),
                 patient_phone=f"+356 79{rng.randrange(10**6):06d}",
                 patient_home=rng.random() >= scenario.failures.patient_not_home_share,
             )

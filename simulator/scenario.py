@@ -67,6 +67,7 @@ class Product:
     controlled: bool
     weight: float
     max_qty: int
+    schedule: str | None = None  # controlled-drug schedule, e.g. "II"
 
 
 @dataclass(frozen=True, slots=True)

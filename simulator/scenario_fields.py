@@ -185,20 +185,26 @@ def parse_products(root: Fields) -> tuple[Product, ...]:
     for item in root.table_list("products", min_items=1):
         item.reject_unknown(
             {"sku", "name", "category", "storage", "controlled", "weight", "max_qty"}
+            | {"schedule"}
         )
         sku = item.string("sku")
         if sku in seen:
             raise item.error("sku", f"duplicate SKU {sku!r}")
         seen.add(sku)
+        controlled = item.boolean("controlled", default=False)
+        schedule = item.string("schedule", default="II") if controlled else None
+        if not controlled and item.has("schedule"):
+            raise item.error("schedule", "only controlled products have a schedule")
         products.append(
             Product(
                 sku=sku,
                 name=item.string("name"),
                 category=item.string("category"),
                 storage=item.choice("storage", StorageClass),
-                controlled=item.boolean("controlled", default=False),
+                controlled=controlled,
                 weight=item.number("weight", default=1.0, minimum=0.0),
                 max_qty=item.integer("max_qty", default=2, minimum=1, maximum=100),
+                schedule=schedule,
             )
         )
     return tuple(products)

@@ -12,7 +12,7 @@ import random
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
@@ -55,6 +55,8 @@ class BoxSensor:
     ts_format: TimestampFormat = TimestampFormat.RFC3339
     topic_prefix: str = TOPIC_PREFIX
     online: bool = True
+    # Added to device timestamps: the system's clock minus simulated time.
+    clock_offset: timedelta = timedelta(0)
     battery_pct: float = 100.0
     next_seq: int = 1
     buffer: deque[Reading] = field(default_factory=deque)
@@ -73,7 +75,7 @@ class BoxSensor:
         self.battery_pct = max(0.0, self.battery_pct - _BATTERY_DRAIN_PCT_PER_READING)
         reading = Reading(
             seq=self.next_seq,
-            recorded_at=at,
+            recorded_at=at + self.clock_offset,
             temp_c=measured,
             battery_pct=self.battery_pct,
             door_open=door_open,

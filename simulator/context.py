@@ -1,0 +1,73 @@
+"""What every agent of a run shares: clock, client, tokens, world and the run log.
+
+``server_offset`` maps simulated time to the system's clock: zero when the system
+runs on the same warped clock, ``server_start - scenario start`` when the system
+runs on real time (then only ``speed == 1`` keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from simulator.client import ApiClient
+from simulator.clock import WarpClock
+from simulator.demand import OrderRequest
+from simulator.runlog import DetectedExcursion, OrderOutcome, RunLog
+from simulator.sensors import MqttPublisher
+from simulator.world import World
+
+__all__ = ["PlacedOrder", "RunContext"]
+
+
+@dataclass
+class PlacedOrder:
+    """An order the system accepted: its request, API id and patient's link."""
+
+    request: OrderRequest
+    order_id: str
+    tracking_token: str
+    outcome: OrderOutcome
+
+
+@dataclass
+class RunContext:
+    """Shared state of one run (single event loop: no locking needed)."""
+
+    world: World
+    clock: WarpClock
+    client: ApiClient
+    staff_token: str
+    publisher: MqttPublisher
+    log: RunLog
+    end_at: datetime
+    server_offset: timedelta = timedelta(0)
+    placed: dict[str, PlacedOrder] = field(default_factory=dict)  # by API order id
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    box_of_rider: dict[str, str] = field(default_factory=dict)  # rider ref -> box ref
+    # Reserved lot ids of an order, as the pharmacist hands them over; None
+    # while the API offers no way to read them.
+    pick_list: Callable[[str], Awaitable[list[int]]] | None = None
+
+    def to_server(self, at: datetime) -> datetime:
+        """A simulated time on the system's clock."""
+        return at + self.server_offset
+
+    def from_server(self, at: datetime) -> datetime:
+        """A time from the system, in simulated time."""
+        return at - self.server_offset
+
+    def now(self) -> datetime:
+        """Simulated now."""
+        return self.clock.now()
+
+    def outcome_of(self, order_id: str) -> OrderOutcome | None:
+        """The run-log record of an order placed by this run."""
+        placed = self.placed.get(order_id)
+        return placed.outcome if placed else None
+
+    def detected(self, box: str, at: datetime) -> None:
+        """Record an excursion alert for ``box`` (simulated time)."""
+        self.log.detected.append(DetectedExcursion(box, at))

@@ -1,0 +1,128 @@
+"""The people around the riders: patients ordering and reading their codes,
+the pharmacist deciding holds, and the final status sweep for the report.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from simulator.context import PlacedOrder, RunContext
+from simulator.demand import OrderRequest
+from simulator.errors import ApiError
+from simulator.runlog import OrderOutcome, OrderStatus
+
+__all__ = ["order_body", "place_orders", "read_otp", "sweep_statuses", "watch_holds"]
+
+log = logging.getLogger(__name__)
+
+_CODE = re.compile(r"\b(\d{4,12})\b")
+_HOLD_POLL_S = 60.0
+
+
+def order_body(ctx: RunContext, order: OrderRequest) -> dict[str, Any]:
+    """The ``OrderCreate`` body of a simulated order (times on the system's clock)."""
+    return {
+        "patient_ref": f"sim-{order.ref}",
+        "patient": {
+            "name": f"{order.patient_first_name} {order.patient_surname}",
+            "phone": order.patient_phone,
+            "address": f"Residential street at {order.lat:.5f}, {order.lon:.5f}, Malta",
+        },
+        "delivery_location": {"lat": order.lat, "lon": order.lon},
+        "lines": [{"sku": line.sku, "quantity": line.quantity} for line in order.lines],
+        "window_start_at": ctx.to_server(order.created_at).isoformat(),
+        "window_end_at": ctx.to_server(order.due_at).isoformat(),
+        "priority": "urgent" if order.urgent else "standard",
+    }
+
+
+async def place_orders(ctx: RunContext) -> None:
+    """Each patient places their order at its time (until the run stops)."""
+    for order in ctx.world.orders:
+        if order.created_at >= ctx.end_at:
+            break
+        await ctx.clock.sleep_until(order.created_at)
+        if ctx.stopping.is_set():
+            break
+        outcome = OrderOutcome(
+            order.ref, order.created_at, order.due_at, order.cold_chain, order.urgent
+        )
+        ctx.log.orders.append(outcome)
+        try:
+            created = await ctx.client.create_order(
+                ctx.staff_token, order_body(ctx, order), idempotency_key=order.ref
+            )
+        except ApiError as exc:
+            if exc.status != 422 and exc.status != 409:
+                raise
+            # The engine refused it (e.g. no pharmacy has the stock): unservable.
+            log.info("order %s refused: %s", order.ref, exc.problem_code)
+            outcome.status = OrderStatus.UNASSIGNED
+            continue
+        ctx.placed[created.order_id] = PlacedOrder(
+            order, created.order_id, created.tracking_token, outcome
+        )
+
+
+async def read_otp(ctx: RunContext, order_id: str) -> str | None:
+    """The delivery code the patient received, read through their tracking link."""
+    placed = ctx.placed[order_id]
+    messages = await ctx.client.patient_messages(placed.tracking_token)
+    for message in reversed(messages):
+        if message.kind == "otp":
+            found = _CODE.search(message.body)
+            if found:
+                return found.group(1)
+    return None
+
+
+async def watch_holds(ctx: RunContext) -> None:
+    """The pharmacist: notice holds (excursion alerts) and reject the goods.
+
+    A hold on a box counts as that box's excursion alert; held goods that were
+    in an excursion are unfit, so the pharmacist rejects them (the engine writes
+    them off and sources replacements).
+    """
+    seen: set[int] = set()
+    while not ctx.stopping.is_set():
+        try:
+            holds = await ctx.client.open_holds(ctx.staff_token)
+        except ApiError as exc:
+            log.warning("cannot list holds: %s", exc.problem_code or exc.status)
+            holds = []
+        for hold in holds:
+            if hold.hold_id in seen:
+                continue
+            seen.add(hold.hold_id)
+            if hold.box_id:
+                ctx.detected(hold.box_id, ctx.from_server(hold.placed_at))
+            for order_id in hold.order_ids:
+                outcome = ctx.outcome_of(order_id)
+                if outcome is not None:
+                    outcome.status = OrderStatus.HELD
+            await ctx.client.decide_hold(ctx.staff_token, hold.hold_id, release=False)
+        await ctx.clock.sleep(_HOLD_POLL_S)
+
+
+_FINAL = {
+    "delivered": OrderStatus.DELIVERED,
+    "cancelled": OrderStatus.CANCELLED,
+    "on_hold": OrderStatus.HELD,
+}
+
+
+async def sweep_statuses(ctx: RunContext) -> None:
+    """Settle every order's final status from the system at the end of the run."""
+    for placed in ctx.placed.values():
+        outcome = placed.outcome
+        if outcome.status in (OrderStatus.DELIVERED, OrderStatus.FAILED_NOT_HOME):
+            continue
+        view = await ctx.client.get_order(ctx.staff_token, placed.order_id)
+        if view.status in _FINAL and outcome.status is not OrderStatus.HELD:
+            outcome.status = _FINAL[view.status]
+        elif view.status == "failed" and outcome.status is OrderStatus.OPEN:
+            outcome.status = OrderStatus.FAILED_OTHER
+        elif view.unassigned_reason and view.rider_id is None:
+            outcome.status = OrderStatus.UNASSIGNED

@@ -1,0 +1,209 @@
+"""Run a scenario against a live system: set up, play the day, report.
+
+``python -m simulator run SCENARIO.toml --api URL --mqtt URL``. The system must
+either run on the same warped clock as the simulator (``--server-clock shared``,
+any ``--speed``) or on real time (``--server-clock real``, ``--speed 1`` only).
+Staff credentials come from ``--user``/``--password`` or the API's bootstrap
+admin variables (``API_BOOTSTRAP_ADMIN_USERNAME``/``_PASSWORD``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from simulator.agents import RiderAgent
+from simulator.boxes import BoxUnit
+from simulator.city import load_city
+from simulator.client import ApiClient
+from simulator.clock import WarpClock
+from simulator.context import RunContext
+from simulator.desk import place_orders, sweep_statuses, watch_holds
+from simulator.errors import ApiUnavailable, SimulatorError
+from simulator.motion import RiderMotion
+from simulator.report import compute_kpis, format_table, write_report
+from simulator.roads import RoadGraph
+from simulator.runlog import OrderStatus, RunLog
+from simulator.sensors import MqttPublisher
+from simulator.setup import register_world
+from simulator.world import World
+
+__all__ = ["add_run_arguments", "run_scenario"]
+
+log = logging.getLogger(__name__)
+
+_PROGRESS_EVERY_S = 5.0
+
+
+def add_run_arguments(run: argparse.ArgumentParser) -> None:
+    """The ``run`` command's options."""
+    run.add_argument("scenario")
+    run.add_argument("--api", default="http://127.0.0.1:8000", help="API base URL")
+    run.add_argument("--mqtt", default="mqtt://127.0.0.1:1883", help="broker URL")
+    run.add_argument("--speed", type=float, help="time warp (default: scenario's)")
+    run.add_argument(
+        "--duration", type=float, help="stop after this many simulated minutes"
+    )
+    run.add_argument(
+        "--server-clock",
+        choices=("shared", "real"),
+        default="shared",
+        help="shared: the system runs on the simulator's warped clock; "
+        "real: it runs on real time (then --speed must be 1)",
+    )
+    run.add_argument(
+        "--user", help="staff user (default $API_BOOTSTRAP_ADMIN_USERNAME)"
+    )
+    run.add_argument("--password", help="(default $API_BOOTSTRAP_ADMIN_PASSWORD)")
+    run.add_argument("--policy", default="engine", help="policy label in the report")
+    run.add_argument("--out", default="var/run", help="folder for run log and report")
+
+
+def run_scenario(args: argparse.Namespace, world: World, data_dir: Path) -> int:
+    """Play ``world`` against the system named by ``args``; 0 on success."""
+    return asyncio.run(_run(args, world, data_dir))
+
+
+async def _run(args: argparse.Namespace, world: World, data_dir: Path) -> int:
+    scenario = world.scenario
+    speed = float(args.speed or scenario.speed)
+    if args.server_clock == "real" and speed != 1:
+        raise SimulatorError(
+            "a system on real time keeps step with the simulator only at --speed 1"
+        )
+    user = args.user or os.environ.get("API_BOOTSTRAP_ADMIN_USERNAME")
+    password = args.password or os.environ.get("API_BOOTSTRAP_ADMIN_PASSWORD")
+    if not user or not password:
+        raise SimulatorError("staff credentials needed: --user/--password")
+    client = ApiClient(args.api)
+    try:
+        if not await client.health():
+            raise ApiUnavailable(f"no API answering at {args.api}")
+        token = await client.login(user, password)
+        registry = await register_world(client, token, world)
+        ctx = _context(args, world, client, token, speed)
+        await _play(ctx, world, registry.device_tokens, data_dir)
+        await sweep_statuses(ctx)
+    finally:
+        await client.aclose()
+    return _write(args, ctx.log)
+
+
+def _context(
+    args: argparse.Namespace, world: World, client: ApiClient, token: str, speed: float
+) -> RunContext:
+    scenario = world.scenario
+    clock = WarpClock(scenario.start_at, speed)
+    offset = timedelta(0)
+    if args.server_clock == "real":
+        offset = datetime.now(UTC) - scenario.start_at
+    last_shift = max(r.shift_end_at for r in world.riders)
+    end_at = last_shift
+    if args.duration:
+        end_at = min(end_at, scenario.start_at + timedelta(minutes=args.duration))
+    publisher = MqttPublisher(args.mqtt, client_id=f"rxd-sim-{uuid.uuid4().hex[:8]}")
+    run_log = RunLog(args.policy, scenario.name, scenario.start_at, end_at)
+    return RunContext(
+        world=world,
+        clock=clock,
+        client=client,
+        staff_token=token,
+        publisher=publisher,
+        log=run_log,
+        end_at=end_at,
+        server_offset=offset,
+    )
+
+
+async def _play(
+    ctx: RunContext, world: World, tokens: dict[int, str], data_dir: Path
+) -> None:
+    roads = RoadGraph(load_city(cache_dir=data_dir / "city"))
+    riders = [_agent(ctx, world, roads, tokens[r.index], r.index) for r in world.riders]
+    ctx.publisher.start()
+    tasks = [asyncio.create_task(place_orders(ctx), name="patients")]
+    tasks += [asyncio.create_task(a.run(), name=a.spec.ref) for a in riders]
+    background = [
+        asyncio.create_task(watch_holds(ctx), name="pharmacist"),
+        asyncio.create_task(_progress(ctx), name="progress"),
+    ]
+    try:
+        done = asyncio.gather(*tasks)
+        await asyncio.wait_for(
+            done, timeout=ctx.clock.wall_time_of(ctx.end_at) - ctx.clock.wall()
+        )
+    except TimeoutError:
+        pass
+    finally:
+        ctx.stopping.set()
+        for task in tasks + background:
+            task.cancel()
+        await asyncio.gather(*tasks, *background, return_exceptions=True)
+        await asyncio.to_thread(ctx.publisher.flush, 10.0)
+        ctx.publisher.stop()
+    for agent in riders:
+        ctx.log.legs.extend(agent.motion.legs)
+        if agent.box is not None and (truth := agent.box.injected()) is not None:
+            ctx.log.injected.append(truth)
+    ctx.log.ended_at = min(ctx.now(), ctx.end_at)
+
+
+def _agent(
+    ctx: RunContext, world: World, roads: RoadGraph, token: str, index: int
+) -> RiderAgent:
+    spec = world.riders[index]
+    plan = world.failures
+    start = roads.nearest_node(spec.start_pharmacy.lat, spec.start_pharmacy.lon)
+    box = None
+    if spec.box_ref is not None:
+        failure = next(
+            ((at, mode) for r, at, mode in plan.box_failures if r == index), None
+        )
+        box = BoxUnit.create(
+            spec.box_ref,
+            world.scenario.thermal,
+            world.scenario.cold_chain,
+            rng=random.Random(f"{world.scenario.seed}:box:{index}"),
+            failure=failure,
+            outages=tuple(o for o in plan.boxes_offline if o.rider == index),
+            clock_offset=ctx.server_offset,
+        )
+    return RiderAgent(
+        ctx=ctx,
+        spec=spec,
+        device_token=token,
+        motion=RiderMotion(spec.ref, spec.vehicle, roads, start),
+        box=box,
+        outages=tuple(o for o in plan.riders_offline if o.rider == index),
+        rng=random.Random(f"{world.scenario.seed}:gps:{index}"),
+    )
+
+
+async def _progress(ctx: RunContext) -> None:
+    while True:
+        await asyncio.sleep(_PROGRESS_EVERY_S)
+        orders = ctx.log.orders
+        delivered = sum(o.status is OrderStatus.DELIVERED for o in orders)
+        held = sum(o.status is OrderStatus.HELD for o in orders)
+        print(
+            f"[{ctx.now():%H:%M} UTC] orders {len(orders)}  delivered {delivered}  "
+            f"held {held}  alerts {len(ctx.log.detected)}",
+            flush=True,
+        )
+
+
+def _write(args: argparse.Namespace, run_log: RunLog) -> int:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    run_log.save(out / f"run-{run_log.policy}.json")
+    kpis = compute_kpis(run_log)
+    write_report(out, [kpis], stem=f"kpis-{run_log.policy}")
+    print(format_table([kpis]))
+    print("Map data © OpenStreetMap contributors (ODbL)")
+    return 0

@@ -16,6 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api.auth_model import Role
 from api.errors import ApiConflict, install_error_handlers
+from api.openapi import install_openapi
 from api.request_context import RequestIdMiddleware
 from api.routers import audit as audit_routes
 from api.routers import auth as auth_routes
@@ -131,4 +132,5 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     for router in ROUTERS:
         app.include_router(router)
+    install_openapi(app)
     return app

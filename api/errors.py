@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
@@ -233,6 +234,18 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return problem_response(request, status=exc.status_code, code=code, detail=detail)
 
 
+async def _data_error(request: Request, exc: Exception) -> Response:
+    # PostgreSQL refused a value (NUL byte, out-of-range number, bad uuid text):
+    # the client's input, not a server fault. The database message stays internal.
+    log.info("database refused a value: %s", type(exc).__name__)
+    return problem_response(
+        request,
+        status=422,
+        code="invalid_input",
+        detail="A value in the request cannot be stored or looked up.",
+    )
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.error(
         "unhandled error on %s %s", request.method, request.url.path, exc_info=exc
@@ -254,16 +267,12 @@ def install_error_handlers(
         app.add_exception_handler(base, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(psycopg.DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` entries documenting problem+json errors."""
     return {
-        s: {
-            "model": Problem,
-            "description": HTTPStatus(s).phrase,
-            "content": {PROBLEM_MEDIA_TYPE: {}},
-        }
-        for s in statuses
+        s: {"model": Problem, "description": HTTPStatus(s).phrase} for s in statuses
     }

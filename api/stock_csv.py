@@ -19,6 +19,19 @@ MAX_ROWS = 10_000
 
 def parse_stock_csv(text: str) -> tuple[list[LotCreate], list[ImportRowError]]:
     """Valid lots and the errors of the invalid rows (line numbers 1-based)."""
+    try:
+        return _parse(text)
+    except csv.Error as exc:
+        return [], [ImportRowError(line=0, code="malformed_csv", detail=str(exc))]
+
+
+def _parse(text: str) -> tuple[list[LotCreate], list[ImportRowError]]:
+    if "\x00" in text:
+        return [], [
+            ImportRowError(
+                line=0, code="malformed_csv", detail="the file contains NUL bytes"
+            )
+        ]
     reader = csv.DictReader(io.StringIO(text))
     header = [c.strip() for c in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]

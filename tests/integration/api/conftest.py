@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -14,6 +18,7 @@ from api.auth_model import Role
 from api.services import AppSettings, Services
 from api.settings import ApiSettings
 from dispatch.settings import DatabaseSettings
+from telemetry.embedded_broker import free_port
 
 PASSWORD = "correct-horse-battery"
 
@@ -71,3 +76,26 @@ def creds(client: TestClient) -> Credentials:
     rider_token = services.auth.issue_device_token(rider_id="rider-1")
     headers[Role.rider] = {"Authorization": f"Bearer {rider_token}"}
     return Credentials(headers=headers, rider_id="rider-1")
+
+
+@pytest.fixture
+def server(fresh_db: str) -> Iterator[tuple[str, FastAPI]]:
+    """A real uvicorn serving the app on a free port (heartbeat 0.2 s)."""
+    app = create_app(api_settings(fresh_db, ws_heartbeat_s=0.2))
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    assert srv.started
+    try:
+        yield f"127.0.0.1:{port}", app
+    finally:
+        srv.should_exit = True
+        thread.join(10)

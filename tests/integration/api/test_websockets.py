@@ -5,24 +5,20 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
-import uvicorn
 import websockets
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from api.app import create_app
 from api.auth_model import Role
 from api.geofence import FenceKind
 from api.live import RouteStop
 from api.ws_hub import DISPATCH_TOPIC
-from telemetry.embedded_broker import free_port
-from tests.integration.api.conftest import Credentials, api_settings, services_of
+from tests.integration.api.conftest import Credentials, services_of
 
 
 def _recv_until(ws: Any, type_: str, limit: int = 50) -> dict[str, Any]:
@@ -138,29 +134,6 @@ def test_hub_events_reach_the_dispatch_feed(
         t.start()
         t.join()
         assert _recv_until(ws, "alert")["data"] == {"code": "x"}
-
-
-@pytest.fixture
-def server(fresh_db: str) -> Iterator[tuple[str, object]]:
-    """A real uvicorn serving the app on a free port (heartbeat 0.2 s)."""
-    app = create_app(api_settings(fresh_db, ws_heartbeat_s=0.2))
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    assert srv.started
-    try:
-        yield f"127.0.0.1:{port}", app
-    finally:
-        srv.should_exit = True
-        thread.join(10)
 
 
 def test_real_server_heartbeats_and_fan_out_with_websockets_library(server) -> None:

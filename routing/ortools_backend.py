@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
@@ -39,7 +40,11 @@ _METAHEURISTIC = {
     Metaheuristic.GUIDED_LOCAL_SEARCH: _META.GUIDED_LOCAL_SEARCH,
     Metaheuristic.SIMULATED_ANNEALING: _META.SIMULATED_ANNEALING,
     Metaheuristic.TABU_SEARCH: _META.TABU_SEARCH,
+    # Inside iterated local search the improvement step must be a plain descent.
+    Metaheuristic.ITERATED_LOCAL_SEARCH: _META.GREEDY_DESCENT,
 }
+_SISR_MAX_STRING = 10
+_SISR_BYPASS = 0.01
 _STATUS_ENUM = routing_enums_pb2.RoutingSearchStatus
 _STATUS = {
     _STATUS_ENUM.ROUTING_OPTIMAL: "optimal",
@@ -92,10 +97,16 @@ def run_engine(
     model.CloseModelWithParameters(search)
     assignment = None
     warm = False
-    if request.initial is not None:
+    if request.initial is None and search.use_iterated_local_search:
+        assignment = model.SolveWithIteratedLocalSearch(search)
+    elif request.initial is not None:
         routes = [[manager.NodeToIndex(n) for n in r] for r in request.initial]
         start = model.ReadAssignmentFromRoutes(routes, True)
         if start is not None:
+            if search.use_iterated_local_search:
+                # Iterated local search cannot start from an assignment: use GLS.
+                search.use_iterated_local_search = False
+                search.local_search_metaheuristic = _META.GUIDED_LOCAL_SEARCH
             assignment = model.SolveFromAssignmentWithParameters(start, search)
             warm = True
         else:
@@ -109,7 +120,7 @@ def run_engine(
     return builder.read(assignment, _STATUS.get(model.status(), "degraded"), warm)
 
 
-def _search_parameters(params: SolverParams, time_limit_s: float) -> object:
+def _search_parameters(params: SolverParams, time_limit_s: float) -> Any:
     search = pywrapcp.DefaultRoutingSearchParameters()
     search.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
     if params.plain:
@@ -119,9 +130,27 @@ def _search_parameters(params: SolverParams, time_limit_s: float) -> object:
         search.first_solution_strategy = _FIRST_SOLUTION[params.first_solution]
         search.local_search_metaheuristic = _METAHEURISTIC[params.metaheuristic]
         search.guided_local_search_lambda_coefficient = params.gls_lambda
+        if params.metaheuristic is Metaheuristic.ITERATED_LOCAL_SEARCH:
+            _iterated_local_search(search, params)
     if params.solution_limit is not None:
         search.solution_limit = params.solution_limit
     return search
+
+
+def _iterated_local_search(search: Any, params: SolverParams) -> None:
+    """Ruin with SISR string removals, recreate by local cheapest insertion."""
+    search.use_iterated_local_search = True
+    ils = search.iterated_local_search_parameters
+    ruin_recreate = ils.ruin_recreate_parameters
+    del ruin_recreate.ruin_strategies[:]
+    sisr = ruin_recreate.ruin_strategies.add().sisr
+    sisr.max_removed_sequence_size = _SISR_MAX_STRING
+    sisr.avg_num_removed_visits = params.ruin_visits
+    sisr.bypass_factor = _SISR_BYPASS
+    ruin_recreate.recreate_strategy.heuristic = _FIRST.LOCAL_CHEAPEST_INSERTION
+    ils.improve_perturbed_solution = True
+    acceptance = ils.reference_solution_acceptance_strategy
+    acceptance.simulated_annealing.automatic_temperatures = True
 
 
 class _ModelBuilder:

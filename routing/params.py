@@ -29,6 +29,9 @@ class Metaheuristic(StrEnum):
     GUIDED_LOCAL_SEARCH = "guided_local_search"
     SIMULATED_ANNEALING = "simulated_annealing"
     TABU_SEARCH = "tabu_search"
+    ITERATED_LOCAL_SEARCH = "iterated_local_search"
+    """Ruin (SISR string removals) and recreate, with simulated-annealing acceptance;
+    warm-started runs fall back to guided local search."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,14 +45,16 @@ class SolverParams:
 
     time_limit_s: float = 5.0
     seed: int = 0
-    first_solution: FirstSolution = FirstSolution.PARALLEL_CHEAPEST_INSERTION
-    metaheuristic: Metaheuristic = Metaheuristic.GUIDED_LOCAL_SEARCH
+    first_solution: FirstSolution = FirstSolution.PATH_CHEAPEST_ARC
+    metaheuristic: Metaheuristic = Metaheuristic.ITERATED_LOCAL_SEARCH
     num_workers: int = 1
     """Independent diversified searches run in parallel processes (best one wins)."""
     minimise_vehicles: bool = False
     """Run a route-elimination phase (fewest vehicles first, then cost)."""
     gls_lambda: float = 0.1
     """Guided-local-search penalty coefficient."""
+    ruin_visits: int = 20
+    """Average number of visits removed per ruin step (iterated local search)."""
     solution_limit: int | None = None
     """Stop after this many improving solutions (makes runs repeatable)."""
     lateness_cost_per_s: int = 10
@@ -70,6 +75,8 @@ class SolverParams:
             raise InvalidParams("num_workers", "must be between 1 and 64")
         if not math.isfinite(self.gls_lambda) or self.gls_lambda <= 0:
             raise InvalidParams("gls_lambda", "must be positive")
+        if self.ruin_visits < 1:
+            raise InvalidParams("ruin_visits", "must be >= 1")
         if self.solution_limit is not None and self.solution_limit < 1:
             raise InvalidParams("solution_limit", "must be >= 1")
         for name in ("lateness_cost_per_s", "urgent_factor"):

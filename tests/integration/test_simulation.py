@@ -1,26 +1,45 @@
-"""The simulator against the real system: cold boxes over MQTT into telemetry.
+"""The simulator against the real system (PostgreSQL, MQTT broker, API).
 
-Simulated boxes (thermal model, loggers, injected faults) publish over the real
-broker to the real ingest worker and PostgreSQL; the readings arrive complete
-(also the backlog of a box that was offline) and a box whose lid was left open
-opens a temperature excursion close to the simulator's ground truth.
+- Simulated boxes (thermal model, loggers, injected faults) publish over the real
+  broker to the real ingest worker; the readings arrive complete (also the backlog
+  of a box that was offline) and a box whose lid was left open opens a
+  temperature excursion close to the simulator's ground truth.
+- The staff set-up registers a world through the real API, a patient's link
+  shows their order, and the rider's GPS over ``/ws/rider`` reaches
+  ``/ws/dispatch`` (websockets client against uvicorn).
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
+import uvicorn
+from pydantic import SecretStr
 
+from api.app import create_app
+from api.services import AppSettings
+from api.settings import ApiSettings
+from dispatch.settings import DatabaseSettings
 from simulator.boxes import BoxUnit
+from simulator.city import load_city
+from simulator.client import ApiClient
+from simulator.errors import ApiError
+from simulator.live import Frame, LiveChannel, websocket_url
 from simulator.scenario import BoxFailureMode
 from simulator.scenario_fields import Fields, parse_cold_chain, parse_thermal
+from simulator.scenario_loader import load_scenario
 from simulator.sensors import MqttPublisher
-from simulator.world import Outage
+from simulator.setup import register_world
+from simulator.world import Outage, World, build_world
+from telemetry.embedded_broker import free_port
 from telemetry.ingest import IngestParams
 from telemetry.service import IngestService
 from telemetry.store import TelemetryStore
@@ -28,6 +47,7 @@ from telemetry.store import TelemetryStore
 THERMAL = parse_thermal(Fields({}, "thermal", ""))
 RULE = parse_cold_chain(Fields({}, "cold_chain", ""))
 MINUTES = 45
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def wait_for(predicate: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
@@ -141,3 +161,149 @@ def test_simulated_boxes_reach_telemetry(
     assert isinstance(started_at, datetime)
     assert truth.true_exit_at is not None
     assert abs(started_at - truth.true_exit_at) <= timedelta(minutes=2)
+
+
+# -- the simulator against the real API --------------------------------------------
+
+ADMIN = ("sim-admin", "sim-admin-password-1")
+
+
+@pytest.fixture
+def api_url(fresh_db: str) -> Iterator[str]:
+    """The real API app under uvicorn on a free port, with a bootstrap admin."""
+    settings = AppSettings(
+        api=ApiSettings(
+            environment="test",
+            run_migrations=False,
+            ws_heartbeat_s=0.5,
+            bootstrap_admin_username=ADMIN[0],
+            bootstrap_admin_password=SecretStr(ADMIN[1]),
+        ),
+        database=DatabaseSettings(database_url=fresh_db, pool_max_size=4),
+    )
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            ws="websockets-sansio",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, "the API to start", timeout_s=30)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def short_world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    """The short scenario's world on the bundled city."""
+    city = load_city(cache_dir=tmp_path_factory.mktemp("city"))
+    return build_world(load_scenario(SCENARIOS / "short.toml"), city)
+
+
+async def _first_frame(frames: asyncio.Queue[Frame], kind: str) -> Frame:
+    while True:
+        frame = await asyncio.wait_for(frames.get(), timeout=20)
+        if frame.type == kind:
+            return frame
+
+
+def test_world_set_up_and_live_channels_through_the_api(
+    api_url: str, short_world: World
+) -> None:
+    """Staff set-up registers the world (idempotently); a patient's link shows their
+    order; a rider's GPS over /ws/rider reaches the dispatcher's /ws/dispatch."""
+
+    async def scenario() -> None:
+        client = ApiClient(api_url)
+        try:
+            token = await client.login(*ADMIN)
+            registry = await register_world(client, token, short_world)
+            assert registry.pharmacies_created == len(short_world.pharmacies)
+            assert registry.lots_imported == len(short_world.stock)
+            assert len(registry.device_tokens) == len(short_world.riders)
+            again = await register_world(client, token, short_world)
+            assert again.pharmacies_created == 0
+
+            order = short_world.orders[0]
+            now = datetime.now(UTC)
+            body = {
+                "patient_ref": f"sim-{order.ref}",
+                "patient": {"name": "Maria Borg", "phone": "+356 79000001",
+                            "address": "Residential street, Malta"},
+                "delivery_location": {"lat": order.lat, "lon": order.lon},
+                "lines": [{"sku": x.sku, "quantity": x.quantity} for x in order.lines],
+                "window_start_at": now.isoformat(),
+                "window_end_at": (now + timedelta(hours=1)).isoformat(),
+            }  # fmt: skip
+            created = await client.create_order(token, body, idempotency_key=order.ref)
+            retried = await client.create_order(token, body, idempotency_key=order.ref)
+            assert retried.order_id == created.order_id
+            view = await client.tracking(created.tracking_token)
+            assert view["status"] in {"preparing", "assigned"}
+
+            device = registry.device_tokens[0]
+            rider = short_world.riders[0]
+            await client.start_shift(
+                device,
+                ends_at=now + timedelta(hours=2),
+                lat=rider.start_pharmacy.lat,
+                lon=rider.start_pharmacy.lon,
+            )
+            await _gps_reaches_dispatcher(api_url, token, device, rider.ref)
+        finally:
+            await client.aclose()
+
+    asyncio.run(scenario())
+
+
+async def _gps_reaches_dispatcher(
+    api_url: str, staff_token: str, device: str, rider_ref: str
+) -> None:
+    rider_frames: asyncio.Queue[Frame] = asyncio.Queue()
+    dispatch_frames: asyncio.Queue[Frame] = asyncio.Queue()
+    rider = LiveChannel(
+        websocket_url(api_url, "/ws/rider"), token=device, on_frame=rider_frames.put
+    )
+    desk = LiveChannel(
+        websocket_url(api_url, "/ws/dispatch"),
+        token=staff_token,
+        on_frame=dispatch_frames.put,
+    )
+    tasks = [asyncio.create_task(rider.run()), asyncio.create_task(desk.run())]
+    try:
+        hello = await _first_frame(rider_frames, "hello")
+        assert hello.data["subject_id"] == rider_ref
+        await _first_frame(dispatch_frames, "hello")
+        fix = {"lat": 35.9, "lon": 14.51, "at": datetime.now(UTC).isoformat()}
+        assert await rider.send("position", fix)
+        positions = await _first_frame(dispatch_frames, "positions")
+        assert any(p["rider_id"] == rider_ref for p in positions.data)
+    finally:
+        await rider.stop()
+        await desk.stop()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def test_refused_credentials_stop_the_live_channel(api_url: str) -> None:
+    """A bad device token is refused with 1008 and the channel raises ApiError."""
+
+    async def scenario() -> None:
+        channel = LiveChannel(
+            websocket_url(api_url, "/ws/rider"), token="rxd_dev_bogus", on_frame=_ignore
+        )
+        with pytest.raises(ApiError, match="authentication refused"):
+            await asyncio.wait_for(channel.run(), timeout=20)
+
+    asyncio.run(scenario())
+
+
+async def _ignore(frame: Frame) -> None:
+    return None

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from simulator.context import PlacedOrder, RunContext
@@ -21,8 +23,11 @@ _CODE = re.compile(r"\b(\d{4,12})\b")
 _HOLD_POLL_S = 60.0
 
 
-def order_body(ctx: RunContext, order: OrderRequest) -> dict[str, Any]:
-    """The ``OrderCreate`` body of a simulated order (times on the system's clock)."""
+def order_body(
+    order: OrderRequest, to_server: Callable[[datetime], datetime]
+) -> dict[str, Any]:
+    """The ``OrderCreate`` body of a simulated order; ``to_server`` maps simulated
+    times to the system's clock."""
     return {
         "patient_ref": f"sim-{order.ref}",
         "patient": {
@@ -32,8 +37,8 @@ def order_body(ctx: RunContext, order: OrderRequest) -> dict[str, Any]:
         },
         "delivery_location": {"lat": order.lat, "lon": order.lon},
         "lines": [{"sku": line.sku, "quantity": line.quantity} for line in order.lines],
-        "window_start_at": ctx.to_server(order.created_at).isoformat(),
-        "window_end_at": ctx.to_server(order.due_at).isoformat(),
+        "window_start_at": to_server(order.created_at).isoformat(),
+        "window_end_at": to_server(order.due_at).isoformat(),
         "priority": "urgent" if order.urgent else "standard",
     }
 
@@ -52,7 +57,9 @@ async def place_orders(ctx: RunContext) -> None:
         ctx.log.orders.append(outcome)
         try:
             created = await ctx.client.create_order(
-                ctx.staff_token, order_body(ctx, order), idempotency_key=order.ref
+                ctx.staff_token,
+                order_body(order, ctx.to_server),
+                idempotency_key=order.ref,
             )
         except ApiError as exc:
             if exc.status != 422 and exc.status != 409:

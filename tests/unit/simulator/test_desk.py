@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from simulator.client import ApiClient
-from simulator.clock import WarpClock
-from simulator.context import RunContext
 from simulator.demand import OrderLine, OrderRequest
 from simulator.desk import order_body
-from simulator.runlog import RunLog
-from simulator.sensors import MqttPublisher
-from simulator.world import World
 
 T0 = datetime(2026, 6, 15, 8, tzinfo=UTC)
+DAY = timedelta(days=1)
 
 
 def _order(urgent: bool) -> OrderRequest:
@@ -36,26 +29,11 @@ def _order(urgent: bool) -> OrderRequest:
     )
 
 
-@pytest.fixture
-def ctx() -> RunContext:
-    """A context whose system clock runs one day ahead of simulated time."""
-    return RunContext(
-        world=World.__new__(World),
-        clock=WarpClock(T0, 1.0),
-        client=ApiClient("http://api.test"),
-        staff_token="t",
-        publisher=MqttPublisher("mqtt://127.0.0.1:1", client_id="unused"),
-        log=RunLog("engine", "short", T0, T0),
-        end_at=T0,
-        server_offset=timedelta(days=1),
-    )
-
-
-def test_order_body_matches_order_create(ctx: RunContext) -> None:
+def test_order_body_matches_order_create() -> None:
     """Window, priority, lines and contact are sent; times on the system's clock."""
-    body = order_body(ctx, _order(urgent=True))
-    assert body["window_start_at"] == (T0 + timedelta(days=1)).isoformat()
-    assert body["window_end_at"] == (T0 + timedelta(days=1, hours=1)).isoformat()
+    body = order_body(_order(urgent=True), lambda at: at + DAY)
+    assert body["window_start_at"] == (T0 + DAY).isoformat()
+    assert body["window_end_at"] == (T0 + DAY + timedelta(hours=1)).isoformat()
     assert body["priority"] == "urgent"
     assert body["lines"] == [{"sku": "INS-GLAR-100-PEN", "quantity": 2}]
     assert body["patient"]["name"] == "Maria Borg"
@@ -66,7 +44,6 @@ def test_order_body_matches_order_create(ctx: RunContext) -> None:
     }  # fmt: skip
 
 
-def test_time_mapping_round_trips(ctx: RunContext) -> None:
-    """Times go to the system shifted by the offset and come back unchanged."""
-    assert ctx.from_server(ctx.to_server(T0)) == T0
-    assert order_body(ctx, _order(urgent=False))["priority"] == "standard"
+def test_standard_priority() -> None:
+    """Non-urgent orders are standard priority."""
+    assert order_body(_order(urgent=False), lambda at: at)["priority"] == "standard"

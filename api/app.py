@@ -25,9 +25,11 @@ from api.routers import delivery as delivery_routes
 from api.routers import health as health_routes
 from api.routers import holds as holds_routes
 from api.routers import orders as orders_routes
+from api.routers import plans as plans_routes
 from api.routers import riders as riders_routes
 from api.routers import tracking as tracking_routes
 from api.services import AppSettings, Services, build_services
+from api.workers import run_replanner
 from api.ws_routes import router as ws_router
 from dispatch.database import migrate, open_pool
 from dispatch.embedded_postgres import resolve_database_url
@@ -43,6 +45,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     catalogue_routes.router,
     orders_routes.router,
     riders_routes.router,
+    plans_routes.router,
     delivery_routes.router,
     holds_routes.router,
     audit_routes.router,
@@ -90,6 +93,8 @@ async def _compose(app: FastAPI, settings: AppSettings) -> AsyncIterator[Service
         stack.callback(pool.close)
         services = build_services(settings, pool=pool, database_url=url)
         stack.callback(services.publisher.close)
+        if settings.api.run_replanner:
+            await stack.enter_async_context(run_replanner(services))
         await asyncio.to_thread(_ensure_bootstrap_admin, services)
         for extension in app.state.extensions:
             await stack.enter_async_context(extension(services))

@@ -1,8 +1,8 @@
 """Each rider's remaining stops, built from their orders, pushed on changes.
 
-Visiting order: pickups of assigned orders first, then deliveries, each by the
-end of the promised window. (When dispatch exposes the applied plan's visit
-order and ETAs, :meth:`RiderRoutes.view` should follow it instead.)
+Visiting order and planned arrivals come from the applied plan; stops the plan
+does not (yet) cover follow, pickups before deliveries, by window end. Live ETAs
+(from positions) replace planned ones once the rider reports positions.
 """
 
 from __future__ import annotations
@@ -10,16 +10,18 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
+from datetime import datetime
 
 from api.geofence import FenceKind
 from api.live import LiveTracker, RouteStop
 from api.schemas.common import Point
 from api.schemas.riders import RiderRouteRead, RiderStopRead
 from api.ws_hub import Hub, rider_topic
-from dispatch import patients
+from dispatch import patients, plans
 from dispatch.adapters import postgres_catalogue as catalogue_repo
 from dispatch.adapters import postgres_orders as orders_repo
 from dispatch.adapters.postgres import Database, Tx
+from dispatch.errors import PlanNotFound
 from dispatch.events import (
     DispatchEvent,
     HoldPlaced,
@@ -44,6 +46,23 @@ def _first_name(tx: Tx, order_id: str, rider_id: str) -> str:
     return parts[0] if parts else ""
 
 
+def _planned_order(
+    tx: Tx, rider_id: str
+) -> dict[tuple[str, str], tuple[int, datetime]]:
+    """(order id, kind) -> (position in the rider's planned route, planned arrival)."""
+    try:
+        plan = plans.current_plan(tx)
+    except PlanNotFound:
+        return {}
+    for route in plan.routes:
+        if route.rider_id == rider_id:
+            return {
+                (s.order_id, s.kind): (i, s.arrival_at)
+                for i, s in enumerate(route.stops)
+            }
+    return {}
+
+
 def _stops(tx: Tx, rider_id: str, orders: list[Order]) -> list[RiderStopRead]:
     mine = sorted(
         (o for o in orders if o.rider_id == rider_id),
@@ -52,44 +71,57 @@ def _stops(tx: Tx, rider_id: str, orders: list[Order]) -> list[RiderStopRead]:
     pharmacies = catalogue_repo.list_pharmacies(
         tx, [o.pharmacy_id for o in mine if o.pharmacy_id]
     )
-    pickups, deliveries = [], []
-    for o in mine:
+    planned = _planned_order(tx, rider_id)
+    stops: list[tuple[tuple[int, int, int], RiderStopRead]] = []
+    for rank, o in enumerate(mine):
         window = {
             "window_start_at": o.window_start_at,
             "window_end_at": o.window_end_at,
         }
         ph = pharmacies.get(o.pharmacy_id) if o.pharmacy_id else None
         if o.status is OrderStatus.ASSIGNED and ph is not None:
-            pickups.append(
-                RiderStopRead(
-                    stop_id=f"{o.id}:pickup",
-                    kind="pickup",
-                    order_id=o.id,
-                    location=Point(lat=ph.location.lat, lon=ph.location.lon),
-                    place_name=ph.name,
-                    first_name=None,
-                    access_notes=None,
-                    eta_at=None,
-                    **window,
+            slot, eta = planned.get((o.id, "pickup"), (None, None))
+            stops.append(
+                (
+                    (0, slot if slot is not None else 10_000, rank),
+                    RiderStopRead(
+                        stop_id=f"{o.id}:pickup",
+                        kind="pickup",
+                        order_id=o.id,
+                        location=Point(lat=ph.location.lat, lon=ph.location.lon),
+                        place_name=ph.name,
+                        first_name=None,
+                        access_notes=None,
+                        eta_at=eta,
+                        **window,
+                    ),
                 )
             )
         if o.status in (OrderStatus.ASSIGNED, OrderStatus.PICKED_UP):
-            deliveries.append(
-                RiderStopRead(
-                    stop_id=f"{o.id}:delivery",
-                    kind="delivery",
-                    order_id=o.id,
-                    location=Point(
-                        lat=o.delivery_location.lat, lon=o.delivery_location.lon
+            slot, eta = planned.get((o.id, "delivery"), (None, None))
+            stops.append(
+                (
+                    (
+                        0 if slot is not None else 1,
+                        slot if slot is not None else 10_000,
+                        rank,
                     ),
-                    place_name=None,
-                    first_name=_first_name(tx, o.id, rider_id),
-                    access_notes=None,
-                    eta_at=None,
-                    **window,
+                    RiderStopRead(
+                        stop_id=f"{o.id}:delivery",
+                        kind="delivery",
+                        order_id=o.id,
+                        location=Point(
+                            lat=o.delivery_location.lat, lon=o.delivery_location.lon
+                        ),
+                        place_name=None,
+                        first_name=_first_name(tx, o.id, rider_id),
+                        access_notes=None,
+                        eta_at=eta,
+                        **window,
+                    ),
                 )
             )
-    return pickups + deliveries
+    return [stop for _, stop in sorted(stops, key=lambda item: item[0])]
 
 
 class RiderRoutes:
@@ -108,7 +140,7 @@ class RiderRoutes:
             orders = orders_repo.list_orders(tx, statuses=ACTIVE)
             stops = _stops(tx, rider_id, orders)
         for stop in stops:
-            stop.eta_at = self._live.eta_of_stop(rider_id, stop.stop_id)
+            stop.eta_at = self._live.eta_of_stop(rider_id, stop.stop_id) or stop.eta_at
         return RiderRouteRead(rider_id=rider_id, stops=stops)
 
     def refresh(self, rider_id: str) -> None:
@@ -147,7 +179,8 @@ class RiderRoutes:
 
     def _affected(self, event: DispatchEvent) -> set[str]:
         if isinstance(event, RiderChanged):
-            return {event.rider_id}
+            # a position fix changes no route; shifts and status may
+            return set() if event.what == "position" else {event.rider_id}
         order_ids: Iterable[str] = ()
         if isinstance(event, OrderStatusChanged | OrderPlaced):
             order_ids = (event.order_id,)

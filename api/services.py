@@ -13,6 +13,7 @@ from api.geofence import GeofenceTracker
 from api.live import LiveTracker
 from api.live_store import FenceEventStore
 from api.metrics import Metrics
+from api.position_sink import PositionSink
 from api.rate_limit import SlidingWindowLimiter
 from api.rider_routes import RiderRoutes
 from api.settings import ApiSettings
@@ -52,6 +53,7 @@ class Services:
     db: Database
     routes: RiderRoutes
     publisher: HubEventPublisher
+    positions: PositionSink
     metrics: Metrics
     database_url: str = ""
 
@@ -109,6 +111,11 @@ def build_services(
         db=db,
         routes=routes,
         publisher=publisher,
+        positions=PositionSink(
+            db,
+            min_interval_s=api.position_store_interval_s,
+            min_move_m=api.position_store_move_m,
+        ),
         metrics=_metrics(hub),
         database_url=database_url,
     )

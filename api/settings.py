@@ -61,6 +61,14 @@ class ApiSettings(BaseSettings):
     run_migrations: bool = Field(
         default=True, description="Apply pending migrations when the app starts."
     )
+    run_replanner: bool = Field(
+        default=True,
+        description="Run continuous re-planning (solver worker process) in serve.",
+    )
+    run_ingest: bool = Field(
+        default=True,
+        description="Run the MQTT telemetry ingest worker in serve (when available).",
+    )
     ws_queue_size: int = Field(
         default=256,
         ge=8,
@@ -80,6 +88,12 @@ class ApiSettings(BaseSettings):
     )
     geofence_dwell_s: float = Field(
         default=20.0, ge=0, description="Time inside a fence before arrival fires."
+    )
+    position_store_interval_s: float = Field(
+        default=15.0, ge=0, description="Store a rider's live fix at least this often."
+    )
+    position_store_move_m: float = Field(
+        default=50.0, ge=0, description="...or when they moved this far since."
     )
     eta_material_change_s: int = Field(
         default=60, ge=0, description="ETA change that triggers a push to clients."

@@ -24,6 +24,7 @@ from api.tracking import tracking_view
 from api.ws_connection import run_connection
 from api.ws_envelope import CLOSE_POLICY_VIOLATION, PositionIn, envelope
 from api.ws_hub import DISPATCH_TOPIC, RiderPosition, order_topic, rider_topic
+from dispatch.model import GeoPoint
 
 router = APIRouter()
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -118,6 +119,9 @@ async def rider_feed(ws: WebSocket) -> None:
             fix.accuracy_m,
         )
         services.metrics.inc("ws_positions_received_total")
+        point = GeoPoint(fix.lat, fix.lon)
+        if services.positions.due(rider_id, point, at):
+            await asyncio.to_thread(services.positions.store, rider_id, point, at)
 
     await _run(ws, services, sub, on_message)
 

@@ -26,7 +26,15 @@ PASSWORD = "correct-horse-battery"
 def api_settings(database_url: str, **api: Any) -> AppSettings:
     """Test settings on ``database_url`` (already migrated)."""
     return AppSettings(
-        api=ApiSettings(environment="test", run_migrations=False, **api),
+        api=ApiSettings(
+            **{
+                "environment": "test",
+                "run_migrations": False,
+                "run_replanner": False,
+                "run_ingest": False,
+                **api,
+            }
+        ),
         database=DatabaseSettings(database_url=database_url, pool_max_size=4),
     )
 

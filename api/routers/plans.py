@@ -1,0 +1,121 @@
+"""The current plan (dispatchers) and one rider's planned route with ETAs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from api.auth_access import DISPATCH
+from api.deps import ServicesDep
+from api.errors import error_responses
+from dispatch import plans
+from dispatch.plan import Plan, RiderRoute
+
+router = APIRouter(tags=["plans"])
+
+
+class PlannedStopRead(BaseModel):
+    """One planned stop and its ETA (live when the rider reports positions)."""
+
+    order_id: str
+    kind: str
+    pharmacy_id: str | None
+    planned_arrival_at: datetime
+    eta_at: datetime | None
+    late_s: int
+
+
+class PlannedRouteRead(BaseModel):
+    """A rider's planned route."""
+
+    rider_id: str
+    duration_s: int
+    distance_m: int
+    stops: list[PlannedStopRead]
+
+
+class UnservableRead(BaseModel):
+    """An order the plan cannot serve, with the routing engine's reason."""
+
+    order_id: str
+    reason: str
+    detail: str
+
+
+class PlanRead(BaseModel):
+    """The latest applied plan."""
+
+    version: int
+    created_at: datetime
+    status: str
+    cost: int
+    solve_time_s: float
+    trigger_reasons: list[str]
+    routes: list[PlannedRouteRead]
+    unassigned: list[UnservableRead]
+
+
+def _route(route: RiderRoute, services: ServicesDep) -> PlannedRouteRead:
+    live = services.live
+    return PlannedRouteRead(
+        rider_id=route.rider_id,
+        duration_s=route.duration_s,
+        distance_m=route.distance_m,
+        stops=[
+            PlannedStopRead(
+                order_id=s.order_id,
+                kind=s.kind,
+                pharmacy_id=s.pharmacy_id,
+                planned_arrival_at=s.arrival_at,
+                late_s=s.late_s,
+                eta_at=live.eta_of_stop(route.rider_id, f"{s.order_id}:{s.kind}"),
+            )
+            for s in route.stops
+        ],
+    )
+
+
+def _plan(plan: Plan, services: ServicesDep) -> PlanRead:
+    return PlanRead(
+        version=plan.version,
+        created_at=plan.created_at,
+        status=plan.status,
+        cost=plan.cost,
+        solve_time_s=plan.solve_time_s,
+        trigger_reasons=list(plan.trigger_reasons),
+        routes=[_route(r, services) for r in plan.routes],
+        unassigned=[
+            UnservableRead(order_id=u.order_id, reason=u.reason, detail=u.detail)
+            for u in plan.unassigned
+        ],
+    )
+
+
+@router.get(
+    "/plans/current",
+    response_model=PlanRead,
+    dependencies=[Depends(DISPATCH)],
+    responses=error_responses(401, 403, 404),
+)
+def current_plan(services: ServicesDep) -> PlanRead:
+    """The latest applied plan: routes, ETAs, and orders it cannot serve."""
+    with services.db.transaction() as tx:
+        return _plan(plans.current_plan(tx), services)
+
+
+@router.get(
+    "/plans/current/riders/{rider_id}",
+    response_model=PlannedRouteRead,
+    dependencies=[Depends(DISPATCH)],
+    responses=error_responses(401, 403, 404),
+)
+def rider_plan(rider_id: str, services: ServicesDep) -> PlannedRouteRead:
+    """One rider's planned route with ETAs (empty if the plan gives them none)."""
+    with services.db.transaction() as tx:
+        plan = plans.current_plan(tx)
+    for route in plan.routes:
+        if route.rider_id == rider_id:
+            return _route(route, services)
+    return PlannedRouteRead(rider_id=rider_id, duration_s=0, distance_m=0, stops=[])

@@ -56,6 +56,7 @@ class RiderAgent:
     route_changed: asyncio.Event = field(default_factory=asyncio.Event)
     channel: LiveChannel | None = None
     online: asyncio.Event = field(default_factory=asyncio.Event)
+    refusals: int = 0
 
     def __post_init__(self) -> None:
         self.online.set()
@@ -111,7 +112,19 @@ class RiderAgent:
                 continue
             stop = self.stops[0]
             if await self._drive_to(stop):
-                await self._serve(stop)
+                try:
+                    await self._serve(stop)
+                except ApiError as exc:
+                    # The plan moved under us (re-planned, held, cancelled): the
+                    # rider's app shows the error and reloads the route.
+                    log.warning(
+                        "rider %s: %s at a %s stop refused (%s)",
+                        self.spec.ref,
+                        stop.order_id,
+                        stop.kind,
+                        exc.problem_code or exc.status,
+                    )
+                    self.refusals += 1
             self.stops = await ctx.client.my_route(self.device_token)
 
     async def _wait_for_route(self, sim_s: float) -> None:

@@ -16,8 +16,8 @@ import logging
 import random
 from dataclasses import dataclass, field
 
+from simulator.api_types import RouteStop, parse_route
 from simulator.boxes import BoxUnit
-from simulator.client import RouteStop, parse_route
 from simulator.context import RunContext
 from simulator.desk import read_otp
 from simulator.errors import ApiError, SimulatorError

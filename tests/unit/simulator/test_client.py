@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from simulator.client import ApiClient, parse_route
+from simulator.api_types import parse_route
+from simulator.client import ApiClient
 from simulator.errors import ApiError, ApiUnavailable
 
 Handler = Callable[[httpx.Request], httpx.Response]

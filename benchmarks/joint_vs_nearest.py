@@ -168,6 +168,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--time-limit", type=float, default=10.0, help="seconds per solve"
     )
+    parser.add_argument("--orders", type=int, help="override the number of orders")
+    parser.add_argument("--riders", type=int, help="override the number of riders")
     args = parser.parse_args(argv)
     city = load_city(data_dir=Path(os.environ.get("RXDISPATCH_DATA_DIR", "var")))
     size = (
@@ -175,6 +177,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if args.quick
         else {"orders": 500, "riders": 100, "pharmacies": 80}
     )
+    if args.orders:
+        size["orders"] = args.orders
+    if args.riders:
+        size["riders"] = args.riders
     seeds = [0] if args.quick else [0, 1, 2]
     limit = 2.0 if args.quick else args.time_limit
     provider = provider_for(city, args.haversine)

@@ -218,7 +218,7 @@ async def _rounds(
 
 async def _until_applied(replanner: Replanner, count: int) -> None:
     deadline = time.monotonic() + 120
-    while replanner.stats.applied < count:
+    while replanner.stats.applied + replanner.stats.failed < count:
         if time.monotonic() > deadline:
             raise TimeoutError(f"no plan applied (stats: {replanner.stats})")
         await asyncio.sleep(0.02)
@@ -262,6 +262,7 @@ def measure(
     warm_start: bool,
     haversine: bool,
     seed: int,
+    policy: str = "joint",
 ) -> dict[str, Any]:
     """Seed a database, plan once, then time ``rounds`` trigger -> applied plans."""
     rng = random.Random(seed)
@@ -270,7 +271,7 @@ def measure(
         solver = SolverPool()
         try:
             replanner_box: list[Replanner] = []
-            db = Database(pool, make_ctx())
+            db = Database(pool, make_ctx(policy))
             seed_world(db, city, rng, pharmacies=pharmacies, riders=riders)
             order_ids = submit_orders(db, city, rng, orders)
             replanner = Replanner(
@@ -301,6 +302,7 @@ def measure(
     arr = np.array(latencies)
     return {
         "warm_start": warm_start,
+        "degraded_or_failed_rounds": replanner.stats.failed,
         "rounds": len(latencies),
         "p50_s": float(np.percentile(arr, 50)),
         "p95_s": float(np.percentile(arr, 95)),
@@ -320,6 +322,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--json", type=Path, help="write results to this file")
     parser.add_argument("--haversine", action="store_true", help="straight-line times")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--policy",
+        choices=["joint", "nearest"],
+        default="joint",
+        help="sourcing policy of the planned orders",
+    )
+    parser.add_argument("--orders", type=int, help="override the number of orders")
+    parser.add_argument("--riders", type=int, help="override the number of riders")
     args = parser.parse_args(argv)
     city = load_city(data_dir=Path(os.environ.get("RXDISPATCH_DATA_DIR", "var")))
     size = (
@@ -327,8 +337,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if args.quick
         else {"orders": 500, "riders": 100, "pharmacies": 80, "rounds": 12}
     )
+    if args.orders:
+        size["orders"] = args.orders
+    if args.riders:
+        size["riders"] = args.riders
     runs = [
-        measure(city, **size, warm_start=warm, haversine=args.haversine, seed=args.seed)
+        measure(
+            city,
+            **size,
+            warm_start=warm,
+            haversine=args.haversine,
+            seed=args.seed,
+            policy=args.policy,
+        )
         for warm in (True, False)
     ]
     rows = [
@@ -352,6 +373,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         "size": size,
         "travel_times": "haversine" if args.haversine else "road_network",
+        "policy": args.policy,
         "solver_budget_s": 2.0,
         "debounce_s": 0.2,
         "runs": runs,

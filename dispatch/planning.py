@@ -10,8 +10,9 @@ Rules: riders are planned from their live position until their shift ends; order
 already picked up are ``on_board`` their rider (delivery only); the first
 remaining stop of each rider's previous route is locked (they are driving to it);
 pharmacies are offered as pickup candidates within their opening hours; promised
-delivery windows are hard promises, except for urgent orders and orders already
-late, whose windows are soft (late beats never, lateness is costed).
+delivery windows are hard promises (soft windows make the engine's first solution
+far slower at city scale); an order already past its window gets ``late_grace``
+from now; urgent orders carry priority 1 (a higher drop penalty).
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ class PlanningParams:
     )
     controlled_skill: str = "controlled"
     frozen_skill: str = "frozen"
+    late_grace: timedelta = timedelta(hours=2)
+    """Window given to an order whose promised window has already passed."""
 
 
 @dataclass(frozen=True)
@@ -240,7 +243,9 @@ def _job(
         order, snapshot.products, params, snapshot.profiles
     )
     start_at = max(order.window_start_at, now)
-    end_at = max(order.window_end_at, start_at)
+    end_at = order.window_end_at
+    if end_at <= start_at:  # already late: deliver as soon as possible
+        end_at = start_at + params.late_grace
     delivery = Site(
         location=points.add(
             ("order", order.id),
@@ -248,12 +253,7 @@ def _job(
             order.delivery_location.lon,
         ),
         service_s=params.delivery_service_s,
-        window=TimeWindow(
-            _s(start_at, origin),
-            _s(end_at, origin),
-            # a promise is hard; urgent or already-late orders may be late (costed)
-            hard=order.priority is not Priority.URGENT and order.window_end_at > now,
-        ),
+        window=TimeWindow(_s(start_at, origin), _s(end_at, origin)),
         ref=order.id,
     )
     demand = (1, 1 if cold else 0)

@@ -77,24 +77,37 @@ def reserve_at(
     """Reserve every line at one pharmacy, FEFO, atomically; False if it is short.
 
     The pharmacy's usable lots are row-locked first, so the FEFO choice is made on
-    quantities no one else can change until this transaction ends.
+    quantities no one else can change until this transaction ends. The locks are
+    taken in a savepoint that is rolled back when the pharmacy is short, which
+    releases them: a command only ever keeps the locks of the one pharmacy it
+    reserved at, so two orders spilling over in opposite directions cannot
+    deadlock.
     """
-    locked = stock.usable_lots(
-        tx,
-        _min_expiry(lines, products, delivery_date),
-        pharmacy_ids=[pharmacy_id],
-        lock=True,
-    )
-    picks: list[tuple[int, int]] = []
-    for line in lines:
-        chosen = allocate_fefo(
-            fefo_usable(locked, products[line.sku], delivery_date), line.quantity
-        )
-        if not chosen:
-            return False
-        picks.extend(chosen)
-    stock.reserve(tx, order_id, picks)
+    try:
+        with tx.savepoint():
+            locked = stock.usable_lots(
+                tx,
+                _min_expiry(lines, products, delivery_date),
+                pharmacy_ids=[pharmacy_id],
+                lock=True,
+            )
+            picks: list[tuple[int, int]] = []
+            for line in lines:
+                chosen = allocate_fefo(
+                    fefo_usable(locked, products[line.sku], delivery_date),
+                    line.quantity,
+                )
+                if not chosen:
+                    raise _Short
+                picks.extend(chosen)
+            stock.reserve(tx, order_id, picks)
+    except _Short:
+        return False
     return True
+
+
+class _Short(Exception):  # noqa: N818 - internal control flow, never escapes
+    """The pharmacy cannot fill the order (rolls the savepoint back)."""
 
 
 def reserve_at_first(

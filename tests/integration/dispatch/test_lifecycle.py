@@ -89,13 +89,13 @@ def test_pickup_sends_an_otp_to_the_patient_outbox(db):
     ("path", "target"),
     [
         ([], OrderStatus.PICKED_UP),
-        ([], OrderStatus.DELIVERED),
+        ([], OrderStatus.FAILED),
         (["assign", "pickup"], OrderStatus.CANCELLED),
         (["cancel"], OrderStatus.ASSIGNED),
     ],
     ids=[
         "sourced->picked_up",
-        "sourced->delivered",
+        "sourced->failed",
         "picked_up->cancelled",
         "cancelled->assigned",
     ],
@@ -119,7 +119,7 @@ def test_illegal_transitions_are_refused_and_change_nothing(db, path, target):
         ),
         OrderStatus.CANCELLED: lambda tx: cancel_order(tx, order.id, actor="d"),
         OrderStatus.ASSIGNED: lambda tx: assign_order(tx, order.id, rider, actor="d"),
-        OrderStatus.DELIVERED: lambda tx: fail_delivery(
+        OrderStatus.FAILED: lambda tx: fail_delivery(
             tx, order.id, actor="d", reason="x"
         ),
     }

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 from dataclasses import asdict, dataclass
@@ -24,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks._report import print_table, write_json
 from benchmarks.city_problem import (
     CityScenario,
     ScenarioParams,
@@ -35,27 +35,6 @@ from dispatch.city import DEFAULT_EXTRACT, City, build_city, file_sha256, load_c
 from routing import RoutingSolution, SolverParams, solve
 from routing.feasibility import check
 from routing.matrix import HaversineProvider, RoadNetworkProvider
-
-
-def tabulate(rows: list[dict[str, Any]]) -> str:
-    """A plain text table (switch to ``benchmarks._report`` once it lands)."""
-    if not rows:
-        return ""
-    heads = list(rows[0])
-    cells = [[str(r[h]) for h in heads] for r in rows]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(heads)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells
-    ]
-    return "\n".join(lines)
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as indented JSON."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2) + "\n")
 
 
 @dataclass
@@ -197,7 +176,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"{figures['matrix_points']} road matrix {figures['road_matrix_s']:.2f} s "
         f"(haversine {figures['haversine_matrix_s']:.3f} s)"
     )
-    print(tabulate([asdict(r) for r in rows]))
+    table = [asdict(r) for r in rows]
+    print_table([list(r.values()) for r in table], list(table[0]))
     for name, value in result["ratios"].items():
         print(f"{name}: {value}")
     if args.json:

@@ -15,6 +15,7 @@ import logging
 import os
 import random
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from simulator.sensors import MqttPublisher
 from simulator.setup import register_world
 from simulator.world import World
 
-__all__ = ["add_run_arguments", "run_scenario"]
+__all__ = ["RunOptions", "add_run_arguments", "play", "run_scenario"]
 
 log = logging.getLogger(__name__)
 
@@ -65,50 +66,77 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--out", default="var/run", help="folder for run log and report")
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How to reach the system and how to play the scenario."""
+
+    api_url: str
+    mqtt_url: str
+    user: str
+    password: str
+    speed: float
+    server_clock: str = "shared"  # "shared" | "real"
+    duration_min: float | None = None
+    policy: str = "engine"
+
+
 def run_scenario(args: argparse.Namespace, world: World, data_dir: Path) -> int:
-    """Play ``world`` against the system named by ``args``; 0 on success."""
-    return asyncio.run(_run(args, world, data_dir))
-
-
-async def _run(args: argparse.Namespace, world: World, data_dir: Path) -> int:
-    scenario = world.scenario
-    speed = float(args.speed or scenario.speed)
-    if args.server_clock == "real" and speed != 1:
-        raise SimulatorError(
-            "a system on real time keeps step with the simulator only at --speed 1"
-        )
+    """The ``run`` command: play ``world``, write the run log and report."""
     user = args.user or os.environ.get("API_BOOTSTRAP_ADMIN_USERNAME")
     password = args.password or os.environ.get("API_BOOTSTRAP_ADMIN_PASSWORD")
     if not user or not password:
         raise SimulatorError("staff credentials needed: --user/--password")
-    client = ApiClient(args.api)
+    options = RunOptions(
+        api_url=args.api,
+        mqtt_url=args.mqtt,
+        user=user,
+        password=password,
+        speed=float(args.speed or world.scenario.speed),
+        server_clock=args.server_clock,
+        duration_min=args.duration,
+        policy=args.policy,
+    )
+    run_log = asyncio.run(play(world, options, data_dir))
+    return _write(Path(args.out), run_log)
+
+
+async def play(world: World, options: RunOptions, data_dir: Path) -> RunLog:
+    """Set the world up in the system, play the day, return what happened."""
+    if options.server_clock == "real" and options.speed != 1:
+        raise SimulatorError(
+            "a system on real time keeps step with the simulator only at --speed 1"
+        )
+    client = ApiClient(options.api_url)
     try:
         if not await client.health():
-            raise ApiUnavailable(f"no API answering at {args.api}")
-        token = await client.login(user, password)
+            raise ApiUnavailable(f"no API answering at {options.api_url}")
+        token = await client.login(options.user, options.password)
         registry = await register_world(client, token, world)
-        ctx = _context(args, world, client, token, speed)
+        ctx = _context(options, world, client, token)
         await _play(ctx, world, registry.device_tokens, data_dir)
         await sweep_statuses(ctx)
     finally:
         await client.aclose()
-    return _write(args, ctx.log)
+    return ctx.log
 
 
 def _context(
-    args: argparse.Namespace, world: World, client: ApiClient, token: str, speed: float
+    options: RunOptions, world: World, client: ApiClient, token: str
 ) -> RunContext:
     scenario = world.scenario
-    clock = WarpClock(scenario.start_at, speed)
+    clock = WarpClock(scenario.start_at, options.speed)
     offset = timedelta(0)
-    if args.server_clock == "real":
+    if options.server_clock == "real":
         offset = datetime.now(UTC) - scenario.start_at
-    last_shift = max(r.shift_end_at for r in world.riders)
-    end_at = last_shift
-    if args.duration:
-        end_at = min(end_at, scenario.start_at + timedelta(minutes=args.duration))
-    publisher = MqttPublisher(args.mqtt, client_id=f"rxd-sim-{uuid.uuid4().hex[:8]}")
-    run_log = RunLog(args.policy, scenario.name, scenario.start_at, end_at)
+    end_at = max(r.shift_end_at for r in world.riders)
+    if options.duration_min:
+        end_at = min(
+            end_at, scenario.start_at + timedelta(minutes=options.duration_min)
+        )
+    publisher = MqttPublisher(
+        options.mqtt_url, client_id=f"rxd-sim-{uuid.uuid4().hex[:8]}"
+    )
+    run_log = RunLog(options.policy, scenario.name, scenario.start_at, end_at)
     return RunContext(
         world=world,
         clock=clock,
@@ -198,8 +226,7 @@ async def _progress(ctx: RunContext) -> None:
         )
 
 
-def _write(args: argparse.Namespace, run_log: RunLog) -> int:
-    out = Path(args.out)
+def _write(out: Path, run_log: RunLog) -> int:
     out.mkdir(parents=True, exist_ok=True)
     run_log.save(out / f"run-{run_log.policy}.json")
     kpis = compute_kpis(run_log)

@@ -10,8 +10,10 @@ from dispatch.errors import InvalidInput, InvalidQuantity
 from dispatch.model import Pharmacy, Product, StockLot, TemperatureProfile
 
 __all__ = [
+    "get_products",
     "list_lots",
     "list_pharmacies",
+    "list_temperature_profiles",
     "receive_lot",
     "register_pharmacy",
     "register_product",
@@ -20,6 +22,8 @@ __all__ = [
 
 list_lots = repo.list_lots
 list_pharmacies = repo.list_pharmacies
+list_temperature_profiles = repo.list_temperature_profiles
+get_products = repo.get_products
 
 
 def register_pharmacy(tx: Tx, pharmacy: Pharmacy, *, actor: str) -> None:

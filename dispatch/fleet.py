@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from dispatch.adapters import postgres_catalogue as catalogue
+from dispatch.adapters import postgres_holds as holds_repo
 from dispatch.adapters.postgres import Tx
 from dispatch.errors import InvalidInput
 from dispatch.events import RiderChanged
@@ -16,12 +17,29 @@ from dispatch.model import ColdBox, GeoPoint, Rider, RiderStatus, require_utc
 
 __all__ = [
     "end_shift",
+    "get_cold_box",
+    "get_rider",
+    "list_riders",
+    "orders_in_box",
     "register_cold_box",
     "register_rider",
     "set_rider_status",
     "start_shift",
     "update_position",
 ]
+
+
+get_cold_box = catalogue.get_cold_box
+get_rider = catalogue.get_rider
+list_riders = catalogue.list_riders
+
+
+def orders_in_box(tx: Tx, box_id: str) -> list[str]:
+    """Ids of the picked-up orders travelling with the box's rider (for telemetry)."""
+    box = catalogue.get_cold_box(tx, box_id)
+    if box.rider_id is None:
+        return []
+    return holds_repo.orders_carried_by(tx, box.rider_id)
 
 
 def register_rider(tx: Tx, rider: Rider, *, actor: str) -> None:

@@ -70,6 +70,8 @@ class PlanningParams:
     frozen_skill: str = "frozen"
     late_grace: timedelta = timedelta(hours=2)
     """Window given to an order whose promised window has already passed."""
+    lock_next_stop: bool = True
+    """Pin each rider's next stop (off: the fallback when a lock became infeasible)."""
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,10 @@ def build_problem(
         if job is not None:
             jobs.append(job)
     job_ids = {j.id: j for j in jobs}
-    locks = {r.id: _locked_next(r, snapshot, job_ids) for r in riders}
+    locks = {
+        r.id: _locked_next(r, snapshot, job_ids) if params.lock_next_stop else None
+        for r in riders
+    }
     for lock in locks.values():
         if lock is not None and lock[1] == "pickup":
             # the rider is driving to that pharmacy: it is no longer a choice
@@ -356,8 +361,8 @@ def _locked_next(
     """The first still-open stop of the rider's previous route (they drive to it),
     as ``(order id, kind, pharmacy id)``; pickups only at a still-offered site."""
     previous = snapshot.previous
-    if previous is None:
-        return None
+    if previous is None or previous.version == 0:
+        return None  # version 0: a seed solution, never driven (see Replanner)
     route = next((r for r in previous.routes if r.rider_id == rider.id), None)
     if route is None:
         return None

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dispatch import plans
 from dispatch.adapters.postgres import Database
@@ -31,7 +31,7 @@ from dispatch.planning import (
     build_problem,
     to_plan,
 )
-from routing import RoutingError, RoutingSolution, SolverParams
+from routing import NoSolutionFound, RoutingError, RoutingSolution, SolverParams
 from routing.matrix import HaversineProvider, MatrixProvider
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,8 @@ class ReplanStats:
     applied: int = 0
     stale: int = 0
     failed: int = 0
+    unlocked: int = 0
+    """Rounds re-solved without next-stop pins (the pinned model had no solution)."""
     latencies_s: list[float] = field(default_factory=list)
 
 
@@ -146,13 +148,29 @@ class Replanner:
     async def _round(self, reasons: list[str]) -> Plan:
         snapshot = await asyncio.to_thread(self._snapshot)
         based_on = snapshot.previous.version if snapshot.previous else None
+        if snapshot.previous is None and snapshot.sourcing_policy == "joint":
+            snapshot = await self._bootstrap(snapshot)
         translation = await asyncio.to_thread(
             build_problem, snapshot, self.provider, self.planning_params
         )
         initial = translation.initial if self.warm_start else None
-        solution = await self.solver.solve(
-            translation.problem, self.solver_params, initial
-        )
+        try:
+            solution = await self.solver.solve(
+                translation.problem, self.solver_params, initial
+            )
+        except NoSolutionFound:
+            # a pinned next stop became infeasible (rider moved, time passed):
+            # a rider cannot be forced, so plan again without the pins
+            self.stats.unlocked += 1
+            unpinned = replace(self.planning_params, lock_next_stop=False)
+            translation = await asyncio.to_thread(
+                build_problem, snapshot, self.provider, unpinned
+            )
+            solution = await self.solver.solve(
+                translation.problem, self.solver_params, translation.initial
+            )
+        if solution.status == "degraded" and snapshot.previous is not None:
+            _refuse_if_worse(translation, solution, snapshot.previous)
         plan = to_plan(
             translation,
             solution,
@@ -161,6 +179,21 @@ class Replanner:
             trigger_reasons=reasons,
         )
         return await asyncio.to_thread(self._apply, plan, based_on)
+
+    async def _bootstrap(self, snapshot: PlanningSnapshot) -> PlanningSnapshot:
+        """First plan of a joint day: solve with the nearest pharmacies only (easy
+        for the engine), then use that as the warm start of the joint solve, which
+        can then only improve on it. Half the budget each."""
+        half = replace(
+            self.solver_params, time_limit_s=self.solver_params.time_limit_s / 2
+        )
+        nearest = replace(snapshot, sourcing_policy="nearest")
+        translation = await asyncio.to_thread(
+            build_problem, nearest, self.provider, self.planning_params
+        )
+        solution = await self.solver.solve(translation.problem, half, None)
+        seed = to_plan(translation, solution, version=0, created_at=snapshot.now)
+        return replace(snapshot, previous=seed)
 
     def _snapshot(self) -> PlanningSnapshot:
         with self.db.transaction() as tx:

@@ -9,6 +9,7 @@ import pytest
 from dispatch.adapters import postgres_orders as orders_repo
 from dispatch.adapters import postgres_stock as stock
 from dispatch.errors import HoldAlreadyDecided, IllegalTransition
+from dispatch.fleet import orders_in_box
 from dispatch.fulfilment import assign_order, cancel_order, mark_picked_up
 from dispatch.holds import place_hold, reject_hold, release_hold
 from dispatch.intake import submit_order
@@ -45,6 +46,7 @@ def test_excursion_hold_is_placed_on_the_boxs_orders_once(db, carried):
     """A hold by box id catches the carried orders; the same excursion holds once."""
     order, _ = carried
     with db.transaction() as tx:
+        assert orders_in_box(tx, "box-rider-1") == [order.id]
         hold = place_hold(
             tx,
             reason="excursion 9.5C for 20 min",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -24,6 +25,7 @@ from dispatch.orders import Order, OrderId, OrderLine, OrderStatus, Priority, Pr
 from dispatch.planning import (
     Plan,
     PlannedStop,
+    PlanningParams,
     PlanningSnapshot,
     RiderRoute,
     build_problem,
@@ -176,6 +178,15 @@ def test_locked_next_is_the_first_open_stop_of_the_previous_route():
     assert t.problem.vehicles[0].locked_next == ("o2", "pickup")
     assert t.initial is not None
     assert [v.job_id for v in t.initial.routes[0].visits] == ["o1", "o2", "o1"]
+    unpinned = build_problem(
+        snapshot(orders, previous=previous),
+        HaversineProvider(),
+        PlanningParams(lock_next_stop=False),
+    )
+    assert unpinned.problem.vehicles[0].locked_next is None
+    seed = replace(previous, version=0)  # a seed solution was never driven
+    seeded = build_problem(snapshot(orders, previous=seed), HaversineProvider())
+    assert seeded.problem.vehicles[0].locked_next is None
 
 
 def test_pickup_window_follows_opening_hours():

@@ -164,3 +164,42 @@ def test_road_matrix_on_the_city_is_directed_and_not_faster_than_a_crow(
     straight = haversine_m(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
     assert np.all(car >= np.floor(straight / top_mps))
     assert np.all(m.distances >= np.floor(straight))
+
+
+def test_generated_dispatch_problem_has_the_requested_shape(city: City) -> None:
+    """Seeded generator: N orders with 3 served candidate pharmacies, same twice."""
+    from benchmarks.city_problem import ScenarioParams, generate
+
+    provider = RoadNetworkProvider(city.roads)
+    shape = ScenarioParams(orders=40, riders=8, pharmacies=10, seed=3)
+    scenario = generate(city, provider, shape)
+    problem = scenario.problem
+    assert len(problem.jobs) == 40
+    assert len(problem.vehicles) == 8
+    assert all(len(job.pickups) == 3 for job in problem.jobs)
+    assert all(job.pickups[0].location < 10 for job in problem.jobs)
+    cold = [job for job in problem.jobs if job.max_transit_s is not None]
+    assert cold
+    assert all("cold_box" in job.skills for job in cold)
+    assert all(p.island == "malta" for p in scenario.pharmacies)
+    again = generate(city, provider, shape)
+    assert again.problem.jobs == problem.jobs
+    assert np.array_equal(again.points, scenario.points)
+
+
+def test_new_orders_extend_the_matrix_without_moving_old_entries(city: City) -> None:
+    """Appended orders get new indices; every old entry keeps its value."""
+    from benchmarks.city_problem import ScenarioParams, add_orders, generate
+
+    provider = RoadNetworkProvider(city.roads)
+    scenario = generate(
+        city, provider, ScenarioParams(orders=20, riders=4, pharmacies=6)
+    )
+    grown = add_orders(scenario, city, provider, 5, seed=9)
+    n = scenario.points.shape[0]
+    assert grown.points.shape[0] == n + 5
+    assert len(grown.problem.jobs) == 25
+    old = scenario.problem.durations["scooter"]
+    assert np.array_equal(grown.problem.durations["scooter"][:n, :n], old)
+    fresh = provider.matrices(grown.points).durations["scooter"]
+    assert np.array_equal(grown.problem.durations["scooter"], fresh)

@@ -32,5 +32,7 @@ def serve_command(
         log_level=level,
         access_log=access_log,
         ws="websockets-sansio",
+        ws_ping_interval=settings.ws_ping_interval_s,
+        ws_ping_timeout=settings.ws_ping_timeout_s,
         proxy_headers=False,
     )

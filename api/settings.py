@@ -77,6 +77,21 @@ class ApiSettings(BaseSettings):
     ws_send_timeout_s: float = Field(
         default=5.0, gt=0, description="A send blocked this long closes the client."
     )
+    ws_position_batch_s: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Positions are gathered this long into one frame per client.",
+    )
+    ws_ping_interval_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Protocol pings (serve); a client that stops reading misses the "
+        "pong and is dropped, even while kernel buffers still absorb its data.",
+    )
+    ws_ping_timeout_s: float = Field(
+        default=10.0, gt=0, description="How long a ping may wait for its pong."
+    )
     ws_heartbeat_s: float = Field(
         default=15.0, gt=0, description="Interval of server heartbeat envelopes."
     )

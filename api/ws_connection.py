@@ -38,6 +38,7 @@ async def _send_loop(
     *,
     heartbeat_s: float,
     send_timeout_s: float,
+    batch_s: float = 0.0,
 ) -> None:
     while True:
         if sub.overflowed:
@@ -45,7 +46,7 @@ async def _send_loop(
             log.warning("closing slow websocket client", extra={"client": sub.id})
             await _close(ws, CLOSE_TRY_AGAIN_LATER, "client too slow")
             return
-        frames = await sub.next_frames(heartbeat_s)
+        frames = await sub.next_frames(heartbeat_s, batch_s)
         if not frames and not sub.overflowed:
             frames = [envelope("heartbeat", {"pending": sub.pending()})]
         for frame in frames:
@@ -87,6 +88,7 @@ async def run_connection(
     *,
     heartbeat_s: float,
     send_timeout_s: float,
+    batch_s: float = 0.0,
     on_message: MessageHandler | None = None,
 ) -> None:
     """Serve ``ws`` until the client leaves or is closed as too slow."""
@@ -101,6 +103,7 @@ async def run_connection(
                         hub,
                         heartbeat_s=heartbeat_s,
                         send_timeout_s=send_timeout_s,
+                        batch_s=batch_s,
                     )
                 except (WebSocketDisconnect, RuntimeError, OSError):
                     pass  # the peer went away mid-send

@@ -99,14 +99,20 @@ class Subscriber:
         """Frames waiting (positions count as one frame)."""
         return len(self._events) + (1 if self._positions else 0)
 
-    async def next_frames(self, timeout_s: float) -> list[str]:
-        """Frames to send now; empty after ``timeout_s`` with nothing to send."""
+    async def next_frames(self, timeout_s: float, batch_s: float = 0.0) -> list[str]:
+        """Frames to send now; empty after ``timeout_s`` with nothing to send.
+
+        When only positions are pending, waits ``batch_s`` first so that one frame
+        carries every rider that moved meanwhile (far fewer sends at scale).
+        """
         if not self._events and not self._positions:
             self._wake.clear()
             with anyio.move_on_after(timeout_s):
                 await self._wake.wait()
             if not self._events and not self._positions:
                 return []
+        if batch_s > 0 and not self._events:
+            await anyio.sleep(batch_s)
         frames = list(self._events)
         self._events.clear()
         if self._positions:

@@ -23,6 +23,7 @@ from dispatch.events import (
     OrderUnassignable,
     OtpLockedOut,
     ProofFlagged,
+    RiderChanged,
     StockWrittenOff,
 )
 from dispatch.orders import OrderStatus
@@ -33,6 +34,7 @@ ALERT_EVENTS = (
     HoldPlaced,
     OtpLockedOut,
     ProofFlagged,
+    RiderChanged,
     OrderUnassignable,
     StockWrittenOff,
 )
@@ -56,6 +58,10 @@ class HubEventPublisher:
 
     def publish(self, event: DispatchEvent) -> None:
         """Fan ``event`` out to the live feeds (thread-safe, non-blocking)."""
+        if self.on_change is not None:
+            self._submit(self.on_change, event)
+        if isinstance(event, RiderChanged) and event.what == "position":
+            return  # the live positions frame already carries it
         data = event.to_dict()
         if isinstance(event, ALERT_EVENTS):
             self._hub.publish(DISPATCH_TOPIC, "alert", {"kind": event.type, **data})
@@ -68,8 +74,6 @@ class HubEventPublisher:
             )
             if OrderStatus(event.to_status) in TERMINAL and self._on_terminal:
                 self._submit(self._on_terminal, event.order_id, event.at)
-        if self.on_change is not None:
-            self._submit(self.on_change, event)
 
     def _submit(self, fn: Callable[..., None], *args: object) -> None:
         try:

@@ -178,5 +178,6 @@ async def _run(ws: WebSocket, services: Services, sub: Any, on_message: Any) -> 
         services.hub,
         heartbeat_s=api.ws_heartbeat_s,
         send_timeout_s=api.ws_send_timeout_s,
+        batch_s=api.ws_position_batch_s,
         on_message=on_message,
     )

@@ -5,7 +5,7 @@ the new route, and the plan endpoints show it."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,12 +28,17 @@ def planning_client(fresh_db: str) -> Iterator[TestClient]:
         yield c
 
 
-def _recv_until(ws: Any, type_: str, limit: int = 200) -> dict[str, Any]:
+def _recv_until(
+    ws: Any,
+    type_: str,
+    accept: Callable[[dict[str, Any]], bool] = lambda d: True,
+    limit: int = 500,
+) -> dict[str, Any]:
     for _ in range(limit):
         frame: dict[str, Any] = ws.receive_json()
-        if frame["type"] == type_:
+        if frame["type"] == type_ and accept(frame["data"]):
             return frame
-    raise AssertionError(f"no {type_} frame")
+    raise AssertionError(f"no matching {type_} frame")
 
 
 def test_an_order_is_planned_and_pushed_live(planning_client: TestClient) -> None:
@@ -95,14 +100,11 @@ def test_an_order_is_planned_and_pushed_live(planning_client: TestClient) -> Non
             headers={**disp, "Idempotency-Key": "plan-0001"},
             json=_order_body(),
         ).json()
-        plan_event = _recv_until(feed, "plan.updated")
-        route = None
-        for _ in range(20):
-            route = _recv_until(rider_ws, "route.updated")["data"]
-            if route["stops"]:
-                break
-    assert plan_event["data"]["assigned"] >= 1
-    assert route is not None
+        plan_event = _recv_until(feed, "plan.updated", lambda d: d["assigned"] >= 1)
+        route = _recv_until(rider_ws, "route.updated", lambda d: bool(d["stops"]))[
+            "data"
+        ]
+    assert plan_event["data"]["unassigned"] == 0
     assert [(s["kind"], s["order_id"]) for s in route["stops"]] == [
         ("pickup", order["id"]),
         ("delivery", order["id"]),

@@ -299,15 +299,16 @@ def measure(
         finally:
             solver.close()
             pool.close()
-    arr = np.array(latencies)
+    arr = np.array(latencies) if latencies else np.array([np.nan])
     return {
         "warm_start": warm_start,
         "degraded_or_failed_rounds": replanner.stats.failed,
         "rounds": len(latencies),
         "p50_s": float(np.percentile(arr, 50)),
         "p95_s": float(np.percentile(arr, 95)),
-        "max_s": float(arr.max()),
-        "mean_s": statistics.fmean(latencies),
+        "max_s": float(np.max(arr)),
+        "mean_s": statistics.fmean(latencies) if latencies else float("nan"),
+        "unpinned_rounds": replanner.stats.unlocked,
         "stale_plans": replanner.stats.stale,
         "failed_rounds": replanner.stats.failed,
         "total_s": first_s,

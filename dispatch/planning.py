@@ -285,11 +285,11 @@ def _job(
             picked_up_s=_s(picked_at, origin),
         )
     pickups = []
-    candidates = (
-        list(order.candidate_pharmacy_ids)
-        if snapshot.sourcing_policy == "joint"
-        else []
-    )
+    # The pharmacy is chosen jointly when an order is first planned; once assigned
+    # its stock has moved there, so it keeps that pharmacy (no churn, and a much
+    # smaller model: only new orders bring several candidate pickups).
+    joint = snapshot.sourcing_policy == "joint" and order.status is OrderStatus.SOURCED
+    candidates = list(order.candidate_pharmacy_ids) if joint else []
     if order.pharmacy_id and order.pharmacy_id not in candidates:
         candidates.insert(0, order.pharmacy_id)
     for pid in candidates:

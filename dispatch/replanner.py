@@ -21,7 +21,12 @@ from dataclasses import dataclass, field, replace
 from dispatch import plans
 from dispatch.adapters.postgres import Database
 from dispatch.adapters.solver_pool import SolverPool
-from dispatch.errors import DispatchError, PlanDegraded, PlanVersionConflict
+from dispatch.errors import (
+    DispatchError,
+    PlanDegraded,
+    PlanVersionConflict,
+    SolverTimedOut,
+)
 from dispatch.events import DispatchEvent
 from dispatch.planning import (
     Plan,
@@ -148,8 +153,35 @@ class Replanner:
     async def _round(self, reasons: list[str]) -> Plan:
         snapshot = await asyncio.to_thread(self._snapshot)
         based_on = snapshot.previous.version if snapshot.previous else None
+        seed: tuple[Translation, RoutingSolution] | None = None
         if snapshot.previous is None and snapshot.sourcing_policy == "joint":
-            snapshot = await self._bootstrap(snapshot)
+            snapshot, seed = await self._bootstrap(snapshot)
+        try:
+            translation, solution = await self._solve(snapshot)
+        except (SolverTimedOut, NoSolutionFound):
+            if seed is None:
+                raise
+            log.warning("joint first plan missed its deadline; applying the seed plan")
+            translation, solution = seed
+        if solution.status == "degraded" and snapshot.previous is not None:
+            try:
+                _refuse_if_worse(translation, solution, snapshot.previous)
+            except PlanDegraded:
+                if seed is None:
+                    raise
+                translation, solution = seed
+        plan = to_plan(
+            translation,
+            solution,
+            version=0,
+            created_at=snapshot.now,
+            trigger_reasons=reasons,
+        )
+        return await asyncio.to_thread(self._apply, plan, based_on)
+
+    async def _solve(
+        self, snapshot: PlanningSnapshot
+    ) -> tuple[Translation, RoutingSolution]:
         translation = await asyncio.to_thread(
             build_problem, snapshot, self.provider, self.planning_params
         )
@@ -169,21 +201,14 @@ class Replanner:
             solution = await self.solver.solve(
                 translation.problem, self.solver_params, translation.initial
             )
-        if solution.status == "degraded" and snapshot.previous is not None:
-            _refuse_if_worse(translation, solution, snapshot.previous)
-        plan = to_plan(
-            translation,
-            solution,
-            version=0,
-            created_at=snapshot.now,
-            trigger_reasons=reasons,
-        )
-        return await asyncio.to_thread(self._apply, plan, based_on)
+        return translation, solution
 
-    async def _bootstrap(self, snapshot: PlanningSnapshot) -> PlanningSnapshot:
+    async def _bootstrap(
+        self, snapshot: PlanningSnapshot
+    ) -> tuple[PlanningSnapshot, tuple[Translation, RoutingSolution]]:
         """First plan of a joint day: solve with the nearest pharmacies only (easy
         for the engine), then use that as the warm start of the joint solve, which
-        can then only improve on it. Half the budget each."""
+        can then only improve on it. The seed is also the fallback plan."""
         half = replace(
             self.solver_params, time_limit_s=self.solver_params.time_limit_s / 2
         )
@@ -193,7 +218,7 @@ class Replanner:
         )
         solution = await self.solver.solve(translation.problem, half, None)
         seed = to_plan(translation, solution, version=0, created_at=snapshot.now)
-        return replace(snapshot, previous=seed)
+        return replace(snapshot, previous=seed), (translation, solution)
 
     def _snapshot(self) -> PlanningSnapshot:
         with self.db.transaction() as tx:

@@ -106,6 +106,15 @@ def snapshot(orders, riders=None, previous=None, policy="joint"):
     )
 
 
+def test_assigned_order_keeps_its_pharmacy_even_in_joint_mode():
+    """Only not-yet-assigned orders bring several candidate pickups."""
+    t = build_problem(
+        snapshot([order("o1", status=OrderStatus.ASSIGNED, rider_id="r1")]),
+        HaversineProvider(),
+    )
+    assert [s.ref for s in t.problem.jobs[0].pickups] == ["pa"]
+
+
 def test_sourced_order_offers_all_candidate_pharmacies():
     """Joint mode offers every candidate pharmacy as a pickup; nearest keeps one."""
     t = build_problem(snapshot([order("o1")]), HaversineProvider())
@@ -161,7 +170,7 @@ def test_locked_next_is_the_first_open_stop_of_the_previous_route():
                 "r1",
                 (
                     PlannedStop("o1", "pickup", "pa", NOW),
-                    PlannedStop("o2", "pickup", "pb", NOW),
+                    PlannedStop("o2", "pickup", "pa", NOW),
                     PlannedStop("o1", "delivery", None, NOW),
                 ),
                 0,

@@ -1,7 +1,10 @@
 """Node layout of a problem for an arc-based engine (pure numpy, no solver).
 
 Nodes are, in order: one start per vehicle, one end per vehicle (a dummy for open
-routes), then for each job its candidate pickups followed by its delivery. Matrices
+routes), then for each job its candidate pickups followed by its delivery. A job with
+several candidate pickups gets one delivery copy per candidate, so that each
+(pickup, delivery copy) is a plain pickup-and-delivery pair; at most one pair is
+performed. (Pickup-and-delivery *sets* scale badly in OR-Tools.) Matrices
 over nodes fold the service time of the origin into the travel time, and arcs into
 an open route's dummy end are free.
 """
@@ -36,10 +39,22 @@ class Node:
 
 @dataclass(frozen=True)
 class JobNodes:
-    """Nodes of one job: its candidate pickups (maybe none) and its delivery."""
+    """Nodes of one job: candidate pickups (maybe none) and delivery copies.
+
+    ``deliveries[i]`` pairs with ``pickups[i]``; without pickups there is one.
+    """
 
     pickups: tuple[int, ...]
-    delivery: int
+    deliveries: tuple[int, ...]
+
+    @property
+    def delivery(self) -> int:
+        """The first delivery node (the only one without candidate pickups)."""
+        return self.deliveries[0]
+
+    def all_nodes(self) -> tuple[int, ...]:
+        """Every node of the job."""
+        return (*self.pickups, *self.deliveries)
 
 
 @dataclass(frozen=True)
@@ -74,7 +89,8 @@ class Layout:
             for p in group.pickups:
                 values[p] = amount
             is_pd = bool(group.pickups) or job.on_board is not None
-            values[group.delivery] = -amount if is_pd else amount
+            for d in group.deliveries:
+                values[d] = -amount if is_pd else amount
         return values
 
     def _locations(self) -> np.ndarray:
@@ -125,6 +141,8 @@ def _add_job(nodes: list[Node], j: int, job: Job) -> JobNodes:
         pickups.append(len(nodes))
         nodes.append(Node("pickup", site.location, job=j, site=site))
     kind: NodeKind = "delivery" if pickups or job.on_board is not None else "service"
-    delivery = len(nodes)
-    nodes.append(Node(kind, job.delivery.location, job=j, site=job.delivery))
-    return JobNodes(pickups=tuple(pickups), delivery=delivery)
+    deliveries: list[int] = []
+    for _ in range(max(1, len(pickups))):
+        deliveries.append(len(nodes))
+        nodes.append(Node(kind, job.delivery.location, job=j, site=job.delivery))
+    return JobNodes(pickups=tuple(pickups), deliveries=tuple(deliveries))

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from time import monotonic
 from typing import Any
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from routing.errors import NoSolutionFound
 from routing.layout import Layout
-from routing.model import RoutingProblem
+from routing.model import Job, RoutingProblem, Site
 from routing.params import FirstSolution, Metaheuristic, SolverParams
 from routing.penalties import base_drop_penalty, drop_penalty, lateness_cost_per_s
 
@@ -73,6 +74,7 @@ class EngineRequest:
     """One engine run: what to forbid, how to start and how long to search."""
 
     time_limit_s: float
+    """Wall time for this run, model building included."""
     initial: list[list[int]] | None = None
     excluded_jobs: frozenset[int] = frozenset()
     """Jobs known to be unservable: their nodes are forced inactive."""
@@ -87,13 +89,15 @@ def run_engine(
     request: EngineRequest,
 ) -> EngineResult:
     """Build the model, solve it within the time limit and read the routes back."""
+    started = monotonic()
     manager = pywrapcp.RoutingIndexManager(
         len(layout.nodes), len(problem.vehicles), list(layout.starts), list(layout.ends)
     )
     model = pywrapcp.RoutingModel(manager)
     builder = _ModelBuilder(problem, layout, params, manager, model)
     builder.build(request)
-    search = _search_parameters(params, request.time_limit_s)
+    remaining_s = request.time_limit_s - (monotonic() - started)
+    search = _search_parameters(params, max(0.01, remaining_s))
     model.CloseModelWithParameters(search)
     assignment = None
     warm = False
@@ -117,7 +121,9 @@ def run_engine(
         raise NoSolutionFound(
             "the engine found no assignment (check locked stops and on-board jobs)"
         )
-    return builder.read(assignment, _STATUS.get(model.status(), "degraded"), warm)
+    result = builder.read(assignment, _STATUS.get(model.status(), "degraded"), warm)
+    del builder  # the model (and its callbacks) must outlive the search
+    return result
 
 
 def _search_parameters(params: SolverParams, time_limit_s: float) -> Any:
@@ -153,6 +159,24 @@ def _iterated_local_search(search: Any, params: SolverParams) -> None:
     acceptance.simulated_annealing.automatic_temperatures = True
 
 
+def _order_impossible(pickup: Site, job: Job) -> bool:
+    """True when the pickup opens after the delivery's hard window has closed."""
+    window = job.delivery.window
+    if pickup.window is None or window is None or not window.hard:
+        return False
+    return pickup.window.start_s > window.end_s
+
+
+class _ConstantLimit:
+    """Pickup-to-delivery limit callback (kept alive by the builder)."""
+
+    def __init__(self, limit_s: int) -> None:
+        self.limit_s = limit_s
+
+    def __call__(self, pickup_alternative: int, delivery_alternative: int) -> int:
+        return self.limit_s
+
+
 class _ModelBuilder:
     """Adds variables and constraints for one problem to one RoutingModel."""
 
@@ -170,6 +194,8 @@ class _ModelBuilder:
         self.manager = manager
         self.model = model
         self.time: pywrapcp.RoutingDimension | None = None
+        self.pairs = 0
+        self.callbacks: list[_ConstantLimit] = []
 
     def index(self, node: int) -> int:
         return int(self.manager.NodeToIndex(node))
@@ -228,7 +254,7 @@ class _ModelBuilder:
             model.AddVariableMaximizedByFinalizer(time.CumulVar(model.Start(v)))
         for j, group in self.layout.jobs.items():
             job = problem.jobs[j]
-            for node in (*group.pickups, group.delivery):
+            for node in group.all_nodes():
                 site = self.layout.nodes[node].site
                 if site is None:
                     continue
@@ -244,7 +270,7 @@ class _ModelBuilder:
                             self.index(node), site.window.end_s, cost
                         )
                 if (
-                    node == group.delivery
+                    node in group.deliveries
                     and job.picked_up_s is not None
                     and job.max_transit_s is not None
                 ):
@@ -281,8 +307,7 @@ class _ModelBuilder:
         for j, group in self.layout.jobs.items():
             job = problem.jobs[j]
             penalty = drop_penalty(job, base, self.params)
-            delivery = self.index(group.delivery)
-            pickups = [self.index(p) for p in group.pickups]
+            nodes = [self.index(n) for n in group.all_nodes()]
             if job.on_board is not None:
                 allowed = [vehicle_of[job.on_board]]
             else:
@@ -292,45 +317,52 @@ class _ModelBuilder:
                     if job.skills <= vehicle.skills
                 ]
             if not allowed or j in excluded:
-                for index in (*pickups, delivery):
+                for index in nodes:
                     model.ActiveVar(index).SetValue(0)
             elif len(allowed) < len(problem.vehicles):
-                for index in (*pickups, delivery):
+                for index in nodes:
                     self._allow(index, allowed)
-            if not pickups:
-                model.AddDisjunction([delivery], penalty)
+            if not group.pickups:
+                model.AddDisjunction([self.index(group.delivery)], penalty)
                 continue
-            pickup_set = model.AddDisjunction(pickups, penalty, 1)
-            delivery_set = model.AddDisjunction([delivery], 0, 1)
-            model.AddPickupAndDeliverySets(pickup_set, delivery_set)
-            self._pair_constraints(solver, pickups, delivery, job.max_transit_s)
+            pickups = [self.index(p) for p in group.pickups]
+            deliveries = [self.index(d) for d in group.deliveries]
+            model.AddDisjunction(pickups, penalty, 1)
+            model.AddDisjunction(deliveries, 0, 1)
+            for site, pickup, delivery in zip(
+                job.pickups, pickups, deliveries, strict=True
+            ):
+                if _order_impossible(site, job):
+                    model.ActiveVar(pickup).SetValue(0)
+                    model.ActiveVar(delivery).SetValue(0)
+                self._pair(solver, pickup, delivery, job.max_transit_s)
 
     def _allow(self, index: int, vehicles: list[int]) -> None:
         # SetAllowedVehiclesForIndex's absl::Span binding is unusable from Python
         # in ortools 9.15, so restrict the vehicle variable's domain (-1: dropped).
         self.model.VehicleVar(index).SetValues([-1, *vehicles])
 
-    def _pair_constraints(
+    def _pair(
         self,
         solver: pywrapcp.Solver,
-        pickups: list[int],
+        pickup: int,
         delivery: int,
         max_transit_s: int | None,
     ) -> None:
+        """A plain pair: same vehicle, both or neither performed, pickup first."""
         model, time = self.model, self.time
         assert time is not None  # noqa: S101 - set by _time()
-        active = [model.ActiveVar(p) for p in pickups]
-        solver.Add(solver.Sum(active) == model.ActiveVar(delivery))
-        if len(pickups) == 1:
-            solver.Add(model.VehicleVar(pickups[0]) == model.VehicleVar(delivery))
-        else:
-            shifted = [model.VehicleVar(p) + 1 for p in pickups]
-            solver.Add(solver.Sum(shifted) == model.VehicleVar(delivery) + 1)
-        for p, is_active in zip(pickups, active, strict=True):
-            gap = time.CumulVar(delivery) - time.CumulVar(p)
-            solver.Add(is_active * gap >= 0)
-            if max_transit_s is not None:
-                solver.Add(is_active * gap <= max_transit_s)
+        model.AddPickupAndDelivery(pickup, delivery)
+        solver.Add(model.ActiveVar(pickup) == model.ActiveVar(delivery))
+        solver.Add(model.VehicleVar(pickup) == model.VehicleVar(delivery))
+        if model.ActiveVar(pickup).Max() != 0:
+            solver.Add(time.CumulVar(pickup) <= time.CumulVar(delivery))
+        if max_transit_s is not None:
+            # Native pickup-to-delivery limit: checked by the search filters.
+            limit = _ConstantLimit(max_transit_s)
+            self.callbacks.append(limit)
+            time.SetPickupToDeliveryLimitFunctionForPair(limit, self.pairs)
+        self.pairs += 1
 
     def _locks(self) -> None:
         problem, model = self.problem, self.model
@@ -341,7 +373,7 @@ class _ModelBuilder:
             job_id, kind = vehicle.locked_next
             group = self.layout.jobs[job_index[job_id]]
             node = group.pickups[0] if kind == "pickup" else group.delivery
-            for other in (*group.pickups, group.delivery):
+            for other in group.all_nodes():
                 self._allow(self.index(other), [v])
             model.NextVar(model.Start(v)).SetValue(self.index(node))
 

@@ -28,8 +28,9 @@ def initial_routes(
         if v is None:
             continue
         sequence: list[int] = []
+        chosen: dict[int, int] = {}
         for visit in route.visits:
-            node = _node_of(problem, layout, job_index, visit)
+            node = _node_of(layout, job_index, visit, chosen)
             if (
                 node is None
                 or node in used
@@ -49,20 +50,26 @@ def initial_routes(
 
 
 def _node_of(
-    problem: RoutingProblem, layout: Layout, job_index: dict[str, int], visit: Visit
+    layout: Layout, job_index: dict[str, int], visit: Visit, chosen: dict[int, int]
 ) -> int | None:
+    """Node of ``visit``; a delivery uses the copy paired with the chosen pickup."""
     j = job_index.get(visit.job_id)
     if j is None:
         return None
     group = layout.jobs[j]
     if visit.kind != "pickup":
-        return group.delivery
+        return group.deliveries[chosen.get(j, 0)]
     candidates = [
-        p for p in group.pickups if layout.nodes[p].location == visit.location
+        i
+        for i, p in enumerate(group.pickups)
+        if layout.nodes[p].location == visit.location
     ]
-    by_ref = [p for p in candidates if _ref(layout, p) == visit.site_ref]
-    chosen = by_ref or candidates
-    return chosen[0] if chosen else None
+    by_ref = [i for i in candidates if _ref(layout, group.pickups[i]) == visit.site_ref]
+    picked = by_ref or candidates
+    if not picked:
+        return None
+    chosen[j] = picked[0]
+    return group.pickups[picked[0]]
 
 
 def _ref(layout: Layout, node: int) -> str:
@@ -77,7 +84,8 @@ def _drop_half_pairs(layout: Layout, sequence: list[int]) -> list[int]:
         info = layout.nodes[node]
         group = layout.jobs[info.job]
         if info.kind == "pickup":
-            if group.delivery in sequence:
+            partner = group.deliveries[group.pickups.index(node)]
+            if partner in sequence:
                 picked.add(info.job)
                 kept.append(node)
         elif info.kind == "delivery" and group.pickups:
@@ -100,7 +108,7 @@ def _lock_first(
         return routes[v]
     group = layout.jobs[job_index[lock[0]]]
     node = group.pickups[0] if lock[1] == "pickup" else group.delivery
-    related = {*group.pickups, group.delivery}
+    related = set(group.all_nodes())
     for other, route in enumerate(routes):
         if other != v:
             routes[other] = [n for n in route if n not in related]

@@ -95,3 +95,12 @@ def test_job_crowded_out_is_reported_not_profitable() -> None:
     )
     solution = solve_quick(problem)
     assert [u.reason for u in solution.unassigned] == [UnassignedReason.NOT_PROFITABLE]
+
+
+def test_two_workers_return_a_checked_plan() -> None:
+    """Diversified searches run in worker processes; the best plan comes back."""
+    vehicles = [Vehicle("a", 0, 0, capacity=(4,)), Vehicle("b", 10, 10, capacity=(4,))]
+    problem = line_problem(vehicles, _city_jobs(8))
+    solution = solve(problem, SolverParams(time_limit_s=1.0, num_workers=2))
+    assert check(problem, solution) == []
+    assert not solution.unassigned

@@ -1,0 +1,73 @@
+"""Large problems: a greedy first plan when the engine cannot be built in time."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from routing import (
+    Job,
+    RoutingProblem,
+    Site,
+    SolverParams,
+    TimeWindow,
+    Vehicle,
+    check,
+    solve,
+)
+
+
+def _city(orders: int = 200, riders: int = 20, pharmacies: int = 20) -> RoutingProblem:
+    rng = np.random.default_rng(7)
+    points = rng.uniform(0, 10_000, (pharmacies + orders + riders, 2))
+    metres = np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1))
+    distances = metres.astype(np.int64)
+    jobs = tuple(
+        Job(
+            f"o{i}",
+            Site(
+                pharmacies + i,
+                service_s=120,
+                window=TimeWindow(0, 4 * 3600, hard=i % 2 == 0),
+            ),
+            pickups=tuple(
+                Site(int(p), service_s=60)
+                for p in rng.choice(pharmacies, 2, replace=False)
+            ),
+            demand=(1,),
+            max_transit_s=3600 if i % 3 == 0 else None,
+        )
+        for i in range(orders)
+    )
+    vehicles = tuple(
+        Vehicle(f"r{k}", pharmacies + orders + k, None, capacity=(4,), end_s=6 * 3600)
+        for k in range(riders)
+    )
+    return RoutingProblem({"default": distances // 5}, vehicles, jobs, distances)
+
+
+def test_short_limit_on_a_large_problem_returns_a_feasible_greedy_plan() -> None:
+    """840 nodes, 0.3 s: no time to build the engine; the greedy plan is checked."""
+    problem = _city()
+    solution = solve(problem, SolverParams(time_limit_s=0.3))
+    assert check(problem, solution) == []
+    assert not solution.unassigned
+    assert solution.cost > 0
+
+
+def test_large_replan_keeps_the_previous_routes_as_prefixes() -> None:
+    """Warm re-plan with new orders: old routes are kept, new orders appended."""
+    problem = _city()
+    first = solve(problem, SolverParams(time_limit_s=0.3))
+    extra = Job("late-order", Site(25), pickups=(Site(3),), demand=(1,))
+    changed = RoutingProblem(
+        problem.durations, problem.vehicles, (*problem.jobs, extra), problem.distances
+    )
+    second = solve(changed, SolverParams(time_limit_s=0.3), initial=first)
+    assert check(changed, second) == []
+    assert not second.unassigned
+    before = {r.vehicle_id: [v.job_id for v in r.visits] for r in first.routes}
+    for route in second.routes:
+        jobs = [v.job_id for v in route.visits]
+        assert jobs[: len(before.get(route.vehicle_id, []))] == before.get(
+            route.vehicle_id, []
+        )

@@ -29,7 +29,7 @@ from api.routers import plans as plans_routes
 from api.routers import riders as riders_routes
 from api.routers import tracking as tracking_routes
 from api.services import AppSettings, Services, build_services
-from api.workers import run_replanner
+from api.workers import run_ingest, run_replanner
 from api.ws_routes import router as ws_router
 from dispatch.database import migrate, open_pool
 from dispatch.embedded_postgres import resolve_database_url
@@ -95,6 +95,8 @@ async def _compose(app: FastAPI, settings: AppSettings) -> AsyncIterator[Service
         stack.callback(services.publisher.close)
         if settings.api.run_replanner:
             await stack.enter_async_context(run_replanner(services))
+        if settings.api.run_ingest:
+            await stack.enter_async_context(run_ingest(services))
         await asyncio.to_thread(_ensure_bootstrap_admin, services)
         for extension in app.state.extensions:
             await stack.enter_async_context(extension(services))

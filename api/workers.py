@@ -1,5 +1,5 @@
-"""Background workers the lifespan runs beside the API: re-planning (and, when
-telemetry provides it, the MQTT ingest)."""
+"""Background workers the lifespan runs beside the API: continuous re-planning
+and the MQTT telemetry ingest (with its excursion notifier and proof records)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from dispatch.adapters.memory import FanoutPublisher
 from dispatch.adapters.solver_pool import SolverPool
 from dispatch.replanner import Replanner
 from routing import SolverParams
+from telemetry.embedded_broker import EmbeddedBroker
+from telemetry.runtime import TelemetryRuntime
 
 log = logging.getLogger(__name__)
 
@@ -46,3 +48,34 @@ async def run_replanner(services: Services) -> AsyncIterator[Replanner]:
             await task
         services.db.publisher = previous
         await asyncio.to_thread(solver.close)
+
+
+@asynccontextmanager
+async def run_ingest(services: Services) -> AsyncIterator[TelemetryRuntime]:
+    """The telemetry ingest worker; an embedded broker when MQTT_URL is unset.
+
+    Excursions place holds through the dispatch database (so the re-planner and
+    the live feeds hear ``hold.placed``) and reach the dispatch feed as alerts.
+    """
+    settings = services.settings.telemetry
+    broker: EmbeddedBroker | None = None
+    mqtt_url = settings.mqtt_url
+    if mqtt_url is None:
+        broker = await asyncio.to_thread(EmbeddedBroker().start)
+        mqtt_url = broker.url
+    runtime = TelemetryRuntime(
+        settings,
+        database_url=services.database_url,
+        mqtt_url=mqtt_url,
+        shared_subscriptions=broker is None,  # amqtt has no $share subscriptions
+        dispatch_db=services.db,
+        publisher=services.publisher,
+    )
+    await asyncio.to_thread(runtime.start)
+    log.info("telemetry ingest running")
+    try:
+        yield runtime
+    finally:
+        await asyncio.to_thread(runtime.stop)
+        if broker is not None:
+            await asyncio.to_thread(broker.stop)

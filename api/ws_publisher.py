@@ -27,10 +27,12 @@ from dispatch.events import (
     StockWrittenOff,
 )
 from dispatch.orders import OrderStatus
+from telemetry.events import ExcursionOpened
 
 log = logging.getLogger(__name__)
 
 ALERT_EVENTS = (
+    ExcursionOpened,
     HoldPlaced,
     OtpLockedOut,
     ProofFlagged,

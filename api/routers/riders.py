@@ -13,6 +13,7 @@ from api.deps import Dispatcher, RiderDevice, ServicesDep
 from api.errors import error_responses
 from api.schemas.riders import (
     AckRead,
+    ColdBoxCreate,
     PositionUpdate,
     RiderCreate,
     RiderRead,
@@ -23,7 +24,7 @@ from api.schemas.riders import (
 from api.ws_hub import RiderPosition
 from dispatch import fleet
 from dispatch.adapters import postgres_catalogue as repo
-from dispatch.model import GeoPoint, Rider, RiderId
+from dispatch.model import ColdBox, GeoPoint, Rider, RiderId
 
 router = APIRouter(tags=["riders"])
 
@@ -48,6 +49,27 @@ def create_rider(
     with services.db.transaction() as tx:
         fleet.register_rider(tx, rider, actor=actor_of(who))
         return RiderRead.of(repo.get_rider(tx, rider.id))
+
+
+@router.post(
+    "/cold-boxes",
+    response_model=AckRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def create_cold_box(
+    body: ColdBoxCreate, services: ServicesDep, who: Dispatcher
+) -> AckRead:
+    """Register a cold box (temperature profile code, e.g. ``refrigerated``) and
+    optionally the rider carrying it; its sensor publishes as this box id."""
+    box = ColdBox(
+        id=body.id,
+        profile_code=body.profile_code,
+        rider_id=RiderId(body.rider_id) if body.rider_id else None,
+    )
+    with services.db.transaction() as tx:
+        fleet.register_cold_box(tx, box, actor=actor_of(who))
+    return AckRead()
 
 
 @router.get(

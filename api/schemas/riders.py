@@ -61,6 +61,16 @@ class RiderRead(BaseModel):
         )
 
 
+class ColdBoxCreate(BaseModel):
+    """A cold box, optionally handed to a rider."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=_ID)
+    profile_code: str = Field(min_length=1, max_length=64)
+    rider_id: str | None = Field(default=None, pattern=_ID)
+
+
 class ShiftStart(BaseModel):
     """Start a shift now, ending at ``ends_at``."""
 

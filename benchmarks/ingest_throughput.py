@@ -306,7 +306,9 @@ class NaiveWorker:
         received = datetime.now(UTC)
         try:
             box = box_id_from_topic(msg.topic, PREFIX)
-            readings = decode_payload(msg.payload, box_id=box, received_at=received)
+            readings = decode_payload(
+                bytes(msg.payload), box_id=box, received_at=received
+            )
         except PayloadRejected:
             return
         for r in readings:
@@ -365,7 +367,7 @@ def _wait_stored(url: str, expected: int, timeout_s: float) -> bool:
 
 
 def run_paced(
-    worker_cls: type, db_url: str, mqtt_url: str, pub_url: str, *, scenario: str,
+    worker_cls: Any, db_url: str, mqtt_url: str, pub_url: str, *, scenario: str,
     rate: float, duration_s: float, k: int = 1, hot: float = 0.0,
     drain_timeout_s: float = 180,
 ) -> Result:  # fmt: skip
@@ -388,7 +390,7 @@ def run_paced(
 
 
 def run_drain(
-    worker_cls: type, db_url: str, mqtt_url: str, pub_url: str, *, backlog: int,
+    worker_cls: Any, db_url: str, mqtt_url: str, pub_url: str, *, backlog: int,
     k: int = 1, drain_timeout_s: float = 300,
 ) -> Result:  # fmt: skip
     """Queue ``backlog`` readings while the worker is offline, then drain them."""

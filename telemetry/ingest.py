@@ -51,7 +51,7 @@ class IngestParams:
     batch_max_messages: int = 500
     batch_window_s: float = 0.05
     retry_initial_s: float = 0.1
-    retry_max_s: float = 5.0
+    retry_max_s: float = 2.0
     rules_refresh_s: float = 5.0
     silence_check_s: float = 5.0
     dead_letter_payload_bytes: int = 4096

@@ -33,11 +33,13 @@ class TelemetrySettings(BaseSettings):
         ),
     )
     share_group: str | None = Field(
-        default="ingest",
+        default=None,
         description=(
-            "Shared-subscription group ($share/<group>/...) so workers split the "
-            "load; empty to subscribe plainly. Ignored on the embedded amqtt broker, "
-            "which has no shared subscriptions."
+            "Shared-subscription group ($share/<group>/...) so several workers split "
+            "the load. Unset: a plain subscription (one worker), the default because "
+            "mosquitto 2.0.11 drops messages in flight to a shared subscriber that "
+            "crashes (measured: benchmarks/ingest_faults.py). Ignored on the "
+            "embedded amqtt broker, which has no shared subscriptions."
         ),
     )
     mqtt_ca_file: str | None = Field(

@@ -1,0 +1,231 @@
+"""Fault runs of the ingest pipeline: nothing lost, nothing duplicated, recovery time.
+
+``python -m benchmarks.ingest_faults [--quick] [--json FILE] [--faults worker,db]``
+
+Each run publishes 2,000 readings/s (QoS 1, paho, own process) to a private
+mosquitto started from ``deploy/mosquitto``; the worker is the real
+``rxdispatch ingest`` in its own process; PostgreSQL is a private throwaway
+cluster (``initdb``/``pg_ctl`` as the ``postgres`` user) so it can be stopped
+without touching the machine's shared server. At t = 5 s one fault is injected:
+
+- ``worker``: SIGKILL the worker, start a new one 2 s later (same client id);
+- ``broker``: restart mosquitto (SIGTERM, which persists its queues, then start);
+- ``db``: ``pg_ctl stop -m immediate`` (a crash), start again 5 s later.
+
+``--share-group G`` runs the worker on a shared subscription instead of the
+default plain one (mosquitto 2.0.11 then loses messages in flight to a killed
+worker; see the report).
+
+Afterwards the database is audited per (box, seq) against what the broker
+acknowledged to the publisher: ``lost`` and ``duplicates`` must be 0. Recovery
+is the time from the component's restart until the lag (now minus the newest
+stored reading's device time) is back under 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import psycopg
+
+from benchmarks._report import print_table, write_json
+from benchmarks.ingest_throughput import (
+    GATEWAY_PW,
+    GATEWAY_USER,
+    INGEST_PW,
+    INGEST_USER,
+    PublishPlan,
+    audit,
+    prepare_database,
+    reset,
+    run_publisher,
+    stored_count,
+)
+from telemetry.embedded_broker import free_port
+from telemetry.mqtt import parse_mqtt_url
+from tests.integration.telemetry.private_mosquitto import PrivateMosquitto
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+RATE = 2000
+SHARE_GROUP = ""
+FAULT_AT_S = 5.0
+
+
+class PrivatePostgres:
+    """A throwaway cluster owned by the ``postgres`` user (initdb refuses root)."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="rxd-faults-pg-"))
+        self.port = free_port()
+        shutil.chown(self.dir, "postgres", "postgres")
+        self.data = self.dir / "data"
+        self._pg("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres")
+
+    def _pg(self, tool: str, *args: str) -> None:
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", str(PG_BIN / tool), *args],
+            check=True, capture_output=True,
+        )  # fmt: skip
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
+        self._pg("pg_ctl", "-D", str(self.data), "-o", opts, "-l",
+                 str(self.dir / "log"), "-w", "start")  # fmt: skip
+
+    def crash(self) -> None:
+        self._pg("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
+
+    def cleanup(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._pg("pg_ctl", "-D", str(self.data), "-m", "fast", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def start_worker(db_url: str, mqtt_url: str, client_id: str, log: Path) -> Any:
+    """``rxdispatch ingest`` in its own process."""
+    env = dict(os.environ, DATABASE_URL=db_url, MQTT_URL=mqtt_url,
+               TELEMETRY_CLIENT_ID=client_id)  # fmt: skip
+    if SHARE_GROUP:
+        env["TELEMETRY_SHARE_GROUP"] = SHARE_GROUP
+    cli = Path(sys.executable).parent / "rxdispatch"
+    return subprocess.Popen([str(cli), "ingest"], env=env, stdout=log.open("ab"),
+                            stderr=subprocess.STDOUT)  # fmt: skip
+
+
+def forget_session(mqtt_url: str, client_id: str) -> None:
+    """Drop a persistent session (a clean-session connect with its client id)."""
+    addr = parse_mqtt_url(mqtt_url)
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+    client.username_pw_set(addr.username, addr.password)
+    client.connect(addr.host, addr.port)
+    client.loop_start()
+    time.sleep(0.3)
+    client.loop_stop()
+    client.disconnect()
+
+
+def lag_s(db_url: str) -> float | None:
+    """Now minus the newest stored device time; None if the DB is unreachable."""
+    try:
+        with psycopg.connect(db_url, connect_timeout=1) as conn:
+            row = conn.execute(
+                "SELECT extract(epoch FROM now() - max(recorded_at))"
+                " FROM telemetry.reading"
+                " WHERE recorded_at > now() - interval '1 minute'"
+            ).fetchone()
+    except psycopg.OperationalError:
+        return None
+    return float(row[0]) if row and row[0] is not None else None
+
+
+def run_fault(fault: str, pg: PrivatePostgres, db_url: str, mosq: PrivateMosquitto,
+              duration_s: float, folder: Path) -> dict[str, Any]:  # fmt: skip
+    reset(db_url)
+    client_id = f"faults-{fault}-{uuid.uuid4().hex[:6]}"
+    ingest_url = mosq.url(INGEST_USER, INGEST_PW)
+    worker = start_worker(db_url, ingest_url, client_id, folder / f"{fault}.log")
+    time.sleep(3.0)  # connected and subscribed
+    # a DB crash outage is longer: keep publishing long enough to see recovery
+    publish_s = duration_s + (15.0 if fault == "db" else 0.0)
+    plan = PublishPlan(mosq.url(GATEWAY_USER, GATEWAY_PW), f"pub-{client_id}", RATE,
+                       publish_s)  # fmt: skip
+    proc, out = run_publisher(plan)
+    time.sleep(FAULT_AT_S)
+    injected = time.time()
+    if fault == "worker":
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        time.sleep(2.0)
+        worker = start_worker(db_url, ingest_url, client_id, folder / f"{fault}.log")
+    elif fault == "broker":
+        mosq.stop()
+        mosq.start()
+    elif fault == "db":
+        pg.crash()
+        time.sleep(5.0)
+        pg.start()
+    restarted = time.time()
+    recovered_at = None
+    while time.time() - restarted < 120:
+        lag = lag_s(db_url)
+        if lag is not None and lag < 1.0 and time.time() > restarted + 0.2:
+            recovered_at = time.time()
+            break
+        time.sleep(0.1)
+    pub = out.get(timeout=publish_s + 180)
+    proc.join(10)
+    deadline = time.time() + 120
+    while time.time() < deadline and stored_count(db_url) < pub["readings"]:
+        time.sleep(0.2)
+    time.sleep(1.0)  # anything still in flight would show up as a duplicate
+    counts = audit(db_url)
+    worker.send_signal(signal.SIGTERM)
+    worker.wait(30)
+    forget_session(ingest_url, client_id)
+    return {
+        "fault": fault,
+        "published": pub["readings"],
+        "acked_by_broker": pub["acked_messages"],
+        "stored": counts["rows"],
+        "lost": pub["readings"] - counts["distinct"],
+        "duplicates": counts["rows"] - counts["distinct"],
+        "outage_s": round(restarted - injected, 2),
+        "recovery_s": round(recovered_at - restarted, 2) if recovered_at else None,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--faults", default="worker,broker,db")
+    parser.add_argument("--share-group", default="", help="$share group of the worker")
+    args = parser.parse_args(argv)
+    global SHARE_GROUP
+    SHARE_GROUP = args.share_group
+    duration_s = 25.0 if args.quick else 40.0
+    folder = Path(tempfile.mkdtemp(prefix="rxd-faults-"))
+    pg = PrivatePostgres()
+    mosq = PrivateMosquitto({INGEST_USER: INGEST_PW, GATEWAY_USER: GATEWAY_PW})
+    results = []
+    try:
+        pg.start()
+        mosq.start()
+        db_url = prepare_database(pg.url)
+        for fault in args.faults.split(","):
+            results.append(run_fault(fault, pg, db_url, mosq, duration_s, folder))
+    finally:
+        mosq.cleanup()
+        pg.cleanup()
+        if not os.environ.get("RXD_KEEP_LOGS"):
+            shutil.rmtree(folder, ignore_errors=True)
+        print(f"logs: {folder}")
+    headers = ["fault", "published", "stored", "lost", "duplicates", "outage s",
+               "recovery s"]  # fmt: skip
+    rows = [[r["fault"], r["published"], r["stored"], r["lost"], r["duplicates"],
+             r["outage_s"], r["recovery_s"]] for r in results]  # fmt: skip
+    print_table(rows, headers)
+    if args.json:
+        write_json(args.json, {"benchmark": "ingest_faults", "rate_readings_s": RATE,
+                               "quick": args.quick, "share_group": SHARE_GROUP or None,
+                               "results": results})  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -75,6 +75,19 @@ class Publisher:
         self.client.disconnect()
 
 
+def forget_session(url: str, client_id: str) -> None:
+    """Drop a persistent session left on a shared broker (clean-session connect)."""
+    addr = parse_mqtt_url(url)
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+    if addr.username:
+        client.username_pw_set(addr.username, addr.password)
+    client.connect(addr.host, addr.port)
+    client.loop_start()
+    time.sleep(0.2)
+    client.loop_stop()
+    client.disconnect()
+
+
 def wait_for(
     predicate: Callable[[], bool], timeout_s: float = 60, what: str = "condition"
 ) -> None:

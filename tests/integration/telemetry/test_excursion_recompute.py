@@ -86,3 +86,25 @@ def test_a_restarted_worker_does_not_alert_again(
     fresh_monitor = ExcursionMonitor(store, store.box_rules().get)
     assert _ingest(store, fresh_monitor, {m: 9.5 for m in range(45, 50)}) == []
     assert len(_rows(fresh_db)) == 1
+
+
+def test_lifecycle_open_acknowledged_resolved(store: TelemetryStore) -> None:
+    """A person acknowledges an open episode, then resolves it; other steps refuse."""
+    from telemetry import excursion_store
+    from telemetry.errors import ExcursionNotFound, ExcursionTransitionInvalid
+
+    hot = {m: 5.0 for m in range(5)} | {m: 9.0 for m in range(5, 45)}
+    (excursion_id,) = _ingest(
+        store, ExcursionMonitor(store, store.box_rules().get), hot
+    )
+    with store.transaction() as conn:
+        acked = excursion_store.acknowledge(conn, excursion_id, by="pharmacist:7")
+        assert acked.status == "acknowledged"
+        with pytest.raises(ExcursionTransitionInvalid):
+            excursion_store.acknowledge(conn, excursion_id, by="pharmacist:7")
+        assert excursion_store.resolve(conn, excursion_id).status == "resolved"
+        with pytest.raises(ExcursionTransitionInvalid):
+            excursion_store.resolve(conn, excursion_id)
+        with pytest.raises(ExcursionNotFound):
+            excursion_store.get(conn, 999_999)
+        assert excursion_store.unresolved(conn) == []

@@ -14,7 +14,7 @@ from telemetry.ingest import IngestParams
 from telemetry.service import IngestService
 from telemetry.store import TelemetryStore
 
-from .helpers import Publisher, reading, scalar, wait_for
+from .helpers import Publisher, forget_session, reading, scalar, wait_for
 
 INSTANT = (
     "INSERT INTO telemetry.temperature_profile VALUES "
@@ -53,6 +53,7 @@ def service(
     svc.notified = notified  # type: ignore[attr-defined]
     with svc:
         yield svc
+    forget_session(mqtt_url, f"ingest-{unique_id}")
 
 
 @pytest.fixture

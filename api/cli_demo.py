@@ -18,8 +18,6 @@ from dispatch.city import ATTRIBUTION, City, load_city
 from dispatch.errors import DispatchError
 from dispatch.settings import DatabaseSettings
 from routing import (
-    FirstSolution,
-    Metaheuristic,
     RoutingError,
     RoutingProblem,
     RoutingSolution,
@@ -31,12 +29,6 @@ from routing import (
 from routing.matrix import RoadNetworkProvider
 
 _MAX_LISTED = 8
-# Measured best on this problem shape (120 orders, 3 candidate pharmacies each):
-# cheapest insertion + guided local search served 60/120 in 5 s where the engine
-# defaults (path cheapest arc + iterated local search) served 0-28. Revisit when
-# the engine's defaults handle pickup alternatives at dispatch scale.
-_DEMO_FIRST = FirstSolution.PARALLEL_CHEAPEST_INSERTION
-_DEMO_SEARCH = Metaheuristic.GUIDED_LOCAL_SEARCH
 
 
 def demo_command(
@@ -74,12 +66,7 @@ def demo_command(
         )
         scenario = generate(city, provider, shape)
         matrix_s = time.perf_counter() - started
-        params = SolverParams(
-            time_limit_s=time_limit,
-            seed=seed,
-            first_solution=_DEMO_FIRST,
-            metaheuristic=_DEMO_SEARCH,
-        )
+        params = SolverParams(time_limit_s=time_limit, seed=seed)
         solution = solve(scenario.problem, params)
     except (RoutingError, DispatchError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -62,6 +62,7 @@ def running_api(extra_env: dict[str, str] | None = None) -> Iterator[RunningApi]
         "API_BOOTSTRAP_ADMIN_USERNAME": ADMIN[0],
         "API_BOOTSTRAP_ADMIN_PASSWORD": ADMIN[1],
         "API_LOGIN_ATTEMPTS_PER_MIN": "1000",
+        "API_RUN_INGEST": "false",
         **(extra_env or {}),
     }
     cmd = [

@@ -38,7 +38,7 @@ import websockets
 from benchmarks._api_server import percentile, running_api
 from benchmarks._report import print_table, write_json
 
-SETUP_S = 12.0
+SETUP_S = 20.0
 
 
 def _register(base_url: str, headers: dict[str, str], riders: int) -> list[str]:
@@ -123,7 +123,7 @@ async def _watchers(
     start_at: float,
     duration_s: float,
 ) -> dict[str, Any]:
-    latencies: list[list[float]] = [[] for _ in range(clients)]
+    latencies: list[list[tuple[float, float]]] = [[] for _ in range(clients)]
     stop_at = start_at + duration_s + 1.5
 
     async def watch(index: int) -> None:
@@ -140,7 +140,7 @@ async def _watchers(
                 if frame["type"] != "positions" or now_ms < start_at * 1000:
                     continue
                 latencies[index].extend(
-                    now_ms - p["client_ts_ms"]
+                    (now_ms - p["client_ts_ms"], p["client_ts_ms"] / 1000 - start_at)
                     for p in frame["data"]
                     if "client_ts_ms" in p
                 )
@@ -238,7 +238,11 @@ def _scenario(
     sent = riders.result()["sent"]
     seen = watchers.result()
     per_client = seen["latencies_ms"]
-    merged = [v for client in per_client for v in client]
+    merged = [v for client in per_client for v, _ in client]
+    by_second: dict[int, list[float]] = {}
+    for client in per_client:
+        for value, sent_s in client:
+            by_second.setdefault(int(sent_s), []).append(value)
     return {
         "scenario": name,
         "riders": len(tokens),
@@ -250,6 +254,9 @@ def _scenario(
         "p99_ms": percentile(merged, 99),
         "max_ms": max(merged, default=None),
         "stalled_client": seen["stalled"] or None,
+        "p99_by_second_ms": {
+            s: percentile(v, 99) for s, v in sorted(by_second.items())
+        },
     }
 
 

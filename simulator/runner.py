@@ -15,9 +15,11 @@ import logging
 import os
 import random
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from simulator.agents import RiderAgent
 from simulator.boxes import BoxUnit
@@ -100,8 +102,18 @@ def run_scenario(args: argparse.Namespace, world: World, data_dir: Path) -> int:
     return _write(Path(args.out), run_log)
 
 
-async def play(world: World, options: RunOptions, data_dir: Path) -> RunLog:
-    """Set the world up in the system, play the day, return what happened."""
+async def play(
+    world: World,
+    options: RunOptions,
+    data_dir: Path,
+    *,
+    pick_list: Callable[[str], Awaitable[list[int]]] | None = None,
+) -> RunLog:
+    """Set the world up in the system, play the day, return what happened.
+
+    ``pick_list`` gives an order's reserved lot ids (what the pharmacist hands
+    the rider to scan); the API has no route for it yet.
+    """
     if options.server_clock == "real" and options.speed != 1:
         raise SimulatorError(
             "a system on real time keeps step with the simulator only at --speed 1"
@@ -113,6 +125,7 @@ async def play(world: World, options: RunOptions, data_dir: Path) -> RunLog:
         token = await client.login(options.user, options.password)
         registry = await register_world(client, token, world)
         ctx = _context(options, world, client, token)
+        ctx.pick_list = pick_list
         await _play(ctx, world, registry.device_tokens, data_dir)
         await sweep_statuses(ctx)
     finally:
@@ -161,18 +174,25 @@ async def _play(
         asyncio.create_task(watch_holds(ctx), name="pharmacist"),
         asyncio.create_task(_progress(ctx), name="progress"),
     ]
+    settled: asyncio.Future[Any] = asyncio.create_task(
+        _until_settled(ctx, tasks[0]), name="settled"
+    )
+    everyone: asyncio.Future[Any] = asyncio.gather(*tasks)
     try:
-        done = asyncio.gather(*tasks)
-        await asyncio.wait_for(
-            done, timeout=ctx.clock.wall_time_of(ctx.end_at) - ctx.clock.wall()
+        done, _ = await asyncio.wait(
+            {everyone, settled},
+            timeout=max(0.0, ctx.clock.wall_time_of(ctx.end_at) - ctx.clock.wall()),
+            return_when=asyncio.FIRST_COMPLETED,
         )
-    except TimeoutError:
-        pass
+        for finished in done:
+            finished.result()  # an agent's error ends the run with that error
     finally:
         ctx.stopping.set()
-        for task in tasks + background:
+        for task in [*tasks, *background, settled, everyone]:
             task.cancel()
-        await asyncio.gather(*tasks, *background, return_exceptions=True)
+        await asyncio.gather(
+            *tasks, *background, settled, everyone, return_exceptions=True
+        )
         await asyncio.to_thread(ctx.publisher.flush, 10.0)
         ctx.publisher.stop()
     for agent in riders:
@@ -211,6 +231,24 @@ def _agent(
         outages=tuple(o for o in plan.riders_offline if o.rider == index),
         rng=random.Random(f"{world.scenario.seed}:gps:{index}"),
     )
+
+
+_SETTLED = {
+    OrderStatus.DELIVERED,
+    OrderStatus.FAILED_NOT_HOME,
+    OrderStatus.FAILED_OTHER,
+    OrderStatus.HELD,
+    OrderStatus.UNASSIGNED,
+    OrderStatus.CANCELLED,
+}
+
+
+async def _until_settled(ctx: RunContext, patients: asyncio.Task[None]) -> None:
+    """Return once every order is placed and has reached a final state."""
+    while True:
+        await ctx.clock.sleep(10.0)
+        if patients.done() and all(o.status in _SETTLED for o in ctx.log.orders):
+            return
 
 
 async def _progress(ctx: RunContext) -> None:

@@ -62,6 +62,7 @@ from dispatch.orders import (
     PatientContact,
     Priority,
 )
+from dispatch.plan import Plan
 from dispatch.replanner import Replanner
 from routing import SolverParams
 from routing.matrix import HaversineProvider, MatrixProvider, RoadNetworkProvider
@@ -270,7 +271,7 @@ def measure(
         pool = open_pool(url, max_size=6)
         solver = SolverPool()
         try:
-            replanner_box: list[Replanner] = []
+            plans_seen: list[Plan] = []
             db = Database(pool, make_ctx(policy))
             seed_world(db, city, rng, pharmacies=pharmacies, riders=riders)
             order_ids = submit_orders(db, city, rng, orders)
@@ -282,8 +283,8 @@ def measure(
                 debounce_s=0.2,
                 timer_s=3600,
                 warm_start=warm_start,
+                on_plan=plans_seen.append,
             )
-            replanner_box.append(replanner)
             db.publisher = replanner
             started = time.perf_counter()
 
@@ -309,6 +310,19 @@ def measure(
         "max_s": float(np.max(arr)),
         "mean_s": statistics.fmean(latencies) if latencies else float("nan"),
         "unpinned_rounds": replanner.stats.unlocked,
+        "plans": [
+            {
+                "version": p.version,
+                "status": p.status,
+                "solve_s": round(p.solve_time_s, 2),
+                "assigned": len(p.assignments()),
+                "unassigned": len(p.unassigned),
+            }
+            for p in plans_seen
+        ],
+        "mean_assigned": statistics.fmean(len(p.assignments()) for p in plans_seen)
+        if plans_seen
+        else 0.0,
         "stale_plans": replanner.stats.stale,
         "failed_rounds": replanner.stats.failed,
         "total_s": first_s,
@@ -362,11 +376,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             r["max_s"],
             r["stale_plans"],
             r["failed_rounds"],
+            r["mean_assigned"],
         ]
         for r in runs
     ]
     print_table(
-        rows, ["re-plan", "rounds", "p50 s", "p95 s", "max s", "stale", "failed"]
+        rows,
+        ["re-plan", "rounds", "p50 s", "p95 s", "max s", "stale", "failed", "assigned"],
     )
     warm, cold = runs
     result = {

@@ -37,6 +37,7 @@ IDLE_POLL_S = 60.0
 PICKUP_LID_S = 40.0
 DELIVERY_LID_S = 20.0
 HANDOFF_S = 60.0
+NOT_HOME_WAIT_S = 180.0  # ring, call, wait a little before giving up
 _SIGNATURE = "M10 10 C 20 20, 40 20, 50 10"  # a scribble: signature vector data
 _ID_CHECK = ("national_id", "42")
 
@@ -194,6 +195,9 @@ class RiderAgent:
         if self.box is not None and placed is not None and placed.request.cold_chain:
             self.box.open_lid(now, DELIVERY_LID_S)
         if placed is None or not placed.request.patient_home:
+            if placed is not None:
+                await ctx.clock.sleep(NOT_HOME_WAIT_S)
+                lat, lon = self.motion.position_at(ctx.now())
             await ctx.client.report_failure(
                 self.device_token,
                 stop.order_id,

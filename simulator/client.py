@@ -170,6 +170,18 @@ class ApiClient:
         }
         return await self._create(token, "/riders", body)
 
+    async def create_cold_box(
+        self,
+        token: str,
+        *,
+        box_id: str,
+        rider_id: str,
+        profile_code: str = "refrigerated",
+    ) -> bool:
+        """Register a rider's cold box (its sensor publishes as ``box_id``)."""
+        body = {"id": box_id, "profile_code": profile_code, "rider_id": rider_id}
+        return await self._create(token, "/cold-boxes", body)
+
     async def issue_device_token(self, token: str, rider_id: str) -> str:
         """A device token for the rider's phone (shown once)."""
         answer = await self.request(

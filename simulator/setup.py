@@ -1,7 +1,8 @@
 """Put a world into the system the way its staff would: through the API.
 
 Products, pharmacies (the real OSM ones) and their stock (one CSV import per
-pharmacy), riders and a device token for each rider's phone. Re-running is
+pharmacy), riders with their cold boxes, and a device token for each rider's
+phone. Re-running is
 harmless: existing products, pharmacies and riders are kept (409), stock is only
 imported into pharmacies created by this run.
 """
@@ -95,4 +96,6 @@ async def _rider(client: ApiClient, token: str, world: World, index: int) -> str
         vehicle=rider.vehicle.value,
         cold_box_slots=rider.cold_box_slots,
     )
+    if rider.box_ref is not None:
+        await client.create_cold_box(token, box_id=rider.box_ref, rider_id=rider.ref)
     return await client.issue_device_token(token, rider.ref)

@@ -19,7 +19,7 @@ from api.routers.holds import HoldDecision
 from api.schemas.auth import DeviceTokenCreate, LoginRequest
 from api.schemas.catalogue import PharmacyCreate, ProductCreate
 from api.schemas.orders import OrderCreate
-from api.schemas.riders import RiderCreate, ShiftStart
+from api.schemas.riders import ColdBoxCreate, RiderCreate, ShiftStart
 from simulator.client import ApiClient
 from simulator.demand import OrderLine, OrderRequest
 from simulator.desk import order_body
@@ -33,6 +33,7 @@ BODY_SCHEMAS: dict[tuple[str, str], type[BaseModel] | None] = {
     ("POST", "/products"): ProductCreate,
     ("POST", "/pharmacies/{pharmacy_id}/stock/import"): None,  # text/csv
     ("POST", "/riders"): RiderCreate,
+    ("POST", "/cold-boxes"): ColdBoxCreate,
     ("POST", "/riders/{rider_id}/device-tokens"): DeviceTokenCreate,
     ("POST", "/orders"): OrderCreate,
     ("GET", "/orders/{order_id}"): None,
@@ -109,6 +110,7 @@ def test_client_requests_match_the_openapi_contract() -> None:
         await client.create_rider(
             "t", rider_id="r1", name="R", vehicle="bike", cold_box_slots=2
         )
+        await client.create_cold_box("t", box_id="std-box-001", rider_id="r1")
         await client.issue_device_token("t", "r1")
         await client.create_order(
             "t", order_body(_order(), lambda at: at), idempotency_key="std-00001"
@@ -132,7 +134,7 @@ def test_client_requests_match_the_openapi_contract() -> None:
         await client.aclose()
 
     asyncio.run(calls())
-    assert len(sent) == 19
+    assert len(sent) == 20
     for method, path, content in sent:
         template = _template(paths, method, path)
         assert method.lower() in spec["paths"][template]

@@ -25,6 +25,7 @@ from api.routers import delivery as delivery_routes
 from api.routers import health as health_routes
 from api.routers import holds as holds_routes
 from api.routers import orders as orders_routes
+from api.routers import picking as picking_routes
 from api.routers import plans as plans_routes
 from api.routers import riders as riders_routes
 from api.routers import tracking as tracking_routes
@@ -47,6 +48,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     riders_routes.router,
     plans_routes.router,
     delivery_routes.router,
+    picking_routes.router,
     holds_routes.router,
     audit_routes.router,
     tracking_routes.router,

@@ -18,6 +18,7 @@
     ├── RuleViolation                    (API: 422)
     │   ├── InvalidQuantity, InvalidTimeWindow, OutsideServiceArea
     │   ├── NoPharmacyHasStock, InsufficientStock, InvalidInput
+    │   ├── LotMismatch                  (scanned lots are not the order's lots)
     │   ├── OtpMismatch, OtpExpired, ProofOutsideRadius, ProofIncomplete
     ├── TooManyAttempts                  (API: 429)
     │   └── OtpAttemptsExceeded
@@ -47,6 +48,7 @@ __all__ = [
     "InvalidInput",
     "InvalidQuantity",
     "InvalidTimeWindow",
+    "LotMismatch",
     "NoPharmacyHasStock",
     "NotFound",
     "OrderNotFound",
@@ -263,6 +265,19 @@ class InsufficientStock(RuleViolation):
     """The chosen pharmacy no longer holds enough usable stock."""
 
     code = "insufficient_stock"
+
+
+class LotMismatch(RuleViolation):
+    """The lots scanned at pickup are not exactly the lots reserved for the order."""
+
+    code = "lot_mismatch"
+
+    def __init__(self, order_id: str, missing: int, unexpected: int) -> None:
+        super().__init__(
+            f"scanned lots of order {order_id!r} do not match its pick list"
+            f" ({missing} missing, {unexpected} unexpected)"
+        )
+        self.missing, self.unexpected = missing, unexpected
 
 
 class OtpMismatch(RuleViolation):

@@ -9,6 +9,8 @@ always for cold-chain goods) writes them off.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from dispatch.adapters import postgres_orders as orders_repo
 from dispatch.adapters import postgres_stock as stock
 from dispatch.adapters.postgres import Tx
@@ -17,6 +19,7 @@ from dispatch.errors import IllegalTransition, InvalidInput
 from dispatch.events import StockWrittenOff
 from dispatch.model import GeoPoint
 from dispatch.orders import Order, OrderStatus
+from dispatch.picking import check_scan
 from dispatch.proof import issue_otp
 from dispatch.transitions import move
 
@@ -45,12 +48,26 @@ def unassign_order(tx: Tx, order_id: str, *, actor: str, reason: str = "") -> No
 
 
 def mark_picked_up(
-    tx: Tx, order_id: str, *, rider_id: str, position: GeoPoint | None, actor: str
+    tx: Tx,
+    order_id: str,
+    *,
+    rider_id: str,
+    position: GeoPoint | None,
+    actor: str,
+    scanned_lot_ids: Collection[int] | None = None,
 ) -> Order:
-    """The rider collected the order: units leave the shelf, the OTP is sent."""
+    """The rider collected the order: units leave the shelf, the OTP is sent.
+
+    ``scanned_lot_ids`` must be exactly the lots held for the order
+    (:class:`dispatch.errors.LotMismatch` otherwise); riders' pickups always
+    pass it. ``None`` is a staff-side confirmation without a scan.
+    """
     order = orders_repo.get_order(tx, order_id, for_update=True)
     if order.status is OrderStatus.ASSIGNED and order.rider_id != rider_id:
         raise InvalidInput(f"order {order.id!r} is assigned to another rider")
+    if scanned_lot_ids is not None:
+        held = stock.reservations(tx, order.id, ["held"])
+        check_scan(order.id, (r.lot_id for r in held), scanned_lot_ids)
     move(
         tx,
         order,

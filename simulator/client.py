@@ -246,6 +246,11 @@ class ApiClient:
             json={"note": "simulated pharmacist"},
         )
 
+    async def pick_list(self, token: str, order_id: str) -> list[int]:
+        """The lot ids the pharmacist hands over for an order (to be scanned)."""
+        answer = await self.request("GET", f"/orders/{order_id}/pick-list", token=token)
+        return sorted({int(line["lot_id"]) for line in answer})
+
     # -- rider device -------------------------------------------------------------
     async def start_shift(
         self, device: str, *, ends_at: datetime, lat: float, lon: float

@@ -47,8 +47,8 @@ class RunContext:
     placed: dict[str, PlacedOrder] = field(default_factory=dict)  # by API order id
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     box_of_rider: dict[str, str] = field(default_factory=dict)  # rider ref -> box ref
-    # Reserved lot ids of an order, as the pharmacist hands them over; None
-    # while the API offers no way to read them.
+    # Reserved lot ids of an order, as the pharmacist hands them over (the
+    # API's pick list, read by the staff user).
     pick_list: Callable[[str], Awaitable[list[int]]] | None = None
 
     def to_server(self, at: datetime) -> datetime:

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +113,7 @@ async def play(
     """Set the world up in the system, play the day, return what happened.
 
     ``pick_list`` gives an order's reserved lot ids (what the pharmacist hands
-    the rider to scan); the API has no route for it yet.
+    the rider to scan); by default the staff user reads the API's pick list.
     """
     if options.server_clock == "real" and options.speed != 1:
         raise SimulatorError(
@@ -125,7 +126,7 @@ async def play(
         token = await client.login(options.user, options.password)
         registry = await register_world(client, token, world)
         ctx = _context(options, world, client, token)
-        ctx.pick_list = pick_list
+        ctx.pick_list = pick_list or partial(client.pick_list, token)
         await _play(ctx, world, registry.device_tokens, data_dir)
         await sweep_statuses(ctx)
     finally:

@@ -10,12 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from api.actor import actor_of
 from api.deps import ClientIp, RiderDevice, ServicesDep
-from api.errors import ApiRuleViolation, error_responses
+from api.errors import error_responses
 from api.schemas.common import Point
 from api.schemas.riders import AckRead
 from dispatch import fulfilment, proof
 from dispatch.adapters import postgres_orders as orders_repo
-from dispatch.adapters import postgres_stock as stock_repo
 from dispatch.adapters.postgres import Tx
 from dispatch.errors import OrderNotFound
 from dispatch.model import GeoPoint
@@ -94,15 +93,13 @@ def confirm_pickup(
     lots. Sends the patient their delivery code."""
     with services.db.transaction() as tx:
         _own_order(tx, order_id, me.subject_id)
-        reserved = {r.lot_id for r in stock_repo.reservations(tx, order_id, ["held"])}
-        if set(body.scanned_lot_ids) != reserved:
-            raise ApiRuleViolation("The scanned lots do not match the order's lots.")
         fulfilment.mark_picked_up(
             tx,
             order_id,
             rider_id=me.subject_id,
             position=_geo(body.position),
             actor=actor_of(me),
+            scanned_lot_ids=body.scanned_lot_ids,
         )
     return AckRead()
 

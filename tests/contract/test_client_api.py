@@ -38,6 +38,7 @@ BODY_SCHEMAS: dict[tuple[str, str], type[BaseModel] | None] = {
     ("POST", "/orders"): OrderCreate,
     ("GET", "/orders/{order_id}"): None,
     ("GET", "/holds"): None,
+    ("GET", "/orders/{order_id}/pick-list"): None,
     ("POST", "/holds/{hold_id}/reject"): HoldDecision,
     ("POST", "/riders/me/shift/start"): ShiftStart,
     ("POST", "/riders/me/shift/end"): None,
@@ -117,6 +118,7 @@ def test_client_requests_match_the_openapi_contract() -> None:
         )
         await client.get_order("t", "o1")
         await client.open_holds("t")
+        await client.pick_list("t", "o1")
         await client.decide_hold("t", 7, release=False)
         await client.start_shift("d", ends_at=T0, lat=35.9, lon=14.5)
         await client.my_route("d")
@@ -134,7 +136,7 @@ def test_client_requests_match_the_openapi_contract() -> None:
         await client.aclose()
 
     asyncio.run(calls())
-    assert len(sent) == 20
+    assert len(sent) == 21
     for method, path, content in sent:
         template = _template(paths, method, path)
         assert method.lower() in spec["paths"][template]

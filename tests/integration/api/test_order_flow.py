@@ -133,19 +133,28 @@ def test_order_lifecycle_and_audience_views(
     assert kinds == [("pickup", None), ("delivery", "Maria")]
     _assert_no_phi(route.text)
 
-    [lot] = client.get("/pharmacies/ph-1/stock", headers=disp).json()
+    ph = creds(Role.pharmacist)
+    assert (
+        client.get(f"/orders/{order['id']}/pick-list", headers=rider).status_code == 403
+    )
+    [line] = client.get(f"/orders/{order['id']}/pick-list", headers=ph).json()
+    assert (line["sku"], line["lot_number"], line["quantity"]) == (SKU, "LOT-A", 2)
+    assert client.get("/pharmacies/ph-1/pick-list", headers=disp).json() == [line]
     wrong = client.post(
         f"/orders/{order['id']}/pickup",
         headers=rider,
-        json={"scanned_lot_ids": [lot["id"] + 999]},
+        json={"scanned_lot_ids": [line["lot_id"] + 999]},
     )
     assert wrong.status_code == 422
+    assert wrong.json()["code"] == "lot_mismatch"
     ok = client.post(
         f"/orders/{order['id']}/pickup",
         headers=rider,
-        json={"scanned_lot_ids": [lot["id"]], "position": PHARMACY},
+        json={"scanned_lot_ids": [line["lot_id"]], "position": PHARMACY},
     )
     assert ok.status_code == 200, ok.text
+    assert client.get(f"/orders/{order['id']}/pick-list", headers=ph).json() == []
+    assert client.get("/pharmacies/ph-1/pick-list", headers=ph).json() == []
 
     view = client.get(f"/track/{token}")
     assert view.json()["status"] == "on_the_way"

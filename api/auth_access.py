@@ -6,7 +6,7 @@ walks the app's routes and fails on a route without one.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -16,6 +16,8 @@ from api.auth_model import Principal, Role
 from api.auth_secrets import DEVICE_PREFIX, decode_access_token
 from api.auth_store import AuthStore
 from api.errors import ApiNotFound, Forbidden, Unauthenticated
+from dispatch.clock import SystemClock
+from dispatch.ports import Clock
 
 _bearer = HTTPBearer(auto_error=False, description="User JWT or rider device token.")
 
@@ -24,9 +26,15 @@ class Authenticator:
     """Turns a bearer string or a tracking token into a :class:`Principal`."""
 
     def __init__(
-        self, store: AuthStore, *, jwt_secret: str, tracking_grace_s: int
+        self,
+        store: AuthStore,
+        *,
+        jwt_secret: str,
+        tracking_grace_s: int,
+        clock: Clock | None = None,
     ) -> None:
         self._store = store
+        self._clock: Clock = clock or SystemClock()
         self._secret = jwt_secret
         self._grace_s = tracking_grace_s
 
@@ -43,7 +51,7 @@ class Authenticator:
     def from_tracking_token(self, token: str, now: datetime | None = None) -> Principal:
         """The patient a live tracking link stands for; unknown/expired -> 404."""
         link = self._store.tracking_link(token)
-        if link is None or not link.usable_at(now or datetime.now(UTC), self._grace_s):
+        if link is None or not link.usable_at(now or self._clock.now(), self._grace_s):
             raise ApiNotFound("This tracking link does not exist or has expired.")
         return Principal(Role.patient, link.link_id, order_id=link.order_id)
 

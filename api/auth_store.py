@@ -210,11 +210,13 @@ class AuthStore:
             )
         return token
 
-    def ensure_tracking_link(self, *, order_id: str, ttl_s: int) -> str:
+    def ensure_tracking_link(
+        self, *, order_id: str, ttl_s: int, now: datetime | None = None
+    ) -> str:
         """The order's primary tracking token: derived from the order id with a
         server key, so an idempotent retry of order creation gets the same link."""
         token = TRACKING_PREFIX + derive_token(self._link_key, "track:" + order_id)
-        expires_at = datetime.now(UTC) + timedelta(seconds=ttl_s)
+        expires_at = (now or datetime.now(UTC)) + timedelta(seconds=ttl_s)
         with self._pool.connection() as conn:
             conn.execute(
                 INSERT_TRACKING_LINK,

@@ -20,8 +20,10 @@ from api.settings import ApiSettings
 from api.ws_hub import Hub
 from api.ws_publisher import HubEventPublisher
 from dispatch.adapters.postgres import Database
+from dispatch.clock import clock_from_settings
 from dispatch.context import DispatchContext
-from dispatch.settings import DatabaseSettings, DispatchSettings
+from dispatch.ports import Clock
+from dispatch.settings import ClockSettings, DatabaseSettings, DispatchSettings
 from telemetry.settings import TelemetrySettings
 
 
@@ -33,6 +35,7 @@ class AppSettings(BaseModel):
     api: ApiSettings = Field(default_factory=ApiSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
+    clock: ClockSettings = Field(default_factory=ClockSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
 
@@ -55,6 +58,8 @@ class Services:
     publisher: HubEventPublisher
     positions: PositionSink
     metrics: Metrics
+    clock: Clock
+    """Business time (warped when the settings say so)."""
     database_url: str = ""
 
 
@@ -88,8 +93,12 @@ def build_services(
         record_fence_event=fence_events.record_soon,
     )
     publisher = HubEventPublisher(hub, on_terminal=store.close_tracking_links)
+    clock = clock_from_settings(settings.clock)
     db = Database(
-        pool, DispatchContext.from_settings(settings.dispatch), publisher=publisher
+        pool,
+        DispatchContext.from_settings(settings.dispatch),
+        publisher=publisher,
+        clock=clock,
     )
     routes = RiderRoutes(db, live, hub)
     publisher.on_change = routes.on_event
@@ -101,6 +110,7 @@ def build_services(
             store,
             jwt_secret=api.jwt_secret.get_secret_value(),
             tracking_grace_s=api.tracking_grace_after_delivery_s,
+            clock=clock,
         ),
         hub=hub,
         geofences=geofences,
@@ -117,5 +127,6 @@ def build_services(
             min_move_m=api.position_store_move_m,
         ),
         metrics=_metrics(hub),
+        clock=clock,
         database_url=database_url,
     )

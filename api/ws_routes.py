@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, WebSocket
@@ -105,7 +105,9 @@ async def rider_feed(ws: WebSocket) -> None:
         except ValidationError:
             sub.offer_event(envelope("error", {"code": "invalid_position"}))
             return
-        at = fix.at.astimezone(UTC) if fix.at and fix.at.tzinfo else datetime.now(UTC)
+        at = (
+            fix.at.astimezone(UTC) if fix.at and fix.at.tzinfo else services.clock.now()
+        )
         live.on_position(
             RiderPosition(
                 rider_id,

@@ -26,6 +26,7 @@ from typing import Any
 from benchmarks._api_server import ADMIN, running_api
 from benchmarks._report import write_json
 from simulator.city import load_city
+from simulator.clock import WarpClock
 from simulator.report import Kpis, compare, compute_kpis, format_table, write_report
 from simulator.runner import RunOptions, play
 from simulator.scenario_loader import load_scenario
@@ -50,16 +51,22 @@ def _run_policy(
     world = build_world(scenario, load_city(cache_dir=data_dir / "city"))
     mqtt_url = os.environ.get("MQTT_URL", "mqtt://127.0.0.1:1883")
     started = time.monotonic()
+    speed = args.speed or scenario.speed
+    # the scenario starts a little after the server is up (same three numbers)
+    clock = WarpClock(scenario.start_at, speed, wall_start_s=time.time() + 60.0)
+    if args.server_clock == "shared":
+        env = {**env, **clock.server_env()}
     with running_api(env) as api:
         options = RunOptions(
             api_url=api.base_url,
             mqtt_url=mqtt_url,
             user=ADMIN[0],
             password=ADMIN[1],
-            speed=args.speed or scenario.speed,
+            speed=speed,
             server_clock=args.server_clock,
             duration_min=args.duration,
             policy=name,
+            wall_start_s=clock.wall_start_s if args.server_clock == "shared" else None,
         )
         run_log = asyncio.run(play(world, options, data_dir))
     run_log.save(Path(args.out) / f"run-{name}.json")

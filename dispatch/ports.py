@@ -2,14 +2,17 @@
 
 The API implements :class:`EventPublisher` with its websocket broadcaster; an SMS
 gateway would implement :class:`Notifier`. Built-in adapters live in
-:mod:`dispatch.adapters` (outbox notifier, recording publisher, system clock).
+:mod:`dispatch.adapters` (outbox notifier, recording publisher); clocks in
+:mod:`dispatch.clock`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
+
+from dispatch.clock import SystemClock
 
 if TYPE_CHECKING:
     from dispatch.adapters.postgres import Tx
@@ -55,11 +58,3 @@ class Clock(Protocol):
 
     def now(self) -> datetime:
         """The current time."""
-
-
-class SystemClock:
-    """The real clock."""
-
-    def now(self) -> datetime:
-        """The current UTC time."""
-        return datetime.now(UTC)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dispatch.geo import ServiceArea
@@ -35,6 +36,43 @@ class DatabaseSettings(BaseSettings):
     pool_max_size: int = Field(
         default=10, ge=1, description="Maximum connections in the psycopg pool."
     )
+
+
+class ClockSettings(BaseSettings):
+    """Business time: real time unless warped (e.g. to follow a simulator).
+
+    ``now = origin_at + (time.time() - wall_origin_s) * speed``, the formula of
+    ``simulator.clock.WarpClock``; give the server the simulator's three numbers.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="RXDISPATCH_CLOCK_", extra="ignore", populate_by_name=True
+    )
+
+    origin_at: datetime | None = Field(
+        default=None,
+        description=(
+            "Business time at the wall origin (ISO 8601 with offset). Unset with "
+            "speed 1: real time."
+        ),
+    )
+    wall_origin_s: float | None = Field(
+        default=None,
+        description=(
+            "Wall-clock instant (Unix seconds, time.time()) at which business time "
+            "was origin_at. Unset: the moment the server starts."
+        ),
+    )
+    speed: float = Field(
+        default=1.0, gt=0, description="Business seconds per wall-clock second."
+    )
+
+    @field_validator("origin_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("origin_at needs a UTC offset")
+        return value
 
 
 class DispatchSettings(BaseSettings):

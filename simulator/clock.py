@@ -53,6 +53,14 @@ class WarpClock:
         if remaining_s > 0:
             await asyncio.sleep(remaining_s)
 
+    def server_env(self) -> dict[str, str]:
+        """The environment that puts an rxdispatch server on this same clock."""
+        return {
+            "RXDISPATCH_CLOCK_ORIGIN_AT": self.sim_start_at.isoformat(),
+            "RXDISPATCH_CLOCK_WALL_ORIGIN_S": repr(self.wall_start_s),
+            "RXDISPATCH_CLOCK_SPEED": repr(self.speed),
+        }
+
     async def sleep(self, sim_seconds: float) -> None:
         """Sleep for ``sim_seconds`` of simulated time."""
         if sim_seconds > 0:

@@ -3,6 +3,10 @@
 ``python -m simulator run SCENARIO.toml --api URL --mqtt URL``. The system must
 either run on the same warped clock as the simulator (``--server-clock shared``,
 any ``--speed``) or on real time (``--server-clock real``, ``--speed 1`` only).
+A shared clock is three numbers: start the server with
+``RXDISPATCH_CLOCK_ORIGIN_AT`` (the scenario start), ``RXDISPATCH_CLOCK_SPEED`` and
+``RXDISPATCH_CLOCK_WALL_ORIGIN_S`` (a Unix time), and pass that same Unix time as
+``--wall-start-s`` (``WarpClock.server_env`` builds the variables).
 Staff credentials come from ``--user``/``--password`` or the API's bootstrap
 admin variables (``API_BOOTSTRAP_ADMIN_USERNAME``/``_PASSWORD``).
 """
@@ -62,6 +66,12 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
         "real: it runs on real time (then --speed must be 1)",
     )
     run.add_argument(
+        "--wall-start-s",
+        type=float,
+        help="Unix time at which the scenario starts (the server's "
+        "RXDISPATCH_CLOCK_WALL_ORIGIN_S); default: now",
+    )
+    run.add_argument(
         "--user", help="staff user (default $API_BOOTSTRAP_ADMIN_USERNAME)"
     )
     run.add_argument("--password", help="(default $API_BOOTSTRAP_ADMIN_PASSWORD)")
@@ -81,6 +91,9 @@ class RunOptions:
     server_clock: str = "shared"  # "shared" | "real"
     duration_min: float | None = None
     policy: str = "engine"
+    wall_start_s: float | None = None
+    """Wall instant (``time.time``) of the scenario start; set it when the server
+    was started on the same clock (``WarpClock.server_env``). None: now."""
 
 
 def run_scenario(args: argparse.Namespace, world: World, data_dir: Path) -> int:
@@ -98,6 +111,7 @@ def run_scenario(args: argparse.Namespace, world: World, data_dir: Path) -> int:
         server_clock=args.server_clock,
         duration_min=args.duration,
         policy=args.policy,
+        wall_start_s=args.wall_start_s,
     )
     run_log = asyncio.run(play(world, options, data_dir))
     return _write(Path(args.out), run_log)
@@ -139,6 +153,10 @@ def _context(
 ) -> RunContext:
     scenario = world.scenario
     clock = WarpClock(scenario.start_at, options.speed)
+    if options.wall_start_s is not None:
+        clock = WarpClock(
+            scenario.start_at, options.speed, wall_start_s=options.wall_start_s
+        )
     offset = timedelta(0)
     if options.server_clock == "real":
         offset = datetime.now(UTC) - scenario.start_at

@@ -53,7 +53,9 @@ def create_order(
     with services.db.transaction() as tx:
         order = intake.submit_order(tx, request, actor=actor_of(who))
     token = services.auth.ensure_tracking_link(
-        order_id=order.id, ttl_s=services.settings.api.tracking_link_ttl_s
+        order_id=order.id,
+        ttl_s=services.settings.api.tracking_link_ttl_s,
+        now=services.clock.now(),
     )
     services.metrics.inc("orders_created_total")
     return OrderCreated(**OrderRead.of(order).model_dump(), tracking_token=token)

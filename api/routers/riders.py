@@ -3,7 +3,7 @@ their own route (the rider's device)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 
 from fastapi import APIRouter, Depends, status
 
@@ -133,7 +133,7 @@ def post_position(
     body: PositionUpdate, services: ServicesDep, me: RiderDevice
 ) -> AckRead:
     """Record a position (REST fallback of the ``/ws/rider`` channel)."""
-    at = body.at.astimezone(UTC) if body.at and body.at.tzinfo else datetime.now(UTC)
+    at = body.at.astimezone(UTC) if body.at and body.at.tzinfo else services.clock.now()
     with services.db.transaction() as tx:
         fleet.update_position(tx, me.subject_id, GeoPoint(body.lat, body.lon), at=at)
     services.hub.call_on_loop(

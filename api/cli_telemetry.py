@@ -9,11 +9,12 @@ import threading
 import typer
 
 from dispatch.adapters.postgres import Database
+from dispatch.clock import clock_from_settings
 from dispatch.context import DispatchContext
 from dispatch.database import migrate as migrate_database
 from dispatch.database import open_pool
 from dispatch.embedded_postgres import resolve_database_url
-from dispatch.settings import DatabaseSettings, DispatchSettings
+from dispatch.settings import ClockSettings, DatabaseSettings, DispatchSettings
 from telemetry.embedded_broker import EmbeddedBroker
 from telemetry.runtime import TelemetryRuntime
 from telemetry.settings import TelemetrySettings
@@ -41,7 +42,11 @@ def ingest_command() -> None:
         broker = EmbeddedBroker().start()
         mqtt_url = broker.url
     pool = open_pool(url, min_size=1, max_size=4)
-    dispatch_db = Database(pool, DispatchContext.from_settings(DispatchSettings()))
+    dispatch_db = Database(
+        pool,
+        DispatchContext.from_settings(DispatchSettings()),
+        clock=clock_from_settings(ClockSettings()),
+    )
     runtime = TelemetryRuntime(
         settings,
         database_url=url,

@@ -38,6 +38,7 @@ async def run_replanner(services: Services) -> AsyncIterator[Replanner]:
     services.metrics.gauge("replan_applied_total", lambda: replanner.stats.applied)
     services.metrics.gauge("replan_stale_total", lambda: replanner.stats.stale)
     services.metrics.gauge("replan_failed_total", lambda: replanner.stats.failed)
+    services.metrics.gauge("replan_skipped_total", lambda: replanner.stats.skipped)
     task = asyncio.create_task(replanner.run(), name="replanner")
     replanner.trigger("startup")
     try:

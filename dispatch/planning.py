@@ -50,6 +50,7 @@ __all__ = [
     "build_problem",
     "pickup_window",
     "to_plan",
+    "usable_riders",
 ]
 
 PLANNABLE = frozenset(
@@ -163,7 +164,8 @@ class _Points:
         return self._index.get(key)
 
 
-def _usable_riders(snapshot: PlanningSnapshot) -> list[Rider]:
+def usable_riders(snapshot: PlanningSnapshot) -> list[Rider]:
+    """Riders the planner may route: available, located, shift not over."""
     return [
         r
         for r in snapshot.riders
@@ -184,7 +186,7 @@ def build_problem(
     orders = [o for o in snapshot.orders if o.status in PLANNABLE]
     picked = [o.picked_up_at for o in orders if o.picked_up_at is not None]
     origin = min([now, *picked])
-    riders = _usable_riders(snapshot)
+    riders = usable_riders(snapshot)
     rider_ids: set[str] = {r.id for r in riders}
     points = _Points()
     vehicles_start = {

@@ -35,6 +35,7 @@ from dispatch.planning import (
     Translation,
     build_problem,
     to_plan,
+    usable_riders,
 )
 from routing import NoSolutionFound, RoutingError, RoutingSolution, SolverParams
 from routing.matrix import HaversineProvider, MatrixProvider
@@ -54,6 +55,8 @@ class ReplanStats:
     failed: int = 0
     unlocked: int = 0
     """Rounds re-solved without next-stop pins (the pinned model had no solution)."""
+    skipped: int = 0
+    """Rounds with nothing to solve (no rider on shift): no solve, no new plan."""
     latencies_s: list[float] = field(default_factory=list)
 
 
@@ -135,6 +138,9 @@ class Replanner:
         reasons = sorted({r for _, r in batch})
         try:
             plan = await self._round(reasons)
+            if plan is None:
+                self.stats.skipped += 1
+                return None
         except PlanVersionConflict as exc:
             self.stats.stale += 1
             log.info("plan was stale (%s); re-planning", exc)
@@ -150,8 +156,16 @@ class Replanner:
             self.on_plan(plan)
         return plan
 
-    async def _round(self, reasons: list[str]) -> Plan:
+    async def _round(self, reasons: list[str]) -> Plan | None:
         snapshot = await asyncio.to_thread(self._snapshot)
+        if not usable_riders(snapshot):
+            # before the first shift or after the last: nothing can be planned;
+            # orders keep their state and the next rider's shift start triggers
+            log.debug(
+                "no rider on shift; skipping re-plan (%d open orders)",
+                len(snapshot.orders),
+            )
+            return None
         based_on = snapshot.previous.version if snapshot.previous else None
         seed: tuple[Translation, RoutingSolution] | None = None
         if snapshot.previous is None and snapshot.sourcing_policy == "joint":

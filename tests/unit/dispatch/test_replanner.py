@@ -81,3 +81,26 @@ def test_degraded_solution_serving_fewer_orders_is_refused():
     _refuse_if_worse(_translation(), _solution("o1", "o2"), _previous("o1", "o2"))
     # orders gone from the problem (delivered, cancelled) do not count
     _refuse_if_worse(_translation(), _solution("o1"), _previous("o1", "gone"))
+
+
+def test_no_rider_on_shift_skips_the_round_quietly(caplog):
+    """Before the first shift: no solve, no error log, a skipped round counted."""
+    import logging
+
+    from dispatch.planning import PlanningSnapshot
+
+    r = replanner()
+    snapshot = PlanningSnapshot(
+        now=NOW, riders=(), orders=(), pharmacies={}, products={}, profiles={}
+    )
+    r._snapshot = lambda: snapshot  # type: ignore[method-assign]
+
+    def no_solve(*_args):
+        raise AssertionError("nothing to solve without riders")
+
+    r._solve = no_solve  # type: ignore[method-assign]
+    with caplog.at_level(logging.DEBUG, logger="dispatch.replanner"):
+        assert asyncio.run(r.replan([(0.0, "timer")])) is None
+    assert (r.stats.rounds, r.stats.skipped, r.stats.failed) == (1, 1, 0)
+    assert [rec.levelno for rec in caplog.records] == [logging.DEBUG]
+    assert "no rider on shift" in caplog.records[0].getMessage()

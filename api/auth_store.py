@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
+from psycopg import Connection
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
@@ -64,6 +66,12 @@ ON CONFLICT (token_sha256) DO NOTHING
 SELECT_TRACKING_LINK = """
 SELECT link_id::text, order_id, expires_at, closed_at
 FROM auth.tracking_link WHERE token_sha256 = %(digest)s
+"""
+MOVE_TRACKING_LINKS = """
+UPDATE auth.tracking_link
+SET order_id = %(to_order)s, closed_at = NULL,
+    expires_at = greatest(expires_at, %(min_expires_at)s)
+WHERE order_id = %(from_order)s
 """
 CLOSE_TRACKING_LINKS = """
 UPDATE auth.tracking_link SET closed_at = %(closed_at)s
@@ -244,6 +252,25 @@ class AuthStore:
             expires_at=row["expires_at"],
             closed_at=row["closed_at"],
         )
+
+    @staticmethod
+    def move_tracking_links(
+        conn: Connection[Any],
+        *,
+        from_order: str,
+        to_order: str,
+        min_expires_at: datetime,
+    ) -> int:
+        """Make ``from_order``'s links open ``to_order`` (its replacement), on the
+        caller's connection so it commits with the replacement; returns how many."""
+        return conn.execute(
+            MOVE_TRACKING_LINKS,
+            {
+                "from_order": from_order,
+                "to_order": to_order,
+                "min_expires_at": min_expires_at,
+            },
+        ).rowcount
 
     def close_tracking_links(self, order_id: str, at: datetime) -> None:
         """Start the post-delivery grace period of ``order_id``'s links."""

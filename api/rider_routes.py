@@ -115,7 +115,10 @@ def _stops(tx: Tx, rider_id: str, orders: list[Order]) -> list[RiderStopRead]:
                         ),
                         place_name=None,
                         first_name=_first_name(tx, o.id, rider_id),
-                        access_notes=None,
+                        access_notes=patients.read_access_notes(
+                            tx, o.id, actor=f"rider:{rider_id}"
+                        )
+                        or None,
                         eta_at=eta,
                         **window,
                     ),

@@ -23,8 +23,9 @@ def tracking_view(db: Database, live: LiveTracker, order_id: str) -> TrackingVie
             last = live.last_position(rider_id) if rider_id else None
             if last is not None:
                 position = Point(lat=last.lat, lon=last.lon)
+    replaced = order.status is OrderStatus.FAILED and order.replaced_by is not None
     return TrackingView(
-        status=PATIENT_STATUS[order.status],
+        status="replaced" if replaced else PATIENT_STATUS[order.status],
         window_start_at=order.window_start_at,
         window_end_at=order.window_end_at,
         eta_at=eta_at,

@@ -19,6 +19,7 @@ from api.ws_hub import DISPATCH_TOPIC, Hub, order_topic
 from dispatch.events import (
     DispatchEvent,
     HoldPlaced,
+    HoldRejected,
     OrderStatusChanged,
     OrderUnassignable,
     OtpLockedOut,
@@ -69,6 +70,12 @@ class HubEventPublisher:
             self._hub.publish(DISPATCH_TOPIC, "alert", {"kind": event.type, **data})
         else:
             self._hub.publish(DISPATCH_TOPIC, event.type, data)
+        if isinstance(event, HoldRejected):
+            # the patient's link now opens the replacement: tell open feeds
+            for original, _ in event.replacements:
+                self._hub.publish(
+                    order_topic(original), "tracking.updated", {"status": "replaced"}
+                )
         if isinstance(event, OrderStatusChanged):
             status = PATIENT_STATUS.get(OrderStatus(event.to_status))
             self._hub.publish(

@@ -11,9 +11,10 @@ from dispatch.pod import JURISDICTION_POLICIES, ProofPolicy
 from dispatch.ports import Notifier
 from dispatch.settings import DispatchSettings
 
-__all__ = ["DispatchContext", "SourcingPolicy"]
+__all__ = ["DispatchContext", "DispatchPolicy", "SourcingPolicy"]
 
 SourcingPolicy = Literal["joint", "nearest"]
+DispatchPolicy = Literal["optimised", "greedy"]
 
 
 def _default_notifier() -> Notifier:
@@ -38,8 +39,14 @@ class DispatchContext:
     notifier: Notifier = field(default_factory=_default_notifier)
     sourcing_policy: SourcingPolicy = "joint"
     """``joint``: the router picks among candidates; ``nearest``: the baseline."""
+    dispatch_policy: DispatchPolicy = "optimised"
+    """``optimised``: continuous re-planning; ``greedy``: the baseline dispatcher."""
     max_candidates: int = 3
     """Candidate pharmacies per order offered to the router (nearest first)."""
+
+    def __post_init__(self) -> None:
+        if self.dispatch_policy == "greedy" and self.sourcing_policy == "joint":
+            raise ValueError("the greedy dispatcher sources from the nearest pharmacy")
 
     @classmethod
     def from_settings(
@@ -68,6 +75,7 @@ class DispatchContext:
             otp_ttl_s=settings.otp_ttl_s,
             otp_max_attempts=settings.otp_max_attempts,
             notifier=notifier or _default_notifier(),
-            sourcing_policy=settings.sourcing_policy,
+            sourcing_policy=settings.effective_sourcing_policy(),
+            dispatch_policy=settings.policy,
             max_candidates=settings.max_candidate_pharmacies,
         )

@@ -21,6 +21,7 @@ from dispatch.events import HoldPlaced, HoldRejected, HoldReleased
 from dispatch.fulfilment import write_off_order_stock
 from dispatch.intake import create_order
 from dispatch.orders import Order, OrderRequest, OrderStatus
+from dispatch.patients import read_access_notes
 from dispatch.transitions import move
 
 __all__ = [
@@ -170,6 +171,7 @@ def _replace(tx: Tx, order: Order, *, hold_id: int, actor: str) -> Order:
         idempotency_key=f"replacement:{order.id}:{hold_id}",
         priority=order.priority,
         proof_level=order.proof_level,
+        access_notes=read_access_notes(tx, order.id, actor=actor),
     )
     products = get_products(tx, (ln.sku for ln in order.lines))
     return create_order(

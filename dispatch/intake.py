@@ -87,8 +87,15 @@ def create_order(
         replacement_of=OrderId(replacement_of) if replacement_of else None,
     )
     contact = tx.ctx.cipher.encrypt_contact(request.contact, owner=order.id)
+    notes = request.access_notes.strip()
     inserted = orders_repo.insert_order(
-        tx, order, contact_enc=contact, fingerprint=_fingerprint(request)
+        tx,
+        order,
+        contact_enc=contact,
+        fingerprint=_fingerprint(request),
+        access_notes_enc=(
+            tx.ctx.cipher.encrypt(notes.encode(), owner=order.id) if notes else None
+        ),
     )
     if not inserted:  # lost a race with an identical submission
         duplicate = _find_duplicate(tx, request)

@@ -29,6 +29,7 @@ __all__ = [
 
 OrderId = NewType("OrderId", str)
 MAX_LINE_QUANTITY = 10_000
+MAX_ACCESS_NOTES_CHARS = 500
 
 
 class OrderStatus(StrEnum):
@@ -108,6 +109,11 @@ class OrderRequest:
     priority: Priority = Priority.STANDARD
     proof_level: ProofLevel | None = None
     """Requested level; the effective level is never weaker than the products need."""
+    access_notes: str = ""
+    """How to reach the door (gate code, floor); shown to the delivering rider."""
+
+    def __repr__(self) -> str:  # contact and notes never reach logs
+        return f"OrderRequest(idempotency_key={self.idempotency_key!r})"
 
     def validate(self, *, now: datetime) -> None:
         """Raise a typed error for any rule broken without needing the database."""
@@ -126,6 +132,10 @@ class OrderRequest:
             raise InvalidTimeWindow("the promised window is in the past")
         if not self.contact.name.strip() or not self.contact.address.strip():
             raise InvalidInput("patient name and address are required")
+        if len(self.access_notes) > MAX_ACCESS_NOTES_CHARS:
+            raise InvalidInput(
+                f"access notes are limited to {MAX_ACCESS_NOTES_CHARS} characters"
+            )
 
     def fingerprint(self) -> tuple[object, ...]:
         """What must match for an idempotent resubmission to be "the same order"."""
@@ -161,6 +171,10 @@ class Order:
     candidate_pharmacy_ids: tuple[PharmacyId, ...] = ()
     unassigned_reason: str | None = None
     picked_up_at: datetime | None = None
+    dispatched_by: str = "planner"
+    """``planner`` (re-planned continuously) or ``greedy`` (assigned once, kept)."""
+    replaced_by: OrderId | None = None
+    """The latest order replacing this one (rejected goods), if any."""
 
     @property
     def is_open(self) -> bool:

@@ -14,7 +14,7 @@ from dispatch.errors import InvalidInput
 from dispatch.orders import PatientContact
 from dispatch.ports import PatientMessage
 
-__all__ = ["read_patient_messages", "reveal_contact"]
+__all__ = ["read_access_notes", "read_patient_messages", "reveal_contact"]
 
 
 def reveal_contact(
@@ -33,6 +33,22 @@ def reveal_contact(
         details={"purpose": purpose, "fields": ["name", "phone", "address"]},
     )
     return contact
+
+
+def read_access_notes(tx: Tx, order_id: str, *, actor: str) -> str:
+    """The order's access notes (gate code, floor; "" if none); reads are audited."""
+    blob = orders_repo.get_access_notes_enc(tx, order_id)
+    if blob is None:
+        return ""
+    notes = tx.ctx.cipher.decrypt(blob, owner=order_id).decode()
+    tx.audit(
+        actor=actor,
+        action="patient.access_notes_read",
+        subject_type="order",
+        subject_id=order_id,
+        details={},
+    )
+    return notes
 
 
 def read_patient_messages(tx: Tx, order_id: str, *, actor: str) -> list[PatientMessage]:

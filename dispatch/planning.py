@@ -48,6 +48,7 @@ __all__ = [
     "Translation",
     "UnservableOrder",
     "build_problem",
+    "cargo_needs",
     "pickup_window",
     "to_plan",
     "usable_riders",
@@ -125,6 +126,14 @@ def pickup_window(
                 continue
             return TimeWindow(_s(max(opens, now), origin), _s(closes, origin))
     return False
+
+
+def cargo_needs(
+    order: Order, products: Mapping[Sku, Product], params: PlanningParams
+) -> tuple[bool, frozenset[str]]:
+    """Whether ``order`` needs a cold-box slot, and the rider skills it needs."""
+    cold, skills, _ = _cargo(order, products, params, {})
+    return cold, skills
 
 
 def _cargo(

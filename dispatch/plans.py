@@ -28,13 +28,24 @@ __all__ = ["apply_plan", "current_plan", "take_snapshot"]
 PLANNER = "planner"
 
 
-def take_snapshot(tx: Tx) -> PlanningSnapshot:
-    """Everything the planner needs, read in one transaction."""
+def take_snapshot(tx: Tx, *, include_greedy: bool = False) -> PlanningSnapshot:
+    """Everything the planner needs, read in one transaction.
+
+    Orders the greedy dispatcher assigned, and the riders carrying them, are left
+    out (never re-planned) unless ``include_greedy`` (the greedy dispatcher's own
+    view, which needs to know who is busy).
+    """
     orders = orders_repo.list_orders(tx, statuses=PLANNABLE)
+    riders = catalogue.list_riders(tx)
+    if not include_greedy:
+        greedy = [o for o in orders if o.dispatched_by == "greedy"]
+        busy = {o.rider_id for o in greedy if o.status is not OrderStatus.SOURCED}
+        orders = [o for o in orders if o.dispatched_by != "greedy"]
+        riders = [r for r in riders if r.id not in busy]
     skus = {line.sku for o in orders for line in o.lines}
     return PlanningSnapshot(
         now=tx.now,
-        riders=tuple(catalogue.list_riders(tx)),
+        riders=tuple(riders),
         orders=tuple(orders),
         pharmacies=catalogue.list_pharmacies(tx),
         products=catalogue.get_products(tx, skus) if skus else {},

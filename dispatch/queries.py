@@ -10,11 +10,20 @@ from collections.abc import Iterable
 from dispatch.adapters import postgres_audit as audit_repo
 from dispatch.adapters import postgres_orders as orders_repo
 from dispatch.adapters.postgres import Tx
+from dispatch.adapters.postgres_orders import OrderFilter
 from dispatch.audit import AuditEntry
+from dispatch.errors import InvalidInput
 from dispatch.lifecycle import Transition
 from dispatch.orders import Order, OrderStatus
 
-__all__ = ["get_order", "list_audit_entries", "list_orders", "order_history"]
+__all__ = [
+    "OrderFilter",
+    "get_order",
+    "list_audit_entries",
+    "list_orders",
+    "order_history",
+    "search_orders",
+]
 
 
 def get_order(tx: Tx, order_id: str) -> Order:
@@ -27,6 +36,15 @@ def list_orders(
 ) -> list[Order]:
     """Orders, optionally only those in ``statuses``, oldest first."""
     return orders_repo.list_orders(tx, statuses=statuses)
+
+
+def search_orders(
+    tx: Tx, criteria: OrderFilter, *, limit: int = 100, offset: int = 0
+) -> tuple[list[Order], int]:
+    """A page of orders matching ``criteria`` (oldest first) and the match count."""
+    if limit < 1 or offset < 0:
+        raise InvalidInput("limit must be >= 1 and offset >= 0")
+    return orders_repo.search_orders(tx, criteria, limit=limit, offset=offset)
 
 
 def order_history(tx: Tx, order_id: str) -> list[Transition]:

@@ -28,6 +28,7 @@ from dispatch.errors import (
     SolverTimedOut,
 )
 from dispatch.events import DispatchEvent
+from dispatch.greedy import GREEDY, GreedyAssignment, dispatch_greedy
 from dispatch.planning import (
     Plan,
     PlanningParams,
@@ -57,6 +58,8 @@ class ReplanStats:
     """Rounds re-solved without next-stop pins (the pinned model had no solution)."""
     skipped: int = 0
     """Rounds with nothing to solve (no rider on shift): no solve, no new plan."""
+    greedy_assigned: int = 0
+    """Orders given to idle riders by the greedy dispatcher (greedy policy)."""
     latencies_s: list[float] = field(default_factory=list)
 
 
@@ -96,7 +99,8 @@ class Replanner:
 
         Moves made by the planner itself (applying a plan) do not re-trigger.
         """
-        if event.triggers_replan and getattr(event, "actor", None) != plans.PLANNER:
+        own = getattr(event, "actor", None) in (plans.PLANNER, GREEDY)
+        if event.triggers_replan and not own:
             self.trigger(event.type)
 
     def trigger(self, reason: str) -> None:
@@ -136,6 +140,9 @@ class Replanner:
         self.stats.rounds += 1
         first = min(t for t, _ in batch)
         reasons = sorted({r for _, r in batch})
+        if self.db.ctx.dispatch_policy == "greedy":
+            await self._greedy_round()
+            return None
         try:
             plan = await self._round(reasons)
             if plan is None:
@@ -233,6 +240,23 @@ class Replanner:
         solution = await self.solver.solve(translation.problem, half, None)
         seed = to_plan(translation, solution, version=0, created_at=snapshot.now)
         return replace(snapshot, previous=seed), (translation, solution)
+
+    async def _greedy_round(self) -> None:
+        """The baseline: idle riders get the oldest waiting orders; no solve."""
+        try:
+            done = await asyncio.to_thread(self._dispatch_greedy)
+        except DispatchError:
+            self.stats.failed += 1
+            log.exception("greedy dispatch failed")
+            return
+        self.stats.greedy_assigned += len(done)
+        if done:
+            log.debug("greedy dispatch assigned %d order(s)", len(done))
+
+    def _dispatch_greedy(self) -> list[GreedyAssignment]:
+        with self.db.transaction() as tx:
+            snapshot = plans.take_snapshot(tx, include_greedy=True)
+            return dispatch_greedy(tx, snapshot, self.planning_params)
 
     def _snapshot(self) -> PlanningSnapshot:
         with self.db.transaction() as tx:

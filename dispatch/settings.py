@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dispatch.geo import ServiceArea
@@ -122,11 +122,20 @@ class DispatchSettings(BaseSettings):
             "polygon (dispatch.city) when the app loads the city, else no limit."
         ),
     )
-    sourcing_policy: Literal["joint", "nearest"] = Field(
-        default="joint",
+    policy: Literal["optimised", "greedy"] = Field(
+        default="optimised",
+        description=(
+            "optimised: continuous re-planning by the routing engine; greedy: the "
+            "baseline (nearest stocked pharmacy, then nearest idle rider, one order "
+            "at a time, never re-planned)."
+        ),
+    )
+    sourcing_policy: Literal["joint", "nearest"] | None = Field(
+        default=None,
         description=(
             "joint: the router picks the pharmacy among candidates together with "
-            "the routes; nearest: baseline, nearest stocked pharmacy only."
+            "the routes; nearest: nearest stocked pharmacy only. Unset: joint when "
+            "optimised, nearest when greedy (greedy with joint is refused)."
         ),
     )
     max_candidate_pharmacies: int = Field(
@@ -145,6 +154,21 @@ class DispatchSettings(BaseSettings):
     solver_time_limit_s: float = Field(
         default=2.0, gt=0, description="Solver budget per re-plan, seconds."
     )
+
+    @model_validator(mode="after")
+    def _coherent_policies(self) -> DispatchSettings:
+        if self.policy == "greedy" and self.sourcing_policy == "joint":
+            raise ValueError(
+                "DISPATCH_POLICY=greedy sources from the nearest stocked pharmacy;"
+                " DISPATCH_SOURCING_POLICY=joint needs DISPATCH_POLICY=optimised"
+            )
+        return self
+
+    def effective_sourcing_policy(self) -> Literal["joint", "nearest"]:
+        """The sourcing policy in force (its default follows ``policy``)."""
+        if self.sourcing_policy is not None:
+            return self.sourcing_policy
+        return "nearest" if self.policy == "greedy" else "joint"
 
     def service_area(self) -> ServiceArea | None:
         """The bbox service area if configured; else None (the composition root

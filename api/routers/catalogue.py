@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, status
+from fastapi import APIRouter, Body, Depends, Query, status
 
 from api.actor import actor_of
 from api.auth_access import PHARMACY
@@ -20,11 +20,13 @@ from api.schemas.catalogue import (
     ProductRead,
     StockImportRead,
 )
+from api.schemas.common import Page
 from api.stock_csv import parse_stock_csv
 from dispatch import catalogue
 from dispatch.adapters import postgres_catalogue as repo
 from dispatch.adapters.postgres import Tx
 from dispatch.errors import DispatchError
+from dispatch.model import StorageClass
 
 router = APIRouter(tags=["catalogue"])
 MAX_CSV_BYTES = 2_000_000
@@ -85,6 +87,31 @@ def create_product(
     with services.db.transaction() as tx:
         catalogue.register_product(tx, product, actor=actor_of(who))
     return ProductRead.of(product)
+
+
+@router.get(
+    "/products",
+    response_model=Page[ProductRead],
+    dependencies=[Depends(PHARMACY)],
+    responses=error_responses(401, 403, 422),
+)
+def list_products(
+    services: ServicesDep,
+    storage_class: StorageClass | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[ProductRead]:
+    """The product catalogue by SKU, optionally one storage class."""
+    with services.db.transaction() as tx:
+        products, total = repo.list_products(
+            tx, storage_class=storage_class, limit=limit, offset=offset
+        )
+    return Page[ProductRead](
+        items=[ProductRead.of(p) for p in products],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.get(

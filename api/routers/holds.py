@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +13,7 @@ from api.deps import Pharmacist, ServicesDep
 from api.errors import error_responses
 from dispatch import holds
 from dispatch.adapters import postgres_holds as holds_repo
+from dispatch.adapters import postgres_orders as orders_repo
 from dispatch.adapters.postgres_holds import Hold
 
 router = APIRouter(tags=["holds"])
@@ -96,10 +97,21 @@ def release_hold(
 def reject_hold(
     hold_id: int, body: HoldDecision, services: ServicesDep, who: Pharmacist
 ) -> HoldRejected:
-    """The goods are unfit: written off; replacement orders are sourced."""
+    """The goods are unfit: written off; replacement orders are sourced. Each
+    patient's tracking link now follows the replacement order."""
+    ttl_s = services.settings.api.tracking_link_ttl_s
     with services.db.transaction() as tx:
         replacements = holds.reject_hold(
             tx, hold_id, actor=actor_of(who), note=body.note
         )
         hold = holds_repo.get_hold(tx, hold_id)
+        for replacement in replacements:
+            original = orders_repo.get_order(tx, replacement).replacement_of
+            if original is not None:
+                services.auth.move_tracking_links(
+                    tx.conn,
+                    from_order=original,
+                    to_order=replacement,
+                    min_expires_at=tx.now + timedelta(seconds=ttl_s),
+                )
     return HoldRejected(hold=HoldRead.of(hold), replacement_order_ids=replacements)

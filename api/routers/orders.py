@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, status
@@ -11,7 +11,7 @@ from api.actor import actor_of
 from api.auth_access import DISPATCH
 from api.deps import Dispatcher, PharmacyUser, ServicesDep
 from api.errors import error_responses
-from api.schemas.common import Page
+from api.schemas.common import ENTITY_ID, Page
 from api.schemas.orders import (
     CancelRequest,
     ContactRead,
@@ -19,8 +19,9 @@ from api.schemas.orders import (
     OrderCreated,
     OrderRead,
 )
-from dispatch import fulfilment, intake, patients
+from dispatch import fulfilment, intake, patients, queries
 from dispatch.adapters import postgres_orders as orders_repo
+from dispatch.adapters.postgres_orders import OrderFilter
 from dispatch.orders import OrderStatus
 
 router = APIRouter(tags=["orders"])
@@ -70,31 +71,38 @@ def create_order(
 def list_orders(
     services: ServicesDep,
     status_: Annotated[list[OrderStatus] | None, Query(alias="status")] = None,
-    rider_id: str | None = None,
-    pharmacy_id: str | None = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    rider_id: Annotated[str | None, Query(pattern=ENTITY_ID)] = None,
+    pharmacy_id: Annotated[str | None, Query(pattern=ENTITY_ID)] = None,
+    created_from: Annotated[
+        datetime | None, Query(description="Inclusive; no offset means UTC.")
+    ] = None,
+    created_to: Annotated[
+        datetime | None, Query(description="Exclusive; no offset means UTC.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[OrderRead]:
-    """Orders, oldest first, filtered by status, rider, pharmacy and creation time."""
+    """Orders, oldest first, filtered by status, rider, pharmacy and creation time
+    (``created_from`` inclusive, ``created_to`` exclusive)."""
+    criteria = OrderFilter(
+        statuses=tuple(status_ or ()),
+        rider_id=rider_id,
+        pharmacy_id=pharmacy_id,
+        created_from=_utc(created_from),
+        created_to=_utc(created_to),
+    )
     with services.db.transaction() as tx:
-        orders = orders_repo.list_orders(tx, statuses=status_ or None)
-    matching = [
-        o
-        for o in orders
-        if (rider_id is None or o.rider_id == rider_id)
-        and (pharmacy_id is None or o.pharmacy_id == pharmacy_id)
-        and (created_from is None or o.created_at >= created_from)
-        and (created_to is None or o.created_at < created_to)
-    ]
-    page = matching[offset : offset + limit]
+        page, total = queries.search_orders(tx, criteria, limit=limit, offset=offset)
     return Page[OrderRead](
         items=[OrderRead.of(o) for o in page],
-        total=len(matching),
+        total=total,
         limit=limit,
         offset=offset,
     )
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
 
 
 @router.get(

@@ -8,6 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
+#: Ids of pharmacies, riders, boxes (what the create schemas accept).
+ENTITY_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+
 
 class Point(BaseModel):
     """A WGS84 position in degrees."""

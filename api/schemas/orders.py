@@ -60,6 +60,12 @@ class OrderCreate(BaseModel):
     proof_level: ProofLevel | None = Field(
         default=None, description="At least this proof; products may require more."
     )
+    access_notes: SecretStr = Field(
+        default=SecretStr(""),
+        max_length=500,
+        description="How to reach the door (gate code, floor, buzzer). Encrypted at "
+        "rest; shown only to the rider delivering this order.",
+    )
 
     def to_request(self, idempotency_key: str) -> OrderRequest:
         """The domain request (dispatch validates the rules)."""
@@ -79,6 +85,7 @@ class OrderCreate(BaseModel):
             idempotency_key=idempotency_key,
             priority=self.priority,
             proof_level=self.proof_level,
+            access_notes=self.access_notes.get_secret_value(),
         )
 
 
@@ -99,6 +106,14 @@ class OrderRead(BaseModel):
     rider_id: str | None
     unassigned_reason: str | None
     replacement_of: str | None
+    replaced_by: str | None = Field(
+        description="The order that replaced this one after its goods were "
+        "rejected; the patient's tracking link now follows it."
+    )
+    dispatched_by: Literal["planner", "greedy"] = Field(
+        description="planner: re-planned continuously; greedy: assigned once "
+        "(nearest idle rider) and never re-planned."
+    )
     picked_up_at: datetime | None
 
     @classmethod
@@ -123,6 +138,8 @@ class OrderRead(BaseModel):
             rider_id=o.rider_id,
             unassigned_reason=o.unassigned_reason,
             replacement_of=o.replacement_of,
+            replaced_by=o.replaced_by,
+            dispatched_by="greedy" if o.dispatched_by == "greedy" else "planner",
             picked_up_at=o.picked_up_at,
         )
 
@@ -159,6 +176,7 @@ PatientStatus = Literal[
     "not_delivered",
     "cancelled",
     "delayed",
+    "replaced",
 ]
 
 PATIENT_STATUS: dict[OrderStatus, PatientStatus] = {

@@ -219,6 +219,36 @@ def get_products(tx: Tx, skus: Iterable[str]) -> dict[Sku, Product]:
     return found
 
 
+def list_products(
+    tx: Tx,
+    *,
+    storage_class: StorageClass | None = None,
+    limit: int = 500,
+    offset: int = 0,
+) -> tuple[list[Product], int]:
+    """A page of the catalogue by SKU (optionally one storage class) and its size."""
+    params = {
+        "storage": storage_class.value if storage_class else None,
+        "limit": limit,
+        "offset": offset,
+    }
+    where = " WHERE (%(storage)s::text IS NULL OR storage_class = %(storage)s::text)"
+    total = tx.conn.execute(
+        "SELECT count(*) FROM dispatch.product" + where, params
+    ).fetchone()
+    rows = tx.conn.execute(
+        "SELECT sku, name, storage_class, prescription_only, controlled_schedule,"
+        " min_shelf_life_days FROM dispatch.product"
+        + where
+        + " ORDER BY sku LIMIT %(limit)s OFFSET %(offset)s",
+        params,
+    ).fetchall()
+    products = [
+        Product(Sku(r[0]), r[1], StorageClass(r[2]), r[3], r[4], r[5]) for r in rows
+    ]
+    return products, int(total[0]) if total else 0
+
+
 def insert_lot(
     tx: Tx,
     *,

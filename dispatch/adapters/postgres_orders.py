@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,13 +27,16 @@ o.priority, o.proof_level, o.idempotency_key, o.status, o.created_at, o.version,
 o.replacement_of::text, o.held_from, o.pharmacy_id, o.rider_id,
 o.candidate_pharmacy_ids, o.unassigned_reason, o.picked_up_at,
 (SELECT coalesce(array_agg(l.sku || ':' || l.quantity ORDER BY l.sku), '{}')
-   FROM dispatch.order_line l WHERE l.order_id = o.id)
+   FROM dispatch.order_line l WHERE l.order_id = o.id),
+o.dispatched_by,
+(SELECT r.id::text FROM dispatch.customer_order r WHERE r.replacement_of = o.id
+   ORDER BY r.created_at DESC, r.id LIMIT 1)
 """
 INSERT_ORDER = """
 INSERT INTO dispatch.customer_order (id, patient_ref, contact_enc, lat, lon,
     window_start_at, window_end_at, priority, proof_level, idempotency_key,
-    fingerprint, replacement_of, status, created_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+    fingerprint, replacement_of, status, created_at, access_notes_enc)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (idempotency_key) DO NOTHING
 """
 INSERT_LINE = (
@@ -56,6 +60,7 @@ UPDATABLE = frozenset(
         "candidate_pharmacy_ids",
         "unassigned_reason",
         "picked_up_at",
+        "dispatched_by",
     }
 )
 
@@ -93,10 +98,19 @@ def order_from_row(row: Any) -> Order:
         candidate_pharmacy_ids=tuple(PharmacyId(p) for p in row[16]),
         unassigned_reason=row[17],
         picked_up_at=row[18],
+        dispatched_by=row[20],
+        replaced_by=OrderId(row[21]) if row[21] else None,
     )
 
 
-def insert_order(tx: Tx, order: Order, *, contact_enc: bytes, fingerprint: str) -> bool:
+def insert_order(
+    tx: Tx,
+    order: Order,
+    *,
+    contact_enc: bytes,
+    fingerprint: str,
+    access_notes_enc: bytes | None = None,
+) -> bool:
     """Store a new order and its lines; False if its idempotency key is taken."""
     o = order
     cur = tx.conn.execute(
@@ -116,6 +130,7 @@ def insert_order(tx: Tx, order: Order, *, contact_enc: bytes, fingerprint: str) 
             o.replacement_of,
             o.status.value,
             o.created_at,
+            access_notes_enc,
         ),
     )
     if cur.rowcount == 0:
@@ -149,7 +164,7 @@ def find_by_idempotency_key(tx: Tx, key: str) -> tuple[Order, str] | None:
     ).fetchone()
     if row is None:
         return None
-    return order_from_row(row), str(row[20])
+    return order_from_row(row), str(row[22])
 
 
 def list_orders(
@@ -171,6 +186,62 @@ def list_orders(
         (status_list, status_list, id_list, id_list),
     ).fetchall()
     return [order_from_row(r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilter:
+    """Criteria of an order search (all optional; ``created_to`` exclusive)."""
+
+    statuses: tuple[OrderStatus, ...] = ()
+    rider_id: str | None = None
+    pharmacy_id: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+_SEARCH_WHERE = """
+WHERE (%(statuses)s::text[] IS NULL OR o.status = ANY(%(statuses)s::text[]))
+  AND (%(rider)s::text IS NULL OR o.rider_id = %(rider)s::text)
+  AND (%(pharmacy)s::text IS NULL OR o.pharmacy_id = %(pharmacy)s::text)
+  AND (%(from)s::timestamptz IS NULL OR o.created_at >= %(from)s::timestamptz)
+  AND (%(to)s::timestamptz IS NULL OR o.created_at < %(to)s::timestamptz)
+"""
+
+
+def search_orders(
+    tx: Tx, criteria: OrderFilter, *, limit: int, offset: int
+) -> tuple[list[Order], int]:
+    """One page of matching orders (oldest first) and the total that match."""
+    params = {
+        "statuses": [s.value for s in criteria.statuses] or None,
+        "rider": criteria.rider_id,
+        "pharmacy": criteria.pharmacy_id,
+        "from": criteria.created_from,
+        "to": criteria.created_to,
+        "limit": limit,
+        "offset": offset,
+    }
+    total_row = tx.conn.execute(
+        "SELECT count(*) FROM dispatch.customer_order o" + _SEARCH_WHERE, params
+    ).fetchone()
+    rows = tx.conn.execute(
+        f"SELECT {ORDER_COLUMNS} FROM dispatch.customer_order o"
+        + _SEARCH_WHERE
+        + " ORDER BY o.created_at, o.id LIMIT %(limit)s OFFSET %(offset)s",
+        params,
+    ).fetchall()
+    return [order_from_row(r) for r in rows], int(total_row[0]) if total_row else 0
+
+
+def get_access_notes_enc(tx: Tx, order_id: str) -> bytes | None:
+    """The encrypted access notes of an order (None if it has none)."""
+    row = tx.conn.execute(
+        "SELECT access_notes_enc FROM dispatch.customer_order WHERE id = %s",
+        (order_id,),
+    ).fetchone()
+    if row is None:
+        raise OrderNotFound(order_id)
+    return bytes(row[0]) if row[0] is not None else None
 
 
 def update_order(tx: Tx, order_id: str, **fields: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 
@@ -17,8 +18,9 @@ from routing import Job, Route, RoutingProblem, RoutingSolution, Site, Vehicle, 
 NOW = datetime(2026, 11, 21, 10, tzinfo=UTC)
 
 
-def replanner() -> Replanner:
-    return Replanner(db=None, solver=None, debounce_s=0.0)  # type: ignore[arg-type]
+def replanner(policy: str = "optimised") -> Replanner:
+    db = SimpleNamespace(ctx=SimpleNamespace(dispatch_policy=policy))
+    return Replanner(db=db, solver=None, debounce_s=0.0)  # type: ignore[arg-type]
 
 
 def test_input_changes_trigger_but_the_planners_own_moves_do_not():
@@ -104,3 +106,20 @@ def test_no_rider_on_shift_skips_the_round_quietly(caplog):
     assert (r.stats.rounds, r.stats.skipped, r.stats.failed) == (1, 1, 0)
     assert [rec.levelno for rec in caplog.records] == [logging.DEBUG]
     assert "no rider on shift" in caplog.records[0].getMessage()
+
+
+def test_greedy_policy_never_solves_and_ignores_its_own_moves():
+    """Greedy rounds dispatch without the solver; greedy assignments do not
+    re-trigger a round."""
+    r = replanner("greedy")
+    calls: list[str] = []
+    r._dispatch_greedy = lambda: calls.append("greedy") or []  # type: ignore[method-assign]
+
+    def no_solve(*_args):
+        raise AssertionError("the greedy baseline never solves")
+
+    r._solve = no_solve  # type: ignore[method-assign]
+    assert asyncio.run(r.replan([(0.0, "order.placed")])) is None
+    assert calls == ["greedy"]
+    r.publish(OrderStatusChanged("o1", "sourced", "assigned", "greedy", NOW))
+    assert r._pending == []

@@ -34,13 +34,12 @@ from simulator.world import build_world
 
 REPO = Path(__file__).resolve().parent.parent
 
-#: Server settings per policy; the first is the candidate, the last the baseline.
-#: The issue's greedy baseline (nearest idle rider, one order at a time, no
-#: re-planning) needs a dispatch setting that selects it; until then the
-#: baseline is nearest-stocked-pharmacy sourcing with the same planner.
+#: Server settings per policy; the first is the candidate, the last the baseline
+#: (issue 6's greedy dispatch: nearest stocked pharmacy, then nearest idle rider,
+#: one order at a time, no re-planning).
 POLICIES: dict[str, dict[str, str]] = {
-    "engine": {},
-    "nearest": {"DISPATCH_SOURCING_POLICY": "nearest"},
+    "engine": {"DISPATCH_POLICY": "optimised"},
+    "greedy": {"DISPATCH_POLICY": "greedy"},
 }
 
 

@@ -113,6 +113,10 @@ def _publish(plan: PublishPlan, out: Any) -> None:
         ):
             break
         due = int(msg_rate * elapsed) + 1 if msg_rate else sent_messages + 500
+        # paho keys queued publishes by packet id (16 bit): more than ~65k
+        # outstanding would collide, so never run that far ahead of the PUBACKs
+        while sent_messages - acked[0] > 20_000:
+            time.sleep(0.005)
         while sent_messages < due and not (
             plan.max_readings and sent_readings >= plan.max_readings
         ):
@@ -347,7 +351,7 @@ class Result:
     readings_per_message: int
     published: int
     readings_per_s: float
-    lost: int
+    lost: int | None  # None: not drained before the timeout (backlog, not loss)
     duplicates: int
     p50_publish_to_commit_ms: float | None
     p99_publish_to_commit_ms: float | None
@@ -369,7 +373,7 @@ def _wait_stored(url: str, expected: int, timeout_s: float) -> bool:
 def run_paced(
     worker_cls: Any, db_url: str, mqtt_url: str, pub_url: str, *, scenario: str,
     rate: float, duration_s: float, k: int = 1, hot: float = 0.0,
-    drain_timeout_s: float = 180,
+    drain_timeout_s: float = 600,
 ) -> Result:  # fmt: skip
     """Publish at ``rate`` readings/s for ``duration_s`` while the worker runs."""
     reset(db_url)
@@ -386,7 +390,10 @@ def run_paced(
     drain_s = max(0.0, time.time() - pub["end"]) if drained else float("nan")
     time.sleep(0.5)
     worker.stop()
-    return _result(worker, scenario, rate, k, pub, db_url, drain_s)
+    result = _result(worker, scenario, rate, k, pub, db_url, drain_s)
+    if not drained:
+        result.lost = None
+    return result
 
 
 def run_drain(

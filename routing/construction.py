@@ -176,20 +176,64 @@ def _best_extension(
 def earliest_starts(
     problem: RoutingProblem, layout: Layout, routes: list[list[int]]
 ) -> tuple[dict[int, int], tuple[int, ...]]:
-    """Earliest service start per node of ``routes`` and each route's end time."""
+    """Earliest service start per node of ``routes`` and each route's end time.
+
+    A pickup is delayed when its job's delivery would otherwise exceed the hold
+    time (the least schedule meeting every lower bound and hold-time limit: all
+    visits as early as possible, so lateness is minimal too).
+    """
     starts: dict[int, int] = {}
     ends: list[int] = []
     for vehicle, nodes in zip(problem.vehicles, routes, strict=True):
-        here, now = vehicle.start, vehicle.start_s
-        for node in nodes:
-            site = layout.nodes[node].site
-            if site is None:
-                continue
-            begin = max(
-                now + problem.travel_s(vehicle, here, site.location), _window(site)[0]
-            )
-            starts[node] = begin
-            here, now = site.location, begin + site.service_s
-        end = vehicle.end if vehicle.end is not None else here
-        ends.append(now + problem.travel_s(vehicle, here, end))
+        floor: dict[int, int] = {}
+        for _ in range(len(nodes) + 1):
+            begins, end = _forward(problem, layout, vehicle, nodes, floor)
+            if not _delay_pickups(problem, layout, nodes, begins, floor):
+                break
+        starts.update(begins)
+        ends.append(end)
     return starts, tuple(ends)
+
+
+def _forward(
+    problem: RoutingProblem,
+    layout: Layout,
+    vehicle: Vehicle,
+    nodes: list[int],
+    floor: dict[int, int],
+) -> tuple[dict[int, int], int]:
+    begins: dict[int, int] = {}
+    here, now = vehicle.start, vehicle.start_s
+    for node in nodes:
+        site = layout.nodes[node].site
+        if site is None:
+            continue
+        arrival = now + problem.travel_s(vehicle, here, site.location)
+        begin = max(arrival, _window(site)[0], floor.get(node, 0))
+        begins[node] = begin
+        here, now = site.location, begin + site.service_s
+    end = vehicle.end if vehicle.end is not None else here
+    return begins, now + problem.travel_s(vehicle, here, end)
+
+
+def _delay_pickups(
+    problem: RoutingProblem,
+    layout: Layout,
+    nodes: list[int],
+    begins: dict[int, int],
+    floor: dict[int, int],
+) -> bool:
+    """Raise the floor of pickups held too long; True if any was raised."""
+    raised = False
+    picked: dict[int, int] = {}
+    for node in nodes:
+        info = layout.nodes[node]
+        if info.kind == "pickup":
+            picked[info.job] = node
+        elif info.kind == "delivery" and info.job in picked:
+            limit = problem.jobs[info.job].max_transit_s
+            pickup = picked[info.job]
+            if limit is not None and begins[node] - begins[pickup] > limit:
+                floor[pickup] = begins[node] - limit
+                raised = True
+    return raised

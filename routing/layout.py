@@ -12,6 +12,7 @@ an open route's dummy end are free.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -79,6 +80,48 @@ class Layout:
         base = problem.distances if problem.distances is not None else None
         matrix = base if base is not None else problem.durations[profile]
         return self._over_nodes(matrix)
+
+    def time_rows(
+        self, problem: RoutingProblem, profile: str, order: Sequence[int]
+    ) -> list[list[int]]:
+        """``time_matrix`` rows and columns in ``order`` (engine index -> node)."""
+        service = np.array(
+            [
+                n.site.service_s if n.site is not None and n.kind != "end" else 0
+                for n in self.nodes
+            ],
+            dtype=np.int64,
+        )
+        return self._shared_rows(problem.durations[profile], service, order)
+
+    def cost_rows(
+        self, problem: RoutingProblem, profile: str, order: Sequence[int]
+    ) -> list[list[int]]:
+        """``cost_matrix`` rows and columns in ``order`` (engine index -> node)."""
+        base = problem.distances
+        matrix = base if base is not None else problem.durations[profile]
+        zero = np.zeros(len(self.nodes), dtype=np.int64)
+        return self._shared_rows(matrix, zero, order)
+
+    def _shared_rows(
+        self, matrix: IntMatrix, service: np.ndarray, order: Sequence[int]
+    ) -> list[list[int]]:
+        # Converting to Python lists dominates the engine's model build; many nodes
+        # share a location (delivery copies, pharmacies), so convert each row once
+        # and let equal rows share one list.
+        index = np.asarray(order, dtype=np.int64)
+        raw = np.array([n.location for n in self.nodes], dtype=np.int64)[index]
+        service = service[index]
+        keys, inverse = np.unique(
+            np.column_stack([raw, service]), axis=0, return_inverse=True
+        )
+        locs = np.maximum(raw, 0)
+        rows = matrix[np.ix_(np.maximum(keys[:, 0], 0), locs)].astype(np.int64)
+        rows[:, raw == OPEN_END] = 0
+        rows[keys[:, 0] == OPEN_END, :] = 0
+        rows += keys[:, 1:2]
+        lists: list[list[int]] = rows.tolist()
+        return [lists[k] for k in inverse.reshape(-1)]
 
     def demand_vector(self, problem: RoutingProblem, dim: int) -> list[int]:
         """Load change at each node for capacity dimension ``dim``."""

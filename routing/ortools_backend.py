@@ -10,12 +10,14 @@ costs and drop penalties; optionally warm-started from node sequences.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from time import monotonic
 from typing import Any
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from routing.construction import earliest_starts
 from routing.errors import NoSolutionFound
 from routing.layout import Layout
 from routing.model import Job, RoutingProblem, Site
@@ -195,10 +197,26 @@ class _ModelBuilder:
         self.model = model
         self.time: pywrapcp.RoutingDimension | None = None
         self.pairs = 0
-        self.callbacks: list[_ConstantLimit] = []
+        self.callbacks: list[Callable[[int, int], int]] = []
 
     def index(self, node: int) -> int:
         return int(self.manager.NodeToIndex(node))
+
+    @property
+    def order(self) -> list[int]:
+        """Node of each engine index (ends included)."""
+        count = self.model.Size() + self.model.vehicles()
+        return [int(self.manager.IndexToNode(i)) for i in range(count)]
+
+    def _register(self, rows: list[list[int]]) -> int:
+        # A Python callback over index-ordered rows, not RegisterTransitMatrix:
+        # in ortools 9.15 the matrix evaluator copies memory on every call (its
+        # search at 2,000 nodes managed a few moves per second; this one hundreds).
+        def transit(i: int, j: int) -> int:
+            return rows[i][j]
+
+        self.callbacks.append(transit)
+        return int(self.model.RegisterTransitCallback(transit))
 
     def build(self, request: EngineRequest) -> None:
         self._costs()
@@ -216,8 +234,8 @@ class _ModelBuilder:
         problem, model = self.problem, self.model
         evaluators: dict[str, int] = {}
         for profile in self._profiles():
-            matrix = self.layout.cost_matrix(problem, profile)
-            evaluators[profile] = model.RegisterTransitMatrix(matrix.tolist())
+            rows = self.layout.cost_rows(problem, profile, self.order)
+            evaluators[profile] = self._register(rows)
             if problem.distances is not None:
                 break
         for v, vehicle in enumerate(problem.vehicles):
@@ -233,9 +251,7 @@ class _ModelBuilder:
     def _time(self) -> None:
         problem, model = self.problem, self.model
         evaluators = {
-            profile: model.RegisterTransitMatrix(
-                self.layout.time_matrix(problem, profile).tolist()
-            )
+            profile: self._register(self.layout.time_rows(problem, profile, self.order))
             for profile in self._profiles()
         }
         horizon = max(v.end_s for v in problem.vehicles)
@@ -380,29 +396,26 @@ class _ModelBuilder:
     def read(
         self, assignment: pywrapcp.Assignment, status: str, warm: bool
     ) -> EngineResult:
-        model, time = self.model, self.time
-        assert time is not None  # noqa: S101 - set by _time()
-        sequences: list[tuple[int, ...]] = []
-        start_s: dict[int, int] = {}
-        route_start: list[int] = []
-        route_end: list[int] = []
+        """Routes of ``assignment``; visit times are recomputed by ``earliest_starts``.
+
+        The engine leaves cumuls as ranges (their minima need not meet the hold-time
+        limits together), so the least consistent schedule is derived instead.
+        """
+        model = self.model
+        sequences: list[list[int]] = []
         for v in range(len(self.problem.vehicles)):
-            index = model.Start(v)
-            route_start.append(int(assignment.Min(time.CumulVar(index))))
-            index = assignment.Value(model.NextVar(index))
+            index = assignment.Value(model.NextVar(model.Start(v)))
             nodes: list[int] = []
             while not model.IsEnd(index):
-                node = int(self.manager.IndexToNode(index))
-                nodes.append(node)
-                start_s[node] = int(assignment.Min(time.CumulVar(index)))
+                nodes.append(int(self.manager.IndexToNode(index)))
                 index = assignment.Value(model.NextVar(index))
-            route_end.append(int(assignment.Min(time.CumulVar(index))))
-            sequences.append(tuple(nodes))
+            sequences.append(nodes)
+        start_s, route_end = earliest_starts(self.problem, self.layout, sequences)
         return EngineResult(
-            sequences=tuple(sequences),
+            sequences=tuple(tuple(nodes) for nodes in sequences),
             start_s=start_s,
-            route_start_s=tuple(route_start),
-            route_end_s=tuple(route_end),
+            route_start_s=tuple(v.start_s for v in self.problem.vehicles),
+            route_end_s=route_end,
             objective=int(assignment.ObjectiveValue()),
             status=status,
             warm_started=warm,

@@ -45,6 +45,37 @@ def test_warm_start_from_a_previous_plan_is_feasible_and_used() -> None:
     assert not second.unassigned
 
 
+def test_warm_start_inserts_new_jobs_before_the_search() -> None:
+    """Stopped at its first solution, a warm re-plan already serves the new jobs."""
+    vehicles = [Vehicle("a", 0, 0, capacity=(4,)), Vehicle("b", 10, 10, capacity=(4,))]
+    jobs = _city_jobs(8)
+    first = solve_quick(line_problem(vehicles, jobs[:6]))
+    grown = line_problem(vehicles, jobs)
+    second = solve(grown, SolverParams(time_limit_s=5.0, solution_limit=1), first)
+    assert check(grown, second) == []
+    assert not second.unassigned
+    assert second.stats["warm_started"] == 1.0
+    kept = {r.vehicle_id: [v.job_id for v in r.visits] for r in first.routes}
+    for route in second.routes:  # the previous order survives the insertions
+        old = [job for job in (v.job_id for v in route.visits) if job in {"j6", "j7"}]
+        assert [v.job_id for v in route.visits if v.job_id not in old] == kept.get(
+            route.vehicle_id, []
+        )
+
+
+def test_warm_start_is_never_worse_than_starting_cold() -> None:
+    """Riders swapped sides since the last plan: the stale plan loses to a cold one."""
+    jobs = [service(f"s{loc}", loc) for loc in (1, 2, 8, 9)]
+    first = solve_quick(line_problem([Vehicle("a", 0), Vehicle("b", 10)], jobs))
+    assert [v.job_id for v in first.routes[0].visits] == ["s1", "s2"]
+    problem = line_problem([Vehicle("a", 10), Vehicle("b", 0)], jobs)
+    params = SolverParams(time_limit_s=5.0, solution_limit=1)
+    warm, cold = solve(problem, params, first), solve(problem, params)
+    assert check(problem, warm) == []
+    assert warm.cost <= cold.cost
+    assert warm.stats["warm_started"] == 0.0
+
+
 def test_same_seed_gives_the_same_plan() -> None:
     """Bounded by a solution count, two runs with one seed agree exactly."""
     vehicles = [Vehicle("a", 0, 0, capacity=(4,)), Vehicle("b", 10, 10, capacity=(4,))]

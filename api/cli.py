@@ -26,7 +26,7 @@ app = typer.Typer(
 
 @app.command()
 def migrate() -> None:
-    """Apply every pending database migration (dispatch, then telemetry)."""
+    """Apply every pending database migration (dispatch, telemetry, api)."""
     settings = DatabaseSettings()
     url = resolve_database_url(settings.database_url, settings.data_dir)
     migrate_database(url)

@@ -15,7 +15,9 @@ from dispatch.geo import ServiceArea
 class DatabaseSettings(BaseSettings):
     """Where PostgreSQL is and where embedded data lives."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="RXDISPATCH_", extra="ignore", populate_by_name=True
+    )
 
     database_url: str | None = Field(
         default=None,

@@ -47,3 +47,14 @@ def test_every_setting_has_a_description() -> None:
         if not (field.description or "").strip()
     ]
     assert missing == []
+
+
+def test_readme_configuration_table_is_current() -> None:
+    """README's configuration table is what ``python -m api.settings_doc`` prints."""
+    from api.settings_doc import settings_table
+
+    readme = (REPO / "README.md").read_text()
+    start = "<!-- settings-table:start -->\n"
+    end = "<!-- settings-table:end -->"
+    current = readme[readme.index(start) + len(start) : readme.index(end)]
+    assert current == settings_table()

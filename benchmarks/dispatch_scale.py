@@ -33,7 +33,14 @@ from benchmarks.city_problem import (
     summarise,
 )
 from dispatch.city import DEFAULT_EXTRACT, City, build_city, file_sha256, load_city
-from routing import RoutingSolution, SolverParams, solve
+from routing import (
+    NoSolutionFound,
+    RoutingSolution,
+    SolverParams,
+    Unassigned,
+    UnassignedReason,
+    solve,
+)
 from routing.feasibility import check
 from routing.matrix import HaversineProvider, RoadNetworkProvider
 
@@ -66,7 +73,17 @@ def run_solve(
 ) -> tuple[Row, RoutingSolution]:
     """Solve, check and summarise one case."""
     started = time.perf_counter()
-    solution = solve(scenario.problem, params, initial)
+    try:
+        solution = solve(scenario.problem, params, initial)
+    except NoSolutionFound:  # plain OR-Tools may find no first plan in time
+        solution = RoutingSolution(
+            routes=(),
+            unassigned=tuple(
+                Unassigned(job.id, UnassignedReason.NOT_PROFITABLE, "no plan found")
+                for job in scenario.problem.jobs
+            ),
+            status="degraded",
+        )
     wall_s = time.perf_counter() - started
     summary = summarise(scenario.problem, solution)
     row = Row(

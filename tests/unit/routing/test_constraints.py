@@ -86,6 +86,24 @@ def test_max_transit_changes_the_order() -> None:
     assert not solution.unassigned
 
 
+def test_hold_time_delays_the_pickup_until_the_window_is_near() -> None:
+    """After an early stop the rider reaches the pharmacy at 50 s; the patient is
+    home from 500 s, so picking up on arrival would hold the cold job 450 s > 100 s:
+    the plan (and its reported times) must wait at the pharmacy instead."""
+    cold = Job(
+        "cold",
+        Site(2, window=TimeWindow(500, 900)),
+        pickups=(Site(1),),
+        max_transit_s=100,
+    )
+    early = service("early", 3, (0, 30))
+    solution = solve_quick(line_problem([Vehicle("v", 0, None)], [early, cold]))
+    visits = {(v.job_id, v.kind): v for v in visits_of(solution, "v")}
+    pickup, delivery = visits[("cold", "pickup")], visits[("cold", "delivery")]
+    assert not solution.unassigned
+    assert delivery.start_s - pickup.start_s <= 100
+
+
 def test_skills_route_the_job_to_a_qualified_vehicle() -> None:
     """The plain vehicle starts at the patient; only the cold-box one may serve."""
     problem = line_problem(

@@ -12,8 +12,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
+# The short scenario at 30x for at most 3 minutes of its day, then the KPI summary.
 demo: $(STAMP)
-	$(VENV)/bin/rxdispatch demo
+	$(VENV)/bin/rxdispatch demo --scenario scenarios/short.toml --speed 30 --duration 180
 
 test: $(STAMP) lint
 	$(PY) -m pytest

@@ -5,6 +5,10 @@ Commands::
     python -m simulator world SCENARIO.toml            # what the seed draws
     python -m simulator report RUN.json [RUN2.json]    # KPIs from saved run logs
     python -m simulator run SCENARIO.toml --api URL --mqtt URL [--speed 30]
+    python -m simulator clock SCENARIO.toml [--speed 30] [--wall-start-s T]
+
+``clock`` prints (JSON) the environment that puts a server on the same warped
+clock as a ``run`` given the same ``--speed`` and ``--wall-start-s``.
 
 The city cache lives under ``--data-dir`` (default ``$RXDISPATCH_DATA_DIR`` or
 ``var/``).
@@ -13,13 +17,16 @@ The city cache lives under ``--data-dir`` (default ``$RXDISPATCH_DATA_DIR`` or
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
 from simulator.city import load_city
+from simulator.clock import WarpClock
 from simulator.errors import SimulatorError
 from simulator.report import compute_kpis, format_table, write_report
 from simulator.runlog import RunLog
@@ -72,6 +79,21 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _clock(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    wall_start_s = time.time() if args.wall_start_s is None else args.wall_start_s
+    speed = float(args.speed or scenario.speed)
+    clock = WarpClock(scenario.start_at, speed, wall_start_s=wall_start_s)
+    body = {
+        "env": clock.server_env(),
+        "start_at": scenario.start_at.isoformat(),
+        "speed": speed,
+        "wall_start_s": wall_start_s,
+    }
+    print(json.dumps(body))
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     data_dir = _data_dir(args.data_dir)
     return run_scenario(args, load_world(args.scenario, data_dir), data_dir)
@@ -94,6 +116,13 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("logs", nargs="+", metavar="RUN.json")
     report.add_argument("--out", default="var/report", help="output folder")
     report.set_defaults(handler=_report)
+    clock = sub.add_parser("clock", help="the server environment of a run's clock")
+    clock.add_argument("scenario")
+    clock.add_argument("--speed", type=float, help="time warp (default: scenario's)")
+    clock.add_argument(
+        "--wall-start-s", type=float, help="Unix time of the scenario start (now)"
+    )
+    clock.set_defaults(handler=_clock)
     run = sub.add_parser("run", help="play a scenario against a running system")
     add_run_arguments(run)
     run.set_defaults(handler=_run)

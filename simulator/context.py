@@ -17,6 +17,7 @@ from simulator.clock import WarpClock
 from simulator.demand import OrderRequest
 from simulator.runlog import DetectedExcursion, OrderOutcome, RunLog
 from simulator.sensors import MqttPublisher
+from simulator.wire import TOPIC_PREFIX
 from simulator.world import World
 
 __all__ = ["PlacedOrder", "RunContext"]
@@ -44,6 +45,7 @@ class RunContext:
     log: RunLog
     end_at: datetime
     server_offset: timedelta = timedelta(0)
+    topic_prefix: str = TOPIC_PREFIX  # of the boxes' MQTT topics
     placed: dict[str, PlacedOrder] = field(default_factory=dict)  # by API order id
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     box_of_rider: dict[str, str] = field(default_factory=dict)  # rider ref -> box ref

@@ -18,6 +18,7 @@ import asyncio
 import logging
 import os
 import random
+import signal
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from simulator.roads import RoadGraph
 from simulator.runlog import OrderStatus, RunLog
 from simulator.sensors import MqttPublisher
 from simulator.setup import register_world
+from simulator.wire import TOPIC_PREFIX
 from simulator.world import World
 
 __all__ = ["RunOptions", "add_run_arguments", "play", "run_scenario"]
@@ -75,6 +77,11 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
         "--user", help="staff user (default $API_BOOTSTRAP_ADMIN_USERNAME)"
     )
     run.add_argument("--password", help="(default $API_BOOTSTRAP_ADMIN_PASSWORD)")
+    run.add_argument(
+        "--topic-prefix",
+        default=TOPIC_PREFIX,
+        help="MQTT topic prefix of the boxes (the server's TELEMETRY_TOPIC_PREFIX)",
+    )
     run.add_argument("--policy", default="engine", help="policy label in the report")
     run.add_argument("--out", default="var/run", help="folder for run log and report")
 
@@ -94,6 +101,7 @@ class RunOptions:
     wall_start_s: float | None = None
     """Wall instant (``time.time``) of the scenario start; set it when the server
     was started on the same clock (``WarpClock.server_env``). None: now."""
+    topic_prefix: str = TOPIC_PREFIX
 
 
 def run_scenario(args: argparse.Namespace, world: World, data_dir: Path) -> int:
@@ -112,8 +120,9 @@ def run_scenario(args: argparse.Namespace, world: World, data_dir: Path) -> int:
         duration_min=args.duration,
         policy=args.policy,
         wall_start_s=args.wall_start_s,
+        topic_prefix=args.topic_prefix,
     )
-    run_log = asyncio.run(play(world, options, data_dir))
+    run_log = asyncio.run(play(world, options, data_dir, stop_on_signals=True))
     return _write(Path(args.out), run_log)
 
 
@@ -123,17 +132,22 @@ async def play(
     data_dir: Path,
     *,
     pick_list: Callable[[str], Awaitable[list[int]]] | None = None,
+    stop_on_signals: bool = False,
 ) -> RunLog:
     """Set the world up in the system, play the day, return what happened.
 
     ``pick_list`` gives an order's reserved lot ids (what the pharmacist hands
     the rider to scan); by default the staff user reads the API's pick list.
+    ``stop_on_signals``: the first SIGINT/SIGTERM ends the day early (statuses
+    are still settled and reported); a second one aborts.
     """
     if options.server_clock == "real" and options.speed != 1:
         raise SimulatorError(
             "a system on real time keeps step with the simulator only at --speed 1"
         )
     client = ApiClient(options.api_url)
+    interrupted = asyncio.Event()
+    restore = _stop_on_signals(interrupted) if stop_on_signals else _nothing
     try:
         if not await client.health():
             raise ApiUnavailable(f"no API answering at {options.api_url}")
@@ -141,11 +155,35 @@ async def play(
         registry = await register_world(client, token, world)
         ctx = _context(options, world, client, token)
         ctx.pick_list = pick_list or partial(client.pick_list, token)
-        await _play(ctx, world, registry.device_tokens, data_dir)
+        await _play(ctx, world, registry.device_tokens, data_dir, interrupted)
         await sweep_statuses(ctx)
     finally:
+        restore()
         await client.aclose()
     return ctx.log
+
+
+def _nothing() -> None:
+    return None
+
+
+def _stop_on_signals(interrupted: asyncio.Event) -> Callable[[], None]:
+    """Turn the first SIGINT/SIGTERM into ``interrupted``; returns the undo."""
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+
+    def restore() -> None:
+        for sig in signals:
+            loop.remove_signal_handler(sig)  # back to the default: a second aborts
+
+    def stop(sig: signal.Signals) -> None:
+        print(f"{sig.name}: ending the run early (again to abort)", flush=True)
+        restore()
+        interrupted.set()
+
+    for sig in signals:
+        loop.add_signal_handler(sig, stop, sig)
+    return restore
 
 
 def _context(
@@ -178,11 +216,16 @@ def _context(
         log=run_log,
         end_at=end_at,
         server_offset=offset,
+        topic_prefix=options.topic_prefix,
     )
 
 
 async def _play(
-    ctx: RunContext, world: World, tokens: dict[int, str], data_dir: Path
+    ctx: RunContext,
+    world: World,
+    tokens: dict[int, str],
+    data_dir: Path,
+    interrupted: asyncio.Event,
 ) -> None:
     roads = RoadGraph(load_city(cache_dir=data_dir / "city"))
     riders = [_agent(ctx, world, roads, tokens[r.index], r.index) for r in world.riders]
@@ -197,9 +240,10 @@ async def _play(
         _until_settled(ctx, tasks[0]), name="settled"
     )
     everyone: asyncio.Future[Any] = asyncio.gather(*tasks)
+    stop = asyncio.create_task(interrupted.wait(), name="interrupted")
     try:
         done, _ = await asyncio.wait(
-            {everyone, settled},
+            {everyone, settled, stop},
             timeout=max(0.0, ctx.clock.wall_time_of(ctx.end_at) - ctx.clock.wall()),
             return_when=asyncio.FIRST_COMPLETED,
         )
@@ -207,10 +251,10 @@ async def _play(
             finished.result()  # an agent's error ends the run with that error
     finally:
         ctx.stopping.set()
-        for task in [*tasks, *background, settled, everyone]:
+        for task in [*tasks, *background, settled, everyone, stop]:
             task.cancel()
         await asyncio.gather(
-            *tasks, *background, settled, everyone, return_exceptions=True
+            *tasks, *background, settled, everyone, stop, return_exceptions=True
         )
         await asyncio.to_thread(ctx.publisher.flush, 10.0)
         ctx.publisher.stop()
@@ -239,6 +283,7 @@ def _agent(
             rng=random.Random(f"{world.scenario.seed}:box:{index}"),
             failure=failure,
             outages=tuple(o for o in plan.boxes_offline if o.rider == index),
+            topic_prefix=ctx.topic_prefix,
             clock_offset=ctx.server_offset,
         )
     return RiderAgent(

@@ -1,76 +1,142 @@
-"""``rxdispatch demo`` end to end: real extract, real solver, the console script."""
+"""``rxdispatch demo`` end to end: the console script starts the API server (with
+its re-planner and telemetry ingest) on ``DATABASE_URL``/``MQTT_URL`` or the
+embedded defaults, plays the short scenario with the simulator, and stops by
+itself or on Ctrl-C with the KPI report written and no child process left."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
+import threading
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 RXDISPATCH = Path(sys.executable).parent / "rxdispatch"
+PROGRESS = re.compile(r"^\[\d\d:\d\d UTC\] orders (\d+)  delivered (\d+)")
 
 
-def run_demo(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(RXDISPATCH), "demo", "--data-dir", str(data_dir), *args],
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A data folder the embedded PostgreSQL can use (pytest's tmp is 0700 for
+    root, and the embedded server runs as an unprivileged user)."""
+    folder = Path(f"/tmp/rxd-demo-{uuid.uuid4().hex[:10]}")
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run_folder(data_dir: Path) -> Path:
+    (run_dir,) = (data_dir / "demo").iterdir()
+    return run_dir
+
+
+def _assert_report(run_dir: Path, policy: str) -> dict[str, object]:
+    """The KPI report files exist; orders were delivered and no OTP failed."""
+    for suffix in ("json", "txt", "png"):
+        assert (run_dir / f"kpis-{policy}.{suffix}").stat().st_size > 0
+    body = json.loads((run_dir / f"kpis-{policy}.json").read_text())
+    kpis: dict[str, object] = body["policies"][policy]
+    assert isinstance(kpis["delivered"], int)
+    assert kpis["delivered"] >= 1, kpis
+    assert kpis["otp_failures"] == 0
+    run_log = json.loads((run_dir / f"run-{policy}.json").read_text())
+    delivered = [o for o in run_log["orders"] if o["status"] == "delivered"]
+    assert len(delivered) == kpis["delivered"]
+    assert all(o["delivered_at"] and o["picked_up_at"] for o in delivered)
+    return kpis
+
+
+def test_demo_stops_by_itself_with_the_kpi_summary(data_dir: Path) -> None:
+    """A bounded run: progress lines stream, orders are delivered with the
+    patient's OTP, the report is written and its paths printed, exit code 0."""
+    done = subprocess.run(
+        [str(RXDISPATCH), "demo", "--duration", "50", "--speed", "60",
+         "--data-dir", str(data_dir)],
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=400,
         check=False,
-    )
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("demo-data")
-
-
-def test_demo_plans_a_small_problem_and_accounts_for_every_order(
-    data_dir: Path,
-) -> None:
-    """The plan passes the independent check and every order is served or explained."""
-    done = run_demo(
-        "--orders", "12", "--riders", "4", "--pharmacies", "6", "--time-limit", "2",
-        data_dir=data_dir,
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
+    progress = [PROGRESS.match(line) for line in out.splitlines()]
+    assert sum(m is not None for m in progress) >= 3
     assert "OpenStreetMap contributors" in out
-    assert "0 violations" in out
-    served = re.search(r"served (\d+)/12 orders", out)
-    assert served is not None
-    unassigned = re.search(r"unassigned (\d+):", out)
-    missing = int(unassigned.group(1)) if unassigned else 0
-    assert int(served.group(1)) + missing == 12
-    assert int(served.group(1)) > 0
-    assert re.search(r"r\d{3} \((bike|scooter|car)\): pick o\d{4} at ", out)
+    run_dir = _run_folder(data_dir)
+    kpis = _assert_report(run_dir, "optimised")
+    assert f"delivered {kpis['delivered']} " in out
+    assert str(run_dir / "kpis-optimised.png") in out
 
 
-def test_second_run_reads_the_cached_city(data_dir: Path) -> None:
-    """After one run the parsed city comes from the .npz cache in the data folder."""
-    run_demo("--orders", "3", "--riders", "2", "--time-limit", "1", data_dir=data_dir)
-    done = run_demo(
-        "--orders", "3", "--riders", "2", "--time-limit", "1", data_dir=data_dir
-    )
-    assert done.returncode == 0, done.stderr
-    assert "(from cache in" in done.stdout
-    assert list((data_dir / "cache").glob("city-*.npz"))
+def _pump(stream: object, lines: list[str], seen: threading.Event) -> None:
+    for line in stream:  # type: ignore[attr-defined]
+        lines.append(line.rstrip("\n"))
+        match = PROGRESS.match(lines[-1])
+        if match and int(match.group(2)) >= 1:
+            seen.set()
+
+
+def test_ctrl_c_ends_an_open_ended_demo_cleanly(data_dir: Path) -> None:
+    """``--duration 0`` runs until interrupted; one SIGINT ends the day early:
+    the simulator settles and reports, then both children are gone."""
+    demo = subprocess.Popen(
+        [str(RXDISPATCH), "demo", "--duration", "0", "--speed", "60",
+         "--policy", "greedy", "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    lines: list[str] = []
+    delivered = threading.Event()
+    reader = threading.Thread(target=_pump, args=(demo.stdout, lines, delivered))
+    reader.start()
+    try:
+        assert delivered.wait(240), "\n".join(lines[-40:])
+        children = psutil.Process(demo.pid).children(recursive=True)
+        names = " ".join(" ".join(c.cmdline()) for c in children)
+        assert "serve" in names
+        assert "simulator" in names
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(180) == 0, "\n".join(lines[-40:])
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+        reader.join(10)
+    _, still_running = psutil.wait_procs(children, timeout=10)
+    assert still_running == []
+    _assert_report(_run_folder(data_dir), "greedy")
+    assert any("ending the run early" in line for line in lines)
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--time-limit", "-1"), "time_limit_s"),
-        (("--pharmacies", "500"), "served pharmacies"),
+        (("--scenario", "no/such/scenario.toml"), "no scenario file"),
+        (("--policy", "fastest"), "--policy must be optimised or greedy"),
     ],
 )
-def test_bad_options_exit_with_a_clear_error(
+def test_bad_options_exit_2_with_a_clear_error(
     data_dir: Path, args: tuple[str, ...], message: str
 ) -> None:
-    """Impossible options give exit code 1 and a one-line error, not a traceback."""
-    done = run_demo(*args, data_dir=data_dir)
-    assert done.returncode == 1
+    """Impossible options: exit code 2, a one-line error, nothing started."""
+    done = subprocess.run(
+        [str(RXDISPATCH), "demo", "--data-dir", str(data_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+    assert not (data_dir / "demo").exists()

@@ -62,6 +62,16 @@ class Planner:
         base = base_drop_penalty(problem, params)
         self.drop = [drop_penalty(job, base, params) for job in problem.jobs]
         self.late = [lateness_cost_per_s(job, params) for job in problem.jobs]
+        job_index = {job.id: j for j, job in enumerate(problem.jobs)}
+        self.locked: dict[int, tuple[int, ...]] = {}
+        """Per vehicle with a locked next stop: that node (then its delivery)."""
+        for v, vehicle in enumerate(problem.vehicles):
+            if vehicle.locked_next is not None:
+                group = layout.jobs[job_index[vehicle.locked_next[0]]]
+                if vehicle.locked_next[1] == "pickup":
+                    self.locked[v] = (group.pickups[0], group.deliveries[0])
+                else:
+                    self.locked[v] = (group.delivery,)
         self.on_board_load: list[list[int]] = []
         for vehicle in problem.vehicles:
             load = [0] * len(vehicle.capacity)
@@ -73,6 +83,9 @@ class Planner:
     def route_cost(self, v: int, nodes: list[int]) -> int | None:
         """Objective of one route scheduled early, or None when a hard rule breaks."""
         problem, layout = self.problem, self.layout
+        lock = self.locked.get(v)
+        if lock is not None and (not nodes or nodes[0] != lock[0]):
+            return None
         vehicle = problem.vehicles[v]
         dur = self.durations[vehicle.profile]
         arc = self.distances if self.distances is not None else dur
@@ -158,8 +171,7 @@ class Planner:
         broken = [v for v, r in enumerate(out) if self.route_cost(v, r) is None]
         for v in broken:
             jobs = list(dict.fromkeys(self.layout.nodes[n].job for n in out[v]))
-            keep = out[v][:1] if self.problem.vehicles[v].locked_next else []
-            out[v] = keep if self.route_cost(v, keep) is not None else []
+            out[v] = list(self.locked.get(v, ()))
             kept = {self.layout.nodes[n].job for n in out[v]}
             self.insert(out, [j for j in jobs if j not in kept])
         return out

@@ -150,7 +150,8 @@ def _first_plan(run: _Run, initial: RoutingSolution | None) -> EngineResult:
     """
     problem, layout = run.problem, run.layout
     planner = Planner(problem, layout, run.params)
-    cold = greedy_routes(problem, layout)
+    locks = [list(planner.locked.get(v, ())) for v in range(len(problem.vehicles))]
+    cold = greedy_routes(problem, layout, seed=locks)
     cold_cost = planner.plan_cost(cold)
     best, best_cost, warm = cold, cold_cost, False
     if initial is not None:

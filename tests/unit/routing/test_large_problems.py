@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from routing import (
@@ -76,3 +78,21 @@ def test_large_replan_serves_new_orders_and_beats_or_ties_a_cold_start() -> None
     assert check(changed, warm) == []
     assert not warm.unassigned
     assert warm.cost <= cold.cost
+
+
+def test_large_first_plan_keeps_a_locked_next_stop() -> None:
+    """Without time for the engine, the constructed plan still starts with the lock."""
+    problem = _city()
+    extra = Job("locked", Site(30), pickups=(Site(2),), demand=(1,))
+    vehicles = (
+        replace(problem.vehicles[0], locked_next=("locked", "pickup")),
+        *problem.vehicles[1:],
+    )
+    locked = RoutingProblem(
+        problem.durations, vehicles, (*problem.jobs, extra), problem.distances
+    )
+    solution = solve(locked, SolverParams(time_limit_s=0.3))
+    assert check(locked, solution) == []
+    route = solution.route_of(vehicles[0].id)
+    assert route is not None
+    assert (route.visits[0].job_id, route.visits[0].kind) == ("locked", "pickup")

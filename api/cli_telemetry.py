@@ -42,10 +42,9 @@ def ingest_command() -> None:
         broker = EmbeddedBroker().start()
         mqtt_url = broker.url
     pool = open_pool(url, min_size=1, max_size=4)
+    clock = clock_from_settings(ClockSettings())
     dispatch_db = Database(
-        pool,
-        DispatchContext.from_settings(DispatchSettings()),
-        clock=clock_from_settings(ClockSettings()),
+        pool, DispatchContext.from_settings(DispatchSettings()), clock=clock
     )
     runtime = TelemetryRuntime(
         settings,
@@ -53,6 +52,7 @@ def ingest_command() -> None:
         mqtt_url=mqtt_url,
         shared_subscriptions=broker is None,  # amqtt has no $share subscriptions
         dispatch_db=dispatch_db,
+        clock=clock,
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -71,6 +71,7 @@ async def run_ingest(services: Services) -> AsyncIterator[TelemetryRuntime]:
         shared_subscriptions=broker is None,  # amqtt has no $share subscriptions
         dispatch_db=services.db,
         publisher=services.publisher,
+        clock=services.clock,
     )
     await asyncio.to_thread(runtime.start)
     log.info("telemetry ingest running")

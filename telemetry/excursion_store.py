@@ -5,6 +5,10 @@ recomputation that moves an episode's start (late readings) updates the same row
 and never raises a second alert; an episode a recomputation no longer finds is
 retracted. Lifecycle: open -> acknowledged -> resolved (resolved automatically
 when the condition clears).
+
+Every stamp (``detected_at``, ``resolved_at``, ...) is the caller's ``now`` from
+the business clock, never the database's: detection delay is measured in the
+same (possibly warped) time as the readings.
 """
 
 from __future__ import annotations
@@ -90,6 +94,7 @@ def reconcile(
     *,
     profile_code: str,
     retract_from: datetime | None,
+    now: datetime,
 ) -> list[int]:
     """Bring stored episodes of ``box_id`` in line with ``episodes``.
 
@@ -117,11 +122,11 @@ def reconcile(
             None,
         )  # fmt: skip
         if hit is None:
-            created.append(_insert(conn, box_id, episode, profile_code))
+            created.append(_insert(conn, box_id, episode, profile_code, now))
             continue
         matched.add(hit.id)
         if hit.as_episode() != episode:
-            _update(conn, hit.id, episode)
+            _update(conn, hit.id, episode, now)
     if retract_from is not None:
         stale = [
             s.id for s in stored
@@ -130,43 +135,43 @@ def reconcile(
         ]  # fmt: skip
         if stale:
             conn.execute(
-                "UPDATE telemetry.excursion SET retracted_at = clock_timestamp()"
-                " WHERE id = ANY(%s)",
-                (stale,),
+                "UPDATE telemetry.excursion SET retracted_at = %s WHERE id = ANY(%s)",
+                (now, stale),
             )
     return created
 
 
-def _insert(conn: Conn, box_id: BoxId, e: Episode, profile_code: str) -> int:
+def _insert(
+    conn: Conn, box_id: BoxId, e: Episode, profile_code: str, now: datetime
+) -> int:
     row = conn.execute(
         """
         INSERT INTO telemetry.excursion (box_id, kind, rule, profile_code, status,
-            started_at, alarmed_at, ended_at, peak_c, resolved_at)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s,
-                CASE WHEN %s::timestamptz IS NULL THEN NULL ELSE clock_timestamp() END)
+            started_at, alarmed_at, ended_at, peak_c, detected_at, resolved_at)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
         RETURNING id
         """,
         (box_id, e.kind.value, e.rule.value, profile_code,
          "open" if e.ended_at is None else "resolved", e.started_at, e.alarmed_at,
-         e.ended_at, e.peak_c, e.ended_at),
+         e.ended_at, e.peak_c, now, None if e.ended_at is None else now),
     ).fetchone()  # fmt: skip
     assert row is not None  # noqa: S101
     new_id: int = row[0]  # type: ignore[assignment]
     return new_id
 
 
-def _update(conn: Conn, excursion_id: int, e: Episode) -> None:
+def _update(conn: Conn, excursion_id: int, e: Episode, now: datetime) -> None:
     conn.execute(
         """
         UPDATE telemetry.excursion SET rule = %s, started_at = %s, alarmed_at = %s,
             ended_at = %s, peak_c = %s,
             status = CASE WHEN %s::timestamptz IS NULL THEN status ELSE 'resolved' END,
             resolved_at = CASE WHEN %s::timestamptz IS NULL THEN resolved_at
-                               ELSE coalesce(resolved_at, clock_timestamp()) END
+                               ELSE coalesce(resolved_at, %s) END
         WHERE id = %s
         """,
         (e.rule.value, e.started_at, e.alarmed_at, e.ended_at, e.peak_c, e.ended_at,
-         e.ended_at, excursion_id),
+         e.ended_at, now, excursion_id),
     )  # fmt: skip
 
 
@@ -181,24 +186,26 @@ def boxes_with_episodes(conn: Conn, boxes: Sequence[str], since: datetime) -> se
     return {str(r[0]) for r in rows}
 
 
-def start_silences(conn: Conn) -> list[int]:
-    """Open a ``box_silent`` episode for every box quiet for N report intervals."""
+def start_silences(conn: Conn, *, now: datetime) -> list[int]:
+    """Open a ``box_silent`` episode for every box quiet for N report intervals
+    as of ``now`` (business time, like ``last_received_at``)."""
     conn.execute("SELECT pg_advisory_xact_lock(hashtext('telemetry.silence'))")
     rows = conn.execute(
         """
         INSERT INTO telemetry.excursion
-            (box_id, kind, rule, profile_code, started_at, alarmed_at)
+            (box_id, kind, rule, profile_code, started_at, alarmed_at, detected_at)
         SELECT l.box_id, 'box_silent', 'threshold', r.profile_code,
-               l.last_received_at, clock_timestamp()
+               l.last_received_at, %(now)s, %(now)s
         FROM telemetry.box_latest l JOIN telemetry.box_rules r USING (box_id)
-        WHERE l.last_received_at < clock_timestamp()
+        WHERE l.last_received_at < %(now)s::timestamptz
               - make_interval(secs => r.report_interval_s * r.silent_after_intervals)
           AND NOT EXISTS (
               SELECT 1 FROM telemetry.excursion e
               WHERE e.box_id = l.box_id AND e.kind = 'box_silent'
                 AND e.status <> 'resolved' AND e.retracted_at IS NULL)
         RETURNING id
-        """
+        """,
+        {"now": now},
     ).fetchall()
     return [int(r[0]) for r in rows]  # type: ignore[call-overload]
 
@@ -212,16 +219,16 @@ def open_silences(conn: Conn) -> set[BoxId]:
     return {BoxId(str(r[0])) for r in rows}
 
 
-def resolve_silences(conn: Conn, boxes: Sequence[str]) -> int:
-    """Close the silence of boxes that reported again."""
+def resolve_silences(conn: Conn, boxes: Sequence[str], *, now: datetime) -> int:
+    """Close, as of ``now``, the silence of boxes that reported again."""
     cur = conn.execute(
         """
         UPDATE telemetry.excursion SET status = 'resolved',
-            ended_at = clock_timestamp(), resolved_at = clock_timestamp()
+            ended_at = %s, resolved_at = %s
         WHERE kind = 'box_silent' AND box_id = ANY(%s) AND status <> 'resolved'
           AND retracted_at IS NULL
         """,
-        (list(boxes),),
+        (now, now, list(boxes)),
     )
     return cur.rowcount
 
@@ -234,28 +241,30 @@ def get(conn: Conn, excursion_id: int) -> StoredExcursion:
     return _stored(row)
 
 
-def acknowledge(conn: Conn, excursion_id: int, *, by: str) -> StoredExcursion:
-    """open -> acknowledged, recording who acknowledged."""
+def acknowledge(
+    conn: Conn, excursion_id: int, *, by: str, now: datetime
+) -> StoredExcursion:
+    """open -> acknowledged at ``now``, recording who acknowledged."""
     current = get(conn, excursion_id)
     if current.status != "open":
         raise ExcursionTransitionInvalid(excursion_id, current.status, "acknowledged")
     conn.execute(
         "UPDATE telemetry.excursion SET status = 'acknowledged',"
-        " acknowledged_at = clock_timestamp(), acknowledged_by = %s WHERE id = %s",
-        (by, excursion_id),
+        " acknowledged_at = %s, acknowledged_by = %s WHERE id = %s",
+        (now, by, excursion_id),
     )
     return get(conn, excursion_id)
 
 
-def resolve(conn: Conn, excursion_id: int) -> StoredExcursion:
-    """open|acknowledged -> resolved (a person closes it)."""
+def resolve(conn: Conn, excursion_id: int, *, now: datetime) -> StoredExcursion:
+    """open|acknowledged -> resolved at ``now`` (a person closes it)."""
     current = get(conn, excursion_id)
     if current.status == "resolved":
         raise ExcursionTransitionInvalid(excursion_id, current.status, "resolved")
     conn.execute(
         "UPDATE telemetry.excursion SET status = 'resolved',"
-        " resolved_at = clock_timestamp() WHERE id = %s",
-        (excursion_id,),
+        " resolved_at = %s WHERE id = %s",
+        (now, excursion_id),
     )
     return get(conn, excursion_id)
 

@@ -96,12 +96,13 @@ class ExcursionMonitor:
     def _persist(self, touched: dict[BoxId, _Touch], boxes: list[BoxId]) -> list[int]:
         created: list[int] = []
         silent_back = []
+        now = self._store.clock.now()
         with self._store.transaction() as conn:
             if self._silent is None:
                 self._silent = excursion_store.open_silences(conn)
             silent_back = [b for b in boxes if b in self._silent]
             if silent_back:
-                excursion_store.resolve_silences(conn, silent_back)
+                excursion_store.resolve_silences(conn, silent_back, now=now)
             # a recomputation with no episodes matters only where rows exist
             quiet = {
                 b: t[1] for b, t in touched.items() if not t[0] and t[1] is not None
@@ -120,14 +121,16 @@ class ExcursionMonitor:
                 assert rules is not None  # noqa: S101
                 created += excursion_store.reconcile(
                     conn, box, episodes, profile_code=rules.profile.code,
-                    retract_from=retract_from,
+                    retract_from=retract_from, now=now,
                 )  # fmt: skip
         self._silent.difference_update(silent_back)
         return created
 
     def check_silence(self) -> list[int]:
-        """Open ``box_silent`` episodes for quiet boxes; ids of the new ones."""
+        """Open ``box_silent`` episodes for boxes quiet as of the business clock's
+        now; ids of the new ones."""
+        now = self._store.clock.now()
         with self._store.transaction() as conn:
-            created = excursion_store.start_silences(conn)
+            created = excursion_store.start_silences(conn, now=now)
             self._silent = excursion_store.open_silences(conn)
         return created

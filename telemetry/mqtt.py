@@ -14,12 +14,13 @@ import ssl
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 
+from dispatch.clock import SystemClock
+from dispatch.ports import Clock
 from telemetry.model import InboundMessage
 
 __all__ = ["BrokerAddress", "MqttTransport", "parse_mqtt_url"]
@@ -65,10 +66,13 @@ class MqttTransport:
         inbox: queue.Queue[InboundMessage],
         ca_file: str | None = None,
         keepalive_s: int = 30,
+        clock: Clock | None = None,
     ) -> None:
         self.address = parse_mqtt_url(url)
         self.subscription = subscription
         self._inbox = inbox
+        # business time: anchors the codec's future/age checks and last_received_at
+        self._clock: Clock = clock if clock is not None else SystemClock()
         self._generation = 0
         self._gen_lock = threading.Lock()
         self.connected = threading.Event()
@@ -114,7 +118,7 @@ class MqttTransport:
             InboundMessage(
                 msg.topic,
                 bytes(msg.payload),
-                datetime.now(UTC),
+                self._clock.now(),
                 msg.mid,
                 msg.qos,
                 self._generation,

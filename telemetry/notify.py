@@ -123,9 +123,8 @@ class ExcursionNotifier:
             self._webhooks.send(event.to_dict())
         with self._store.transaction() as conn:
             conn.execute(
-                "UPDATE telemetry.excursion SET notified_at = clock_timestamp()"
-                " WHERE id = %s",
-                (excursion_id,),
+                "UPDATE telemetry.excursion SET notified_at = %s WHERE id = %s",
+                (self._store.clock.now(), excursion_id),
             )
         self.notified += 1
         log.info("excursion %d on box %s notified", excursion.id, excursion.box_id)

@@ -10,7 +10,7 @@ import logging
 import threading
 
 from dispatch.adapters.postgres import Database
-from dispatch.ports import EventPublisher
+from dispatch.ports import Clock, EventPublisher
 from telemetry.dispatch_link import DispatchHolds, attach_pending_temperature_records
 from telemetry.ingest import IngestParams
 from telemetry.notify import ExcursionNotifier
@@ -37,10 +37,11 @@ class TelemetryRuntime:
         dispatch_db: Database | None = None,
         publisher: EventPublisher | None = None,
         proof_interval_s: float = 10.0,
+        clock: Clock | None = None,
     ) -> None:
         self._dispatch_db = dispatch_db
         self._proof_interval_s = proof_interval_s
-        self._store = TelemetryStore(database_url)
+        self._store = TelemetryStore(database_url, clock=clock)
         webhooks = (
             WebhookSender(
                 settings.webhook_urls,
@@ -71,6 +72,7 @@ class TelemetryRuntime:
             params=params,
             ca_file=settings.mqtt_ca_file,
             on_excursions=self.notifier.submit,
+            clock=self._store.clock,
         )
         self._stop = threading.Event()
         self._proofs: threading.Thread | None = None

@@ -10,8 +10,8 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 
+from dispatch.ports import Clock
 from telemetry.ingest import CommitHook, IngestParams, IngestWorker
 from telemetry.model import InboundMessage
 from telemetry.mqtt import MqttTransport
@@ -37,9 +37,10 @@ class IngestService:
         ca_file: str | None = None,
         on_excursions: Callable[[list[int]], None] | None = None,
         on_commit: CommitHook | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.params = params or IngestParams()
-        self.store = TelemetryStore(database_url)
+        self.store = TelemetryStore(database_url, clock=clock)
         self.inbox: queue.Queue[InboundMessage] = queue.Queue()
         self.transport = MqttTransport(
             mqtt_url,
@@ -47,6 +48,7 @@ class IngestService:
             subscription=subscription_filter(self.params.topic_prefix, share_group),
             inbox=self.inbox,
             ca_file=ca_file,
+            clock=self.store.clock,
         )
         self.worker = IngestWorker(
             self.store, self.inbox, self.transport.ack, params=self.params,
@@ -58,7 +60,7 @@ class IngestService:
     def start(self, *, wait_connected_s: float | None = 10.0) -> IngestService:
         """Prepare partitions, connect, start the worker thread."""
         try:
-            self.store.ensure_partitions_around(datetime.now(UTC))
+            self.store.ensure_partitions_around(self.store.clock.now())
         except Exception:  # the worker retries; partitions are re-ensured per batch
             log.warning("could not prepare partitions at startup")
         self.transport.start()

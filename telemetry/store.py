@@ -20,6 +20,8 @@ from datetime import UTC, date, datetime, timedelta
 import psycopg
 from psycopg.rows import tuple_row
 
+from dispatch.clock import SystemClock
+from dispatch.ports import Clock
 from telemetry.errors import StoreUnavailable
 from telemetry.excursions import BoxRules, Sample, TemperatureProfile
 from telemetry.model import BoxId, DeadLetter, Reading
@@ -121,9 +123,9 @@ class LatestReading:
     last_received_at: datetime
 
 
-def _row(r: Reading) -> tuple[object, ...]:
+def _row(r: Reading, now: datetime) -> tuple[object, ...]:
     return (
-        r.box_id, r.seq, r.recorded_at, r.received_at or datetime.now(UTC), r.temp_c,
+        r.box_id, r.seq, r.recorded_at, r.received_at or now, r.temp_c,
         r.battery_pct, r.door_open, r.lat, r.lon,
     )  # fmt: skip
 
@@ -133,9 +135,17 @@ def _day(at: datetime) -> date:
 
 
 class TelemetryStore:
-    """psycopg 3 access to the ``telemetry`` schema (one connection, reconnecting)."""
+    """psycopg 3 access to the ``telemetry`` schema (one connection, reconnecting).
 
-    def __init__(self, url: str, *, connect_timeout_s: int = 5) -> None:
+    ``clock`` is the business clock (default: real time): every "now" telemetry
+    stores or compares against comes from it, so a warped server agrees with the
+    simulator that drives it.
+    """
+
+    def __init__(
+        self, url: str, *, connect_timeout_s: int = 5, clock: Clock | None = None
+    ) -> None:
+        self.clock: Clock = clock if clock is not None else SystemClock()
         self._url = url
         self._timeout_s = connect_timeout_s
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
@@ -225,13 +235,14 @@ class TelemetryStore:
         if days:
             self.ensure_partitions(min(days), max(days))
         inserted: list[tuple[BoxId, Sample]] = []
+        now = self.clock.now()
         with self.transaction() as conn:
             if readings:
                 with conn.cursor() as cur:
                     with cur.copy(_COPY_STAGE) as copy:
                         copy.set_types(_TYPES)
                         for reading in readings:
-                            copy.write_row(_row(reading))
+                            copy.write_row(_row(reading, now))
                     cur.execute(_MERGE_STAGE)
                     for box, at, seq, temp, bat, door in cur.fetchall():
                         inserted.append(

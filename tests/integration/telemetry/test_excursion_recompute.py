@@ -97,14 +97,17 @@ def test_lifecycle_open_acknowledged_resolved(store: TelemetryStore) -> None:
     (excursion_id,) = _ingest(
         store, ExcursionMonitor(store, store.box_rules().get), hot
     )
+    now = datetime.now(UTC)
     with store.transaction() as conn:
-        acked = excursion_store.acknowledge(conn, excursion_id, by="pharmacist:7")
+        acked = excursion_store.acknowledge(
+            conn, excursion_id, by="pharmacist:7", now=now
+        )
         assert acked.status == "acknowledged"
         with pytest.raises(ExcursionTransitionInvalid):
-            excursion_store.acknowledge(conn, excursion_id, by="pharmacist:7")
-        assert excursion_store.resolve(conn, excursion_id).status == "resolved"
+            excursion_store.acknowledge(conn, excursion_id, by="pharmacist:7", now=now)
+        assert excursion_store.resolve(conn, excursion_id, now=now).status == "resolved"
         with pytest.raises(ExcursionTransitionInvalid):
-            excursion_store.resolve(conn, excursion_id)
+            excursion_store.resolve(conn, excursion_id, now=now)
         with pytest.raises(ExcursionNotFound):
             excursion_store.get(conn, 999_999)
         assert excursion_store.unresolved(conn) == []

@@ -17,6 +17,7 @@ import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,10 +29,11 @@ from pydantic import SecretStr
 from api.app import create_app
 from api.services import AppSettings
 from api.settings import ApiSettings
-from dispatch.settings import DatabaseSettings
+from dispatch.settings import ClockSettings, DatabaseSettings
 from simulator.boxes import BoxUnit
 from simulator.city import load_city
 from simulator.client import ApiClient
+from simulator.clock import WarpClock
 from simulator.errors import ApiError
 from simulator.live import Frame, LiveChannel, websocket_url
 from simulator.report import compute_kpis, write_report
@@ -175,6 +177,12 @@ ADMIN = ("sim-admin", "sim-admin-password-1")
 @pytest.fixture
 def api_url(fresh_db: str) -> Iterator[str]:
     """The real API app under uvicorn on a free port, with a bootstrap admin."""
+    with _serving(fresh_db, ClockSettings()) as url:
+        yield url
+
+
+@contextmanager
+def _serving(database_url: str, clock: ClockSettings) -> Iterator[str]:
     settings = AppSettings(
         api=ApiSettings(
             environment="test",
@@ -183,7 +191,8 @@ def api_url(fresh_db: str) -> Iterator[str]:
             bootstrap_admin_username=ADMIN[0],
             bootstrap_admin_password=SecretStr(ADMIN[1]),
         ),
-        database=DatabaseSettings(database_url=fresh_db, pool_max_size=4),
+        database=DatabaseSettings(database_url=database_url, pool_max_size=4),
+        clock=clock,
     )
     port = free_port()
     server = uvicorn.Server(
@@ -334,36 +343,60 @@ def _tiny_world(city_dir: Path, around: tuple[float, float] | None = None) -> Wo
     return build_world(parse_scenario(data), city)
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(900)
-def test_small_day_end_to_end(
-    api_url: str, fresh_db: str, mqtt_url: str, tmp_path: Path
-) -> None:
-    """Orders placed by patients are planned, picked up and delivered with the
-    code the patient read from their link; the KPI report is written.
+#: Time warp of the small day: the server runs on the simulator's clock.
+SMALL_DAY_SPEED = 10.0
 
-    The API offers no pick list yet: the order's reserved lot ids (what the
-    pharmacist hands over to be scanned) are read from the database here."""
-    world = _tiny_world(tmp_path / "city", around=(35.8989, 14.5146))  # Valletta
+
+@pytest.fixture
+def small_day(tmp_path: Path) -> World:
+    """The small day's world (two orders near Valletta, one scooter rider)."""
+    world = _tiny_world(tmp_path / "city", around=(35.8989, 14.5146))
     assert len(world.orders) == 2
+    return world
 
-    async def pick_list(order_id: str) -> list[int]:
-        query = (
-            "SELECT lot_id FROM dispatch.reservation "
-            "WHERE order_id = %s AND status = 'held' ORDER BY lot_id"
-        )
-        return [int(r[0]) for r in rows(fresh_db, query, order_id)]  # type: ignore[call-overload]
 
+@pytest.fixture
+def small_day_clock(small_day: World) -> WarpClock:
+    """The shared clock: the day starts a few seconds from now, at 10x."""
+    start_at = small_day.scenario.start_at
+    return WarpClock(start_at, SMALL_DAY_SPEED, wall_start_s=time.time() + 8.0)
+
+
+@pytest.fixture
+def warped_api_url(fresh_db: str, small_day_clock: WarpClock) -> Iterator[str]:
+    """The real API on the small day's warped clock."""
+    clock = ClockSettings(
+        origin_at=small_day_clock.sim_start_at,
+        wall_origin_s=small_day_clock.wall_start_s,
+        speed=small_day_clock.speed,
+    )
+    with _serving(fresh_db, clock) as url:
+        yield url
+
+
+@pytest.mark.timeout(400)
+def test_small_day_end_to_end(
+    warped_api_url: str,
+    small_day: World,
+    small_day_clock: WarpClock,
+    mqtt_url: str,
+    tmp_path: Path,
+) -> None:
+    """Orders placed by patients are planned, picked (lots from the API's pick
+    list), carried and delivered with the code the patient read from their
+    link; the KPI report is written. The server runs on the simulator's warped
+    clock, so twelve simulated minutes pass in about 72 s."""
     options = RunOptions(
-        api_url=api_url,
+        api_url=warped_api_url,
         mqtt_url=mqtt_url,
         user=ADMIN[0],
         password=ADMIN[1],
-        speed=1.0,
-        server_clock="real",
+        speed=SMALL_DAY_SPEED,
+        server_clock="shared",
         duration_min=12,
+        wall_start_s=small_day_clock.wall_start_s,
     )
-    run_log = asyncio.run(play(world, options, tmp_path, pick_list=pick_list))
+    run_log = asyncio.run(play(small_day, options, tmp_path))
     statuses = [o.status for o in run_log.orders]
     assert statuses == [OrderStatus.DELIVERED, OrderStatus.DELIVERED], statuses
     kpis = compute_kpis(run_log)

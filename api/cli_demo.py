@@ -75,7 +75,9 @@ def demo_command(
     except DemoError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C even when started with SIGINT ignored (background jobs of scripts)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    previous_term = signal.signal(signal.SIGTERM, _interrupt)
     try:
         result = run_demo(options, typer.echo)
     except DemoError as exc:
@@ -85,7 +87,8 @@ def demo_command(
         typer.echo("demo aborted", err=True)
         raise typer.Exit(130) from None
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
+        signal.signal(signal.SIGTERM, previous_term)
     if result.kpis["orders"] and not result.kpis["delivered"]:
         typer.echo("demo failed: not one order was delivered", err=True)
         raise typer.Exit(3)

@@ -99,6 +99,7 @@ def test_ctrl_c_ends_an_open_ended_demo_cleanly(data_dir: Path) -> None:
     delivered = threading.Event()
     reader = threading.Thread(target=_pump, args=(demo.stdout, lines, delivered))
     reader.start()
+    children: list[psutil.Process] = []
     try:
         assert delivered.wait(240), "\n".join(lines[-40:])
         children = psutil.Process(demo.pid).children(recursive=True)
@@ -112,7 +113,9 @@ def test_ctrl_c_ends_an_open_ended_demo_cleanly(data_dir: Path) -> None:
             demo.kill()
             demo.wait()
         reader.join(10)
-    _, still_running = psutil.wait_procs(children, timeout=10)
+        _, still_running = psutil.wait_procs(children, timeout=10)
+        for child in still_running:  # do not leave a failed test's servers behind
+            child.kill()
     assert still_running == []
     _assert_report(_run_folder(data_dir), "greedy")
     assert any("ending the run early" in line for line in lines)

@@ -53,7 +53,7 @@ def _picked_up_order(client: TestClient, creds: Credentials) -> dict[str, str]:
         json={"scanned_lot_ids": lots, "position": PHARMACY},
     )
     assert r.status_code == 200, r.text
-    return order
+    return dict(order)
 
 
 def test_replacement_inherits_the_tracking_link(
@@ -139,7 +139,7 @@ def test_products_list_and_order_filters_are_paged_in_sql(
     with services.db.transaction() as tx:
         fulfilment.assign_order(tx, ids[1], creds.rider_id, actor="test")
 
-    def listed(**params: object) -> tuple[list[str], int]:
+    def listed(**params: str | int | list[str]) -> tuple[list[str], int]:
         r = client.get("/orders", headers=disp, params=params)
         assert r.status_code == 200, r.text
         return [o["id"] for o in r.json()["items"]], r.json()["total"]

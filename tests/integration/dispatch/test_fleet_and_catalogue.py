@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -78,13 +79,14 @@ def test_receiving_stock_is_validated_and_audited(db):
         entries = list_entries(tx, subject_id=str(lot.id))
     assert lot.available == 12
     assert [e.action for e in entries] == ["stock.received"]
-    for kwargs, error in [
+    cases: list[tuple[dict[str, Any], type[Exception]]] = [
         ({"pharmacy_id": "nope"}, PharmacyNotFound),
         ({"sku": "NOPE"}, ProductNotFound),
         ({"quantity": 0}, InvalidQuantity),
         ({"quantity": -3}, InvalidQuantity),
-    ]:
-        args = {
+    ]
+    for kwargs, error in cases:
+        args: dict[str, Any] = {
             "pharmacy_id": VALLETTA.id,
             "sku": AMOX.sku,
             "lot_number": "A2",

@@ -82,6 +82,7 @@ def test_correct_otp_delivers_and_keeps_a_proof_record(db, clock):
     assert proof.rider_id == rider
     assert proof.position == AT_DOOR
     assert proof.delivered_at == clock.now()
+    assert proof.distance_m is not None
     assert 20 < proof.distance_m < 50
     assert not proof.flagged
 
@@ -171,6 +172,7 @@ def test_flag_mode_accepts_far_hand_off_but_flags_it(fresh_db, clock, publisher)
     finally:
         pool.close()
     assert proof.flagged
+    assert proof.distance_m is not None
     assert proof.distance_m > 1000
     assert publisher.of_type(ProofFlagged)
 

@@ -34,6 +34,7 @@ from dispatch.planning import (
 )
 from routing import SolverParams, check, solve
 from routing.matrix import HaversineProvider
+from routing.model import TimeWindow
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 PA = Pharmacy(PharmacyId("pa"), "A", GeoPoint(35.8989, 14.5146), "1")
@@ -208,6 +209,7 @@ def test_pickup_window_follows_opening_hours():
         (OpeningInterval(0, time(12, 0), time(18, 0)),),
     )
     window = pickup_window(shop, NOW, NOW)
+    assert isinstance(window, TimeWindow)
     # 12:00 Malta time (UTC+1 in November) is 11:00 UTC: 1 h after NOW
     assert (window.start_s, window.end_s) == (3600, 7 * 3600)
     sunday_only = Pharmacy(

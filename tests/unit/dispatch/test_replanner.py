@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -113,7 +114,12 @@ def test_greedy_policy_never_solves_and_ignores_its_own_moves():
     re-trigger a round."""
     r = replanner("greedy")
     calls: list[str] = []
-    r._dispatch_greedy = lambda: calls.append("greedy") or []  # type: ignore[method-assign]
+
+    def fake_greedy() -> list[Any]:
+        calls.append("greedy")
+        return []
+
+    r._dispatch_greedy = fake_greedy  # type: ignore[method-assign]
 
     def no_solve(*_args):
         raise AssertionError("the greedy baseline never solves")

@@ -20,6 +20,7 @@ import asyncio
 import os
 import platform
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,8 @@ from simulator.clock import WarpClock
 from simulator.report import Kpis, compare, compute_kpis, format_table, write_report
 from simulator.runner import RunOptions, play
 from simulator.scenario_loader import load_scenario
-from simulator.world import build_world
+from simulator.world import World, build_world
+from telemetry.embedded_broker import EmbeddedBroker
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -48,13 +50,42 @@ def _run_policy(
 ) -> tuple[Kpis, float]:
     scenario = load_scenario(args.scenario)
     world = build_world(scenario, load_city(cache_dir=data_dir / "city"))
-    mqtt_url = os.environ.get("MQTT_URL", "mqtt://127.0.0.1:1883")
+    # the server's ingest and the simulator's boxes meet on MQTT_URL, or on an
+    # embedded broker run here for the duration
+    configured = os.environ.get("MQTT_URL")
+    broker = EmbeddedBroker().start() if configured is None else None
+    mqtt_url = broker.url if broker is not None else str(configured)
+    try:
+        return _play_policy(name, env, args, world, mqtt_url, data_dir)
+    finally:
+        if broker is not None:
+            broker.stop()
+
+
+def _play_policy(
+    name: str,
+    env: dict[str, str],
+    args: argparse.Namespace,
+    world: World,
+    mqtt_url: str,
+    data_dir: Path,
+) -> tuple[Kpis, float]:
+    scenario = world.scenario
     started = time.monotonic()
     speed = args.speed or scenario.speed
     # the scenario starts a little after the server is up (same three numbers)
     clock = WarpClock(scenario.start_at, speed, wall_start_s=time.time() + 60.0)
     if args.server_clock == "shared":
         env = {**env, **clock.server_env()}
+    # the server's ingest listens to this run's boxes only (topics of its own)
+    prefix = f"rxd-bench-{uuid.uuid4().hex[:8]}/v1"
+    env = {
+        **env,
+        "API_RUN_INGEST": "true",
+        "MQTT_URL": mqtt_url,
+        "TELEMETRY_TOPIC_PREFIX": prefix,
+        "TELEMETRY_CLIENT_ID": f"rxd-bench-ingest-{uuid.uuid4().hex[:8]}",
+    }
     with running_api(env) as api:
         options = RunOptions(
             api_url=api.base_url,
@@ -66,6 +97,7 @@ def _run_policy(
             duration_min=args.duration,
             policy=name,
             wall_start_s=clock.wall_start_s if args.server_clock == "shared" else None,
+            topic_prefix=prefix,
         )
         run_log = asyncio.run(play(world, options, data_dir))
     run_log.save(Path(args.out) / f"run-{name}.json")

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-unit test-integration test-embedded lint bench format clean
+.PHONY: demo test test-unit test-integration test-embedded lint bench bench-smoke format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,9 @@ test-integration: $(STAMP)
 
 # Smoke subset on the embedded PostgreSQL and broker (URLs unset).
 test-embedded: $(STAMP)
-	env -u DATABASE_URL -u MQTT_URL $(PY) -m pytest -m "integration and not slow and not mosquitto" tests/integration/test_infrastructure.py
+	env -u DATABASE_URL -u MQTT_URL $(PY) -m pytest -m "integration and not slow and not mosquitto" \
+		tests/integration/test_infrastructure.py tests/integration/dispatch/test_reservation_race.py \
+		tests/integration/telemetry/test_ingest.py tests/integration/api/test_cold_chain_live.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
@@ -39,9 +41,14 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: $(STAMP)
-	$(PY) -m benchmarks.routing_quality --quick
+bench: bench-smoke
 	$(PY) -m benchmarks.ingest_throughput --quick
+
+# Quick runs of the faster benchmarks, so the scripts do not rot (run by .ci/run).
+bench-smoke: $(STAMP)
+	$(PY) -m benchmarks.routing_quality --quick --no-pyvrp
+	$(PY) -m benchmarks.dispatch_scale --quick
+	$(PY) -m benchmarks.sourcing_throughput --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -6,6 +6,7 @@ stale for that rider); position updates do not, but still trigger a re-plan.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from dispatch.adapters import postgres_catalogue as catalogue
@@ -16,11 +17,14 @@ from dispatch.events import RiderChanged
 from dispatch.model import ColdBox, GeoPoint, Rider, RiderStatus, require_utc
 
 __all__ = [
+    "clear_cold_box",
     "end_shift",
     "get_cold_box",
     "get_rider",
+    "list_quarantined_boxes",
     "list_riders",
     "orders_in_box",
+    "quarantine_cold_box",
     "register_cold_box",
     "register_rider",
     "set_rider_status",
@@ -32,6 +36,7 @@ __all__ = [
 get_cold_box = catalogue.get_cold_box
 get_rider = catalogue.get_rider
 list_riders = catalogue.list_riders
+list_quarantined_boxes = catalogue.list_quarantined_boxes
 
 
 def orders_in_box(tx: Tx, box_id: str) -> list[str]:
@@ -70,6 +75,49 @@ def register_cold_box(tx: Tx, box: ColdBox, *, actor: str) -> None:
         subject_id=box.id,
         details={"profile": box.profile_code},
     )
+
+
+def quarantine_cold_box(
+    tx: Tx, box_id: str, *, reason: str, ref: str | None, actor: str
+) -> bool:
+    """Take the box out of cold service (its temperature is in doubt): its rider
+    gets no cold-chain orders until :func:`clear_cold_box`. False if it already was.
+    """
+    if not reason.strip():
+        raise InvalidInput("a quarantine needs a reason")
+    box = catalogue.get_cold_box(tx, box_id, for_update=True)
+    if not box.fit_for_cold:
+        return False
+    catalogue.set_cold_box_quarantine(tx, box_id, at=tx.now, reason=reason, ref=ref)
+    _box_changed(tx, box, "cold_box.quarantined", actor, {"reason": reason, "ref": ref})
+    return True
+
+
+def clear_cold_box(tx: Tx, box_id: str, *, actor: str, note: str = "") -> bool:
+    """Put a quarantined box back into cold service; False if it was not quarantined."""
+    box = catalogue.get_cold_box(tx, box_id, for_update=True)
+    if box.fit_for_cold:
+        return False
+    catalogue.set_cold_box_quarantine(tx, box_id, at=None, reason=None, ref=None)
+    details = {"note": note, "ref": box.quarantine_ref}
+    _box_changed(tx, box, "cold_box.cleared", actor, details)
+    return True
+
+
+def _box_changed(
+    tx: Tx, box: ColdBox, action: str, actor: str, details: Mapping[str, object]
+) -> None:
+    tx.audit(
+        actor=actor,
+        action=action,
+        subject_type="cold_box",
+        subject_id=box.id,
+        details=details,
+    )
+    if box.rider_id is not None:
+        # a plan computed before the change relied on the old cold capacity
+        catalogue.bump_rider_version(tx, box.rider_id)
+        tx.emit(RiderChanged(box.rider_id, action))
 
 
 def start_shift(

@@ -14,14 +14,18 @@ from collections.abc import Collection
 from dispatch.adapters import postgres_orders as orders_repo
 from dispatch.adapters import postgres_stock as stock
 from dispatch.adapters.postgres import Tx
+from dispatch.adapters.postgres_catalogue import (
+    cold_box_of_rider as get_cold_box_of_rider,
+)
 from dispatch.adapters.postgres_catalogue import get_products, get_rider
 from dispatch.errors import IllegalTransition, InvalidInput
-from dispatch.events import StockWrittenOff
+from dispatch.holds import place_hold
 from dispatch.model import GeoPoint
 from dispatch.orders import Order, OrderStatus
 from dispatch.picking import check_scan
 from dispatch.proof import issue_otp
 from dispatch.transitions import move
+from dispatch.write_offs import write_off_order_stock
 
 __all__ = [
     "assign_order",
@@ -78,7 +82,28 @@ def mark_picked_up(
     )
     stock.close_reservations(tx, order.id, "held", "picked")
     issue_otp(tx, order.id, actor=actor)
+    _hold_if_box_quarantined(tx, order, rider_id, actor=actor)
     return orders_repo.get_order(tx, order_id)
+
+
+def _hold_if_box_quarantined(
+    tx: Tx, order: Order, rider_id: str, *, actor: str
+) -> None:
+    """Cold goods loaded into a box whose temperature is in doubt (a race with the
+    quarantine) do not travel on: they wait for a pharmacist like the box's others."""
+    box = get_cold_box_of_rider(tx, rider_id)
+    if box is None or box.fit_for_cold:
+        return
+    products = get_products(tx, (ln.sku for ln in order.lines))
+    if not any(p.storage_class.needs_cold_box for p in products.values()):
+        return
+    place_hold(
+        tx,
+        reason=f"cold box {box.id} quarantined: {box.quarantine_reason}",
+        actor=actor,
+        order_ids=[order.id],
+        box_id=box.id,
+    )
 
 
 def cancel_order(tx: Tx, order_id: str, *, actor: str, reason: str = "") -> None:
@@ -112,21 +137,3 @@ def fail_delivery(
         stock.close_reservations(tx, order.id, "picked", "restocked")
     else:
         write_off_order_stock(tx, order, reason="failed_delivery")
-
-
-def write_off_order_stock(tx: Tx, order: Order, *, reason: str) -> None:
-    """Write off everything the order holds or carries (held units leave the shelf)."""
-    for from_status in ("held", "picked"):
-        for res in stock.close_reservations(tx, order.id, from_status, "written_off"):
-            tx.emit(StockWrittenOff(order.id, res.lot_id, res.quantity, reason))
-            tx.audit(
-                actor="system",
-                action="stock.written_off",
-                subject_type="lot",
-                subject_id=str(res.lot_id),
-                details={
-                    "order_id": order.id,
-                    "quantity": res.quantity,
-                    "reason": reason,
-                },
-            )

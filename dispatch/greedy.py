@@ -27,6 +27,7 @@ from dispatch.planning import (
     PlanningParams,
     PlanningSnapshot,
     cargo_needs,
+    cold_slots,
     usable_riders,
 )
 
@@ -53,8 +54,10 @@ def _idle(snapshot: PlanningSnapshot) -> list[Rider]:
     return [r for r in usable_riders(snapshot) if r.id not in busy]
 
 
-def _can_carry(rider: Rider, cold: bool, skills: frozenset[str]) -> bool:
-    return (not cold or rider.cold_box_slots > 0) and skills <= rider.skills
+def _can_carry(
+    rider: Rider, cold: bool, skills: frozenset[str], snapshot: PlanningSnapshot
+) -> bool:
+    return (not cold or cold_slots(rider, snapshot) > 0) and skills <= rider.skills
 
 
 def choose_assignments(
@@ -82,7 +85,7 @@ def choose_assignments(
         if pharmacy is None:
             continue
         cold, skills = cargo_needs(order, snapshot.products, params)
-        able = [r for r in idle if _can_carry(r, cold, skills)]
+        able = [r for r in idle if _can_carry(r, cold, skills, snapshot)]
         if not able:
             continue
         best = min(

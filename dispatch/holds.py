@@ -18,11 +18,11 @@ from dispatch.adapters.postgres import Tx
 from dispatch.adapters.postgres_catalogue import get_cold_box, get_products
 from dispatch.errors import Conflict, HoldAlreadyDecided, InvalidInput
 from dispatch.events import HoldPlaced, HoldRejected, HoldReleased
-from dispatch.fulfilment import write_off_order_stock
 from dispatch.intake import create_order
 from dispatch.orders import Order, OrderRequest, OrderStatus
 from dispatch.patients import read_access_notes
 from dispatch.transitions import move
+from dispatch.write_offs import write_off_order_stock
 
 __all__ = [
     "Hold",

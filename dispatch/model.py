@@ -213,8 +213,20 @@ class Rider:
 
 @dataclass(frozen=True, slots=True)
 class ColdBox:
-    """An insulated box, carried by at most one rider, held to one profile."""
+    """An insulated box, carried by at most one rider, held to one profile.
+
+    A quarantined box (its temperature is in doubt, e.g. an open excursion) takes
+    no cold-chain goods until it is cleared.
+    """
 
     id: str
     profile_code: str
     rider_id: RiderId | None = None
+    quarantined_at: datetime | None = None
+    quarantine_reason: str | None = None
+    quarantine_ref: str | None = None
+
+    @property
+    def fit_for_cold(self) -> bool:
+        """Whether cold-chain goods may be loaded into the box."""
+        return self.quarantined_at is None

@@ -17,6 +17,7 @@ from now; urgent orders carry priority 1 (a higher drop penalty).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -49,6 +50,7 @@ __all__ = [
     "UnservableOrder",
     "build_problem",
     "cargo_needs",
+    "cold_slots",
     "pickup_window",
     "to_plan",
     "usable_riders",
@@ -88,6 +90,8 @@ class PlanningSnapshot:
     profiles: Mapping[str, Profile]
     previous: Plan | None = None
     sourcing_policy: str = "joint"
+    cold_unfit_riders: frozenset[str] = frozenset()
+    """Riders whose cold box is quarantined: no new cold-chain orders for them."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,11 @@ class _Points:
         return self._index.get(key)
 
 
+def cold_slots(rider: Rider, snapshot: PlanningSnapshot) -> int:
+    """Cold-box slots the rider offers now: none while their box is quarantined."""
+    return 0 if rider.id in snapshot.cold_unfit_riders else rider.cold_box_slots
+
+
 def usable_riders(snapshot: PlanningSnapshot) -> list[Rider]:
     """Riders the planner may route: available, located, shift not over."""
     return [
@@ -221,9 +230,18 @@ def build_problem(
             sites = tuple(p for p in job.pickups if p.ref == lock[2])
             job_ids[lock[0]] = replace(job, pickups=sites)
     jobs = [job_ids[j.id] for j in jobs]
+    # a quarantined box takes nothing new, but goods already aboard (a pharmacist
+    # released them) still need their slots to be delivered
+    on_board_cold = Counter(j.on_board for j in jobs if j.on_board and _is_cold(j))
     vehicles = [
         _vehicle(r, vehicles_start[r.id], snapshot, params, origin, locks[r.id])
         for r in riders
+    ]
+    vehicles = [
+        replace(v, capacity=(v.capacity[0], on_board_cold[v.id]))
+        if v.id in snapshot.cold_unfit_riders
+        else v
+        for v in vehicles
     ]
     matrices = provider.matrices(
         points.coords or [(0.0, 0.0)], sorted({v.profile for v in vehicles}) or ["car"]
@@ -341,6 +359,10 @@ def _job(
     )
 
 
+def _is_cold(job: Job) -> bool:
+    return len(job.demand) > 1 and job.demand[1] > 0
+
+
 def _vehicle(
     rider: Rider,
     start: int,
@@ -389,6 +411,8 @@ def _locked_next(
             offered = {p.ref for p in job.pickups}
             if order.rider_id != rider.id or stop.pharmacy_id not in offered:
                 return None
+            if _is_cold(job) and rider.id in snapshot.cold_unfit_riders:
+                return None  # the box went into quarantine on the way
             return (stop.order_id, "pickup", stop.pharmacy_id)
         if job.on_board == rider.id:
             return (stop.order_id, "delivery", None)

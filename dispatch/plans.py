@@ -52,6 +52,7 @@ def take_snapshot(tx: Tx, *, include_greedy: bool = False) -> PlanningSnapshot:
         profiles=catalogue.list_temperature_profiles(tx),
         previous=plans_repo.latest_plan(tx),
         sourcing_policy=tx.ctx.sourcing_policy,
+        cold_unfit_riders=catalogue.quarantined_box_riders(tx),
     )
 
 

@@ -1,8 +1,12 @@
-"""The closed loop with dispatch: holds on excursions, temperature records on proofs.
+"""The closed loop with dispatch: holds and box quarantines on excursions,
+temperature records on proofs.
 
 Implements :class:`telemetry.notify.HoldPlacer` with ``dispatch.holds.place_hold``
 (which holds every order the box's rider carries and emits ``HoldPlaced`` through
-the dispatch ``Database``'s event publisher), and attaches a delivery's
+the dispatch ``Database``'s event publisher) and ``dispatch.fleet.
+quarantine_cold_box`` (the box's rider gets no cold orders while the temperature
+excursion is open; :func:`release_recovered_boxes` clears it once no temperature
+excursion of the box is unresolved any more), and attaches a delivery's
 temperature record (min, max, MKT, minutes out of range, span) to the proof of
 delivery of every delivered cold-chain order.
 """
@@ -14,6 +18,7 @@ from dataclasses import asdict
 
 from dispatch.adapters.postgres import Database
 from dispatch.errors import ColdBoxNotFound
+from dispatch.fleet import clear_cold_box, list_quarantined_boxes, quarantine_cold_box
 from dispatch.holds import place_hold
 from dispatch.proof import attach_temperature_record
 from telemetry.excursions import (
@@ -21,10 +26,16 @@ from telemetry.excursions import (
     TemperatureRecord,
     temperature_record,
 )
-from telemetry.notify import PlacedHold
+from telemetry.notify import EXCURSION_REF_PREFIX, HOLDING_KINDS, PlacedHold
 from telemetry.store import TelemetryStore
 
-__all__ = ["DispatchHolds", "attach_pending_temperature_records"]
+__all__ = [
+    "DispatchHolds",
+    "attach_pending_temperature_records",
+    "release_recovered_boxes",
+]
+
+ACTOR = "telemetry"
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +76,47 @@ class DispatchHolds:
         except ColdBoxNotFound:
             return None
         return PlacedHold(hold.id, hold.order_ids)
+
+    def quarantine_box(self, *, box_id: str, reason: str, excursion_ref: str) -> bool:
+        """Take ``box_id`` out of cold service; False if unknown or already out."""
+        try:
+            with self._db.transaction() as tx:
+                return quarantine_cold_box(
+                    tx, box_id, reason=reason, ref=excursion_ref, actor=ACTOR
+                )
+        except ColdBoxNotFound:
+            return False
+
+
+def release_recovered_boxes(database: Database, store: TelemetryStore) -> int:
+    """Clear telemetry's quarantines of boxes with no unresolved temperature
+    excursion left (quarantines set by people are theirs to clear); how many."""
+    with database.transaction() as tx:
+        boxes = [
+            b.id
+            for b in list_quarantined_boxes(tx)
+            if (b.quarantine_ref or "").startswith(EXCURSION_REF_PREFIX)
+        ]
+    if not boxes:
+        return 0
+    with store.transaction() as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT box_id FROM telemetry.excursion WHERE box_id = ANY(%s)"
+            " AND kind = ANY(%s) AND status <> 'resolved' AND retracted_at IS NULL",
+            (boxes, [k.value for k in HOLDING_KINDS]),
+        ).fetchall()
+    in_doubt = {str(r[0]) for r in rows}
+    cleared = 0
+    for box_id in boxes:
+        if box_id in in_doubt:
+            continue
+        with database.transaction() as tx:
+            cleared += clear_cold_box(
+                tx, box_id, actor=ACTOR, note="temperature excursion resolved"
+            )
+    if cleared:
+        log.info("cleared %d cold boxes after their excursions resolved", cleared)
+    return cleared
 
 
 def record_as_json(record: TemperatureRecord) -> dict[str, object]:

@@ -28,6 +28,9 @@ __all__ = ["ExcursionNotifier", "HoldPlacer", "PlacedHold"]
 
 log = logging.getLogger(__name__)
 
+#: ``excursion_ref`` of holds and box quarantines placed for an excursion
+EXCURSION_REF_PREFIX = "telemetry.excursion:"
+
 #: kinds that put goods in doubt; the others (battery, door, silence) only alert
 HOLDING_KINDS = frozenset(
     {ExcursionKind.TEMPERATURE_HIGH, ExcursionKind.TEMPERATURE_LOW}
@@ -49,6 +52,9 @@ class HoldPlacer(Protocol):
         self, *, box_id: str, reason: str, excursion_ref: str
     ) -> PlacedHold | None:
         """Hold the box's orders; None when the box is unknown to dispatch."""
+
+    def quarantine_box(self, *, box_id: str, reason: str, excursion_ref: str) -> bool:
+        """Take the box out of cold service until the excursion resolves."""
 
 
 class ExcursionNotifier:
@@ -111,6 +117,7 @@ class ExcursionNotifier:
             excursion = excursion_store.get(conn, excursion_id)
         if row is None or row[0]:
             return False
+        self._quarantine(excursion)
         hold = self._hold(excursion)
         event = ExcursionOpened(
             excursion.id, excursion.box_id, excursion.kind.value, excursion.rule.value,
@@ -130,12 +137,33 @@ class ExcursionNotifier:
         log.info("excursion %d on box %s notified", excursion.id, excursion.box_id)
         return True
 
+    def _quarantine(self, excursion: StoredExcursion) -> None:
+        # first, so no cold order is loaded into the box between hold and quarantine
+        if (
+            self._holds is None
+            or excursion.kind not in HOLDING_KINDS
+            or excursion.status == "resolved"
+        ):
+            return
+        self._holds.quarantine_box(
+            box_id=excursion.box_id,
+            reason=_reason(excursion),
+            excursion_ref=_ref(excursion),
+        )
+
     def _hold(self, excursion: StoredExcursion) -> PlacedHold | None:
         if self._holds is None or excursion.kind not in HOLDING_KINDS:
             return None
         return self._holds.hold_box(
             box_id=excursion.box_id,
-            reason=f"cold-chain excursion: {excursion.kind.value}"
-            f" ({excursion.rule.value})",
-            excursion_ref=f"telemetry.excursion:{excursion.id}",
+            reason=_reason(excursion),
+            excursion_ref=_ref(excursion),
         )
+
+
+def _reason(excursion: StoredExcursion) -> str:
+    return f"cold-chain excursion: {excursion.kind.value} ({excursion.rule.value})"
+
+
+def _ref(excursion: StoredExcursion) -> str:
+    return f"{EXCURSION_REF_PREFIX}{excursion.id}"

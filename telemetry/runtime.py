@@ -1,4 +1,5 @@
-"""Everything telemetry runs in a process: ingest worker, notifier, proof records.
+"""Everything telemetry runs in a process: ingest worker, notifier, proof records
+and clearing cold boxes whose excursions resolved.
 
 Built by ``rxdispatch ingest`` and by the API's lifespan (``serve``), which passes
 its dispatch ``Database`` (holds, proofs) and websocket ``EventPublisher``.
@@ -11,7 +12,11 @@ import threading
 
 from dispatch.adapters.postgres import Database
 from dispatch.ports import Clock, EventPublisher
-from telemetry.dispatch_link import DispatchHolds, attach_pending_temperature_records
+from telemetry.dispatch_link import (
+    DispatchHolds,
+    attach_pending_temperature_records,
+    release_recovered_boxes,
+)
 from telemetry.ingest import IngestParams
 from telemetry.notify import ExcursionNotifier
 from telemetry.service import IngestService
@@ -94,6 +99,10 @@ class TelemetryRuntime:
                 attach_pending_temperature_records(self._dispatch_db, self._store)
             except Exception:
                 log.exception("attaching temperature records failed")
+            try:
+                release_recovered_boxes(self._dispatch_db, self._store)
+            except Exception:
+                log.exception("clearing recovered cold boxes failed")
 
     def stop(self) -> None:
         self._stop.set()

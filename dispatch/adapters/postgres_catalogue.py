@@ -81,8 +81,13 @@ UPDATE_RIDER_SHIFT = """
 UPDATE dispatch.rider SET status = %s, shift_start_at = %s, shift_end_at = %s,
     version = version + 1 WHERE id = %s
 """
-INSERT_BOX = "INSERT INTO dispatch.cold_box VALUES (%s, %s, %s)"
-SELECT_BOX = "SELECT id, profile_code, rider_id FROM dispatch.cold_box WHERE id = %s"
+INSERT_BOX = (
+    "INSERT INTO dispatch.cold_box (id, profile_code, rider_id) VALUES (%s, %s, %s)"
+)
+SELECT_BOX = (
+    "SELECT id, profile_code, rider_id, quarantined_at, quarantine_reason,"
+    " quarantine_ref FROM dispatch.cold_box WHERE id = %s"
+)
 
 
 def _hours_to_json(hours: Sequence[OpeningInterval]) -> list[dict[str, Any]]:
@@ -395,11 +400,70 @@ def insert_cold_box(tx: Tx, box: ColdBox) -> None:
         raise DuplicateEntity(f"cold box {box.id!r} already exists") from exc
 
 
-def get_cold_box(tx: Tx, box_id: str) -> ColdBox:
+def get_cold_box(tx: Tx, box_id: str, *, for_update: bool = False) -> ColdBox:
     """One cold box or :class:`ColdBoxNotFound`."""
-    row = tx.conn.execute(SELECT_BOX, (box_id,)).fetchone()
+    row = tx.conn.execute(
+        SELECT_BOX + (" FOR UPDATE" if for_update else ""), (box_id,)
+    ).fetchone()
     if row is None:
         raise ColdBoxNotFound(box_id)
     return ColdBox(
-        id=row[0], profile_code=row[1], rider_id=RiderId(row[2]) if row[2] else None
+        id=row[0],
+        profile_code=row[1],
+        rider_id=RiderId(row[2]) if row[2] else None,
+        quarantined_at=row[3],
+        quarantine_reason=row[4],
+        quarantine_ref=row[5],
     )
+
+
+def set_cold_box_quarantine(
+    tx: Tx,
+    box_id: str,
+    *,
+    at: datetime | None,
+    reason: str | None,
+    ref: str | None,
+) -> None:
+    """Quarantine the box (``at`` set) or clear it (all None)."""
+    cur = tx.conn.execute(
+        "UPDATE dispatch.cold_box SET quarantined_at = %s, quarantine_reason = %s,"
+        " quarantine_ref = %s WHERE id = %s",
+        (at, reason, ref, box_id),
+    )
+    if cur.rowcount == 0:
+        raise ColdBoxNotFound(box_id)
+
+
+def bump_rider_version(tx: Tx, rider_id: str) -> None:
+    """Make plans computed before now stale for this rider."""
+    tx.conn.execute(
+        "UPDATE dispatch.rider SET version = version + 1 WHERE id = %s", (rider_id,)
+    )
+
+
+def quarantined_box_riders(tx: Tx) -> frozenset[RiderId]:
+    """Riders carrying a quarantined cold box."""
+    rows = tx.conn.execute(
+        "SELECT rider_id FROM dispatch.cold_box"
+        " WHERE quarantined_at IS NOT NULL AND rider_id IS NOT NULL"
+    ).fetchall()
+    return frozenset(RiderId(r[0]) for r in rows)
+
+
+def list_quarantined_boxes(tx: Tx) -> list[ColdBox]:
+    """Every quarantined cold box, by id."""
+    rows = tx.conn.execute(
+        "SELECT id FROM dispatch.cold_box WHERE quarantined_at IS NOT NULL ORDER BY id"
+    ).fetchall()
+    return [get_cold_box(tx, r[0]) for r in rows]
+
+
+def cold_box_of_rider(tx: Tx, rider_id: str) -> ColdBox | None:
+    """The box the rider carries (a quarantined one first), or None."""
+    row = tx.conn.execute(
+        "SELECT id FROM dispatch.cold_box WHERE rider_id = %s"
+        " ORDER BY quarantined_at IS NULL, id LIMIT 1",
+        (rider_id,),
+    ).fetchone()
+    return get_cold_box(tx, row[0]) if row is not None else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -162,3 +163,23 @@ def test_policy_settings_are_coherent() -> None:
     assert (ctx.dispatch_policy, ctx.sourcing_policy) == ("greedy", "nearest")
     with pytest.raises(ValueError, match="nearest"):
         DispatchContext(PatientDataCipher("k" * 32), b"p", dispatch_policy="greedy")
+
+
+def test_rider_with_a_quarantined_box_gets_no_cold_order() -> None:
+    """Insulin skips the nearest cold rider whose box is quarantined (an open
+    temperature excursion) and goes to the farther one; the quarantined rider
+    still takes ambient goods."""
+    unfit = rider("r-unfit", NEAR_V, slots=2)
+    fit = rider("r-fit", NEAR_M, slots=2)
+    snap = replace(
+        snapshot(
+            [order("o-ins", 10, sku=INSULIN.sku), order("o-amox", 5)], [unfit, fit]
+        ),
+        cold_unfit_riders=frozenset({"r-unfit"}),
+    )
+    got = [(a.order_id, a.rider_id) for a in choose_assignments(snap)]
+    assert got == [("o-ins", "r-fit"), ("o-amox", "r-unfit")]
+    alone = replace(snap, riders=(unfit,))
+    assert [(a.order_id, a.rider_id) for a in choose_assignments(alone)] == [
+        ("o-amox", "r-unfit")
+    ]

@@ -240,3 +240,52 @@ def test_solved_translation_is_feasible_and_reads_back():
         assert rider_id in {"r1", "r2"}
         assert pharmacy in {"pa", "pb"}
     assert all(s.arrival_at >= NOW for r in plan.routes for s in r.stops)
+
+
+def test_quarantined_box_gives_its_rider_no_cold_job():
+    """A rider whose box is quarantined offers no cold slot (an on-board cold
+    order a pharmacist released keeps its own), so a solved plan routes the cold
+    order to the fit rider and ambient ones may still go to the quarantined one."""
+    orders = [order("cold", COLD), order("amb", AMB)]
+    fit = replace(rider("r2", slots=2), position=GeoPoint(35.95, 14.40))
+    snap = replace(
+        snapshot(orders, riders=(rider("r1", slots=2), fit)),
+        cold_unfit_riders=frozenset({"r1"}),
+    )
+    t = build_problem(snap, HaversineProvider())
+    caps = {v.id: v.capacity for v in t.problem.vehicles}
+    assert caps["r1"][1] == 0
+    assert caps["r2"][1] == 2
+    solution = solve(t.problem, SolverParams(time_limit_s=1.0, solution_limit=50))
+    assert check(t.problem, solution) == []
+    plan = to_plan(t, solution, version=2, created_at=NOW, trigger_reasons=["test"])
+    assert plan.assignments()["cold"][0] == "r2"
+    alone = build_problem(
+        replace(snap, riders=(rider("r1", slots=2),)), HaversineProvider()
+    )
+    only = solve(alone.problem, SolverParams(time_limit_s=1.0, solution_limit=50))
+    plan = to_plan(alone, only, version=3, created_at=NOW, trigger_reasons=["test"])
+    assert set(plan.assignments()) == {"amb"}
+    assert [u.order_id for u in plan.unassigned] == ["cold"]
+    released = order("aboard", COLD, OrderStatus.PICKED_UP, "r1", NOW)
+    aboard = build_problem(
+        replace(snap, orders=(released, *orders)), HaversineProvider()
+    )
+    assert {v.id: v.capacity[1] for v in aboard.problem.vehicles}["r1"] == 1
+
+
+def test_quarantine_unlocks_a_cold_pickup_the_rider_was_driving_to():
+    """The next stop stays pinned unless it loads cold goods into a quarantined box."""
+    previous = Plan(
+        1, NOW, "feasible", 0, 0.0,
+        (RiderRoute("r1", (PlannedStop("c", "pickup", "pa", NOW),), 0, 0),), (),
+    )  # fmt: skip
+    orders = [order("c", COLD, OrderStatus.ASSIGNED, "r1")]
+    pinned = build_problem(snapshot(orders, previous=previous), HaversineProvider())
+    assert pinned.problem.vehicles[0].locked_next == ("c", "pickup")
+    snap = replace(
+        snapshot(orders, previous=previous), cold_unfit_riders=frozenset({"r1"})
+    )
+    assert (
+        build_problem(snap, HaversineProvider()).problem.vehicles[0].locked_next is None
+    )

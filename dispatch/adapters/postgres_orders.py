@@ -302,11 +302,3 @@ def list_transitions(tx: Tx, order_id: str) -> list[Transition]:
         )
         for r in rows
     ]
-
-
-def latest_transition_at(tx: Tx, order_id: str) -> datetime | None:
-    """When the order last moved."""
-    row = tx.conn.execute(
-        "SELECT max(at) FROM dispatch.order_transition WHERE order_id = %s", (order_id,)
-    ).fetchone()
-    return row[0] if row else None

@@ -107,13 +107,3 @@ def insert_plan(tx: Tx, plan: Plan) -> None:
             ),
         ),
     )
-
-
-def product_skus_of_open_orders(tx: Tx) -> list[str]:
-    """SKUs appearing on open orders (for the snapshot's product read)."""
-    rows = tx.conn.execute(
-        "SELECT DISTINCT l.sku FROM dispatch.order_line l"
-        " JOIN dispatch.customer_order o ON o.id = l.order_id"
-        " WHERE o.status IN ('sourced', 'assigned', 'picked_up', 'on_hold', 'created')"
-    ).fetchall()
-    return [r[0] for r in rows]

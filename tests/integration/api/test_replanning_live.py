@@ -112,12 +112,11 @@ def test_an_order_is_planned_and_pushed_live(planning_client: TestClient) -> Non
     assert all(s["eta_at"] for s in route["stops"])
 
     deadline = time.monotonic() + 30
-    while (
-        client.get(f"/orders/{order['id']}", headers=disp).json()["status"]
-        != "assigned"
-        and time.monotonic() < deadline
-    ):
+    status = client.get(f"/orders/{order['id']}", headers=disp).json()["status"]
+    while status != "assigned" and time.monotonic() < deadline:
         time.sleep(0.2)
+        status = client.get(f"/orders/{order['id']}", headers=disp).json()["status"]
+    assert status == "assigned"
     plan = client.get("/plans/current", headers=disp).json()
     [planned] = [r for r in plan["routes"] if r["rider_id"] == "rider-1"]
     assert [s["kind"] for s in planned["stops"]] == ["pickup", "delivery"]

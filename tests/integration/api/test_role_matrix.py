@@ -109,9 +109,11 @@ def test_websocket_role_matrix(
     client: TestClient, creds: Credentials, caller: Role | None
 ) -> None:
     """Allowed roles get ``hello``; others are closed with 1008."""
+    checked = 0
     for route in app_routes():
         if not isinstance(route, APIWebSocketRoute):
             continue
+        checked += 1
         [access] = declared_access(route)
         allowed = caller in access.roles and not isinstance(access, TrackingLink)
         with client.websocket_connect(
@@ -123,3 +125,4 @@ def test_websocket_role_matrix(
                 with pytest.raises(WebSocketDisconnect) as info:
                     ws.receive_json()
                 assert info.value.code == 1008, route.path
+    assert checked == 3  # /ws/rider, /ws/dispatch, /ws/track/{token}

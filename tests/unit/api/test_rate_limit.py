@@ -36,6 +36,9 @@ def test_the_window_slides() -> None:
     limiter.hit("k")
     clock.t = 10.5
     limiter.hit("k")
+    limiter.hit("k")
+    with pytest.raises(RateLimited):
+        limiter.hit("k")
 
 
 def test_any_key_at_its_limit_refuses_and_counts_nothing() -> None:
@@ -53,3 +56,5 @@ def test_reset_forgets_a_key() -> None:
     limiter.hit("user:ann")
     limiter.reset("user:ann")
     limiter.hit("user:ann")
+    with pytest.raises(RateLimited):
+        limiter.hit("user:ann")

@@ -7,6 +7,7 @@ is stored (a random token needs no slow hash, and the hash allows lookup).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -27,8 +28,13 @@ JWT_ALGORITHM = "HS256"
 _ISSUER = "rxdispatch"
 
 _hasher = PasswordHasher()
-# Verifying against this keeps unknown-user logins as slow as wrong passwords.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Verifying against this keeps unknown-user logins as slow as wrong passwords;
+    # made on first use, not at import (an argon2 hash costs ~0.1 s and 64 MiB).
+    return _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
 
 
 def hash_password(password: str) -> str:
@@ -39,7 +45,7 @@ def hash_password(password: str) -> str:
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """Whether ``password`` matches; constant work when the user is unknown."""
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and bool(
+        return _hasher.verify(stored_hash or _dummy_hash(), password) and bool(
             stored_hash
         )
     except (VerificationError, InvalidHashError):

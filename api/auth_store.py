@@ -38,10 +38,6 @@ SELECT_USER_BY_NAME = """
 SELECT user_id::text, username, password_hash, role, active
 FROM auth.user_account WHERE username = %(username)s
 """
-SELECT_USER_BY_ID = """
-SELECT user_id::text, username, password_hash, role, active
-FROM auth.user_account WHERE user_id = %(user_id)s::uuid
-"""
 LIST_USERS = """
 SELECT user_id::text, username, password_hash, role, active
 FROM auth.user_account ORDER BY username
@@ -161,18 +157,6 @@ class AuthStore:
             ).fetchone()
         return _user(row) if row else None
 
-    def user_by_id(self, user_id: str) -> UserRecord | None:
-        """The user with ``user_id``, or None (also for a malformed id)."""
-        try:
-            with (
-                self._pool.connection() as conn,
-                conn.cursor(row_factory=dict_row) as cur,
-            ):
-                row = cur.execute(SELECT_USER_BY_ID, {"user_id": user_id}).fetchone()
-        except psycopg.errors.InvalidTextRepresentation:
-            return None
-        return _user(row) if row else None
-
     def list_users(self) -> list[UserRecord]:
         """Every user, by username."""
         with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
@@ -200,23 +184,6 @@ class AuthStore:
         """Revoke every live token of ``rider_id``; return how many."""
         with self._pool.connection() as conn:
             return conn.execute(REVOKE_DEVICE_TOKENS, {"rider_id": rider_id}).rowcount
-
-    def create_tracking_link(
-        self, *, order_id: str, ttl_s: int, now: datetime | None = None
-    ) -> str:
-        """A new tracking token scoped to ``order_id`` (returned once)."""
-        token = new_opaque_token(TRACKING_PREFIX)
-        expires_at = (now or datetime.now(UTC)) + timedelta(seconds=ttl_s)
-        with self._pool.connection() as conn:
-            conn.execute(
-                INSERT_TRACKING_LINK,
-                {
-                    "digest": token_digest(token),
-                    "order_id": order_id,
-                    "expires_at": expires_at,
-                },
-            )
-        return token
 
     def ensure_tracking_link(
         self, *, order_id: str, ttl_s: int, now: datetime | None = None

@@ -134,10 +134,6 @@ class GeofenceTracker:
             del self._tracks[key]
         self._fences[rider_id] = list(fences)
 
-    def fences_of(self, rider_id: str) -> list[Geofence]:
-        """Fences currently watched for ``rider_id``."""
-        return list(self._fences.get(rider_id, ()))
-
     def forget(self, rider_id: str) -> None:
         """Drop every fence and state of ``rider_id``."""
         self.set_fences(rider_id, [])

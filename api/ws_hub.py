@@ -16,7 +16,7 @@ import logging
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -238,7 +238,3 @@ class Hub:
             sub.offer_position(position.rider_id, fragment)
         for sub in self._by_rider.get(position.rider_id, ()):
             sub.offer_position(position.rider_id, fragment)
-
-    def utcnow(self) -> datetime:
-        """Current UTC time (one place to read the clock)."""
-        return datetime.now(UTC)

@@ -3,13 +3,22 @@
 Visiting order and planned arrivals come from the applied plan; stops the plan
 does not (yet) cover follow, pickups before deliveries, by window end. Live ETAs
 (from positions) replace planned ones once the rider reports positions.
+
+A rebuild reads only the rider's own orders. The plan is parsed once per version
+(on ``PlanUpdated``, or when a cheap version check finds a newer one, e.g. applied
+by another process). What a rider's route shows of a patient (first name, access
+notes: immutable after intake) is decrypted once per (rider, order) and kept while
+the rider holds the order; its disclosure is audited once per (rider, order) by
+``dispatch.patients.disclose_to_rider``, not per rebuild.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from api.geofence import FenceKind
@@ -21,7 +30,7 @@ from dispatch import patients, plans
 from dispatch.adapters import postgres_catalogue as catalogue_repo
 from dispatch.adapters import postgres_orders as orders_repo
 from dispatch.adapters.postgres import Database, Tx
-from dispatch.errors import PlanNotFound
+from dispatch.errors import PlanNotFound, RiderNotFound
 from dispatch.events import (
     DispatchEvent,
     HoldPlaced,
@@ -31,47 +40,50 @@ from dispatch.events import (
     PlanUpdated,
     RiderChanged,
 )
+from dispatch.model import Pharmacy, PharmacyId
 from dispatch.orders import Order, OrderStatus
+from dispatch.patients import RiderDisclosure
 
 log = logging.getLogger(__name__)
 
-ACTIVE = (OrderStatus.ASSIGNED, OrderStatus.PICKED_UP, OrderStatus.ON_HOLD)
+#: riders with more cached disclosures than this lose their oldest entries
+MAX_CACHED_RIDERS = 2_000
+
+Slots = dict[tuple[str, str], tuple[int, datetime]]
 
 
-def _first_name(tx: Tx, order_id: str, rider_id: str) -> str:
-    contact = patients.reveal_contact(
-        tx, order_id, actor=f"rider:{rider_id}", purpose="rider_route_first_name"
-    )
-    parts = contact.name.split()
-    return parts[0] if parts else ""
+@dataclass(frozen=True)
+class _PlanIndex:
+    """The applied plan as rider -> (order id, kind) -> (position, arrival)."""
+
+    version: int | None
+    by_rider: dict[str, Slots] = field(default_factory=dict)
 
 
-def _planned_order(
-    tx: Tx, rider_id: str
-) -> dict[tuple[str, str], tuple[int, datetime]]:
-    """(order id, kind) -> (position in the rider's planned route, planned arrival)."""
+def _index(tx: Tx) -> _PlanIndex:
     try:
         plan = plans.current_plan(tx)
     except PlanNotFound:
-        return {}
-    for route in plan.routes:
-        if route.rider_id == rider_id:
-            return {
+        return _PlanIndex(None)
+    return _PlanIndex(
+        plan.version,
+        {
+            route.rider_id: {
                 (s.order_id, s.kind): (i, s.arrival_at)
                 for i, s in enumerate(route.stops)
             }
-    return {}
+            for route in plan.routes
+        },
+    )
 
 
-def _stops(tx: Tx, rider_id: str, orders: list[Order]) -> list[RiderStopRead]:
-    mine = sorted(
-        (o for o in orders if o.rider_id == rider_id),
-        key=lambda o: (o.window_end_at, o.id),
-    )
-    pharmacies = catalogue_repo.list_pharmacies(
-        tx, [o.pharmacy_id for o in mine if o.pharmacy_id]
-    )
-    planned = _planned_order(tx, rider_id)
+def _stops(
+    orders: list[Order],
+    pharmacies: dict[PharmacyId, Pharmacy],
+    planned: Slots,
+    shown: dict[str, RiderDisclosure],
+) -> list[RiderStopRead]:
+    mine = sorted(orders, key=lambda o: (o.window_end_at, o.id))
     stops: list[tuple[tuple[int, int, int], RiderStopRead]] = []
     for rank, o in enumerate(mine):
         window = {
@@ -97,7 +109,8 @@ def _stops(tx: Tx, rider_id: str, orders: list[Order]) -> list[RiderStopRead]:
                     ),
                 )
             )
-        if o.status in (OrderStatus.ASSIGNED, OrderStatus.PICKED_UP):
+        patient = shown.get(o.id)
+        if patient is not None:
             slot, eta = planned.get((o.id, "delivery"), (None, None))
             stops.append(
                 (
@@ -114,11 +127,8 @@ def _stops(tx: Tx, rider_id: str, orders: list[Order]) -> list[RiderStopRead]:
                             lat=o.delivery_location.lat, lon=o.delivery_location.lon
                         ),
                         place_name=None,
-                        first_name=_first_name(tx, o.id, rider_id),
-                        access_notes=patients.read_access_notes(
-                            tx, o.id, actor=f"rider:{rider_id}"
-                        )
-                        or None,
+                        first_name=patient.first_name,
+                        access_notes=patient.access_notes or None,
                         eta_at=eta,
                         **window,
                     ),
@@ -135,30 +145,87 @@ class RiderRoutes:
         self._live = live
         self._hub = hub
         self._lock = threading.Lock()
+        self._plan_lock = threading.Lock()
+        self._plan = _PlanIndex(None)
+        self._plan_loaded = False
         self._riders_by_order: dict[str, set[str]] = {}
+        self._orders_by_rider: dict[str, set[str]] = {}
+        # rider -> order -> what their route shows; LRU over riders
+        self._shown: OrderedDict[str, dict[str, RiderDisclosure]] = OrderedDict()
 
     def view(self, rider_id: str) -> RiderRouteRead:
         """The rider's remaining stops with the latest live ETAs."""
+        return self._build(rider_id)[0]
+
+    def _build(self, rider_id: str) -> tuple[RiderRouteRead, str]:
+        """The route view and the rider's travel profile, in one transaction."""
         with self._db.transaction() as tx:
-            orders = orders_repo.list_orders(tx, statuses=ACTIVE)
-            stops = _stops(tx, rider_id, orders)
+            orders = orders_repo.list_rider_orders(tx, rider_id, patients.RIDER_VISIBLE)
+            pharmacies = catalogue_repo.list_pharmacies(
+                tx, [o.pharmacy_id for o in orders if o.pharmacy_id]
+            )
+            planned = self._current_plan(tx).by_rider.get(rider_id, {})
+            shown = self._disclosures(tx, rider_id, orders)
+            try:
+                profile = catalogue_repo.get_rider(tx, rider_id).vehicle_type.value
+            except RiderNotFound:  # unknown rider: default travel profile
+                profile = "bike"
+        # cached only once the disclosure (and its audit entry) committed
+        self._keep(rider_id, shown)
+        stops = _stops(orders, pharmacies, planned, shown)
         for stop in stops:
             stop.eta_at = self._live.eta_of_stop(rider_id, stop.stop_id) or stop.eta_at
-        return RiderRouteRead(rider_id=rider_id, stops=stops)
+        return RiderRouteRead(rider_id=rider_id, stops=stops), profile
+
+    def _current_plan(self, tx: Tx) -> _PlanIndex:
+        """The cached plan, re-read only when a newer version was applied."""
+        version = plans.current_version(tx)
+        with self._plan_lock:
+            if not self._plan_loaded or self._plan.version != version:
+                self._plan = _index(tx)
+                self._plan_loaded = True
+            return self._plan
+
+    def _disclosures(
+        self, tx: Tx, rider_id: str, orders: list[Order]
+    ) -> dict[str, RiderDisclosure]:
+        wanted = [str(o.id) for o in orders if o.status in patients.RIDER_VISIBLE]
+        with self._lock:
+            cached = self._shown.get(rider_id, {})
+            shown: dict[str, RiderDisclosure] = {
+                oid: cached[oid] for oid in wanted if oid in cached
+            }
+        missing = [oid for oid in wanted if oid not in shown]
+        if missing:
+            shown |= patients.disclose_to_rider(tx, rider_id, missing)
+        return shown
+
+    def _keep(self, rider_id: str, shown: dict[str, RiderDisclosure]) -> None:
+        """Cache exactly the rider's current orders (others left their hands)."""
+        with self._lock:
+            if shown:
+                self._shown[rider_id] = dict(shown)
+                self._shown.move_to_end(rider_id)
+                while len(self._shown) > MAX_CACHED_RIDERS:
+                    self._shown.popitem(last=False)
+            else:
+                self._shown.pop(rider_id, None)
 
     def refresh(self, rider_id: str) -> None:
         """Rebuild a rider's route; push it to their feed and to live tracking."""
-        route = self.view(rider_id)
+        route, profile = self._build(rider_id)
         with self._lock:
-            for riders in self._riders_by_order.values():
-                riders.discard(rider_id)
-            for stop in route.stops:
-                self._riders_by_order.setdefault(stop.order_id, set()).add(rider_id)
-        with self._db.transaction() as tx:
-            try:
-                profile = catalogue_repo.get_rider(tx, rider_id).vehicle_type.value
-            except Exception:  # unknown rider: default travel profile
-                profile = "bike"
+            for order_id in self._orders_by_rider.pop(rider_id, set()):
+                riders = self._riders_by_order.get(order_id)
+                if riders is not None:
+                    riders.discard(rider_id)
+                    if not riders:
+                        del self._riders_by_order[order_id]
+            mine = {stop.order_id for stop in route.stops}
+            for order_id in mine:
+                self._riders_by_order.setdefault(order_id, set()).add(rider_id)
+            if mine:
+                self._orders_by_rider[rider_id] = mine
         live_stops = [
             RouteStop(
                 s.stop_id,
@@ -184,17 +251,18 @@ class RiderRoutes:
         if isinstance(event, RiderChanged):
             # a position fix changes no route; shifts and status may
             return set() if event.what == "position" else {event.rider_id}
+        if isinstance(event, PlanUpdated):
+            # the plan is read here, once; each rider's rebuild finds it current
+            with self._db.transaction() as tx:
+                index = self._current_plan(tx)
+            with self._lock:
+                known = set(self._orders_by_rider)
+            return known | set(index.by_rider)
         order_ids: Iterable[str] = ()
         if isinstance(event, OrderStatusChanged | OrderPlaced):
             order_ids = (event.order_id,)
         elif isinstance(event, HoldPlaced | HoldReleased):
             order_ids = event.order_ids
-        elif isinstance(event, PlanUpdated):
-            with self._db.transaction() as tx:
-                orders = orders_repo.list_orders(tx, statuses=ACTIVE)
-            with self._lock:
-                known = set().union(*self._riders_by_order.values())
-            return known | {o.rider_id for o in orders if o.rider_id}
         riders: set[str] = set()
         with self._lock:
             for order_id in order_ids:

@@ -7,14 +7,39 @@ why. The caller (the API) decides which roles may call it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
+
 from dispatch.adapters import postgres_orders as orders_repo
+from dispatch.adapters import postgres_patients as patients_repo
 from dispatch.adapters.outbox import read_messages
 from dispatch.adapters.postgres import Tx
 from dispatch.errors import InvalidInput
-from dispatch.orders import PatientContact
+from dispatch.orders import OrderStatus, PatientContact
 from dispatch.ports import PatientMessage
 
-__all__ = ["read_access_notes", "read_patient_messages", "reveal_contact"]
+__all__ = [
+    "RiderDisclosure",
+    "disclose_to_rider",
+    "read_access_notes",
+    "read_patient_messages",
+    "reveal_contact",
+]
+
+#: an order's patient data reaches its rider only while the rider has the order
+RIDER_VISIBLE = (OrderStatus.ASSIGNED, OrderStatus.PICKED_UP)
+
+
+@dataclass(frozen=True, slots=True)
+class RiderDisclosure:
+    """The minimum a rider's route shows of a patient (never the bag's contents)."""
+
+    first_name: str
+    access_notes: str
+    """"" when the order has none."""
+
+    def __repr__(self) -> str:  # patient data never reaches logs
+        return "RiderDisclosure(...)"
 
 
 def reveal_contact(
@@ -49,6 +74,46 @@ def read_access_notes(tx: Tx, order_id: str, *, actor: str) -> str:
         details={},
     )
     return notes
+
+
+def disclose_to_rider(
+    tx: Tx, rider_id: str, order_ids: Collection[str]
+) -> dict[str, RiderDisclosure]:
+    """First name and access notes of those ``order_ids`` the rider holds
+    (assigned or picked up); other ids are left out.
+
+    Audited once per (rider, order): the first disclosure writes one
+    ``patient.rider_disclosure`` entry naming the fields shown; later calls (a
+    rebuilt route, another process, a restart) find it in the disclosure ledger
+    and add none.
+    """
+    statuses = [s.value for s in RIDER_VISIBLE]
+    blobs = patients_repo.rider_order_blobs(tx, rider_id, order_ids, statuses)
+    shown: dict[str, RiderDisclosure] = {}
+    for order_id, (contact_enc, notes_enc) in blobs.items():
+        name = tx.ctx.cipher.decrypt_contact(contact_enc, owner=order_id).name
+        notes = (
+            b""
+            if notes_enc is None
+            else tx.ctx.cipher.decrypt(notes_enc, owner=order_id)
+        )
+        first = name.split()
+        shown[order_id] = RiderDisclosure(first[0] if first else "", notes.decode())
+    first_time = (
+        patients_repo.record_disclosures(tx, rider_id, shown) if shown else set()
+    )
+    for order_id in sorted(first_time):
+        fields = ["first_name"] + (
+            ["access_notes"] if shown[order_id].access_notes else []
+        )
+        tx.audit(
+            actor=f"rider:{rider_id}",
+            action="patient.rider_disclosure",
+            subject_type="order",
+            subject_id=order_id,
+            details={"purpose": "rider_route", "fields": fields},
+        )
+    return shown
 
 
 def read_patient_messages(tx: Tx, order_id: str, *, actor: str) -> list[PatientMessage]:

@@ -23,7 +23,7 @@ from dispatch.orders import Order, OrderStatus
 from dispatch.planning import PLANNABLE, Plan, PlanningSnapshot
 from dispatch.transitions import move
 
-__all__ = ["apply_plan", "current_plan", "take_snapshot"]
+__all__ = ["apply_plan", "current_plan", "current_version", "take_snapshot"]
 
 PLANNER = "planner"
 
@@ -62,6 +62,12 @@ def current_plan(tx: Tx) -> Plan:
     if plan is None:
         raise PlanNotFound("latest")
     return plan
+
+
+def current_version(tx: Tx) -> int | None:
+    """The latest applied plan's version (None before the first); a cheap check
+    of whether a cached plan is still current."""
+    return plans_repo.latest_version(tx)
 
 
 def apply_plan(tx: Tx, plan: Plan, *, based_on_version: int | None) -> Plan:

@@ -188,6 +188,19 @@ def list_orders(
     return [order_from_row(r) for r in rows]
 
 
+def list_rider_orders(
+    tx: Tx, rider_id: str, statuses: Iterable[OrderStatus]
+) -> list[Order]:
+    """A rider's orders in one of ``statuses``, oldest first (rider index)."""
+    rows = tx.conn.execute(
+        f"SELECT {ORDER_COLUMNS} FROM dispatch.customer_order o"
+        " WHERE o.rider_id = %s AND o.status = ANY(%s::text[])"
+        " ORDER BY o.created_at, o.id",
+        (rider_id, [s.value for s in statuses]),
+    ).fetchall()
+    return [order_from_row(r) for r in rows]
+
+
 @dataclass(frozen=True, slots=True)
 class OrderFilter:
     """Criteria of an order search (all optional; ``created_to`` exclusive)."""

@@ -49,6 +49,12 @@ def _routes_json(plan: Plan) -> list[dict[str, Any]]:
     ]
 
 
+def latest_version(tx: Tx) -> int | None:
+    """The version of the most recently applied plan (primary-key look-up)."""
+    row = tx.conn.execute("SELECT max(version) FROM dispatch.plan").fetchone()
+    return int(row[0]) if row and row[0] is not None else None
+
+
 def latest_plan(tx: Tx) -> Plan | None:
     """The most recently applied plan, if any."""
     row = tx.conn.execute(SELECT_LATEST).fetchone()

@@ -190,7 +190,7 @@ def test_order_lifecycle_and_audience_views(
             "/audit", headers=admin, params={"subject_id": order["id"]}
         ).json()
     }
-    assert "patient.contact_read" in actions
+    assert "patient.rider_disclosure" in actions  # the rider route showed the name
 
     logged = captured_logs.getvalue()
     assert logged  # the flow did log (so the check below can fail)

@@ -11,6 +11,7 @@ from psycopg import Connection
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from api.auth_cache import DeviceTokenCache
 from api.auth_model import USER_ROLES, Role
 from api.auth_secrets import (
     DEVICE_PREFIX,
@@ -115,11 +116,23 @@ def _user(row: dict[str, object]) -> UserRecord:
 
 
 class AuthStore:
-    """Users, device tokens and tracking links in PostgreSQL."""
+    """Users, device tokens and tracking links in PostgreSQL.
 
-    def __init__(self, pool: ConnectionPool, *, link_key: bytes = b"") -> None:
+    Device-token checks are cached for ``device_cache_ttl_s`` (see
+    :mod:`api.auth_cache`): a revocation through this store takes effect at once
+    here, and in other processes within that many seconds.
+    """
+
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        *,
+        link_key: bytes = b"",
+        device_cache_ttl_s: float = 0,
+    ) -> None:
         self._pool = pool
         self._link_key = link_key or new_opaque_token("").encode()
+        self.device_cache = DeviceTokenCache(device_cache_ttl_s)
 
     def add_user(
         self, *, username: str, password: str, role: Role, replace: bool = False
@@ -173,17 +186,29 @@ class AuthStore:
         return token
 
     def rider_for_device_token(self, token: str) -> str | None:
-        """The rider a live device token belongs to, or None."""
+        """The rider a live device token belongs to, or None (refusals are not
+        cached: each unknown token reads the database)."""
+        digest = token_digest(token)
+        cached = self.device_cache.get(digest)
+        if cached is not None:
+            return cached
+        epoch = self.device_cache.epoch
         with self._pool.connection() as conn:
-            row = conn.execute(
-                SELECT_DEVICE_RIDER, {"digest": token_digest(token)}
-            ).fetchone()
-        return str(row[0]) if row else None
+            row = conn.execute(SELECT_DEVICE_RIDER, {"digest": digest}).fetchone()
+        if row is None:
+            return None
+        self.device_cache.put(digest, str(row[0]), epoch)
+        return str(row[0])
 
     def revoke_device_tokens(self, rider_id: str) -> int:
-        """Revoke every live token of ``rider_id``; return how many."""
+        """Revoke every live token of ``rider_id``; return how many. Refused in
+        this process from now on (the cache is evicted after the commit)."""
         with self._pool.connection() as conn:
-            return conn.execute(REVOKE_DEVICE_TOKENS, {"rider_id": rider_id}).rowcount
+            revoked = conn.execute(
+                REVOKE_DEVICE_TOKENS, {"rider_id": rider_id}
+            ).rowcount
+        self.device_cache.evict_rider(rider_id)
+        return revoked
 
     def ensure_tracking_link(
         self, *, order_id: str, ttl_s: int, now: datetime | None = None

@@ -78,7 +78,9 @@ def build_services(
     """Wire the API's parts and the dispatch core on an open pool."""
     api = settings.api
     store = AuthStore(
-        pool, link_key=("tracking-link:" + api.jwt_secret.get_secret_value()).encode()
+        pool,
+        link_key=("tracking-link:" + api.jwt_secret.get_secret_value()).encode(),
+        device_cache_ttl_s=api.device_token_cache_s,
     )
     hub = Hub(queue_size=api.ws_queue_size)
     geofences = GeofenceTracker(

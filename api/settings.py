@@ -43,6 +43,13 @@ class ApiSettings(BaseSettings):
         ge=0,
         description="How long a tracking link keeps working after delivery/cancel.",
     )
+    device_token_cache_s: float = Field(
+        default=30,
+        ge=0,
+        le=300,
+        description="How long a rider device-token check is cached (0: off); "
+        "a revocation reaches other API processes within this.",
+    )
     login_attempts_per_min: int = Field(
         default=10, ge=1, description="Login attempts allowed per username and per IP."
     )

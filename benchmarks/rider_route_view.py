@@ -11,7 +11,7 @@ plan routing them all, then measures through :class:`api.rider_routes.RiderRoute
   hold event on that rider costs), with the audit rows it wrote;
 - ``plan_updated``: ``on_event(PlanUpdated)``, which rebuilds every rider;
 - ``token_auth``: ``Authenticator.from_bearer`` of a rider device token (each
-  rider request);
+  rider request) with the default check cache, ``token_auth_uncached`` without;
 - ``empty_tx``: an empty transaction, the in-run baseline of one round trip.
 
 The audit counts are exact; times are wall-clock medians (noisy under load).
@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from api.auth_store import AuthStore
 from api.geofence import GeofenceTracker
 from api.live import LiveTracker
 from api.rider_routes import RiderRoutes
+from api.settings import ApiSettings
 from api.ws_hub import Hub
 from benchmarks._report import print_table, write_json
 from dispatch import fulfilment
@@ -206,11 +208,15 @@ def run(*, orders: int, stops: int, repeat: int) -> list[dict[str, Any]]:
             audit = _audit_rows(db) - before
             rows.append(_row("plan_updated", times, audit, plan_repeat))
 
-            store = AuthStore(pool)
-            token = store.issue_device_token(rider_id=riders[0])
-            auth = Authenticator(store, jwt_secret="x" * 32, tracking_grace_s=60)
-            times = _timed(lambda: auth.from_bearer(token), repeat * 10)
-            rows.append(_row("token_auth", times, 0, repeat * 10))
+            ttl = ApiSettings().device_token_cache_s
+            for name, store in (
+                ("token_auth_uncached", AuthStore(pool)),
+                ("token_auth", AuthStore(pool, device_cache_ttl_s=ttl)),
+            ):
+                token = store.issue_device_token(rider_id=riders[0])
+                auth = Authenticator(store, jwt_secret="x" * 32, tracking_grace_s=60)
+                times = _timed(partial(auth.from_bearer, token), repeat * 10)
+                rows.append(_row(name, times, 0, repeat * 10))
             return rows
         finally:
             pool.close()

@@ -20,7 +20,7 @@ from dispatch.errors import Conflict, HoldAlreadyDecided, InvalidInput
 from dispatch.events import HoldPlaced, HoldRejected, HoldReleased
 from dispatch.intake import create_order
 from dispatch.orders import Order, OrderRequest, OrderStatus
-from dispatch.patients import read_access_notes
+from dispatch.patients import copy_patient_data
 from dispatch.transitions import move
 from dispatch.write_offs import write_off_order_stock
 
@@ -155,15 +155,15 @@ def reject_hold(tx: Tx, hold_id: int, *, actor: str, note: str = "") -> list[str
 
 
 def _replace(tx: Tx, order: Order, *, hold_id: int, actor: str) -> Order:
-    contact = tx.ctx.cipher.decrypt_contact(
-        orders_repo.get_contact_enc(tx, order.id), owner=order.id
+    patient = copy_patient_data(
+        tx, order.id, actor=actor, reason=f"replacement order (hold {hold_id} rejected)"
     )
     length = order.window_end_at - order.window_start_at
     start = max(order.window_start_at, tx.now)
     end = max(order.window_end_at, start + max(length, timedelta(hours=1)))
     request = OrderRequest(
         patient_ref=order.patient_ref,
-        contact=contact,
+        contact=patient.contact,
         delivery_location=order.delivery_location,
         lines=order.lines,
         window_start_at=start,
@@ -171,7 +171,7 @@ def _replace(tx: Tx, order: Order, *, hold_id: int, actor: str) -> Order:
         idempotency_key=f"replacement:{order.id}:{hold_id}",
         priority=order.priority,
         proof_level=order.proof_level,
-        access_notes=read_access_notes(tx, order.id, actor=actor),
+        access_notes=patient.access_notes,
     )
     products = get_products(tx, (ln.sku for ln in order.lines))
     return create_order(

@@ -19,7 +19,9 @@ from dispatch.orders import OrderStatus, PatientContact
 from dispatch.ports import PatientMessage
 
 __all__ = [
+    "PatientData",
     "RiderDisclosure",
+    "copy_patient_data",
     "disclose_to_rider",
     "read_access_notes",
     "read_patient_messages",
@@ -28,6 +30,18 @@ __all__ = [
 
 #: an order's patient data reaches its rider only while the rider has the order
 RIDER_VISIBLE = (OrderStatus.ASSIGNED, OrderStatus.PICKED_UP)
+
+
+@dataclass(frozen=True, slots=True)
+class PatientData:
+    """Everything an order holds about its patient, to carry into another order."""
+
+    contact: PatientContact
+    access_notes: str
+    """"" when the order has none."""
+
+    def __repr__(self) -> str:  # patient data never reaches logs
+        return "PatientData(...)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +72,33 @@ def reveal_contact(
         details={"purpose": purpose, "fields": ["name", "phone", "address"]},
     )
     return contact
+
+
+def copy_patient_data(tx: Tx, order_id: str, *, actor: str, reason: str) -> PatientData:
+    """Decrypt an order's contact and access notes to carry into another order
+    (e.g. a replacement), with one ``patient.data_copied`` audit entry naming the
+    actor, the reason and the fields copied. ``reason`` must not hold patient data.
+    """
+    if not reason.strip():
+        raise InvalidInput("copying patient data needs a reason")
+    contact = tx.ctx.cipher.decrypt_contact(
+        orders_repo.get_contact_enc(tx, order_id), owner=order_id
+    )
+    notes_enc = orders_repo.get_access_notes_enc(tx, order_id)
+    notes = (
+        ""
+        if notes_enc is None
+        else tx.ctx.cipher.decrypt(notes_enc, owner=order_id).decode()
+    )
+    fields = ["name", "phone", "address"] + (["access_notes"] if notes else [])
+    tx.audit(
+        actor=actor,
+        action="patient.data_copied",
+        subject_type="order",
+        subject_id=order_id,
+        details={"reason": reason, "fields": fields},
+    )
+    return PatientData(contact, notes)
 
 
 def read_access_notes(tx: Tx, order_id: str, *, actor: str) -> str:

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
 
 from dispatch.adapters import postgres_orders as orders_repo
 from dispatch.adapters import postgres_stock as stock
-from dispatch.errors import HoldAlreadyDecided, IllegalTransition
+from dispatch.errors import HoldAlreadyDecided, IllegalTransition, InvalidInput
 from dispatch.fleet import orders_in_box
 from dispatch.fulfilment import assign_order, cancel_order, mark_picked_up
 from dispatch.holds import place_hold, reject_hold, release_hold
 from dispatch.intake import submit_order
 from dispatch.orders import OrderStatus
-from dispatch.patients import reveal_contact
+from dispatch.patients import PatientData, copy_patient_data, reveal_contact
 from dispatch.transitions import move
 from tests.integration.dispatch.conftest import (
     INSULIN,
@@ -143,3 +144,44 @@ def test_cancelled_orders_are_not_held_and_held_sourced_order_cannot_skip(db):
         held = orders_repo.get_order(tx, live.id)
     with pytest.raises(IllegalTransition), db.transaction() as tx:
         move(tx, held, OrderStatus.ASSIGNED, actor="x")
+
+
+def test_replacement_copies_patient_data_with_one_audit_entry(db):
+    """The replacement carries contact and access notes; the copy is the only
+    patient-data read of the rejection, audited once with actor and reason."""
+    seed_catalogue(db)
+    add_lot(db, VALLETTA, INSULIN, 5, TODAY + timedelta(days=200))
+    request = dataclasses.replace(
+        make_request([(INSULIN, 1)]), access_notes="Buzzer 3B"
+    )
+    with db.transaction() as tx:
+        order = submit_order(tx, request, actor="a")
+        hold = place_hold(
+            tx, reason="excursion", actor="telemetry", order_ids=[order.id]
+        )
+        seq = tx.conn.execute("SELECT last_seq FROM dispatch.audit_head").fetchone()
+    with db.transaction() as tx:
+        (replacement_id,) = reject_hold(tx, hold.id, actor="pharmacist:eve")
+    with db.transaction() as tx:
+        rows = tx.conn.execute(
+            "SELECT actor, subject_id, details FROM dispatch.audit_entry"
+            " WHERE action LIKE 'patient.%%' AND seq > %s",
+            (seq[0],),
+        ).fetchall()
+        copied = copy_patient_data(
+            tx, replacement_id, actor="test", reason="check the copy"
+        )
+    assert [tuple(r) for r in rows] == [
+        (
+            "pharmacist:eve",
+            order.id,
+            {
+                "reason": f"replacement order (hold {hold.id} rejected)",
+                "fields": ["name", "phone", "address", "access_notes"],
+            },
+        )
+    ]
+    assert copied == PatientData(request.contact, "Buzzer 3B")
+    assert "Maria" not in repr(copied)
+    with pytest.raises(InvalidInput), db.transaction() as tx:
+        copy_patient_data(tx, order.id, actor="test", reason=" ")

@@ -19,6 +19,7 @@ from dispatch.adapters.postgres_catalogue import (
 )
 from dispatch.adapters.postgres_catalogue import get_products, get_rider
 from dispatch.errors import IllegalTransition, InvalidInput
+from dispatch.hold_reasons import NOTE_MAX_LENGTH, HoldReason
 from dispatch.holds import place_hold
 from dispatch.model import GeoPoint
 from dispatch.orders import Order, OrderStatus
@@ -99,7 +100,8 @@ def _hold_if_box_quarantined(
         return
     place_hold(
         tx,
-        reason=f"cold box {box.id} quarantined: {box.quarantine_reason}",
+        reason=HoldReason.BOX_QUARANTINED,
+        note=f"quarantined: {box.quarantine_reason}"[:NOTE_MAX_LENGTH],
         actor=actor,
         order_ids=[order.id],
         box_id=box.id,

@@ -1,10 +1,12 @@
 """Holds: goods whose fitness is in doubt wait for a pharmacist's decision.
 
 Telemetry calls :func:`place_hold` when a cold box has an excursion (idempotent
-per ``excursion_ref``); a pharmacist then calls :func:`release_hold` (the orders
-continue where they were) or :func:`reject_hold` (the goods are written off, each
-order fails, and a replacement order linked to it is sourced FEFO at the best
-stocked pharmacy; without stock it stays ``created`` and visible).
+per ``excursion_ref``), staff through the API; the reason is a :class:`HoldReason`
+code with an optional short note (never patient data). A pharmacist then calls
+:func:`release_hold` (the orders continue where they were) or :func:`reject_hold`
+(the goods are written off, each order fails, and a replacement order linked to it
+is sourced FEFO at the best stocked pharmacy; without stock it stays ``created``
+and visible).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from dispatch.adapters import postgres_holds as holds_repo
 from dispatch.adapters import postgres_orders as orders_repo
 from dispatch.adapters.postgres import Tx
 from dispatch.adapters.postgres_catalogue import get_cold_box, get_products
-from dispatch.errors import Conflict, HoldAlreadyDecided, InvalidInput
+from dispatch.errors import Conflict, HoldAlreadyDecided
 from dispatch.events import HoldPlaced, HoldRejected, HoldReleased
+from dispatch.hold_reasons import HoldReason, hold_note, hold_reason
 from dispatch.intake import create_order
 from dispatch.orders import Order, OrderRequest, OrderStatus
 from dispatch.patients import copy_patient_data
@@ -26,6 +29,7 @@ from dispatch.write_offs import write_off_order_stock
 
 __all__ = [
     "Hold",
+    "HoldReason",
     "get_hold",
     "list_open_holds",
     "place_hold",
@@ -43,17 +47,21 @@ HOLDABLE = frozenset({OrderStatus.SOURCED, OrderStatus.ASSIGNED, OrderStatus.PIC
 def place_hold(
     tx: Tx,
     *,
-    reason: str,
+    reason: HoldReason | str,
     actor: str,
     order_ids: Sequence[str] = (),
     box_id: str | None = None,
     excursion_ref: str | None = None,
+    note: str = "",
 ) -> Hold:
     """Hold ``order_ids``, or every order the box's rider carries; idempotent per
     ``excursion_ref`` (a second call returns the first hold unchanged).
+
+    ``reason`` must be a :class:`HoldReason` code (:class:`InvalidInput` names the
+    codes otherwise); ``note`` is short context for the pharmacist.
     """
-    if not reason.strip():
-        raise InvalidInput("a hold needs a reason")
+    code = hold_reason(reason)
+    note = hold_note(note)
     if excursion_ref is not None:
         existing = holds_repo.find_by_excursion(tx, excursion_ref)
         if existing is not None:
@@ -68,7 +76,12 @@ def place_hold(
     ]
     holdable = [o for o in orders if o.status in HOLDABLE]
     hold_id = holds_repo.insert_hold(
-        tx, reason=reason, box_id=box_id, excursion_ref=excursion_ref, actor=actor
+        tx,
+        reason=code,
+        note=note,
+        box_id=box_id,
+        excursion_ref=excursion_ref,
+        actor=actor,
     )
     if hold_id is None:  # a concurrent call for the same excursion won
         existing = holds_repo.find_by_excursion(tx, excursion_ref or "")
@@ -77,7 +90,7 @@ def place_hold(
         return existing
     holds_repo.add_orders(tx, hold_id, [o.id for o in holdable])
     for order in holdable:
-        move(tx, order, OrderStatus.ON_HOLD, actor=actor, reason=reason)
+        move(tx, order, OrderStatus.ON_HOLD, actor=actor, reason=code.value)
     tx.audit(
         actor=actor,
         action="hold.placed",
@@ -86,10 +99,11 @@ def place_hold(
         details={
             "orders": [o.id for o in holdable],
             "box_id": box_id,
-            "reason": reason,
+            "reason": code.value,
+            "note": note,
         },
     )
-    tx.emit(HoldPlaced(hold_id, tuple(o.id for o in holdable), reason, box_id))
+    tx.emit(HoldPlaced(hold_id, tuple(o.id for o in holdable), code.value, box_id))
     return holds_repo.get_hold(tx, hold_id)
 
 

@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
+from dispatch.hold_reasons import HoldReason
 from dispatch.ports import EventPublisher
 from telemetry import excursion_store
 from telemetry.events import ExcursionOpened
@@ -156,7 +157,7 @@ class ExcursionNotifier:
             return None
         return self._holds.hold_box(
             box_id=excursion.box_id,
-            reason=_reason(excursion),
+            reason=HoldReason.TEMPERATURE_EXCURSION,
             excursion_ref=_ref(excursion),
         )
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.actor import actor_of
 from api.auth_access import PHARMACY
-from api.deps import Pharmacist, ServicesDep
+from api.deps import Pharmacist, PharmacyUser, ServicesDep
 from api.errors import error_responses
 from dispatch import holds
 from dispatch.adapters import postgres_holds as holds_repo
 from dispatch.adapters import postgres_orders as orders_repo
 from dispatch.adapters.postgres_holds import Hold
+from dispatch.hold_reasons import NOTE_MAX_LENGTH, HoldReason
 
 router = APIRouter(tags=["holds"])
 
@@ -23,7 +24,8 @@ class HoldRead(BaseModel):
     """A hold and its decision, if any."""
 
     id: int
-    reason: str
+    reason: HoldReason
+    reason_note: str = Field(description="Short context; never patient data.")
     box_id: str | None
     placed_by: str
     placed_at: datetime
@@ -38,6 +40,7 @@ class HoldRead(BaseModel):
         return cls(
             id=h.id,
             reason=h.reason,
+            reason_note=h.reason_note,
             box_id=h.box_id,
             placed_by=h.placed_by,
             placed_at=h.placed_at,
@@ -46,6 +49,27 @@ class HoldRead(BaseModel):
             decided_at=h.decided_at,
             order_ids=list(h.order_ids),
         )
+
+
+class HoldCreate(BaseModel):
+    """Hold orders, or every order a box's rider carries, for a pharmacist."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: HoldReason
+    note: str = Field(
+        default="",
+        max_length=NOTE_MAX_LENGTH,
+        description="Short context for the pharmacist; never patient data.",
+    )
+    order_ids: list[str] = Field(default_factory=list, max_length=100)
+    box_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _something_to_hold(self) -> HoldCreate:
+        if not self.order_ids and self.box_id is None:
+            raise ValueError("name the orders to hold, or a box")
+        return self
 
 
 class HoldDecision(BaseModel):
@@ -73,6 +97,27 @@ def list_open_holds(services: ServicesDep) -> list[HoldRead]:
     """Holds waiting for a decision."""
     with services.db.transaction() as tx:
         return [HoldRead.of(h) for h in holds_repo.list_open_holds(tx)]
+
+
+@router.post(
+    "/holds",
+    response_model=HoldRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(401, 403, 404, 422),
+)
+def place_hold(body: HoldCreate, services: ServicesDep, who: PharmacyUser) -> HoldRead:
+    """Hold goods in doubt (e.g. ``damaged``, ``pharmacist_request``) until a
+    pharmacist releases or rejects them; an unknown reason code is a 422."""
+    with services.db.transaction() as tx:
+        hold = holds.place_hold(
+            tx,
+            reason=body.reason,
+            note=body.note,
+            actor=actor_of(who),
+            order_ids=body.order_ids,
+            box_id=body.box_id,
+        )
+        return HoldRead.of(hold)
 
 
 @router.post(

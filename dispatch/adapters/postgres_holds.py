@@ -8,16 +8,18 @@ from typing import Any
 
 from dispatch.adapters.postgres import Tx
 from dispatch.errors import HoldNotFound
+from dispatch.hold_reasons import HoldReason
 
 INSERT_HOLD = """
-INSERT INTO dispatch.hold (reason, box_id, excursion_ref, placed_by, placed_at)
-VALUES (%s, %s, %s, %s, %s)
+INSERT INTO dispatch.hold (reason, reason_note, box_id, excursion_ref, placed_by,
+    placed_at)
+VALUES (%s, %s, %s, %s, %s, %s)
 ON CONFLICT (excursion_ref) WHERE excursion_ref IS NOT NULL DO NOTHING
 RETURNING id
 """
 SELECT_HOLD = """
 SELECT h.id, h.reason, h.box_id, h.excursion_ref, h.placed_by, h.placed_at, h.decision,
-    h.decided_by, h.decided_at,
+    h.decided_by, h.decided_at, h.reason_note,
     coalesce(array_agg(ho.order_id::text ORDER BY ho.order_id)
              FILTER (WHERE ho.order_id IS NOT NULL), ARRAY[]::text[])
 FROM dispatch.hold h LEFT JOIN dispatch.hold_order ho ON ho.hold_id = h.id
@@ -31,7 +33,7 @@ class Hold:
     """Orders held pending a pharmacist's decision."""
 
     id: int
-    reason: str
+    reason: HoldReason
     box_id: str | None
     excursion_ref: str | None
     placed_by: str
@@ -40,14 +42,21 @@ class Hold:
     decided_by: str | None
     decided_at: datetime | None
     order_ids: tuple[str, ...]
+    reason_note: str = ""
 
 
 def insert_hold(
-    tx: Tx, *, reason: str, box_id: str | None, excursion_ref: str | None, actor: str
+    tx: Tx,
+    *,
+    reason: HoldReason,
+    note: str,
+    box_id: str | None,
+    excursion_ref: str | None,
+    actor: str,
 ) -> int | None:
     """A new hold's id, or None if ``excursion_ref`` already has one."""
     row = tx.conn.execute(
-        INSERT_HOLD, (reason, box_id, excursion_ref, actor, tx.now)
+        INSERT_HOLD, (reason.value, note, box_id, excursion_ref, actor, tx.now)
     ).fetchone()
     return int(row[0]) if row else None
 
@@ -64,7 +73,7 @@ def add_orders(tx: Tx, hold_id: int, order_ids: list[str]) -> None:
 def _hold(row: Any) -> Hold:
     return Hold(
         id=row[0],
-        reason=row[1],
+        reason=HoldReason(row[1]),
         box_id=row[2],
         excursion_ref=row[3],
         placed_by=row[4],
@@ -72,7 +81,8 @@ def _hold(row: Any) -> Hold:
         decision=row[6],
         decided_by=row[7],
         decided_at=row[8],
-        order_ids=tuple(row[9]),
+        reason_note=row[9],
+        order_ids=tuple(row[10]),
     )
 
 

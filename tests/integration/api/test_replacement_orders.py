@@ -68,7 +68,7 @@ def test_replacement_inherits_the_tracking_link(
     services = services_of(client)
     with services.db.transaction() as tx:
         hold = holds.place_hold(
-            tx, reason="excursion", actor="test", order_ids=[order["id"]]
+            tx, reason="temperature_excursion", actor="test", order_ids=[order["id"]]
         )
     assert client.get(f"/track/{token}").json()["status"] == "delayed"
 

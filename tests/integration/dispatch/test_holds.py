@@ -12,7 +12,7 @@ from dispatch.adapters import postgres_stock as stock
 from dispatch.errors import HoldAlreadyDecided, IllegalTransition, InvalidInput
 from dispatch.fleet import orders_in_box
 from dispatch.fulfilment import assign_order, cancel_order, mark_picked_up
-from dispatch.holds import place_hold, reject_hold, release_hold
+from dispatch.holds import HoldReason, place_hold, reject_hold, release_hold
 from dispatch.intake import submit_order
 from dispatch.orders import OrderStatus
 from dispatch.patients import PatientData, copy_patient_data, reveal_contact
@@ -50,7 +50,8 @@ def test_excursion_hold_is_placed_on_the_boxs_orders_once(db, carried):
         assert orders_in_box(tx, "box-rider-1") == [order.id]
         hold = place_hold(
             tx,
-            reason="excursion 9.5C for 20 min",
+            reason=HoldReason.TEMPERATURE_EXCURSION,
+            note="9.5C for 20 min",
             actor="telemetry",
             box_id="box-rider-1",
             excursion_ref="exc-1",
@@ -58,7 +59,8 @@ def test_excursion_hold_is_placed_on_the_boxs_orders_once(db, carried):
     with db.transaction() as tx:
         again = place_hold(
             tx,
-            reason="excursion 9.5C for 20 min",
+            reason=HoldReason.TEMPERATURE_EXCURSION,
+            note="9.5C for 20 min",
             actor="telemetry",
             box_id="box-rider-1",
             excursion_ref="exc-1",
@@ -75,7 +77,10 @@ def test_release_resumes_where_the_order_was(db, carried):
     order, _ = carried
     with db.transaction() as tx:
         hold = place_hold(
-            tx, reason="door open", actor="telemetry", order_ids=[order.id]
+            tx,
+            reason=HoldReason.PHARMACIST_REQUEST,
+            actor="telemetry",
+            order_ids=[order.id],
         )
         release_hold(tx, hold.id, actor="pharmacist:eve", note="within budget")
         assert orders_repo.get_order(tx, order.id).status is OrderStatus.PICKED_UP
@@ -88,7 +93,7 @@ def test_reject_writes_off_and_creates_a_linked_fefo_replacement(db, carried):
     order, lot = carried
     with db.transaction() as tx:
         hold = place_hold(
-            tx, reason="excursion", actor="telemetry", order_ids=[order.id]
+            tx, reason="temperature_excursion", actor="telemetry", order_ids=[order.id]
         )
         (replacement_id,) = reject_hold(tx, hold.id, actor="pharmacist:eve")
         original = orders_repo.get_order(tx, order.id)
@@ -122,7 +127,7 @@ def test_replacement_without_stock_stays_created_and_visible(db, carried):
                 (lot.id,),
             )
         hold = place_hold(
-            tx, reason="excursion", actor="telemetry", order_ids=[order.id]
+            tx, reason="temperature_excursion", actor="telemetry", order_ids=[order.id]
         )
         (replacement_id,) = reject_hold(tx, hold.id, actor="pharmacist:eve")
         assert orders_repo.get_order(tx, replacement_id).status is OrderStatus.CREATED
@@ -137,7 +142,10 @@ def test_cancelled_orders_are_not_held_and_held_sourced_order_cannot_skip(db):
         cancel_order(tx, done.id, actor="a")
         live = submit_order(tx, make_request([(INSULIN, 1)]), actor="a")
         hold = place_hold(
-            tx, reason="fridge alarm", actor="pharmacist", order_ids=[done.id, live.id]
+            tx,
+            reason=HoldReason.DAMAGED,
+            actor="pharmacist",
+            order_ids=[done.id, live.id],
         )
     assert hold.order_ids == (live.id,)
     with db.transaction() as tx:
@@ -157,7 +165,7 @@ def test_replacement_copies_patient_data_with_one_audit_entry(db):
     with db.transaction() as tx:
         order = submit_order(tx, request, actor="a")
         hold = place_hold(
-            tx, reason="excursion", actor="telemetry", order_ids=[order.id]
+            tx, reason="temperature_excursion", actor="telemetry", order_ids=[order.id]
         )
         seq = tx.conn.execute("SELECT last_seq FROM dispatch.audit_head").fetchone()
     with db.transaction() as tx:

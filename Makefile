@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 # The short scenario at 30x for at most 3 minutes of its day, then the KPI summary.
 demo: $(STAMP)
-	$(VENV)/bin/rxdispatch demo --scenario scenarios/short.toml --speed 30 --duration 180
+	$(VENV)/bin/rxdispatch demo --scenario short --speed 30 --duration 180
 
 test: $(STAMP) lint
 	$(PY) -m pytest

@@ -11,6 +11,7 @@ finished but not one order was delivered, 130 aborted.
 
 from __future__ import annotations
 
+import importlib.util
 import signal
 from pathlib import Path
 from types import FrameType
@@ -21,8 +22,6 @@ import typer
 from api.demo_run import DemoOptions, run_demo
 from api.demo_stack import DemoError
 from dispatch.settings import DatabaseSettings
-
-_REPO = Path(__file__).resolve().parent.parent
 
 
 def demo_command(
@@ -39,8 +38,12 @@ def demo_command(
         float, typer.Option("--speed", min=1, help="Time warp (simulated s per s).")
     ] = 30.0,
     scenario: Annotated[
-        Path, typer.Option("--scenario", help="Scenario file (TOML).")
-    ] = Path("scenarios/short.toml"),
+        Path,
+        typer.Option(
+            "--scenario",
+            help="Scenario file (TOML) or a bundled scenario: short, standard.",
+        ),
+    ] = Path("short"),
     data_dir: Annotated[
         Path | None,
         typer.Option(
@@ -99,10 +102,22 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def _scenario_file(path: Path) -> Path:
-    """``path``, or the same relative path in the source tree (bundled scenarios)."""
+    """``path`` if it is a file, else the bundled scenario of that name
+    (``short``, ``short.toml`` or ``scenarios/short.toml``)."""
     if path.is_file():
         return path.resolve()
-    bundled = _REPO / path
-    if not path.is_absolute() and bundled.is_file():
+    name = path.name if path.suffix == ".toml" else f"{path.name}.toml"
+    bundled = _bundled_scenarios() / name
+    if bundled.is_file():
         return bundled
-    raise DemoError(f"no scenario file at {path}")
+    raise DemoError(f"no scenario file at {path} (bundled: short, standard)")
+
+
+def _bundled_scenarios() -> Path:
+    """The simulator package's scenario folder (package data), found without
+    importing the simulator: the API only runs it as a separate process."""
+    spec = importlib.util.find_spec("simulator")
+    locations = spec.submodule_search_locations if spec is not None else None
+    if not locations:
+        raise DemoError("the simulator package is not installed")
+    return Path(next(iter(locations))) / "scenarios"

@@ -103,7 +103,7 @@ class RiderAgent:
 
     async def _work(self) -> None:
         ctx = self.ctx
-        self.stops = await ctx.client.my_route(self.device_token)
+        self._set_route(await ctx.client.my_route(self.device_token))
         while not ctx.stopping.is_set():
             await self.online.wait()  # no signal: nothing reaches the system
             if not self.stops:
@@ -126,7 +126,16 @@ class RiderAgent:
                         exc.problem_code or exc.status,
                     )
                     self.refusals += 1
-            self.stops = await ctx.client.my_route(self.device_token)
+            self._set_route(await ctx.client.my_route(self.device_token))
+
+    def _set_route(self, stops: list[RouteStop]) -> None:
+        """Take the route the app shows; note when each order first reached it."""
+        self.stops = stops
+        now = self.ctx.now()
+        for stop in stops:
+            outcome = self.ctx.outcome_of(stop.order_id)
+            if outcome is not None and outcome.assigned_at is None:
+                outcome.assigned_at = now
 
     async def _wait_for_route(self, sim_s: float) -> None:
         self.route_changed.clear()
@@ -134,7 +143,7 @@ class RiderAgent:
         try:
             await asyncio.wait_for(self.route_changed.wait(), timeout=wall_s)
         except TimeoutError:
-            self.stops = await self.ctx.client.my_route(self.device_token)
+            self._set_route(await self.ctx.client.my_route(self.device_token))
 
     async def _drive_to(self, stop: RouteStop) -> bool:
         """Drive to ``stop``; False if the plan changed on the way."""
@@ -246,7 +255,7 @@ class RiderAgent:
 
     async def _on_frame(self, frame: Frame) -> None:
         if frame.type == "route.updated":
-            self.stops = parse_route(frame.data)
+            self._set_route(parse_route(frame.data))
             self.route_changed.set()
 
     async def _gps(self) -> None:

@@ -98,9 +98,15 @@ class CityData:
         return int(self.node_lat.size)
 
 
+_EXTRACT = "data/city/malta-2018-08-27.osm.pbf"
+
+
 def default_pbf() -> Path:
-    """The OSM extract bundled with the repository."""
-    return Path(__file__).resolve().parent.parent / "data/city/malta-2018-08-27.osm.pbf"
+    """The bundled OSM extract: inside the package (an installed wheel carries
+    ``data/city`` as ``simulator/data/city``) or in the source tree."""
+    here = Path(__file__).resolve().parent
+    packaged = here / _EXTRACT
+    return packaged if packaged.is_file() else here.parent / _EXTRACT
 
 
 def load_city(pbf: Path | None = None, *, cache_dir: Path | None = None) -> CityData:

@@ -14,6 +14,7 @@ import asyncio
 import logging
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -159,14 +160,23 @@ class ApiClient:
         return int(answer["imported"])
 
     async def create_rider(
-        self, token: str, *, rider_id: str, name: str, vehicle: str, cold_box_slots: int
+        self,
+        token: str,
+        *,
+        rider_id: str,
+        name: str,
+        vehicle: str,
+        cold_box_slots: int,
+        skills: tuple[str, ...] = (),
     ) -> bool:
-        """Register a rider; False if they already exist."""
+        """Register a rider (``skills``: e.g. ``controlled``); False if they
+        already exist."""
         body = {
             "id": rider_id,
             "name": name,
             "vehicle_type": vehicle,
             "cold_box_slots": cold_box_slots,
+            "skills": list(skills),
         }
         return await self._create(token, "/riders", body)
 
@@ -235,6 +245,17 @@ class ApiClient:
             )
             for h in answer
         ]
+
+    async def box_quarantines(self, token: str, box_id: str) -> list[datetime]:
+        """When the engine took ``box_id`` out of cold service (its excursion
+        alarms), from the audit trail (admin only), oldest first."""
+        query = urlencode({"subject_id": box_id, "limit": 1000})
+        answer = await self.request("GET", f"/audit?{query}", token=token)
+        return sorted(
+            datetime.fromisoformat(e["recorded_at"])
+            for e in answer
+            if e["action"] == "cold_box.quarantined" and e["subject_type"] == "cold_box"
+        )
 
     async def decide_hold(self, token: str, hold_id: int, *, release: bool) -> None:
         """Release (goods fine) or reject (written off, replaced) a hold."""

@@ -15,7 +15,14 @@ from simulator.demand import OrderRequest
 from simulator.errors import ApiError
 from simulator.runlog import OrderOutcome, OrderStatus
 
-__all__ = ["order_body", "place_orders", "read_otp", "sweep_statuses", "watch_holds"]
+__all__ = [
+    "order_body",
+    "place_orders",
+    "read_otp",
+    "sweep_alerts",
+    "sweep_statuses",
+    "watch_holds",
+]
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +95,8 @@ async def read_otp(ctx: RunContext, order_id: str) -> str | None:
 async def watch_holds(ctx: RunContext) -> None:
     """The pharmacist: notice holds (excursion alerts) and reject the goods.
 
-    A hold on a box counts as that box's excursion alert; held goods that were
+    A hold on a box counts as that box's excursion alert (live; replaced by the
+    audit trail's quarantines in :func:`sweep_alerts`); held goods that were
     in an excursion are unfit, so the pharmacist rejects them (the engine writes
     them off and sources replacements).
     """
@@ -133,3 +141,28 @@ async def sweep_statuses(ctx: RunContext) -> None:
             outcome.status = OrderStatus.FAILED_OTHER
         elif view.unassigned_reason and view.rider_id is None:
             outcome.status = OrderStatus.UNASSIGNED
+
+
+async def sweep_alerts(ctx: RunContext) -> None:
+    """Read the excursion alerts of the run from the audit trail.
+
+    The engine quarantines a cold box when an excursion alarms, whether or not
+    it carries orders, so its ``cold_box.quarantined`` entries are the alerts
+    (holds only show those with orders on board). If the trail cannot be read
+    (e.g. not an admin), the alerts seen through holds stay.
+    """
+    found: list[tuple[str, datetime]] = []
+    for rider in ctx.world.riders:
+        if rider.box_ref is None:
+            continue
+        try:
+            stamps = await ctx.client.box_quarantines(ctx.staff_token, rider.box_ref)
+        except ApiError as exc:
+            log.warning(
+                "cannot read the audit trail: %s", exc.problem_code or exc.status
+            )
+            return
+        found += [(rider.box_ref, ctx.from_server(at)) for at in stamps]
+    ctx.log.detected.clear()
+    for box, at in found:
+        ctx.detected(box, at)

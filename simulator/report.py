@@ -6,6 +6,9 @@ Definitions (all computed from a :class:`~simulator.runlog.RunLog`):
   dispatcher could serve (all orders minus patients not home, cold-chain holds
   and cancellations); unassigned and unfinished orders count as late.
 - ``order_to_door_p50_min``/``p95``: creation to delivery, delivered orders.
+- ``assignment_p50_min``/``p95``: creation to the order's first appearance on a
+  rider's route (as the rider's app saw it), orders that got there; it shows
+  whether dispatch keeps up with the demand (and the time warp).
 - ``travel_km_per_order``/``travel_min_per_order``: all rider driving over
   delivered orders; ``orders_per_rider_hour``: delivered over hours on shift.
 - ``excursions_injected``: injected box failures that became real excursions
@@ -53,6 +56,8 @@ class Kpis:
     on_time_pct: float | None
     order_to_door_p50_min: float | None
     order_to_door_p95_min: float | None
+    assignment_p50_min: float | None
+    assignment_p95_min: float | None
     travel_km_per_order: float | None
     travel_min_per_order: float | None
     orders_per_rider_hour: float | None
@@ -89,6 +94,11 @@ def compute_kpis(log: RunLog) -> Kpis:
         for o in delivered
         if o.delivered_at
     ]
+    assign_min = [
+        (o.assigned_at - o.created_at).total_seconds() / 60
+        for o in log.orders
+        if o.assigned_at
+    ]
     travel_m = sum(leg.distance_m for leg in log.legs)
     travel_s = sum((leg.end_at - leg.start_at).total_seconds() for leg in log.legs)
     shift_h = (
@@ -116,6 +126,8 @@ def compute_kpis(log: RunLog) -> Kpis:
         on_time_pct=pct,
         order_to_door_p50_min=_percentile(door_min, 50),
         order_to_door_p95_min=_percentile(door_min, 95),
+        assignment_p50_min=_percentile(assign_min, 50),
+        assignment_p95_min=_percentile(assign_min, 95),
         travel_km_per_order=_ratio(travel_m / 1000, len(delivered)),
         travel_min_per_order=_ratio(travel_s / 60, len(delivered)),
         orders_per_rider_hour=_ratio(len(delivered), shift_h),
@@ -198,32 +210,54 @@ def format_table(kpis: list[Kpis]) -> str:
     return "\n".join(lines)
 
 
-_CHART = (
-    ("on_time_pct", "on time (%)"),
-    ("order_to_door_p50_min", "order-to-door p50 (min)"),
-    ("order_to_door_p95_min", "order-to-door p95 (min)"),
-    ("travel_km_per_order", "rider km per order"),
-    ("orders_per_rider_hour", "orders per rider-hour"),
-    ("cold_chain_delivered_after_excursion", "cold-chain delivered after excursion"),
+#: One panel per KPI of issue 6 (title, then the KPI keys drawn side by side).
+_CHART: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("on time (%)", ("on_time_pct",)),
+    (
+        "order-to-door p50 / p95 (min)",
+        ("order_to_door_p50_min", "order_to_door_p95_min"),
+    ),
+    (
+        "to a rider's route p50 / p95 (min)",
+        ("assignment_p50_min", "assignment_p95_min"),
+    ),
+    ("rider km per order", ("travel_km_per_order",)),
+    ("rider min per order", ("travel_min_per_order",)),
+    ("orders per rider-hour", ("orders_per_rider_hour",)),
+    ("unassigned / open at end", ("unassigned", "open_at_end")),
+    ("excursions injected / detected", ("excursions_injected", "excursions_detected")),
+    (
+        "detection delay p50 / max (s)",
+        ("detection_delay_p50_s", "detection_delay_max_s"),
+    ),
+    ("cold-chain delivered after excursion", ("cold_chain_delivered_after_excursion",)),
+    ("OTP failures", ("otp_failures",)),
+    ("held / patient not home", ("held", "failed_not_home")),
 )
+_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
 
 
 def _chart(kpis: list[Kpis], path: Path) -> None:
     # A bare Figure on the Agg canvas: no pyplot global state, no display needed.
-    fig = Figure(figsize=(12, 6.5))
+    fig = Figure(figsize=(16, 10))
     FigureCanvasAgg(fig)
-    axes = fig.subplots(2, 3)
-    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
-    for ax, (key, title) in zip(axes.flat, _CHART, strict=True):
-        values = [asdict(k)[key] for k in kpis]
-        heights = [v if v is not None and math.isfinite(v) else 0.0 for v in values]
-        ax.bar([k.policy for k in kpis], heights, color=colours[: len(kpis)])
-        for x, v in enumerate(values):
-            ax.annotate(_cell(v), (x, heights[x]), ha="center", va="bottom", fontsize=9)
+    axes = fig.subplots(3, 4)
+    rows = [asdict(k) for k in kpis]
+    for ax, (title, keys) in zip(axes.flat, _CHART, strict=True):
+        width = 0.8 / len(keys)
+        for i, key in enumerate(keys):
+            xs = [p + (i - (len(keys) - 1) / 2) * width for p in range(len(kpis))]
+            values = [row[key] for row in rows]
+            heights = [v if v is not None and math.isfinite(v) else 0.0 for v in values]
+            ax.bar(xs, heights, width=width * 0.95, color=_COLOURS[: len(kpis)],
+                   alpha=1.0 if i == 0 else 0.55)  # fmt: skip
+            for x, v, h in zip(xs, values, heights, strict=True):
+                ax.annotate(_cell(v), (x, h), ha="center", va="bottom", fontsize=8)
+        ax.set_xticks(range(len(kpis)), [k.policy for k in kpis])
         ax.set_title(title, fontsize=10)
     fig.suptitle("rxdispatch simulation KPIs  (map data © OpenStreetMap contributors)")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=90)
 
 
 def write_report(

@@ -49,6 +49,7 @@ class OrderOutcome:
     cold_chain: bool
     urgent: bool
     status: OrderStatus = OrderStatus.OPEN
+    assigned_at: datetime | None = None  # first on a rider's route
     picked_up_at: datetime | None = None
     delivered_at: datetime | None = None
     rider: str | None = None

@@ -33,7 +33,7 @@ from simulator.city import load_city
 from simulator.client import ApiClient
 from simulator.clock import WarpClock
 from simulator.context import RunContext
-from simulator.desk import place_orders, sweep_statuses, watch_holds
+from simulator.desk import place_orders, sweep_alerts, sweep_statuses, watch_holds
 from simulator.errors import ApiUnavailable, SimulatorError
 from simulator.motion import RiderMotion
 from simulator.report import compute_kpis, format_table, write_report
@@ -49,6 +49,7 @@ __all__ = ["RunOptions", "add_run_arguments", "play", "run_scenario"]
 log = logging.getLogger(__name__)
 
 _PROGRESS_EVERY_S = 5.0
+_LAG_PROBE_S = 0.25
 
 
 def add_run_arguments(run: argparse.ArgumentParser) -> None:
@@ -157,6 +158,7 @@ async def play(
         ctx.pick_list = pick_list or partial(client.pick_list, token)
         await _play(ctx, world, registry.device_tokens, data_dir, interrupted)
         await sweep_statuses(ctx)
+        await sweep_alerts(ctx)
     finally:
         restore()
         await client.aclose()
@@ -316,14 +318,22 @@ async def _until_settled(ctx: RunContext, patients: asyncio.Task[None]) -> None:
 
 
 async def _progress(ctx: RunContext) -> None:
+    """Print the simulated clock and counts; ``loop lag`` is the worst delay of
+    the event loop since the last line (wall seconds: the simulator keeps up
+    with its warp while it stays well under a second)."""
+    loop = asyncio.get_running_loop()
     while True:
-        await asyncio.sleep(_PROGRESS_EVERY_S)
+        lag, deadline = 0.0, loop.time() + _PROGRESS_EVERY_S
+        while (ahead := deadline - loop.time()) > 0:
+            due = loop.time() + min(_LAG_PROBE_S, ahead)
+            await asyncio.sleep(min(_LAG_PROBE_S, ahead))
+            lag = max(lag, loop.time() - due)
         orders = ctx.log.orders
         delivered = sum(o.status is OrderStatus.DELIVERED for o in orders)
         held = sum(o.status is OrderStatus.HELD for o in orders)
         print(
             f"[{ctx.now():%H:%M} UTC] orders {len(orders)}  delivered {delivered}  "
-            f"held {held}  alerts {len(ctx.log.detected)}",
+            f"held {held}  alerts {len(ctx.log.detected)}  loop lag {lag:.2f} s",
             flush=True,
         )
 

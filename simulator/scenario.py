@@ -1,7 +1,8 @@
 """A simulated day as plain frozen data: hours, demand, fleet, stock, failures.
 
-Scenarios are written in TOML (see ``scenarios/*.toml``) and read by
-:func:`simulator.scenario_loader.load_scenario`, which validates every field.
+Scenarios are written in TOML (the bundled ones: ``simulator/scenarios/*.toml``)
+and read by :func:`simulator.scenario_loader.load_scenario`, which validates every
+field.
 Times of day are minutes after local midnight in ``timezone`` (Malta: Europe/Malta);
 :meth:`Scenario.at` turns them into tz-aware UTC datetimes.
 """
@@ -96,7 +97,8 @@ class DemandParams:
 
 @dataclass(frozen=True, slots=True)
 class FleetGroup:
-    """``count`` riders alike: vehicle, cold-box and bag slots, shift (local min)."""
+    """``count`` riders alike: vehicle, cold-box and bag slots, shift (local min),
+    and whether they are cleared to carry controlled drugs."""
 
     count: int
     vehicle: VehicleType
@@ -104,6 +106,7 @@ class FleetGroup:
     bag_slots: int
     shift_start_min: int
     shift_end_min: int
+    controlled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +131,8 @@ class ColdChainRule:
     """When a cold box's true temperature counts as an excursion (ground truth).
 
     Out of ``[low_c, high_c]`` continuously for ``single_event_delay_s``, or for
-    ``cumulative_budget_s`` in total over the run. Mirrors the engine's
+    ``cumulative_budget_s`` in total over the run; an exit ends once the
+    temperature is ``hysteresis_c`` back inside the range. Mirrors the engine's
     refrigerated profile, stated independently so the two can be compared.
     """
 
@@ -136,6 +140,7 @@ class ColdChainRule:
     high_c: float
     single_event_delay_s: float
     cumulative_budget_s: float
+    hysteresis_c: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +194,7 @@ class CityParams:
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """A whole simulated day, seeded; see ``scenarios/standard.toml``."""
+    """A whole simulated day, seeded; see ``simulator/scenarios/standard.toml``."""
 
     name: str
     seed: int

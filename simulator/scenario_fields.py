@@ -234,21 +234,27 @@ def parse_thermal(table: Fields) -> ThermalParams:
 
 
 def parse_cold_chain(table: Fields) -> ColdChainRule:
-    """The ``[cold_chain]`` table (defaults: 2-8 °C, 30 min single, 60 min total)."""
+    """The ``[cold_chain]`` table; the defaults are the engine's refrigerated
+    profile (2-8 °C, 15 min single, 60 min total, 0.5 °C hysteresis)."""
     table.reject_unknown(
         {"low_c", "high_c", "single_event_delay_s", "cumulative_budget_s"}
+        | {"hysteresis_c"}
     )
     low = table.number("low_c", default=2.0, minimum=-40.0, maximum=40.0)
     high = table.number("high_c", default=8.0, minimum=-40.0, maximum=40.0)
     if high <= low:
         raise table.error("high_c", "must be above low_c")
+    hysteresis = table.number("hysteresis_c", default=0.5, minimum=0.0, maximum=10.0)
+    if 2 * hysteresis >= high - low:
+        raise table.error("hysteresis_c", "must fit twice inside the range")
     return ColdChainRule(
         low_c=low,
         high_c=high,
         single_event_delay_s=table.number(
-            "single_event_delay_s", default=1800.0, minimum=0.0, maximum=86400.0
+            "single_event_delay_s", default=900.0, minimum=0.0, maximum=86400.0
         ),
         cumulative_budget_s=table.number(
             "cumulative_budget_s", default=3600.0, minimum=0.0, maximum=86400.0
         ),
+        hysteresis_c=hysteresis,
     )

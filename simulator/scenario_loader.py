@@ -34,19 +34,42 @@ from simulator.scenario_fields import (
     parse_thermal,
 )
 
-__all__ = ["load_scenario", "parse_scenario"]
+__all__ = ["BUNDLED_DIR", "bundled_scenarios", "load_scenario", "parse_scenario"]
+
+#: The scenarios shipped inside the package (``short``: tests and ``make demo``;
+#: ``standard``: the city-day benchmark).
+BUNDLED_DIR = Path(__file__).resolve().parent / "scenarios"
 
 _E = TypeVar("_E", BoxOffline, RiderOffline)
 
 
+def bundled_scenarios() -> list[str]:
+    """Names of the bundled scenarios (``short``, ``standard``)."""
+    return sorted(p.stem for p in BUNDLED_DIR.glob("*.toml"))
+
+
+def _resolve(path: str | Path) -> Path:
+    """``path`` if it is a file, else the bundled scenario of that name
+    (``short``, ``short.toml`` or ``scenarios/short.toml`` all name it)."""
+    given = Path(path)
+    if given.is_file():
+        return given
+    name = given.name if given.suffix == ".toml" else f"{given.name}.toml"
+    bundled = BUNDLED_DIR / name
+    return bundled if bundled.is_file() else given
+
+
 def load_scenario(path: str | Path) -> Scenario:
-    """Read ``path`` (TOML) and return the validated scenario."""
+    """Read ``path`` (TOML; or the name of a bundled scenario) and return the
+    validated scenario."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = _resolve(path).read_text(encoding="utf-8")
     except OSError as exc:
+        known = ", ".join(bundled_scenarios())
         raise ScenarioError(
-            f"cannot read file ({exc.strerror})", source=source
+            f"cannot read file ({exc.strerror}); bundled scenarios: {known}",
+            source=source,
         ) from exc
     try:
         data = tomllib.loads(text)
@@ -154,7 +177,7 @@ def _fleet(table: Fields) -> tuple[FleetGroup, ...]:
     for group in table.table_list("groups", min_items=1):
         group.reject_unknown(
             {"count", "vehicle", "cold_box_slots", "bag_slots", "shift_start"}
-            | {"shift_end"}
+            | {"shift_end", "controlled"}
         )
         start = group.clock_minute("shift_start")
         end = group.clock_minute("shift_end")
@@ -168,6 +191,7 @@ def _fleet(table: Fields) -> tuple[FleetGroup, ...]:
                 bag_slots=group.integer("bag_slots", default=6, minimum=1, maximum=50),
                 shift_start_min=start,
                 shift_end_min=end,
+                controlled=group.boolean("controlled", default=False),
             )
         )
     return tuple(groups)
@@ -244,3 +268,10 @@ def _check_demand_mix(root: Fields, scenario: Scenario) -> None:
         group.cold_box_slots > 0 for group in scenario.fleet
     ):
         raise root.error("fleet.groups", "cold orders but no rider has a cold box")
+    if any(p.controlled for p in scenario.products) and not any(
+        group.controlled for group in scenario.fleet
+    ):
+        raise root.error(
+            "fleet.groups",
+            "controlled products but no rider may carry them (controlled = true)",
+        )

@@ -95,6 +95,7 @@ async def _rider(client: ApiClient, token: str, world: World, index: int) -> str
         name=f"Rider {index:03d}",
         vehicle=rider.vehicle.value,
         cold_box_slots=rider.cold_box_slots,
+        skills=("controlled",) if rider.controlled else (),
     )
     if rider.box_ref is not None:
         await client.create_cold_box(token, box_id=rider.box_ref, rider_id=rider.ref)

@@ -111,16 +111,18 @@ class ColdBoxThermal:
 class ExcursionTruth:
     """Ground truth of a box's true temperature against its cold-chain rule.
 
-    ``exits`` are the intervals spent outside the range; ``excursions`` start
-    when the rule trips (out of range continuously for the single-event delay,
-    or for the cumulative budget in total) and end when the box is back in range.
+    ``exits`` are the intervals spent outside the range (an exit ends once the
+    temperature is the rule's hysteresis back inside, as the engine's detector
+    does); ``excursions`` start when the rule trips (out of range continuously
+    for the single-event delay, or for the cumulative budget over all exits) and
+    end with their exit.
     """
 
     rule: ColdChainRule
     exits: list[tuple[datetime, datetime | None]] = field(default_factory=list)
     excursions: list[tuple[datetime, datetime | None]] = field(default_factory=list)
     out_of_range_s: float = 0.0
-    _last: tuple[datetime, bool] | None = None
+    _last_at: datetime | None = None
 
     @property
     def in_excursion(self) -> bool:
@@ -129,21 +131,25 @@ class ExcursionTruth:
 
     def observe(self, at: datetime, temp_c: float) -> None:
         """Record the true temperature at ``at`` (calls in time order)."""
-        outside = not self.rule.low_c <= temp_c <= self.rule.high_c
-        if self._last is not None and self._last[1]:
-            self.out_of_range_s += (at - self._last[0]).total_seconds()
-        self._last = (at, outside)
+        rule = self.rule
         exiting = bool(self.exits) and self.exits[-1][1] is None
-        if outside and not exiting:
+        if exiting and self._last_at is not None:
+            self.out_of_range_s += (at - self._last_at).total_seconds()
+        self._last_at = at
+        if not exiting and not rule.low_c <= temp_c <= rule.high_c:
             self.exits.append((at, None))
-        elif not outside and exiting:
+            exiting = True
+        elif exiting and (
+            rule.low_c + rule.hysteresis_c <= temp_c <= rule.high_c - rule.hysteresis_c
+        ):
             self.exits[-1] = (self.exits[-1][0], at)
             if self.in_excursion:
                 self.excursions[-1] = (self.excursions[-1][0], at)
-        if outside and not self.in_excursion:
+            exiting = False
+        if exiting and not self.in_excursion:
             since_s = (at - self.exits[-1][0]).total_seconds()
             if (
-                since_s >= self.rule.single_event_delay_s
-                or self.out_of_range_s >= self.rule.cumulative_budget_s
+                since_s >= rule.single_event_delay_s
+                or self.out_of_range_s >= rule.cumulative_budget_s
             ):
                 self.excursions.append((at, None))

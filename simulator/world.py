@@ -33,6 +33,7 @@ class RiderSpec:
     shift_start_at: datetime
     shift_end_at: datetime
     start_pharmacy: Pharmacy
+    controlled: bool = False  # cleared to carry controlled drugs
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +135,7 @@ def _riders(
                     shift_start_at=scenario.at(group.shift_start_min),
                     shift_end_at=scenario.at(group.shift_end_min),
                     start_pharmacy=rng.choice(pharmacies),
+                    controlled=group.controlled,
                 )
             )
     return tuple(riders)

@@ -41,7 +41,7 @@ from simulator.runlog import OrderStatus
 from simulator.runner import RunOptions, play
 from simulator.scenario import BoxFailureMode
 from simulator.scenario_fields import Fields, parse_cold_chain, parse_thermal
-from simulator.scenario_loader import load_scenario, parse_scenario
+from simulator.scenario_loader import BUNDLED_DIR, load_scenario, parse_scenario
 from simulator.sensors import MqttPublisher
 from simulator.setup import register_world
 from simulator.world import Outage, World, build_world
@@ -53,7 +53,7 @@ from telemetry.store import TelemetryStore
 THERMAL = parse_thermal(Fields({}, "thermal", ""))
 RULE = parse_cold_chain(Fields({}, "cold_chain", ""))
 MINUTES = 45
-SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+SCENARIOS = BUNDLED_DIR
 
 
 def wait_for(predicate: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
@@ -167,6 +167,34 @@ def test_simulated_boxes_reach_telemetry(
     assert isinstance(started_at, datetime)
     assert truth.true_exit_at is not None
     assert abs(started_at - truth.true_exit_at) <= timedelta(minutes=2)
+
+
+@pytest.mark.parametrize("name", ["short", "standard"])
+def test_ground_truth_mirrors_the_engines_cold_chain_rule(
+    fresh_db: str, name: str
+) -> None:
+    """A bundled scenario's excursion ground truth is the rule telemetry applies
+    to a refrigerated dispatch cold box (``telemetry.box_rules``), so detection
+    delays compare like with like; its window covers the whole simulated day."""
+    box = f"probe-box-{name}"
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO dispatch.cold_box (id, profile_code) "
+            "VALUES (%s, 'refrigerated')",
+            (box,),
+        )
+    ((low, high, hysteresis, delay, budget, window),) = rows(
+        fresh_db,
+        "SELECT low_c, high_c, hysteresis_c, single_event_delay_s, "
+        "cumulative_budget_s, cumulative_window_s "
+        "FROM telemetry.box_rules WHERE box_id = %s",
+        box,
+    )
+    rule = load_scenario(name).cold_chain
+    assert (low, high, hysteresis) == (rule.low_c, rule.high_c, rule.hysteresis_c)
+    assert (delay, budget) == (rule.single_event_delay_s, rule.cumulative_budget_s)
+    assert isinstance(window, int)
+    assert window >= 24 * 3600
 
 
 # -- the simulator against the real API --------------------------------------------
@@ -337,7 +365,7 @@ def _tiny_world(city_dir: Path, around: tuple[float, float] | None = None) -> Wo
     data["demand"].update({"orders": 2, "cold_share": 0.5, "urgent_share": 0.0})
     data["fleet"]["groups"] = [
         {"count": 1, "vehicle": "scooter", "cold_box_slots": 4,
-         "shift_start": "10:00", "shift_end": "12:00"}
+         "shift_start": "10:00", "shift_end": "12:00", "controlled": True}
     ]  # fmt: skip
     data["failures"] = {"patient_not_home_share": 0.0}
     return build_world(parse_scenario(data), city)

@@ -11,14 +11,14 @@ import pytest
 
 from simulator.city import CityData, load_city
 from simulator.scenario import Scenario
-from simulator.scenario_loader import load_scenario
+from simulator.scenario_loader import BUNDLED_DIR, load_scenario
 
-SCENARIOS = Path(__file__).resolve().parents[3] / "scenarios"
+SCENARIOS = BUNDLED_DIR
 
 
 @pytest.fixture(scope="session")
 def short_toml() -> dict[str, Any]:
-    """The parsed TOML of ``scenarios/short.toml`` (copy before mutating)."""
+    """The parsed TOML of the bundled ``short.toml`` (copy before mutating)."""
     return tomllib.loads((SCENARIOS / "short.toml").read_text(encoding="utf-8"))
 
 

@@ -13,7 +13,7 @@ from simulator.scenario_fields import Fields, parse_cold_chain, parse_thermal
 from simulator.world import Outage
 
 PARAMS = parse_thermal(Fields({}, "thermal", ""))
-RULE = parse_cold_chain(Fields({}, "cold_chain", ""))  # 2-8 °C, 30 min delay
+RULE = parse_cold_chain(Fields({}, "cold_chain", ""))  # 2-8 °C, 15 min delay
 T0 = datetime(2026, 6, 15, 8, tzinfo=UTC)
 
 
@@ -66,7 +66,7 @@ def test_failure_exposes_orders_and_is_recorded_as_truth() -> None:
     assert truth.true_exit_at is not None
     assert truth.true_excursion_at is not None
     assert fail_at < truth.true_exit_at < fail_at + timedelta(minutes=5)
-    assert truth.true_excursion_at - truth.true_exit_at == timedelta(minutes=30)
+    assert truth.true_excursion_at - truth.true_exit_at == timedelta(minutes=15)
     assert box.unload("cold-1") is True
     assert box.door_open_at(T0 + timedelta(minutes=29)) is True
     assert sent == 101

@@ -8,9 +8,10 @@ import pytest
 
 from simulator.__main__ import main
 from simulator.city import CityData
+from simulator.scenario_loader import BUNDLED_DIR
 from tests.unit.simulator.test_report import make_log
 
-SCENARIOS = Path(__file__).resolve().parents[3] / "scenarios"
+SCENARIOS = BUNDLED_DIR
 
 
 def test_world_command(

@@ -19,6 +19,8 @@ from simulator.runlog import (
     RiderShift,
     RunLog,
 )
+from simulator.scenario_fields import Fields, parse_cold_chain
+from simulator.thermal import ExcursionTruth
 
 
 def at(hour: int, minute: int = 0) -> datetime:
@@ -34,8 +36,22 @@ def make_log(policy: str = "engine", leg_factor: float = 1.0) -> RunLog:
     """Six orders, three legs, two shifts, three failures, three alerts."""
     delivered = OrderStatus.DELIVERED
     orders = [
-        _order("o1", at(8), at(10), status=delivered, delivered_at=at(8, 30)),
-        _order("o2", at(8), at(9), status=delivered, delivered_at=at(10, 30)),
+        _order(
+            "o1",
+            at(8),
+            at(10),
+            status=delivered,
+            assigned_at=at(8, 10),
+            delivered_at=at(8, 30),
+        ),
+        _order(
+            "o2",
+            at(8),
+            at(9),
+            status=delivered,
+            assigned_at=at(8, 30),
+            delivered_at=at(10, 30),
+        ),
         _order("o3", at(8), at(10), status=OrderStatus.FAILED_NOT_HOME),
         replace(_order("o4", at(8), at(10), status=OrderStatus.HELD), cold_chain=True),
         _order("o5", at(8), at(10), status=OrderStatus.UNASSIGNED),
@@ -81,6 +97,9 @@ def test_kpis_from_a_hand_made_log() -> None:
     assert kpis.on_time_pct == pytest.approx(50.0)
     assert kpis.order_to_door_p50_min == pytest.approx(45.0)
     assert kpis.order_to_door_p95_min == pytest.approx(139.5)
+    # assigned: o1 after 10 min, o2 after 30 (the others never reached a route)
+    assert kpis.assignment_p50_min == pytest.approx(20.0)
+    assert kpis.assignment_p95_min == pytest.approx(29.0)
     assert kpis.travel_km_per_order == pytest.approx(5.0)
     assert kpis.travel_min_per_order == pytest.approx(15.0)
     # shifts clipped to the run: 4 h + 2 h
@@ -144,3 +163,31 @@ def test_run_log_round_trips_through_json() -> None:
     assert again.orders[0].status is OrderStatus.DELIVERED
     assert again.orders[0].delivered_at == at(8, 30)
     assert again.started_at - at(8) == timedelta(0)
+
+
+def test_detection_delay_under_the_engines_rule() -> None:
+    """With the ground truth on the engine's rule (15 min out of 2-8 °C), an
+    alarm one reading after the rule trips is a 30 s delay, not -15 min; an
+    alert before the box left its range is no detection of this failure."""
+    rule = parse_cold_chain(Fields({}, "cold_chain", ""))
+    truth = ExcursionTruth(rule)
+    temps = [5.0] * 10 + [9.0] * 60  # readings every 30 s; out from 08:05
+    for i, temp in enumerate(temps):
+        truth.observe(at(8) + timedelta(seconds=30 * i), temp)
+    ((tripped, _),) = truth.excursions
+    assert tripped == at(8, 20)
+    log = RunLog(
+        "engine",
+        "rule",
+        at(8),
+        at(9),
+        injected=[InjectedExcursion("A", at(8, 4), "seal", at(8, 5), tripped)],
+        detected=[
+            DetectedExcursion("A", at(8, 1)),
+            DetectedExcursion("A", tripped + timedelta(seconds=30)),
+        ],
+    )
+    kpis = compute_kpis(log)
+    assert (kpis.excursions_injected, kpis.excursions_detected) == (1, 1)
+    assert kpis.detection_delay_p50_s == pytest.approx(30.0)
+    assert kpis.false_alarms == 0

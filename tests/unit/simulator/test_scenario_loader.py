@@ -10,7 +10,7 @@ import pytest
 
 from simulator.errors import ScenarioError
 from simulator.scenario import BoxFailureMode, Scenario, StorageClass, VehicleType
-from simulator.scenario_loader import load_scenario, parse_scenario
+from simulator.scenario_loader import bundled_scenarios, load_scenario, parse_scenario
 
 
 def test_standard_scenario_matches_the_issue(standard_scenario: Scenario) -> None:
@@ -126,6 +126,29 @@ def test_cold_orders_need_a_cold_box(short_data: dict[str, Any]) -> None:
         parse_scenario(short_data)
 
 
+def test_controlled_orders_need_a_cleared_rider(short_data: dict[str, Any]) -> None:
+    """Controlled products with no rider cleared to carry them are refused, and
+    the flag reaches the riders."""
+    world_groups = short_data["fleet"]["groups"]
+    assert [g.controlled for g in parse_scenario(short_data).fleet] == [
+        bool(g.get("controlled")) for g in world_groups
+    ]
+    assert any(g.get("controlled") for g in world_groups)
+    for group in world_groups:
+        group.pop("controlled", None)
+    with pytest.raises(ScenarioError, match="no rider may carry them"):
+        parse_scenario(short_data)
+
+
+def test_bundled_scenarios_load_by_name() -> None:
+    """The scenarios ship in the package and load by name or legacy path."""
+    assert bundled_scenarios() == ["short", "standard"]
+    assert load_scenario("short").name == "short"
+    assert load_scenario("scenarios/standard.toml").name == "standard"
+    with pytest.raises(ScenarioError, match="bundled scenarios: short, standard"):
+        load_scenario("nope")
+
+
 def test_not_toml_is_a_clear_error(tmp_path: Path) -> None:
     """A file that is not TOML names the file and says so."""
     path = tmp_path / "broken.toml"
@@ -143,7 +166,8 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_cold_chain_rule(short_scenario: Scenario, short_data: dict[str, Any]) -> None:
     """The ground-truth rule is read, and an inverted range is refused."""
-    assert short_scenario.cold_chain.single_event_delay_s == 1800
+    assert short_scenario.cold_chain.single_event_delay_s == 900
+    assert short_scenario.cold_chain.hysteresis_c == 0.5
     short_data["cold_chain"]["high_c"] = 1.0
     with pytest.raises(ScenarioError, match="above low_c"):
         parse_scenario(short_data)

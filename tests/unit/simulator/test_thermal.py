@@ -157,3 +157,15 @@ def test_cumulative_budget_trips_the_rule() -> None:
     ((start, _),) = truth.excursions
     assert truth.out_of_range_s >= 600
     assert start == T0 + timedelta(minutes=12)
+
+
+def test_exit_ends_only_back_inside_by_the_hysteresis() -> None:
+    """Like the engine's detector, 7.8 °C after 9 °C is still the same exit
+    (0.5 °C hysteresis): the single-event delay keeps running through it."""
+    truth = ExcursionTruth(RULE)
+    _observe(truth, [5.0, 9.0, 7.8, 9.0, 9.0, 9.0, 9.0, 7.5, 9.0])
+    assert truth.exits == [
+        (T0 + timedelta(minutes=1), T0 + timedelta(minutes=7)),
+        (T0 + timedelta(minutes=8), None),
+    ]
+    assert truth.excursions == [(T0 + timedelta(minutes=6), T0 + timedelta(minutes=7))]

@@ -44,6 +44,9 @@ class CodecLimits:
             raise ValueError("payload limits must be positive")
 
 
+_DEFAULT_LIMITS = CodecLimits()
+
+
 def _reject_constant(token: str) -> Any:
     raise InvalidReading(_R.NON_FINITE, token)
 
@@ -154,17 +157,32 @@ def decode_payload(
 
     ``received_at`` (UTC) anchors the future/past timestamp checks.
     """
-    limits = limits or CodecLimits()
+    limits = limits or _DEFAULT_LIMITS
     doc = _parse(payload, limits)
     items = doc if isinstance(doc, list) else [doc]
     if not items:
         raise MalformedPayload(_R.EMPTY_BATCH)
     if len(items) > limits.max_readings_per_message:
         raise MalformedPayload(_R.TOO_MANY_READINGS, str(len(items)))
+    window = _window(received_at, limits)
+    return [_reading(item, box_id, received_at, window) for item in items]
+
+
+_last_window: tuple[datetime, CodecLimits, _Window] | None = None
+
+
+def _window(received_at: datetime, limits: CodecLimits) -> _Window:
+    """Bounds for ``received_at``; the transport stamps arrivals per millisecond,
+    so consecutive messages mostly share one (a one-entry cache)."""
+    global _last_window
+    last = _last_window
+    if last is not None and last[0] == received_at and last[1] is limits:
+        return last[2]
     window = _Window(
         received_at - timedelta(seconds=limits.max_age_s),
         received_at + timedelta(seconds=limits.max_future_skew_s),
         limits.min_temp_c,
         limits.max_temp_c,
     )
-    return [_reading(item, box_id, received_at, window) for item in items]
+    _last_window = (received_at, limits, window)
+    return window

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 __all__ = [
     "DELTA_H_OVER_R_K",
@@ -96,9 +97,8 @@ class BoxRules:
         return self.report_interval_s * self.silent_after_intervals
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """What the detector reads of a reading."""
+class Sample(NamedTuple):
+    """What the detector reads of a reading (a named tuple: one per reading)."""
 
     recorded_at: datetime
     seq: int

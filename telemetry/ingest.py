@@ -48,7 +48,7 @@ CommitHook = Callable[[Sequence[InboundMessage], WriteResult, float], None]
 class IngestParams:
     """Batching, retry and housekeeping knobs of the worker."""
 
-    batch_max_messages: int = 500
+    batch_max_messages: int = 1000
     batch_window_s: float = 0.05
     retry_initial_s: float = 0.1
     retry_max_s: float = 2.0
@@ -92,7 +92,7 @@ class IngestWorker:
     def __init__(
         self,
         store: TelemetryStore,
-        inbox: queue.Queue[InboundMessage],
+        inbox: queue.SimpleQueue[InboundMessage] | queue.Queue[InboundMessage],
         ack: Acknowledger,
         *,
         params: IngestParams | None = None,
@@ -110,6 +110,7 @@ class IngestWorker:
         self._rules_at = float("-inf")
         self.monitor = ExcursionMonitor(store, lambda box: self._rules.get(box))
         self._silence_at = time.monotonic()
+        self._topic_boxes: dict[str, BoxId] = {}
 
     # -- loop -----------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -153,18 +154,25 @@ class IngestWorker:
                     continue
 
     def _collect(self, stop: threading.Event) -> list[InboundMessage]:
+        inbox = self._inbox
         try:
-            first = self._inbox.get(timeout=0.2)
+            first = inbox.get(timeout=0.2)
         except queue.Empty:
             return []
         batch = [first]
+        size = self.params.batch_max_messages
         deadline = time.monotonic() + self.params.batch_window_s
-        while len(batch) < self.params.batch_max_messages and not stop.is_set():
+        while len(batch) < size:
+            try:  # take what is already there without waiting (C-level queue)
+                batch.append(inbox.get_nowait())
+                continue
+            except queue.Empty:
+                pass
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or stop.is_set():
                 break
             try:
-                batch.append(self._inbox.get(timeout=remaining))
+                batch.append(inbox.get(timeout=remaining))
             except queue.Empty:
                 break
         return batch
@@ -230,9 +238,15 @@ class IngestWorker:
         readings: list[Reading] = []
         dead: list[DeadLetter] = []
         p = self.params
+        boxes = self._topic_boxes
+        if len(boxes) > 100_000:  # bound the cache (topics are per box)
+            boxes.clear()
         for message in messages:
             try:
-                box = box_id_from_topic(message.topic, p.topic_prefix)
+                box = boxes.get(message.topic)
+                if box is None:
+                    box = box_id_from_topic(message.topic, p.topic_prefix)
+                    boxes[message.topic] = box
                 if box not in self._rules:
                     self._refresh_rules(force=time.monotonic() - self._rules_at > 1.0)
                     if box not in self._rules:

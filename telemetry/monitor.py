@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 _Touch = tuple[list[Episode], datetime | None]
 
 
+def _device_order(sample: Sample) -> tuple[datetime, int]:
+    return sample.recorded_at, sample.seq
+
+
 class ExcursionMonitor:
     """Turns newly stored samples into persisted excursion episodes."""
 
@@ -46,17 +50,20 @@ class ExcursionMonitor:
             by_box[box].append(sample)
         touched: dict[BoxId, _Touch] = {}
         late: dict[BoxId, Sample] = {}
+        rules_of, trackers = self._rules_of, self._trackers
         for box, samples in by_box.items():
-            rules = self._rules_of(box)
+            rules = rules_of(box)
             if rules is None:
                 continue
-            samples.sort(key=lambda s: (s.recorded_at, s.seq))
-            tracker = self._trackers.get(box)
-            if (
-                tracker is None
-                or tracker.rules != rules
-                or not tracker.accepts(samples[0])
-            ):
+            if len(samples) > 1:
+                samples.sort(key=_device_order)
+            tracker = trackers.get(box)
+            if tracker is not None and tracker.rules is not rules:
+                if tracker.rules == rules:  # the registry was re-read, unchanged
+                    tracker.rules = rules
+                else:
+                    tracker = None
+            if tracker is None or not tracker.accepts(samples[0]):
                 late[box] = samples[0]
                 continue
             episodes = tracker.feed(samples)

@@ -41,7 +41,7 @@ class IngestService:
     ) -> None:
         self.params = params or IngestParams()
         self.store = TelemetryStore(database_url, clock=clock)
-        self.inbox: queue.Queue[InboundMessage] = queue.Queue()
+        self.inbox: queue.SimpleQueue[InboundMessage] = queue.SimpleQueue()
         self.transport = MqttTransport(
             mqtt_url,
             client_id=client_id,

@@ -46,11 +46,12 @@ class TelemetrySettings(BaseSettings):
         default=None, description="CA certificate file for mqtts:// (TLS) brokers."
     )
     batch_max_messages: int = Field(
-        default=500,
+        default=1000,
         ge=1,
         description=(
-            "Flush a batch at this many messages; keep it at or below the broker's "
-            "max_inflight_messages or the size trigger never fires."
+            "Flush a batch at this many messages; keep it well below the broker's "
+            "max_inflight_messages (4000 in deploy/mosquitto) so the next batches "
+            "arrive while one commits."
         ),
     )
     batch_window_ms: int = Field(

@@ -30,12 +30,13 @@ __all__ = ["Bucket", "LatestReading", "TelemetryStore", "WriteResult"]
 
 log = logging.getLogger(__name__)
 
+# the field order of telemetry.model.Reading: a reading is written as it is
 _COLUMNS = (
-    "box_id, seq, recorded_at, received_at, temp_c, battery_pct, door_open, lat, lon"
+    "box_id, seq, recorded_at, temp_c, battery_pct, door_open, lat, lon, received_at"
 )
 _TYPES = [
-    "text", "int8", "timestamptz", "timestamptz", "float8", "float8", "bool",
-    "float8", "float8",
+    "text", "int8", "timestamptz", "float8", "float8", "bool", "float8", "float8",
+    "timestamptz",
 ]  # fmt: skip
 _CREATE_STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS reading_stage "
@@ -46,8 +47,9 @@ _MERGE_STAGE = f"""
 INSERT INTO telemetry.reading ({_COLUMNS})
 SELECT {_COLUMNS} FROM pg_temp.reading_stage
 ON CONFLICT DO NOTHING
-RETURNING box_id, recorded_at, seq, temp_c, battery_pct, door_open
 """
+# only when the plain merge met duplicates (redelivery): which rows are new
+_MERGE_STAGE_RETURNING = _MERGE_STAGE + "RETURNING box_id, seq, recorded_at"
 _KEEP_NEWER = ", ".join(
     f"{c} = CASE WHEN excluded.recorded_at >= b.recorded_at "
     f"THEN excluded.{c} ELSE b.{c} END"
@@ -123,11 +125,12 @@ class LatestReading:
     last_received_at: datetime
 
 
-def _row(r: Reading, now: datetime) -> tuple[object, ...]:
-    return (
-        r.box_id, r.seq, r.recorded_at, r.received_at or now, r.temp_c,
-        r.battery_pct, r.door_open, r.lat, r.lon,
-    )  # fmt: skip
+class _DuplicateRowsError(Exception):
+    """The plain merge skipped rows: roll it back and merge with RETURNING."""
+
+
+def _sample(r: Reading) -> Sample:
+    return Sample(r.recorded_at, r.seq, r.temp_c, r.battery_pct, r.door_open)
 
 
 def _day(at: datetime) -> date:
@@ -241,13 +244,12 @@ class TelemetryStore:
                 with conn.cursor() as cur:
                     with cur.copy(_COPY_STAGE) as copy:
                         copy.set_types(_TYPES)
+                        write = copy.write_row
                         for reading in readings:
-                            copy.write_row(_row(reading, now))
-                    cur.execute(_MERGE_STAGE)
-                    for box, at, seq, temp, bat, door in cur.fetchall():
-                        inserted.append(
-                            (BoxId(box), Sample(at, seq, temp, bat, door))  # type: ignore[arg-type]
-                        )
+                            if reading.received_at is None:
+                                reading = reading._replace(received_at=now)
+                            write(reading)
+                    inserted = self._merge(conn, cur, readings)
                     cur.execute(_UPSERT_LATEST)
             if dead_letters:
                 with conn.cursor() as cur:
@@ -270,6 +272,36 @@ class TelemetryStore:
                 except Exception:  # the hook's own work is rolled back, not ours
                     log.exception("after-insert hook failed")
         return WriteResult(inserted, len(readings), len(dead_letters))
+
+    @staticmethod
+    def _merge(
+        conn: psycopg.Connection[tuple[object, ...]],
+        cur: psycopg.Cursor[tuple[object, ...]],
+        readings: Sequence[Reading],
+    ) -> list[tuple[BoxId, Sample]]:
+        """Staging -> table; the new rows as detector samples.
+
+        Almost every batch is all new: a plain merge (no rows sent back) whose
+        row count says so. A redelivered batch is merged again with RETURNING
+        inside the savepoint's place, so only the new rows reach the detector.
+        """
+        try:
+            with conn.transaction():  # savepoint
+                cur.execute(_MERGE_STAGE)
+                if cur.rowcount != len(readings):
+                    raise _DuplicateRowsError
+            return [(r.box_id, _sample(r)) for r in readings]
+        except _DuplicateRowsError:
+            pass
+        cur.execute(_MERGE_STAGE_RETURNING)
+        new = {(box, seq, at) for box, seq, at in cur.fetchall()}
+        out = []
+        for r in readings:
+            key = (r.box_id, r.seq, r.recorded_at)
+            if key in new:
+                new.discard(key)  # a reading twice in one batch counts once
+                out.append((r.box_id, _sample(r)))
+        return out
 
     # -- registry -----------------------------------------------------------------
     def register_box(

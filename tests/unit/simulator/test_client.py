@@ -148,3 +148,34 @@ def test_route_parsing() -> None:
     assert stop.kind == "pickup"
     assert stop.eta_at == datetime(2026, 6, 15, 8, 10, tzinfo=UTC)
     assert parse_route(None) == []
+
+
+def test_box_quarantines_are_read_from_the_audit_trail() -> None:
+    """Only the box's quarantine entries count, oldest first; the query names
+    the box."""
+    seen: list[httpx.Request] = []
+
+    def entry(action: str, at: str, subject_type: str = "cold_box") -> dict[str, Any]:
+        return {"action": action, "recorded_at": at, "subject_type": subject_type}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(
+            200,
+            json=[
+                entry("cold_box.quarantined", "2026-06-15T10:40:00+00:00"),
+                entry("cold_box.released", "2026-06-15T10:30:00+00:00"),
+                entry("cold_box.quarantined", "2026-06-15T09:05:00+00:00"),
+                entry("cold_box.quarantined", "2026-06-15T08:00:00+00:00", "rider"),
+            ],
+        )
+
+    stamps = _run(handler, lambda c: c.box_quarantines("staff", "box-7"))
+    assert stamps == [
+        datetime(2026, 6, 15, 9, 5, tzinfo=UTC),
+        datetime(2026, 6, 15, 10, 40, tzinfo=UTC),
+    ]
+    (request,) = seen
+    assert request.url.path == "/audit"
+    assert request.url.params["subject_id"] == "box-7"
+    assert request.headers["authorization"] == "Bearer staff"

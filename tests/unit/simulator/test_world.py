@@ -21,6 +21,12 @@ def test_standard_world(city: CityData, standard_scenario: Scenario) -> None:
     }
     assert all(lot.expires_on > standard_scenario.day for lot in world.stock)
     assert len(world.riders) == 60
+    # scooters and cars are cleared for controlled drugs, bikes are not
+    assert {(r.vehicle.value, r.controlled) for r in world.riders} == {
+        ("scooter", True),
+        ("car", True),
+        ("bike", False),
+    }
     assert len(world.failures.box_failures) == 3
     for rider, at, _ in world.failures.box_failures:
         spec = world.riders[rider]

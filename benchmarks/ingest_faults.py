@@ -37,7 +37,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import psycopg
 
 from benchmarks._report import print_table, write_json
@@ -48,13 +47,13 @@ from benchmarks.ingest_throughput import (
     INGEST_USER,
     PublishPlan,
     audit,
+    forget_session,
     prepare_database,
     reset,
     run_publisher,
     stored_count,
 )
 from telemetry.embedded_broker import free_port
-from telemetry.mqtt import parse_mqtt_url
 from tests.integration.telemetry.private_mosquitto import PrivateMosquitto
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -108,18 +107,6 @@ def start_worker(db_url: str, mqtt_url: str, client_id: str, log: Path) -> Any:
                             stderr=subprocess.STDOUT)  # fmt: skip
 
 
-def forget_session(mqtt_url: str, client_id: str) -> None:
-    """Drop a persistent session (a clean-session connect with its client id)."""
-    addr = parse_mqtt_url(mqtt_url)
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
-    client.username_pw_set(addr.username, addr.password)
-    client.connect(addr.host, addr.port)
-    client.loop_start()
-    time.sleep(0.3)
-    client.loop_stop()
-    client.disconnect()
-
-
 def lag_s(db_url: str) -> float | None:
     """Now minus the newest stored device time; None if the DB is unreachable."""
     try:
@@ -143,8 +130,9 @@ def run_fault(fault: str, pg: PrivatePostgres, db_url: str, mosq: PrivateMosquit
     time.sleep(3.0)  # connected and subscribed
     # a DB crash outage is longer: keep publishing long enough to see recovery
     publish_s = duration_s + (15.0 if fault == "db" else 0.0)
+    # paho publisher: it reconnects and re-sends across the broker restart
     plan = PublishPlan(mosq.url(GATEWAY_USER, GATEWAY_PW), f"pub-{client_id}", RATE,
-                       publish_s)  # fmt: skip
+                       publish_s, raw=False)  # fmt: skip
     proc, out = run_publisher(plan)
     time.sleep(FAULT_AT_S)
     injected = time.time()

@@ -49,7 +49,7 @@ class IngestParams:
     """Batching, retry and housekeeping knobs of the worker."""
 
     batch_max_messages: int = 1000
-    batch_window_s: float = 0.05
+    batch_window_s: float = 0.02
     retry_initial_s: float = 0.1
     retry_max_s: float = 2.0
     rules_refresh_s: float = 5.0

@@ -55,7 +55,12 @@ class TelemetrySettings(BaseSettings):
         ),
     )
     batch_window_ms: int = Field(
-        default=50, ge=1, description="Flush a batch this long after its first message."
+        default=20,
+        ge=1,
+        description=(
+            "Flush a batch this long after its first message (bounds the "
+            "publish->alert latency; full batches flush at once)."
+        ),
     )
     silence_check_s: float = Field(
         default=5.0, gt=0, description="How often to look for boxes that went silent."

@@ -1,6 +1,6 @@
 """A day of medicine deliveries on Malta, played for each dispatch policy.
 
-``python -m benchmarks.city_day [--quick] [--json FILE] [--speed N]``
+``python -m benchmarks.city_day [--quick] [--json FILE] [--speed N] [--report-only]``
 
 For each policy: a fresh database and ``rxdispatch serve`` (``benchmarks._api_server``,
 on ``DATABASE_URL``/``MQTT_URL`` or the embedded defaults), then the simulator plays
@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import os
 import platform
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -30,6 +31,7 @@ from benchmarks._report import write_json
 from simulator.city import load_city
 from simulator.clock import WarpClock
 from simulator.report import Kpis, compare, compute_kpis, format_table, write_report
+from simulator.runlog import RunLog
 from simulator.runner import RunOptions, play
 from simulator.scenario_loader import BUNDLED_DIR, load_scenario
 from simulator.world import World, build_world
@@ -46,9 +48,41 @@ POLICIES: dict[str, dict[str, str]] = {
 }
 
 
+class _LoadSampler:
+    """The 1-minute load average, sampled every ``every_s`` while a policy plays
+    (the machine is shared: a figure without its load means little)."""
+
+    def __init__(self, every_s: float = 30.0) -> None:
+        self.samples: list[float] = []
+        self._every_s = every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> _LoadSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            self.samples.append(os.getloadavg()[0])
+            if self._stop.wait(self._every_s):
+                return
+
+    def summary(self) -> dict[str, float]:
+        """Mean and max of the samples."""
+        if not self.samples:
+            return {}
+        mean = sum(self.samples) / len(self.samples)
+        return {"mean": round(mean, 2), "max": round(max(self.samples), 2)}
+
+
 def _run_policy(
     name: str, env: dict[str, str], args: argparse.Namespace, data_dir: Path
-) -> tuple[Kpis, float]:
+) -> tuple[Kpis, float, dict[str, float]]:
     scenario = load_scenario(args.scenario)
     world = build_world(scenario, load_city(cache_dir=data_dir / "city"))
     # the server's ingest and the simulator's boxes meet on MQTT_URL, or on an
@@ -57,7 +91,9 @@ def _run_policy(
     broker = EmbeddedBroker().start() if configured is None else None
     mqtt_url = broker.url if broker is not None else str(configured)
     try:
-        return _play_policy(name, env, args, world, mqtt_url, data_dir)
+        with _LoadSampler() as load:
+            kpis, wall_s = _play_policy(name, env, args, world, mqtt_url, data_dir)
+        return kpis, wall_s, load.summary()
     finally:
         if broker is not None:
             broker.stop()
@@ -119,22 +155,33 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--duration", type=float, help="simulated minutes to play")
     parser.add_argument("--server-clock", choices=("shared", "real"), default="shared")
     parser.add_argument("--out", default="var/bench/city_day")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="play nothing: report again from the run logs saved in --out",
+    )
     args = parser.parse_args(argv)
     name = "short" if args.quick else "standard"
     args.scenario = BUNDLED_DIR / f"{name}.toml"
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    data_dir = Path(os.environ.get("RXDISPATCH_DATA_DIR") or REPO / "var")
-    results = [_run_policy(p, env, args, data_dir) for p, env in POLICIES.items()]
-    kpis = [k for k, _ in results]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    body: dict[str, Any] = {"scenario": name, "machine": platform.platform()}
+    if args.report_only:
+        kpis = [
+            compute_kpis(RunLog.from_json((out / f"run-{p}.json").read_bytes()))
+            for p in POLICIES
+        ]
+    else:
+        data_dir = Path(os.environ.get("RXDISPATCH_DATA_DIR") or REPO / "var")
+        results = [_run_policy(p, env, args, data_dir) for p, env in POLICIES.items()]
+        kpis = [k for k, _, _ in results]
+        body["speed"] = args.speed or load_scenario(args.scenario).speed
+        body["wall_s"] = {k.policy: round(s, 1) for k, s, _ in results}
+        body["load_avg_1m"] = {k.policy: load for k, _, load in results}
     print(format_table(kpis))
-    write_report(Path(args.out), kpis, stem="city_day")
-    body: dict[str, Any] = {
-        "scenario": name,
-        "machine": platform.platform(),
-        "wall_s": {k.policy: round(s, 1) for k, s in results},
-        "policies": {k.policy: k.__dict__ for k in kpis},
-        "ratios": compare(kpis[0], kpis[-1]),
-    }
+    write_report(out, kpis, stem="city_day")
+    body["policies"] = {k.policy: k.__dict__ for k in kpis}
+    body["ratios"] = compare(kpis[0], kpis[-1])
     if args.json:
         write_json(args.json, body)
 

@@ -21,6 +21,7 @@ from api.request_context import RequestIdMiddleware
 from api.routers import audit as audit_routes
 from api.routers import auth as auth_routes
 from api.routers import catalogue as catalogue_routes
+from api.routers import cold_boxes as cold_box_routes
 from api.routers import delivery as delivery_routes
 from api.routers import health as health_routes
 from api.routers import holds as holds_routes
@@ -46,6 +47,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     catalogue_routes.router,
     orders_routes.router,
     riders_routes.router,
+    cold_box_routes.router,
     plans_routes.router,
     delivery_routes.router,
     picking_routes.router,

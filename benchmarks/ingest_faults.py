@@ -1,6 +1,7 @@
 """Fault runs of the ingest pipeline: nothing lost, nothing duplicated, recovery time.
 
-``python -m benchmarks.ingest_faults [--quick] [--json FILE] [--faults worker,db]``
+``python -m benchmarks.ingest_faults [--quick] [--json FILE] [--faults worker,db]
+[--share-group G [--workers N]] [--mosquitto KEY=VALUE]``
 
 Each run publishes 2,000 readings/s (QoS 1, paho, own process) to a private
 mosquitto started from ``deploy/mosquitto``; the worker is the real
@@ -12,9 +13,11 @@ without touching the machine's shared server. At t = 5 s one fault is injected:
 - ``broker``: restart mosquitto (SIGTERM, which persists its queues, then start);
 - ``db``: ``pg_ctl stop -m immediate`` (a crash), start again 5 s later.
 
-``--share-group G`` runs the worker on a shared subscription instead of the
-default plain one (mosquitto 2.0.11 then loses messages in flight to a killed
-worker; see the report).
+``--share-group G`` runs the workers on a shared subscription instead of the
+default plain one; ``--workers N`` (with a group) starts N workers that split
+the load, and the worker fault kills and restarts the first of them.
+``--mosquitto KEY=VALUE`` overrides a line of the shipped broker config (to
+compare settings, e.g. ``max_inflight_messages=1000``).
 
 Afterwards the database is audited per (box, seq) against what the broker
 acknowledged to the publisher: ``lost`` and ``duplicates`` must be 0. Recovery
@@ -59,6 +62,7 @@ from tests.integration.telemetry.private_mosquitto import PrivateMosquitto
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 RATE = 2000
 SHARE_GROUP = ""
+WORKERS = 1
 FAULT_AT_S = 5.0
 
 
@@ -127,6 +131,13 @@ def run_fault(fault: str, pg: PrivatePostgres, db_url: str, mosq: PrivateMosquit
     client_id = f"faults-{fault}-{uuid.uuid4().hex[:6]}"
     ingest_url = mosq.url(INGEST_USER, INGEST_PW)
     worker = start_worker(db_url, ingest_url, client_id, folder / f"{fault}.log")
+    # more workers share the load (shared subscription); the first is the victim
+    others = [
+        start_worker(
+            db_url, ingest_url, f"{client_id}-{i}", folder / f"{fault}-{i}.log"
+        )
+        for i in range(1, WORKERS)
+    ]
     time.sleep(3.0)  # connected and subscribed
     # a DB crash outage is longer: keep publishing long enough to see recovery
     publish_s = duration_s + (15.0 if fault == "db" else 0.0)
@@ -163,11 +174,13 @@ def run_fault(fault: str, pg: PrivatePostgres, db_url: str, mosq: PrivateMosquit
         time.sleep(0.2)
     time.sleep(1.0)  # anything still in flight would show up as a duplicate
     counts = audit(db_url)
-    worker.send_signal(signal.SIGTERM)
-    worker.wait(30)
-    forget_session(ingest_url, client_id)
+    for i, proc_ in enumerate([worker, *others]):
+        proc_.send_signal(signal.SIGTERM)
+        proc_.wait(30)
+        forget_session(ingest_url, f"{client_id}-{i}" if i else client_id)
     return {
         "fault": fault,
+        "workers": WORKERS,
         "published": pub["readings"],
         "acked_by_broker": pub["acked_messages"],
         "stored": counts["rows"],
@@ -184,13 +197,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--faults", default="worker,broker,db")
     parser.add_argument("--share-group", default="", help="$share group of the worker")
+    parser.add_argument("--workers", type=int, default=1, help="> 1 needs a group")
+    parser.add_argument(
+        "--mosquitto", action="append", default=[], metavar="KEY=VALUE",
+        help="override a line of the shipped mosquitto.conf (experiments)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    global SHARE_GROUP
+    global SHARE_GROUP, WORKERS
     SHARE_GROUP = args.share_group
+    WORKERS = args.workers
+    if WORKERS > 1 and not SHARE_GROUP:
+        parser.error("several workers need --share-group")
+    overrides = dict(kv.split("=", 1) for kv in args.mosquitto)
     duration_s = 25.0 if args.quick else 40.0
     folder = Path(tempfile.mkdtemp(prefix="rxd-faults-"))
     pg = PrivatePostgres()
-    mosq = PrivateMosquitto({INGEST_USER: INGEST_PW, GATEWAY_USER: GATEWAY_PW})
+    mosq = PrivateMosquitto(
+        {INGEST_USER: INGEST_PW, GATEWAY_USER: GATEWAY_PW}, overrides=overrides
+    )
     results = []
     try:
         pg.start()
@@ -212,6 +236,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         write_json(args.json, {"benchmark": "ingest_faults", "rate_readings_s": RATE,
                                "quick": args.quick, "share_group": SHARE_GROUP or None,
+                               "workers": WORKERS, "mosquitto_overrides": overrides,
+                               "loadavg_1m_end": round(os.getloadavg()[0], 2),
                                "results": results})  # fmt: skip
 
 

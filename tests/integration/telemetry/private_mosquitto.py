@@ -33,9 +33,16 @@ def mosquitto_binary() -> str | None:
 
 
 def render_config(
-    *, port: int, tls_port: int | None, folder: Path, tls_files: dict[str, Path]
+    *,
+    port: int,
+    tls_port: int | None,
+    folder: Path,
+    tls_files: dict[str, Path],
+    overrides: dict[str, str] | None = None,
 ) -> str:
-    """The shipped ``mosquitto.conf`` with listeners and paths moved to ``folder``."""
+    """The shipped ``mosquitto.conf`` with listeners and paths moved to ``folder``
+    (and ``overrides`` replacing the values of those keys, for experiments)."""
+    overrides = overrides or {}
     out: list[str] = []
     in_tls = False
     for line in (SHIPPED / "mosquitto.conf").read_text().splitlines():
@@ -54,6 +61,8 @@ def render_config(
             line = f"{key} {folder / key}"
         elif key == "persistence_location":
             line = f"persistence_location {folder}/"
+        elif key in overrides:
+            line = f"{key} {overrides[key]}"
         out.append(line)
     out.append(f"pid_file {folder / 'mosquitto.pid'}")
     out.append("log_dest stderr")
@@ -69,6 +78,7 @@ class PrivateMosquitto:
         *,
         tls: bool = False,
         binary: str | None = None,
+        overrides: dict[str, str] | None = None,
     ) -> None:
         self.binary = binary or mosquitto_binary() or "mosquitto"
         self.folder = Path(tempfile.mkdtemp(prefix="rxd-mosq-"))
@@ -92,7 +102,7 @@ class PrivateMosquitto:
                 os.chmod(path, 0o644)
         conf = render_config(
             port=self.port, tls_port=self.tls_port, folder=self.folder,
-            tls_files=self.tls_files,
+            tls_files=self.tls_files, overrides=overrides,
         )  # fmt: skip
         self.conf_path = self.folder / "mosquitto.conf"
         self.conf_path.write_text(conf)

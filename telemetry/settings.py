@@ -37,8 +37,9 @@ class TelemetrySettings(BaseSettings):
         description=(
             "Shared-subscription group ($share/<group>/...) so several workers split "
             "the load. Unset: a plain subscription (one worker), the default because "
-            "mosquitto 2.0.11 drops messages in flight to a shared subscriber that "
-            "crashes (measured: benchmarks/ingest_faults.py). Ignored on the "
+            "with mosquitto 2.0.11 a shared group loses messages in flight to a killed "
+            "member and those published before the workers re-subscribe after a broker "
+            "restart (measured; docs/telemetry-wire-contract.md). Ignored on the "
             "embedded amqtt broker, which has no shared subscriptions."
         ),
     )

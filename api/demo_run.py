@@ -316,12 +316,16 @@ def print_summary(result: DemoResult, echo: Echo) -> None:
         f"p95 {_num(k['order_to_door_p95_min'], '.1f')} min; per order "
         f"{_num(k['travel_km_per_order'], '.2f')} km and "
         f"{_num(k['travel_min_per_order'], '.1f')} min of riding; "
-        f"{_num(k['orders_per_rider_hour'], '.2f')} orders per rider-hour"
+        f"{_num(k['orders_per_rider_hour'], '.2f')} orders per rider-hour; "
+        f"on a rider's route after p50 {_num(k.get('assignment_p50_min'), '.1f')} "
+        f"min"
     )
     echo(
         f"  excursions detected {k['excursions_detected']}/"
         f"{k['excursions_injected']} (delay p50 "
-        f"{_num(k['detection_delay_p50_s'], '.0f')} s), false alarms "
+        f"{_num(k['detection_delay_p50_s'], '.0f')} s), natural "
+        f"{k.get('natural_detected', 0)}/{k.get('natural_excursions', 0)}, "
+        f"false alarms "
         f"{k['false_alarms']}; cold-chain orders delivered after an excursion "
         f"{k['cold_chain_delivered_after_excursion']}; OTP failures "
         f"{k['otp_failures']}"

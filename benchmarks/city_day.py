@@ -156,24 +156,35 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--server-clock", choices=("shared", "real"), default="shared")
     parser.add_argument("--out", default="var/bench/city_day")
     parser.add_argument(
+        "--scenario",
+        help="a bundled scenario's name or a TOML file (default: standard)",
+    )
+    parser.add_argument(
+        "--policy",
+        action="append",
+        choices=sorted(POLICIES),
+        help="play only this policy (repeatable; default: all)",
+    )
+    parser.add_argument(
         "--report-only",
         action="store_true",
         help="play nothing: report again from the run logs saved in --out",
     )
     args = parser.parse_args(argv)
-    name = "short" if args.quick else "standard"
-    args.scenario = BUNDLED_DIR / f"{name}.toml"
+    name = args.scenario or ("short" if args.quick else "standard")
+    args.scenario = name if Path(name).is_file() else BUNDLED_DIR / f"{name}.toml"
+    policies = {p: POLICIES[p] for p in args.policy or POLICIES}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     body: dict[str, Any] = {"scenario": name, "machine": platform.platform()}
     if args.report_only:
         kpis = [
             compute_kpis(RunLog.from_json((out / f"run-{p}.json").read_bytes()))
-            for p in POLICIES
+            for p in policies
         ]
     else:
         data_dir = Path(os.environ.get("RXDISPATCH_DATA_DIR") or REPO / "var")
-        results = [_run_policy(p, env, args, data_dir) for p, env in POLICIES.items()]
+        results = [_run_policy(p, env, args, data_dir) for p, env in policies.items()]
         kpis = [k for k, _, _ in results]
         body["speed"] = args.speed or load_scenario(args.scenario).speed
         body["wall_s"] = {k.policy: round(s, 1) for k, s, _ in results}

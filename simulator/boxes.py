@@ -121,6 +121,19 @@ class BoxUnit:
         self.sensor.online = self.online_at(at)
         return self.sensor.read(at, temp_c, door_open=door_open, position=position)
 
+    def natural(self) -> list[InjectedExcursion]:
+        """Ground truth of the excursions no injected failure caused (a healthy
+        box, or this one before its failure): heat, door openings, spent packs."""
+        found = []
+        for tripped_at, _ in self.truth.excursions:
+            if self.failed_at is not None and tripped_at >= self.failed_at:
+                continue
+            exit_at = max(s for s, _ in self.truth.exits if s <= tripped_at)
+            found.append(
+                InjectedExcursion(self.box_ref, exit_at, "natural", exit_at, tripped_at)
+            )
+        return found
+
     def injected(self) -> InjectedExcursion | None:
         """Ground truth of this box's failure for the report (None: none injected)."""
         if self.failure is None or self.failed_at is None:

@@ -16,7 +16,9 @@ Definitions (all computed from a :class:`~simulator.runlog.RunLog`):
   those with an alert on the same box (raised after the box left its range, 60 s
   of slack for sensor noise); ``detection_delay``: from the moment the rule
   tripped (ground truth) to the alert; negative if the system alarmed earlier.
-- ``false_alarms``: excursion alerts on boxes where nothing was injected.
+- ``natural_excursions``/``natural_detected``: the same for true excursions that
+  no injected failure caused (heat, door openings, spent packs).
+- ``false_alarms``: excursion alerts on boxes with no true excursion at all.
 - ``cold_chain_delivered_after_excursion``: cold-chain orders delivered although
   their box was in an excursion while they were on board (must be 0).
 """
@@ -34,7 +36,7 @@ import orjson
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from simulator.runlog import OrderStatus, RunLog
+from simulator.runlog import DetectedExcursion, InjectedExcursion, OrderStatus, RunLog
 
 __all__ = ["Kpis", "compare", "compute_kpis", "format_table", "write_report"]
 
@@ -67,6 +69,8 @@ class Kpis:
     failed_not_home: int
     excursions_injected: int
     excursions_detected: int
+    natural_excursions: int
+    natural_detected: int
     false_alarms: int
     detection_delay_p50_s: float | None
     detection_delay_max_s: float | None
@@ -113,7 +117,7 @@ def compute_kpis(log: RunLog) -> Kpis:
         )
         / 3600
     )
-    matched, false_alarms = _match_alerts(log)
+    matched, natural, false_alarms = _match_alerts(log)
     delays = [d for d in matched.values() if d is not None]
     count = {status: 0 for status in OrderStatus}
     for order in log.orders:
@@ -137,6 +141,8 @@ def compute_kpis(log: RunLog) -> Kpis:
         failed_not_home=count[OrderStatus.FAILED_NOT_HOME],
         excursions_injected=len(matched),
         excursions_detected=len(delays),
+        natural_excursions=len(natural),
+        natural_detected=sum(1 for d in natural.values() if d is not None),
         false_alarms=false_alarms,
         detection_delay_p50_s=_percentile(delays, 50),
         detection_delay_max_s=max(delays) if delays else None,
@@ -147,11 +153,26 @@ def compute_kpis(log: RunLog) -> Kpis:
     )
 
 
-def _match_alerts(log: RunLog) -> tuple[dict[int, float | None], int]:
-    """Per real excursion its detection delay (None: missed); unmatched alerts."""
+def _match_alerts(
+    log: RunLog,
+) -> tuple[dict[int, float | None], dict[int, float | None], int]:
+    """Detection delays of the injected and the natural excursions (None:
+    missed), and the alerts that match no true excursion."""
     unused = sorted(log.detected, key=lambda d: d.alerted_at)
+    injected = _match(log.injected, unused)
+    natural = _match(log.natural, unused)
+    # Several alerts for one box after a true excursion are repeats, not false alarms.
+    truth_boxes = {t.box for t in [*log.injected, *log.natural]}
+    return injected, natural, sum(1 for a in unused if a.box not in truth_boxes)
+
+
+def _match(
+    truths: list[InjectedExcursion], unused: list[DetectedExcursion]
+) -> dict[int, float | None]:
+    """Per real excursion its detection delay (None: missed); takes the
+    matched alerts out of ``unused``."""
     matched: dict[int, float | None] = {}
-    for index, truth in enumerate(log.injected):
+    for index, truth in enumerate(truths):
         if truth.true_excursion_at is None or truth.true_exit_at is None:
             continue
         matched[index] = None
@@ -162,9 +183,7 @@ def _match_alerts(log: RunLog) -> tuple[dict[int, float | None], int]:
                 matched[index] = delay.total_seconds()
                 unused.remove(alert)
                 break
-    # Several alerts for one box after its failure are repeats, not false alarms.
-    failed_boxes = {t.box for t in log.injected}
-    return matched, sum(1 for a in unused if a.box not in failed_boxes)
+    return matched
 
 
 def compare(candidate: Kpis, baseline: Kpis) -> dict[str, float | None]:

@@ -109,6 +109,8 @@ class RunLog:
     legs: list[RiderLeg] = field(default_factory=list)
     injected: list[InjectedExcursion] = field(default_factory=list)
     detected: list[DetectedExcursion] = field(default_factory=list)
+    # true excursions no injected failure caused (mode "natural")
+    natural: list[InjectedExcursion] = field(default_factory=list)
 
     def to_json(self) -> bytes:
         """The log as JSON (datetimes in RFC 3339)."""
@@ -132,6 +134,7 @@ class RunLog:
             legs=[_load(RiderLeg, x) for x in data["legs"]],
             injected=[_load(InjectedExcursion, x) for x in data["injected"]],
             detected=[_load(DetectedExcursion, x) for x in data["detected"]],
+            natural=[_load(InjectedExcursion, x) for x in data.get("natural", [])],
         )
 
 

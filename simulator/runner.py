@@ -264,6 +264,8 @@ async def _play(
         ctx.log.legs.extend(agent.motion.legs)
         if agent.box is not None and (truth := agent.box.injected()) is not None:
             ctx.log.injected.append(truth)
+        if agent.box is not None:
+            ctx.log.natural.extend(agent.box.natural())
     ctx.log.ended_at = min(ctx.now(), ctx.end_at)
 
 

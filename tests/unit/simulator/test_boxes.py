@@ -39,6 +39,22 @@ def test_healthy_box_keeps_its_orders_safe() -> None:
     assert box.unload("o1") is False
     assert box.truth.excursions == []
     assert box.injected() is None
+    assert box.natural() == []
+
+
+def test_excursion_without_a_failure_is_natural_truth() -> None:
+    """A healthy box held open too long (no injected failure) has a true
+    excursion of its own: the report counts it as natural, not injected."""
+    box = BoxUnit.create("box-3", PARAMS, RULE, rng=random.Random(1))
+    box.open_lid(T0, 45 * 60)
+    _run(box, 60)
+    assert box.injected() is None
+    ((exit_at, tripped_at),) = [
+        (t.true_exit_at, t.true_excursion_at) for t in box.natural()
+    ]
+    assert (box.natural()[0].box, box.natural()[0].mode) == ("box-3", "natural")
+    assert exit_at is not None
+    assert tripped_at == exit_at + timedelta(seconds=RULE.single_event_delay_s)
 
 
 def test_failure_exposes_orders_and_is_recorded_as_truth() -> None:

@@ -113,6 +113,21 @@ def test_kpis_from_a_hand_made_log() -> None:
     assert kpis.otp_failures == 2
 
 
+def test_natural_excursions_are_detections_not_false_alarms() -> None:
+    """An alert on a box whose true temperature tripped the rule without an
+    injected failure counts as a natural detection; one on a box that never
+    left its range is a false alarm."""
+    log = make_log()
+    log.natural.append(
+        InjectedExcursion("D", at(10, 40), "natural", at(10, 40), at(10, 55))
+    )
+    kpis = compute_kpis(log)
+    assert (kpis.natural_excursions, kpis.natural_detected) == (1, 1)
+    assert kpis.false_alarms == 0
+    assert (kpis.excursions_injected, kpis.excursions_detected) == (2, 1)
+    assert RunLog.from_json(log.to_json()) == log
+
+
 def test_empty_run_has_undefined_rates() -> None:
     """With nothing delivered, rates are None rather than a division error."""
     log = RunLog("engine", "empty", at(8), at(9))

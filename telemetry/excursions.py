@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 __all__ = [
     "DELTA_H_OVER_R_K",
@@ -31,6 +31,7 @@ __all__ = [
     "ExcursionKind",
     "Rule",
     "Sample",
+    "SampleLike",
     "TemperatureProfile",
     "TemperatureRecord",
     "detect_episodes",
@@ -97,6 +98,22 @@ class BoxRules:
         return self.report_interval_s * self.silent_after_intervals
 
 
+class SampleLike(Protocol):
+    """What the detector reads of a sample: a :class:`Sample`, or a stored
+    reading as it is (``telemetry.model.Reading`` has these fields)."""
+
+    @property
+    def recorded_at(self) -> datetime: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def temp_c(self) -> float: ...
+    @property
+    def battery_pct(self) -> float | None: ...
+    @property
+    def door_open(self) -> bool | None: ...
+
+
 class Sample(NamedTuple):
     """What the detector reads of a reading (a named tuple: one per reading)."""
 
@@ -126,7 +143,7 @@ class Episode:
         )
 
 
-Predicate = Callable[[Sample], bool | None]  # None: the sample says nothing
+Predicate = Callable[[SampleLike], bool | None]  # None: the sample says nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +156,7 @@ class _Condition:
     delay_s: float
     budget_s: float | None
     window_s: float
-    peak: Callable[[Sample], float | None]
+    peak: Callable[[SampleLike], float | None]
     prefer_max: bool = True
 
 
@@ -156,7 +173,7 @@ class _ConditionTracker:
         self._alarm: tuple[datetime, Rule] | None = None
         self._prior: deque[tuple[datetime, float]] = deque()
 
-    def feed(self, sample: Sample) -> Episode | None:
+    def feed(self, sample: SampleLike) -> Episode | None:
         """Advance by one sample; the current or just-closed episode, if alarming."""
         if self._start is None:
             if self.spec.enters(sample):
@@ -169,7 +186,7 @@ class _ConditionTracker:
         self._extend(sample)
         return self._episode(None)
 
-    def _extend(self, sample: Sample) -> None:
+    def _extend(self, sample: SampleLike) -> None:
         self._last_at = sample.recorded_at
         value = self.spec.peak(sample)
         if value is not None and (
@@ -226,10 +243,10 @@ def _conditions(rules: BoxRules) -> tuple[_Condition, ...]:
         rules.low_battery_pct + rules.battery_hysteresis_pct,
     )
 
-    def temp(s: Sample) -> float:
+    def temp(s: SampleLike) -> float:
         return s.temp_c
 
-    def battery(s: Sample) -> float | None:
+    def battery(s: SampleLike) -> float | None:
         return s.battery_pct
 
     return (
@@ -266,11 +283,11 @@ class BoxTracker:
         self._conditions = [_ConditionTracker(c) for c in _conditions(rules)]
         self.last_key: tuple[datetime, int] | None = None
 
-    def accepts(self, sample: Sample) -> bool:
+    def accepts(self, sample: SampleLike) -> bool:
         """Whether ``sample`` comes after everything fed so far (else: recompute)."""
         return self.last_key is None or (sample.recorded_at, sample.seq) > self.last_key
 
-    def feed(self, samples: Iterable[Sample]) -> list[Episode]:
+    def feed(self, samples: Iterable[SampleLike]) -> list[Episode]:
         """Feed in-order samples; the alarming episodes they created or changed."""
         touched: dict[tuple[ExcursionKind, datetime], Episode] = {}
         for sample in samples:
@@ -284,7 +301,7 @@ class BoxTracker:
         return list(touched.values())
 
 
-def detect_episodes(samples: Iterable[Sample], rules: BoxRules) -> list[Episode]:
+def detect_episodes(samples: Iterable[SampleLike], rules: BoxRules) -> list[Episode]:
     """All alarming episodes of ``samples`` (any order; duplicates by seq ignored)."""
     unique = {(s.recorded_at, s.seq): s for s in samples}
     tracker = BoxTracker(rules)
@@ -339,7 +356,7 @@ class TemperatureRecord:
 
 
 def temperature_record(
-    samples: Iterable[Sample], profile: TemperatureProfile, max_gap_s: float = 900.0
+    samples: Iterable[SampleLike], profile: TemperatureProfile, max_gap_s: float = 900.0
 ) -> TemperatureRecord:
     """Min, max, MKT and minutes outside the labelled range of ``samples``.
 

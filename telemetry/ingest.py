@@ -1,12 +1,17 @@
-"""The ingest worker: inbox -> decode -> batch -> store -> ack -> excursions.
+"""The ingest worker: inbox -> decode -> batch -> store + detect -> ack -> notify.
 
-Batches flush at ``batch_max_messages`` or ``batch_window_s`` after their first
-message. A batch is acknowledged only after its readings and dead letters are
-committed; while PostgreSQL is unreachable the worker keeps the batch and retries
-with backoff, acknowledging nothing, so a restart or crash loses nothing (the
-broker redelivers on the persistent session and the insert ignores duplicates).
-Excursion detection and notification run after the ack; if they fail they are
-logged and recomputed from history later, never blocking readings.
+Three threads, none waiting on another's I/O: paho's network thread only turns
+packets into inbox entries (``telemetry.mqtt``); a decode thread collects a batch
+(``batch_max_messages``, or ``batch_window_s`` after its first message) and
+decodes it while the commit thread writes the previous one. A batch is
+acknowledged only after its readings and dead letters are committed; while
+PostgreSQL is unreachable the worker keeps the batch and retries with backoff,
+acknowledging nothing, so a restart or crash loses nothing (the broker redelivers
+on the persistent session and the insert ignores duplicates). Excursion
+detection runs for the batch's boxes inside its transaction (a savepoint: alerts
+commit with their readings; a detector failure is logged and recomputed from
+history on the box's next batch, never blocking readings); new excursions go to
+the notifier right after the commit.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from telemetry.errors import (
     StoreUnavailable,
     UnknownBox,
 )
-from telemetry.excursions import BoxRules, Sample
+from telemetry.excursions import BoxRules, SampleLike
 from telemetry.model import BoxId, DeadLetter, InboundMessage, Reading
 from telemetry.monitor import ExcursionMonitor
 from telemetry.store import TelemetryStore, WriteResult
@@ -329,7 +334,9 @@ class IngestWorker:
             )  # fmt: skip
         return total, all_dead
 
-    def _detect(self, created: list[int], inserted: list[tuple[BoxId, Sample]]) -> None:
+    def _detect(
+        self, created: list[int], inserted: list[tuple[BoxId, SampleLike]]
+    ) -> None:
         """Runs inside the write transaction (savepoint); appends new excursion ids."""
         try:
             created.extend(self.monitor.process(inserted))

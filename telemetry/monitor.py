@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from telemetry import excursion_store
-from telemetry.excursions import BoxRules, BoxTracker, Episode, Sample
+from telemetry.excursions import BoxRules, BoxTracker, Episode, SampleLike
 from telemetry.model import BoxId
 from telemetry.store import TelemetryStore
 
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 _Touch = tuple[list[Episode], datetime | None]
 
 
-def _device_order(sample: Sample) -> tuple[datetime, int]:
+def _device_order(sample: SampleLike) -> tuple[datetime, int]:
     return sample.recorded_at, sample.seq
 
 
@@ -43,13 +43,13 @@ class ExcursionMonitor:
         self._silent: set[BoxId] | None = None
         self.recomputations = 0
 
-    def process(self, inserted: Sequence[tuple[BoxId, Sample]]) -> list[int]:
+    def process(self, inserted: Sequence[tuple[BoxId, SampleLike]]) -> list[int]:
         """Detect and persist; ids of newly created excursions (to notify)."""
-        by_box: dict[BoxId, list[Sample]] = defaultdict(list)
+        by_box: dict[BoxId, list[SampleLike]] = defaultdict(list)
         for box, sample in inserted:
             by_box[box].append(sample)
         touched: dict[BoxId, _Touch] = {}
-        late: dict[BoxId, Sample] = {}
+        late: dict[BoxId, SampleLike] = {}
         rules_of, trackers = self._rules_of, self._trackers
         for box, samples in by_box.items():
             rules = rules_of(box)
@@ -78,7 +78,7 @@ class ExcursionMonitor:
                 self._trackers.pop(box, None)
             raise
 
-    def _recompute(self, late: dict[BoxId, Sample]) -> dict[BoxId, _Touch]:
+    def _recompute(self, late: dict[BoxId, SampleLike]) -> dict[BoxId, _Touch]:
         windows = {}
         for box in late:
             rules = self._rules_of(box)

@@ -23,7 +23,7 @@ from psycopg.rows import tuple_row
 from dispatch.clock import SystemClock
 from dispatch.ports import Clock
 from telemetry.errors import StoreUnavailable
-from telemetry.excursions import BoxRules, Sample, TemperatureProfile
+from telemetry.excursions import BoxRules, Sample, SampleLike, TemperatureProfile
 from telemetry.model import BoxId, DeadLetter, Reading
 
 __all__ = ["Bucket", "LatestReading", "TelemetryStore", "WriteResult"]
@@ -89,7 +89,7 @@ ORDER BY r.box_id, r.recorded_at, r.seq
 class WriteResult:
     """What one committed batch did."""
 
-    inserted: list[tuple[BoxId, Sample]]
+    inserted: list[tuple[BoxId, SampleLike]]
     staged: int
     dead_letters: int
 
@@ -127,10 +127,6 @@ class LatestReading:
 
 class _DuplicateRowsError(Exception):
     """The plain merge skipped rows: roll it back and merge with RETURNING."""
-
-
-def _sample(r: Reading) -> Sample:
-    return Sample(r.recorded_at, r.seq, r.temp_c, r.battery_pct, r.door_open)
 
 
 def _day(at: datetime) -> date:
@@ -226,7 +222,7 @@ class TelemetryStore:
         readings: Sequence[Reading],
         dead_letters: Sequence[DeadLetter] = (),
         *,
-        after_insert: Callable[[list[tuple[BoxId, Sample]]], object] | None = None,
+        after_insert: Callable[[list[tuple[BoxId, SampleLike]]], object] | None = None,
     ) -> WriteResult:
         """Store readings (duplicates ignored) and dead letters in one transaction.
 
@@ -237,7 +233,7 @@ class TelemetryStore:
         days = {_day(r.recorded_at) for r in readings} - self._days_ready
         if days:
             self.ensure_partitions(min(days), max(days))
-        inserted: list[tuple[BoxId, Sample]] = []
+        inserted: list[tuple[BoxId, SampleLike]] = []
         now = self.clock.now()
         with self.transaction() as conn:
             if readings:
@@ -278,7 +274,7 @@ class TelemetryStore:
         conn: psycopg.Connection[tuple[object, ...]],
         cur: psycopg.Cursor[tuple[object, ...]],
         readings: Sequence[Reading],
-    ) -> list[tuple[BoxId, Sample]]:
+    ) -> list[tuple[BoxId, SampleLike]]:
         """Staging -> table; the new rows as detector samples.
 
         Almost every batch is all new: a plain merge (no rows sent back) whose
@@ -290,17 +286,17 @@ class TelemetryStore:
                 cur.execute(_MERGE_STAGE)
                 if cur.rowcount != len(readings):
                     raise _DuplicateRowsError
-            return [(r.box_id, _sample(r)) for r in readings]
+            return [(r.box_id, r) for r in readings]  # readings are samples
         except _DuplicateRowsError:
             pass
         cur.execute(_MERGE_STAGE_RETURNING)
         new = {(box, seq, at) for box, seq, at in cur.fetchall()}
-        out = []
+        out: list[tuple[BoxId, SampleLike]] = []
         for r in readings:
             key = (r.box_id, r.seq, r.recorded_at)
             if key in new:
                 new.discard(key)  # a reading twice in one batch counts once
-                out.append((r.box_id, _sample(r)))
+                out.append((r.box_id, r))
         return out
 
     # -- registry -----------------------------------------------------------------

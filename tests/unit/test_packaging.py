@@ -58,3 +58,23 @@ def test_readme_configuration_table_is_current() -> None:
     end = "<!-- settings-table:end -->"
     current = readme[readme.index(start) + len(start) : readme.index(end)]
     assert current == settings_table()
+
+
+def test_demo_data_ships_in_the_wheel() -> None:
+    """``rxdispatch demo`` needs no clone: the bundled scenarios are package data
+    of ``simulator`` and the wheel force-includes the city extract (with its
+    licence) as ``simulator/data/city``, where the simulator looks first."""
+    import tomllib
+
+    from api.cli_demo import _scenario_file
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    wheel = config["tool"]["hatch"]["build"]["targets"]["wheel"]
+    assert "simulator" in wheel["packages"]
+    assert wheel["force-include"]["data/city"] == "simulator/data/city"
+    assert {"LICENSE.md", "SOURCE.md"} <= {
+        p.name for p in (REPO / "data/city").iterdir()
+    }
+    bundled = REPO / "simulator" / "scenarios"
+    assert {"short.toml", "standard.toml"} <= {p.name for p in bundled.glob("*.toml")}
+    assert _scenario_file(Path("short")) == bundled / "short.toml"

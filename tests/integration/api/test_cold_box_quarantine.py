@@ -117,3 +117,27 @@ def test_wrong_state_unknown_box_and_bad_input_are_problems(
     )
     assert (rider.status_code, rider.headers["content-type"]) == (403, PROBLEM)
     assert client.get(url, headers=disp).json()["fit_for_cold"] is False
+
+
+def test_quarantine_reaches_the_dispatch_feed(
+    client: TestClient, creds: Credentials
+) -> None:
+    """The dispatchers' live map hears of the quarantine over the websocket (an
+    ``alert`` frame of kind ``rider.changed`` naming the rider, ids only)."""
+    _box_with_rider(client, creds)
+    disp = creds(Role.dispatcher)
+    with client.websocket_connect("/ws/dispatch", headers=disp) as feed:
+        feed.receive_json()  # the snapshot sent on connect
+        r = client.post(
+            f"/cold-boxes/{BOX}/quarantine", headers=disp, json={"reason": "warm"}
+        )
+        assert r.status_code == 200, r.text
+        for _ in range(200):
+            frame = feed.receive_json()
+            if frame["type"] == "alert" and frame["data"]["kind"] == "rider.changed":
+                break
+        else:
+            raise AssertionError("no rider.changed alert on the dispatch feed")
+    assert frame["data"]["rider_id"] == RIDER
+    assert frame["data"]["what"] == "cold_box.quarantined"
+    assert "warm" not in str(frame)  # the free-text reason stays off the feed

@@ -42,8 +42,10 @@ _GREEDY_ABOVE_NODES = 500
 """Above this many nodes the first plan comes from ``construction`` (much faster)."""
 _MIN_SEARCH_S = 0.3
 """Least search time worth building the engine model for."""
-_READ_BACK_S_PER_NODE = 8e-5
-"""Time kept after the search to read the plan back (about 0.15 s at 2,000 nodes)."""
+_READ_BACK_S_PER_NODE = 1.4e-4
+"""Time kept after the search to read the plan back and free the model (about
+0.27 s at 2,000 nodes: the engine overshoots its limit by ~0.1 s under load and
+tearing down a 1,920-node model takes ~0.05 s)."""
 
 
 def solve(

@@ -23,8 +23,12 @@ def solve_command(
         int, typer.Option("--seed", help="Random seed (diversifies the search).")
     ] = 0,
     workers: Annotated[
-        int, typer.Option("--workers", help="Parallel diversified searches.")
-    ] = 1,
+        int,
+        typer.Option(
+            "--workers",
+            help="Parallel diversified searches (default: two, one per core here).",
+        ),
+    ] = 2,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Write the solution here instead of stdout."),

@@ -84,12 +84,7 @@ def copy_patient_data(tx: Tx, order_id: str, *, actor: str, reason: str) -> Pati
     contact = tx.ctx.cipher.decrypt_contact(
         orders_repo.get_contact_enc(tx, order_id), owner=order_id
     )
-    notes_enc = orders_repo.get_access_notes_enc(tx, order_id)
-    notes = (
-        ""
-        if notes_enc is None
-        else tx.ctx.cipher.decrypt(notes_enc, owner=order_id).decode()
-    )
+    notes = _notes(tx, order_id, orders_repo.get_access_notes_enc(tx, order_id))
     fields = ["name", "phone", "address"] + (["access_notes"] if notes else [])
     tx.audit(
         actor=actor,
@@ -99,6 +94,11 @@ def copy_patient_data(tx: Tx, order_id: str, *, actor: str, reason: str) -> Pati
         details={"reason": reason, "fields": fields},
     )
     return PatientData(contact, notes)
+
+
+def _notes(tx: Tx, order_id: str, blob: bytes | None) -> str:
+    """Decrypted access notes ("" when the order has none); not audited."""
+    return "" if blob is None else tx.ctx.cipher.decrypt(blob, owner=order_id).decode()
 
 
 def read_access_notes(tx: Tx, order_id: str, *, actor: str) -> str:
@@ -133,13 +133,10 @@ def disclose_to_rider(
     shown: dict[str, RiderDisclosure] = {}
     for order_id, (contact_enc, notes_enc) in blobs.items():
         name = tx.ctx.cipher.decrypt_contact(contact_enc, owner=order_id).name
-        notes = (
-            b""
-            if notes_enc is None
-            else tx.ctx.cipher.decrypt(notes_enc, owner=order_id)
-        )
         first = name.split()
-        shown[order_id] = RiderDisclosure(first[0] if first else "", notes.decode())
+        shown[order_id] = RiderDisclosure(
+            first[0] if first else "", _notes(tx, order_id, notes_enc)
+        )
     first_time = (
         patients_repo.record_disclosures(tx, rider_id, shown) if shown else set()
     )

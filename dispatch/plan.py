@@ -1,7 +1,7 @@
 """A plan: which rider collects and delivers which order, in which order, by when.
 
 Plain data produced by :func:`dispatch.planning.to_plan` and stored by
-:mod:`dispatch.plans`; ``basis_*`` record the state versions it was computed on.
+:mod:`dispatch.plans`; ``basis_*`` record the state it was computed on.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from dispatch.orders import Order
 
 __all__ = ["Plan", "PlannedStop", "RiderRoute", "UnservableOrder"]
 
@@ -59,6 +61,9 @@ class Plan:
     """Order id -> version seen when the problem was built."""
     basis_riders: Mapping[str, int] = field(default_factory=dict)
     trigger_reasons: tuple[str, ...] = ()
+    basis_order_states: Mapping[str, Order] = field(default_factory=dict)
+    """Order id -> the order as the problem saw it (in memory only, not stored):
+    lets :func:`dispatch.plans.apply_plan` tell what changed while planning."""
 
     def assignments(self) -> dict[str, tuple[str, str | None]]:
         """Order id -> (rider id, pharmacy it is collected from or None)."""

@@ -104,6 +104,7 @@ class Translation:
     basis_orders: Mapping[str, int]
     basis_riders: Mapping[str, int]
     skipped: tuple[UnservableOrder, ...] = ()
+    basis_order_states: Mapping[str, Order] = field(default_factory=dict)
 
 
 def _s(at: datetime, origin: datetime) -> int:
@@ -259,6 +260,7 @@ def build_problem(
         basis_orders={o.id: o.version for o in orders},
         basis_riders={r.id: r.version for r in snapshot.riders},
         skipped=tuple(skipped),
+        basis_order_states={o.id: o for o in orders},
     )
 
 
@@ -500,4 +502,5 @@ def to_plan(
         basis_orders=dict(translation.basis_orders),
         basis_riders=dict(translation.basis_riders),
         trigger_reasons=tuple(trigger_reasons),
+        basis_order_states=dict(translation.basis_order_states),
     )

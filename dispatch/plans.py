@@ -1,14 +1,30 @@
 """Taking the planner's snapshot and applying a computed plan (optimistically).
 
-A plan is applied only if nothing it relied on changed while it was computed:
-no other plan was applied meanwhile, every order it routes still has the version
-it was planned with, and every rider it uses still has the same shift/status
-version (position updates do not count). Otherwise :class:`PlanVersionConflict`
-is raised, nothing is written, and the caller re-plans on fresh state.
+A plan is applied only if nothing it relied on changed while it was computed,
+except progress along the plan itself: no other plan was applied meanwhile, every
+rider it uses still has the same shift/status version (position updates do not
+count), and every order it covers either still has the version it was planned
+with or changed only by moving along the plan:
+
+- it ended (delivered, failed, cancelled): it is skipped (not assigned, not
+  unassigned, not recorded unservable) and its stops are left out of the stored
+  plan;
+- it was picked up by the rider the plan routes it with (from the pharmacy the
+  plan collects it at, if the plan has a pickup): kept as it is, its pickup stop
+  is left out of the stored plan;
+- it is now assigned to the rider the plan gives it and nothing else about it
+  changed (compared with the order the plan was computed on): applied as planned.
+
+Anything else (put on hold, given or picked up by another rider, another
+pharmacy, gone, or any change to an order the plan leaves unassigned other than
+ending) raises :class:`PlanVersionConflict`: nothing is written and the caller
+re-plans on fresh state.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import replace
 from datetime import date
 
 from dispatch import sourcing
@@ -20,7 +36,7 @@ from dispatch.errors import PlanNotFound, PlanVersionConflict
 from dispatch.events import OrderUnassignable, PlanUpdated
 from dispatch.model import Rider
 from dispatch.orders import Order, OrderStatus
-from dispatch.planning import PLANNABLE, Plan, PlanningSnapshot
+from dispatch.planning import PLANNABLE, Plan, PlanningSnapshot, RiderRoute
 from dispatch.transitions import move
 
 __all__ = ["apply_plan", "current_plan", "current_version", "take_snapshot"]
@@ -89,8 +105,10 @@ def apply_plan(tx: Tx, plan: Plan, *, based_on_version: int | None) -> Plan:
             tx, ids=list(plan.basis_orders), for_update=True
         )
     }
-    _check_basis(tx, plan, orders)
-    assignments = plan.assignments()
+    finished = _check_basis(tx, plan, orders)
+    for order_id in finished:
+        del orders[order_id]
+    assignments = {k: v for k, v in plan.assignments().items() if k not in finished}
     for order_id, (rider_id, pharmacy_id) in assignments.items():
         _assign(tx, orders[order_id], rider_id, pharmacy_id)
     unservable = {u.order_id: u for u in plan.unassigned}
@@ -116,17 +134,13 @@ def apply_plan(tx: Tx, plan: Plan, *, based_on_version: int | None) -> Plan:
             detail = unservable[order.id].detail if order.id in unservable else ""
             tx.emit(OrderUnassignable(order.id, reason, detail))
     version = (latest_version or 0) + 1
-    stored = Plan(
+    picked = {o.id for o in orders.values() if o.status is OrderStatus.PICKED_UP}
+    stored = replace(
+        plan,
         version=version,
         created_at=tx.now,
-        status=plan.status,
-        cost=plan.cost,
-        solve_time_s=plan.solve_time_s,
-        routes=plan.routes,
-        unassigned=plan.unassigned,
-        basis_orders=plan.basis_orders,
-        basis_riders=plan.basis_riders,
-        trigger_reasons=plan.trigger_reasons,
+        routes=_remaining(plan.routes, finished, picked),
+        unassigned=tuple(u for u in plan.unassigned if u.order_id not in finished),
     )
     plans_repo.insert_plan(tx, stored)
     tx.audit(
@@ -135,28 +149,40 @@ def apply_plan(tx: Tx, plan: Plan, *, based_on_version: int | None) -> Plan:
         subject_type="plan",
         subject_id=str(version),
         details={
-            "routes": len(plan.routes),
+            "routes": len(stored.routes),
             "assigned": len(assignments),
-            "unassigned": len(plan.unassigned),
+            "unassigned": len(stored.unassigned),
+            "skipped_finished": len(finished),
             "status": plan.status,
         },
     )
     tx.emit(
         PlanUpdated(
             version,
-            len(plan.routes),
+            len(stored.routes),
             len(assignments),
-            len(plan.unassigned),
+            len(stored.unassigned),
             plan.status,
         )
     )
     return stored
 
 
-def _check_basis(tx: Tx, plan: Plan, orders: dict[str, Order]) -> None:
+def _check_basis(tx: Tx, plan: Plan, orders: dict[str, Order]) -> set[str]:
+    """Raise :class:`PlanVersionConflict` unless the plan's basis is current or
+    changed only by progress along it; return the orders that ended meanwhile."""
+    assignments = plan.assignments()
+    finished: set[str] = set()
     for order_id, version in plan.basis_orders.items():
         current = orders.get(order_id)
-        if current is None or current.version != version:
+        if current is not None and current.version == version:
+            continue
+        if current is not None and not current.is_open:
+            finished.add(order_id)
+            continue
+        basis = plan.basis_order_states.get(order_id)
+        target = assignments.get(order_id)
+        if current is None or not _along(current, basis, target):
             raise PlanVersionConflict(f"order {order_id!r} changed while planning")
     riders: dict[str, Rider] = {r.id: r for r in catalogue.list_riders(tx)}
     for route in plan.routes:
@@ -165,6 +191,48 @@ def _check_basis(tx: Tx, plan: Plan, orders: dict[str, Order]) -> None:
             raise PlanVersionConflict(
                 f"rider {route.rider_id!r} changed while planning"
             )
+    return finished
+
+
+def _along(
+    current: Order, basis: Order | None, target: tuple[str, str | None] | None
+) -> bool:
+    """Whether an open order's change since planning is progress along the plan
+    (``target``: the rider and pickup pharmacy the plan gives it, if any)."""
+    if target is None:
+        return False  # the plan leaves it unassigned: it must not have moved
+    rider_id, pharmacy_id = target
+    if current.rider_id != rider_id:
+        return False
+    if current.status is OrderStatus.PICKED_UP:
+        return pharmacy_id is None or pharmacy_id == current.pharmacy_id
+    if current.status is not OrderStatus.ASSIGNED or basis is None:
+        return False
+    if basis.status not in (OrderStatus.SOURCED, OrderStatus.ASSIGNED):
+        return False
+    # only the assignment may differ; any other change (pharmacy, hold) is not ours
+    unchanged = replace(
+        current, status=basis.status, rider_id=basis.rider_id, version=basis.version
+    )
+    return unchanged == basis
+
+
+def _remaining(
+    routes: tuple[RiderRoute, ...], finished: Collection[str], picked: Collection[str]
+) -> tuple[RiderRoute, ...]:
+    """The routes without the stops already done: every stop of a finished order
+    and the pickup of an order on board."""
+    result = []
+    for route in routes:
+        stops = tuple(
+            s
+            for s in route.stops
+            if s.order_id not in finished
+            and not (s.kind == "pickup" and s.order_id in picked)
+        )
+        if stops:
+            result.append(replace(route, stops=stops))
+    return tuple(result)
 
 
 def _assign(tx: Tx, order: Order, rider_id: str, pharmacy_id: str | None) -> None:

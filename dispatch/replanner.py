@@ -7,7 +7,8 @@ hold placed or released) trigger it, as does a timer. Triggers arriving within
 a solve start the next round right after. Each round reads a snapshot, builds the
 routing problem (warm-started from the current plan), solves it in the worker
 process with a deadline, and applies it only if its basis is still current
-(:func:`dispatch.plans.apply_plan`); a stale plan is dropped and re-planned.
+(:func:`dispatch.plans.apply_plan`: progress along the plan, such as a pickup
+by its rider, does not make it stale); a stale plan is dropped and re-planned.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from dispatch.adapters import postgres_stock as stock
 from dispatch.adapters.solver_pool import SolverPool
 from dispatch.errors import PlanVersionConflict
 from dispatch.events import PlanUpdated
-from dispatch.fulfilment import cancel_order
+from dispatch.holds import place_hold
 from dispatch.intake import submit_order
 from dispatch.model import GeoPoint
 from dispatch.orders import OrderStatus
@@ -75,11 +75,11 @@ def test_applied_plan_assigns_orders_and_is_versioned(db, publisher):
 
 
 def test_plan_on_stale_state_is_not_applied(db):
-    """An order cancelled while the plan was computed makes the plan stale."""
+    """An order put on hold while the plan was computed makes the plan stale."""
     ids = _world(db)
     _, plan = _plan(db)
     with db.transaction() as tx:
-        cancel_order(tx, ids[0], actor="api")
+        place_hold(tx, reason="damaged", actor="pharmacist", order_ids=[ids[0]])
     with pytest.raises(PlanVersionConflict), db.transaction() as tx:
         apply_plan(tx, plan, based_on_version=None)
     with db.transaction() as tx:

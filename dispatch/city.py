@@ -4,11 +4,16 @@
 graph to the main island's largest strongly connected component and caches the
 result as ``.npz`` in ``<data_dir>/cache`` keyed by the extract's sha256, so later
 loads skip the parse. Map data (c) OpenStreetMap contributors, ODbL 1.0.
+
+The extract is found in the source tree's ``data/city`` or, in an installed wheel,
+in ``simulator/data/city`` (pyproject's force-include); that directory is located
+by a package path look-up, without importing ``simulator`` (dispatch must not).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import time
 from dataclasses import dataclass, field
@@ -26,8 +31,10 @@ from routing.road_network import RoadGraph, largest_strongly_connected, simplify
 
 log = logging.getLogger(__name__)
 
+EXTRACT_NAME = "malta-2018-08-27.osm.pbf"
 REPO_DATA = Path(__file__).resolve().parent.parent / "data" / "city"
-DEFAULT_EXTRACT = REPO_DATA / "malta-2018-08-27.osm.pbf"
+WHEEL_DATA_PACKAGE = "simulator"
+"""The package a wheel ships ``data/city`` in (as ``<package>/data/city``)."""
 ATTRIBUTION = "Map data (c) OpenStreetMap contributors, ODbL 1.0"
 MAIN_ISLAND = "malta"
 _AREA_BUFFER_DEG = 0.002  # ~200 m around the outermost road nodes
@@ -68,6 +75,30 @@ class City:
     ) -> npt.NDArray[np.bool_]:
         """Vectorised: which (lat, lon) lie inside the service area."""
         return np.asarray(shapely.intersects_xy(self.service_area.geometry, lon, lat))
+
+
+def find_extract(
+    *, package: str = WHEEL_DATA_PACKAGE, source_tree: Path = REPO_DATA
+) -> Path:
+    """The bundled extract: in ``<package>/data/city`` (an installed wheel) or in
+    ``source_tree``; the source-tree path if neither has it (``load_city`` then
+    reports it missing). ``package`` is looked up on the import path, not imported.
+    """
+    candidates = []
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        candidates += [
+            Path(loc) / "data" / "city" / EXTRACT_NAME
+            for loc in spec.submodule_search_locations
+        ]
+    fallback = source_tree / EXTRACT_NAME
+    return next((c for c in candidates if c.is_file()), fallback)
+
+
+DEFAULT_EXTRACT = find_extract()
 
 
 def file_sha256(path: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,14 @@ import pytest
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from dispatch.city import DEFAULT_EXTRACT, City, load_city
+from dispatch.city import (
+    DEFAULT_EXTRACT,
+    EXTRACT_NAME,
+    REPO_DATA,
+    City,
+    find_extract,
+    load_city,
+)
 from dispatch.city_cache import cache_path
 from dispatch.city_osm import is_drivable, parse_speed_kmh, way_directions
 from dispatch.errors import InvalidInput, OutsideServiceArea
@@ -203,3 +211,35 @@ def test_new_orders_extend_the_matrix_without_moving_old_entries(city: City) -> 
     assert np.array_equal(grown.problem.durations["scooter"][:n, :n], old)
     fresh = provider.matrices(grown.points).durations["scooter"]
     assert np.array_equal(grown.problem.durations["scooter"], fresh)
+
+
+def test_source_tree_extract_is_the_default() -> None:
+    """In a checkout the map is the repository's ``data/city`` extract."""
+    assert DEFAULT_EXTRACT == REPO_DATA / EXTRACT_NAME
+    assert DEFAULT_EXTRACT.is_file()
+
+
+def test_wheel_layout_extract_is_found_without_importing_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An installed wheel ships the map as ``<package>/data/city``: found by a path
+    look-up; the package itself is never imported."""
+    package = tmp_path / "site" / "fake_sim_pkg"
+    (package / "data" / "city").mkdir(parents=True)
+    (package / "__init__.py").write_text("raise RuntimeError('imported')\n")
+    shipped = package / "data" / "city" / EXTRACT_NAME
+    shipped.write_bytes(b"pbf")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    found = find_extract(package="fake_sim_pkg", source_tree=tmp_path / "none")
+    assert found == shipped
+    assert "fake_sim_pkg" not in sys.modules
+
+
+def test_packaged_extract_missing_falls_back_to_the_source_tree(
+    tmp_path: Path,
+) -> None:
+    """Neither place has it: the source-tree path, which ``load_city`` reports."""
+    found = find_extract(package="no_such_package_xyz", source_tree=tmp_path)
+    assert found == tmp_path / EXTRACT_NAME
+    with pytest.raises(InvalidInput, match="not found"):
+        load_city(found, data_dir=tmp_path)

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,9 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, ClassVar
 
-import httpx
-
 from api.errors import ApiError
+from api.serve_process import ServerStartError, serve_command, wait_until_healthy
 from dispatch.database import create_database, drop_database, migrate
 from dispatch.embedded_postgres import start_embedded_postgres
 from telemetry.embedded_broker import EmbeddedBroker, free_port
@@ -170,39 +168,22 @@ def start_server(
     """``rxdispatch serve`` on a free port, logging to ``log_file``; waits for
     ``/health`` and returns the child and its base URL."""
     port = free_port()
-    cmd = python_module_cmd(
-        "-c",
-        "from api.cli import main; main()",
-        "serve",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--log-level",
-        "info",
-    )
 
     def to_file(line: str) -> None:
         log_file.write(line + "\n")
         log_file.flush()
 
-    child = Child.start("server", cmd, env, to_file)
+    child = Child.start("server", serve_command(port, log_level="info"), env, to_file)
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + startup_timeout_s
-    while not _healthy(base_url):
-        if child.returncode is not None:
-            raise DemoError(f"the API server exited with code {child.returncode}")
-        if time.monotonic() > deadline:
-            child.stop()
-            raise DemoError("the API server did not answer /health in time")
-        time.sleep(0.3)
-    return child, base_url
-
-
-def _healthy(base_url: str) -> bool:
     try:
-        return httpx.get(f"{base_url}/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+        wait_until_healthy(
+            base_url, lambda: child.returncode, timeout_s=startup_timeout_s
+        )
+    except ServerStartError as exc:
+        if exc.returncode is None:
+            child.stop()
+        raise DemoError(str(exc)) from exc
+    return child, base_url
 
 
 def child_env(extra: dict[str, str]) -> dict[str, str]:

@@ -11,9 +11,7 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +20,7 @@ from pathlib import Path
 
 import httpx
 
+from api.serve_process import serve_command, wait_until_healthy
 from dispatch.database import create_database, drop_database
 from dispatch.embedded_postgres import resolve_database_url
 from telemetry.embedded_broker import free_port
@@ -65,30 +64,10 @@ def running_api(extra_env: dict[str, str] | None = None) -> Iterator[RunningApi]
         "API_RUN_INGEST": "false",
         **(extra_env or {}),
     }
-    cmd = [
-        sys.executable,
-        "-c",
-        "from api.cli import main; main()",
-        "serve",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    process = subprocess.Popen(cmd, env=env)
+    process = subprocess.Popen(serve_command(port, log_level="warning"), env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the API server did not start")
-            time.sleep(0.3)
+        wait_until_healthy(base, process.poll, timeout_s=120)
         yield RunningApi(base, url, process)
     finally:
         process.send_signal(signal.SIGINT)

@@ -222,9 +222,10 @@ class RiderAgent:
         if otp is None:
             log.warning("no delivery code in the outbox of an order")
             return
+        placed.outcome.handoff_at = ctx.now()
         await self._handoff(stop.order_id, otp, lat, lon)
         placed.outcome.status = OrderStatus.DELIVERED
-        placed.outcome.delivered_at = ctx.now()
+        placed.outcome.delivered_at = placed.outcome.handoff_at
         placed.outcome.exposed = self._unload(stop.order_id)
 
     async def _handoff(self, order_id: str, otp: str, lat: float, lon: float) -> None:

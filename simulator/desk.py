@@ -135,7 +135,12 @@ async def sweep_statuses(ctx: RunContext) -> None:
         if outcome.status in (OrderStatus.DELIVERED, OrderStatus.FAILED_NOT_HOME):
             continue
         view = await ctx.client.get_order(ctx.staff_token, placed.order_id)
-        if view.status in _FINAL and outcome.status is not OrderStatus.HELD:
+        if view.status == "delivered" and outcome.handoff_at is not None:
+            # The run stopped while the rider's code was on its way: the
+            # system took it, the rider's task never heard back.
+            outcome.status = OrderStatus.DELIVERED
+            outcome.delivered_at = outcome.handoff_at
+        elif view.status in _FINAL and outcome.status is not OrderStatus.HELD:
             outcome.status = _FINAL[view.status]
         elif view.status == "failed" and outcome.status is OrderStatus.OPEN:
             outcome.status = OrderStatus.FAILED_OTHER

@@ -51,6 +51,7 @@ class OrderOutcome:
     status: OrderStatus = OrderStatus.OPEN
     assigned_at: datetime | None = None  # first on a rider's route
     picked_up_at: datetime | None = None
+    handoff_at: datetime | None = None  # the rider last sent the patient's code
     delivered_at: datetime | None = None
     rider: str | None = None
     otp_failures: int = 0

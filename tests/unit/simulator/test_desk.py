@@ -1,11 +1,18 @@
-"""Orders are written in the API's OrderCreate shape, on the system's clock."""
+"""Orders are written in the API's OrderCreate shape, on the system's clock;
+final statuses are settled from the system."""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
+from simulator.api_types import OrderView
+from simulator.context import PlacedOrder, RunContext
 from simulator.demand import OrderLine, OrderRequest
-from simulator.desk import order_body
+from simulator.desk import order_body, sweep_statuses
+from simulator.runlog import OrderOutcome, OrderStatus
 
 T0 = datetime(2026, 6, 15, 8, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -47,3 +54,43 @@ def test_order_body_matches_order_create() -> None:
 def test_standard_priority() -> None:
     """Non-urgent orders are standard priority."""
     assert order_body(_order(urgent=False), lambda at: at)["priority"] == "standard"
+
+
+@dataclass
+class _Client:
+    statuses: dict[str, str]
+
+    async def get_order(self, token: str, order_id: str) -> OrderView:
+        return OrderView(order_id, self.statuses[order_id], "r1", "p1", None, T0)
+
+
+@dataclass
+class _Ctx:
+    client: _Client
+    staff_token: str = "staff"
+    placed: dict[str, PlacedOrder] = field(default_factory=dict)
+
+
+def _placed(order_id: str, handoff_at: datetime | None) -> PlacedOrder:
+    request = _order(urgent=False)
+    outcome = OrderOutcome(request.ref, T0, request.due_at, False, False)
+    outcome.status = OrderStatus.OPEN
+    outcome.handoff_at = handoff_at
+    return PlacedOrder(request, order_id, "tok", outcome)
+
+
+def test_sweep_keeps_the_handoff_time_of_a_delivery_cut_off_by_the_end() -> None:
+    """The rider's code reached the system but the run stopped before the
+    answer: the order counts as delivered at the handoff, with a time."""
+    handed = T0 + timedelta(minutes=42)
+    ctx = _Ctx(_Client({"a": "delivered", "b": "picked_up", "c": "delivered"}))
+    ctx.placed = {
+        "a": _placed("a", handed),
+        "b": _placed("b", handed),  # code sent, refused or never arrived
+        "c": _placed("c", None),  # delivered with no handoff seen: no time
+    }
+    asyncio.run(sweep_statuses(cast(RunContext, ctx)))
+    a, b, c = (ctx.placed[k].outcome for k in "abc")
+    assert (a.status, a.delivered_at) == (OrderStatus.DELIVERED, handed)
+    assert (b.status, b.delivered_at) == (OrderStatus.OPEN, None)
+    assert (c.status, c.delivered_at) == (OrderStatus.DELIVERED, None)

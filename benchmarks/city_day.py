@@ -7,7 +7,9 @@ on ``DATABASE_URL``/``MQTT_URL`` or the embedded defaults), then the simulator p
 the same scenario with the same seed against it (the bundled ``standard``
 scenario, ``simulator/scenarios/standard.toml``; ``--quick``: ``short``). Prints
 the KPI table with the ratios of the first policy to the baseline and writes the
-KPIs as JSON (and the PNG chart next to it). Targets (issue 6): on-time >= 98 %,
+KPIs as JSON (and the PNG chart next to it), with the re-planner's round counters
+read from the server's ``/health/metrics`` at the end of each play (applied, stale,
+failed, skipped, total). Targets (issue 6): on-time >= 98 %,
 >= 25 % less rider travel per order than the baseline, 0 cold-chain orders
 delivered after an excursion.
 
@@ -26,7 +28,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from benchmarks._api_server import ADMIN, running_api
+import httpx
+
+from benchmarks._api_server import ADMIN, RunningApi, running_api
 from benchmarks._report import write_json
 from simulator.city import load_city
 from simulator.clock import WarpClock
@@ -46,6 +50,24 @@ POLICIES: dict[str, dict[str, str]] = {
     "engine": {"DISPATCH_POLICY": "optimised"},
     "greedy": {"DISPATCH_POLICY": "greedy"},
 }
+
+
+REPLAN_COUNTERS = ("applied", "stale", "failed", "skipped", "rounds")
+"""The re-planner's ``replan_<name>_total`` gauges reported per policy."""
+
+
+def _replan_counters(api: RunningApi) -> dict[str, int]:
+    """The re-planner's round counters from the server's ``/health/metrics``."""
+    r = httpx.get(
+        f"{api.base_url}/health/metrics", headers=api.admin_headers(), timeout=30
+    )
+    r.raise_for_status()
+    metrics = r.json()["metrics"]
+    return {
+        name: int(metrics[f"replan_{name}_total"])
+        for name in REPLAN_COUNTERS
+        if f"replan_{name}_total" in metrics
+    }
 
 
 class _LoadSampler:
@@ -82,7 +104,7 @@ class _LoadSampler:
 
 def _run_policy(
     name: str, env: dict[str, str], args: argparse.Namespace, data_dir: Path
-) -> tuple[Kpis, float, dict[str, float]]:
+) -> tuple[Kpis, float, dict[str, float], dict[str, int]]:
     scenario = load_scenario(args.scenario)
     world = build_world(scenario, load_city(cache_dir=data_dir / "city"))
     # the server's ingest and the simulator's boxes meet on MQTT_URL, or on an
@@ -92,8 +114,10 @@ def _run_policy(
     mqtt_url = broker.url if broker is not None else str(configured)
     try:
         with _LoadSampler() as load:
-            kpis, wall_s = _play_policy(name, env, args, world, mqtt_url, data_dir)
-        return kpis, wall_s, load.summary()
+            kpis, wall_s, replans = _play_policy(
+                name, env, args, world, mqtt_url, data_dir
+            )
+        return kpis, wall_s, load.summary(), replans
     finally:
         if broker is not None:
             broker.stop()
@@ -106,7 +130,7 @@ def _play_policy(
     world: World,
     mqtt_url: str,
     data_dir: Path,
-) -> tuple[Kpis, float]:
+) -> tuple[Kpis, float, dict[str, int]]:
     scenario = world.scenario
     started = time.monotonic()
     speed = args.speed or scenario.speed
@@ -142,8 +166,9 @@ def _play_policy(
             topic_prefix=prefix,
         )
         run_log = asyncio.run(play(world, options, data_dir))
+        replans = _replan_counters(api)
     run_log.save(Path(args.out) / f"run-{name}.json")
-    return compute_kpis(run_log), time.monotonic() - started
+    return compute_kpis(run_log), time.monotonic() - started, replans
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -185,11 +210,15 @@ def main(argv: list[str] | None = None) -> None:
     else:
         data_dir = Path(os.environ.get("RXDISPATCH_DATA_DIR") or REPO / "var")
         results = [_run_policy(p, env, args, data_dir) for p, env in policies.items()]
-        kpis = [k for k, _, _ in results]
+        kpis = [k for k, _, _, _ in results]
         body["speed"] = args.speed or load_scenario(args.scenario).speed
-        body["wall_s"] = {k.policy: round(s, 1) for k, s, _ in results}
-        body["load_avg_1m"] = {k.policy: load for k, _, load in results}
+        body["wall_s"] = {k.policy: round(s, 1) for k, s, _, _ in results}
+        body["load_avg_1m"] = {k.policy: load for k, _, load, _ in results}
+        body["replan_rounds"] = {k.policy: r for k, _, _, r in results}
     print(format_table(kpis))
+    for policy, counters in body.get("replan_rounds", {}).items():
+        shown = ", ".join(f"{k} {v}" for k, v in counters.items())
+        print(f"re-plan rounds ({policy}): {shown}")
     write_report(out, kpis, stem="city_day")
     body["policies"] = {k.policy: k.__dict__ for k in kpis}
     body["ratios"] = compare(kpis[0], kpis[-1])

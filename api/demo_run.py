@@ -317,14 +317,14 @@ def print_summary(result: DemoResult, echo: Echo) -> None:
         f"{_num(k['travel_km_per_order'], '.2f')} km and "
         f"{_num(k['travel_min_per_order'], '.1f')} min of riding; "
         f"{_num(k['orders_per_rider_hour'], '.2f')} orders per rider-hour; "
-        f"on a rider's route after p50 {_num(k.get('assignment_p50_min'), '.1f')} "
+        f"on a rider's route after p50 {_num(k['assignment_p50_min'], '.1f')} "
         f"min"
     )
     echo(
         f"  excursions detected {k['excursions_detected']}/"
         f"{k['excursions_injected']} (delay p50 "
         f"{_num(k['detection_delay_p50_s'], '.0f')} s), natural "
-        f"{k.get('natural_detected', 0)}/{k.get('natural_excursions', 0)}, "
+        f"{k['natural_detected']}/{k['natural_excursions']}, "
         f"false alarms "
         f"{k['false_alarms']}; cold-chain orders delivered after an excursion "
         f"{k['cold_chain_delivered_after_excursion']}; OTP failures "

@@ -132,11 +132,10 @@ def run_fault(fault: str, pg: PrivatePostgres, db_url: str, mosq: PrivateMosquit
     ingest_url = mosq.url(INGEST_USER, INGEST_PW)
     worker = start_worker(db_url, ingest_url, client_id, folder / f"{fault}.log")
     # more workers share the load (shared subscription); the first is the victim
+    other_ids = [f"{client_id}-{i}" for i in range(1, WORKERS)]
     others = [
-        start_worker(
-            db_url, ingest_url, f"{client_id}-{i}", folder / f"{fault}-{i}.log"
-        )
-        for i in range(1, WORKERS)
+        start_worker(db_url, ingest_url, other, folder / f"{other}.log")
+        for other in other_ids
     ]
     time.sleep(3.0)  # connected and subscribed
     # a DB crash outage is longer: keep publishing long enough to see recovery
@@ -174,10 +173,10 @@ def run_fault(fault: str, pg: PrivatePostgres, db_url: str, mosq: PrivateMosquit
         time.sleep(0.2)
     time.sleep(1.0)  # anything still in flight would show up as a duplicate
     counts = audit(db_url)
-    for i, proc_ in enumerate([worker, *others]):
+    for proc_, proc_id in zip([worker, *others], [client_id, *other_ids], strict=True):
         proc_.send_signal(signal.SIGTERM)
         proc_.wait(30)
-        forget_session(ingest_url, f"{client_id}-{i}" if i else client_id)
+        forget_session(ingest_url, proc_id)
     return {
         "fault": fault,
         "workers": WORKERS,

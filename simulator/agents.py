@@ -222,7 +222,12 @@ class RiderAgent:
         if otp is None:
             log.warning("no delivery code in the outbox of an order")
             return
+        # Recorded before the code is sent: if the run ends while the answer is
+        # on its way, the end-of-run sweep still knows when and in what state.
         placed.outcome.handoff_at = ctx.now()
+        placed.outcome.exposed = self.box is not None and self.box.was_exposed(
+            stop.order_id
+        )
         await self._handoff(stop.order_id, otp, lat, lon)
         placed.outcome.status = OrderStatus.DELIVERED
         placed.outcome.delivered_at = placed.outcome.handoff_at

@@ -81,6 +81,10 @@ class BoxUnit:
     def unload(self, order_ref: str) -> bool:
         """An order leaves the box; True if it was ever out of range on board."""
         self.on_board.discard(order_ref)
+        return self.was_exposed(order_ref)
+
+    def was_exposed(self, order_ref: str) -> bool:
+        """True if the order has been on board while the box was out of range."""
         return order_ref in self.exposed
 
     def swap_packs(self) -> None:

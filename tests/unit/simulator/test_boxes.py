@@ -83,6 +83,8 @@ def test_failure_exposes_orders_and_is_recorded_as_truth() -> None:
     assert truth.true_excursion_at is not None
     assert fail_at < truth.true_exit_at < fail_at + timedelta(minutes=5)
     assert truth.true_excursion_at - truth.true_exit_at == timedelta(minutes=15)
+    assert box.was_exposed("cold-1") is True
+    assert box.was_exposed("early") is False
     assert box.unload("cold-1") is True
     assert box.door_open_at(T0 + timedelta(minutes=29)) is True
     assert sent == 101

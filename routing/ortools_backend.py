@@ -111,6 +111,7 @@ def run_engine(
         if start is not None:
             if search.use_iterated_local_search:
                 # Iterated local search cannot start from an assignment: use GLS.
+                # (Locks can seed it, but measured no better: benchmarks/README.md.)
                 search.use_iterated_local_search = False
                 search.local_search_metaheuristic = _META.GUIDED_LOCAL_SEARCH
             assignment = model.SolveFromAssignmentWithParameters(start, search)

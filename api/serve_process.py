@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import httpx
 
-__all__ = ["ServerStartError", "is_healthy", "serve_command", "wait_until_healthy"]
+__all__ = ["ServerStartError", "serve_command", "wait_until_healthy"]
 
 
 class ServerStartError(RuntimeError):
@@ -36,7 +36,7 @@ def serve_command(port: int, *, log_level: str) -> list[str]:
     ]
 
 
-def is_healthy(base_url: str) -> bool:
+def _is_healthy(base_url: str) -> bool:
     """Whether ``/health`` answers 200 now."""
     try:
         return httpx.get(f"{base_url}/health", timeout=2).status_code == 200
@@ -55,7 +55,7 @@ def wait_until_healthy(
     as ``returncode()`` (the child's exit code, None while it runs) says it exited,
     or after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
-    while not is_healthy(base_url):
+    while not _is_healthy(base_url):
         code = returncode()
         if code is not None:
             raise ServerStartError(f"the API server exited with code {code}", code)

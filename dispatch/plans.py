@@ -141,6 +141,7 @@ def apply_plan(tx: Tx, plan: Plan, *, based_on_version: int | None) -> Plan:
         created_at=tx.now,
         routes=_remaining(plan.routes, finished, picked),
         unassigned=tuple(u for u in plan.unassigned if u.order_id not in finished),
+        basis_order_states={},  # what is stored, not the orders it was solved on
     )
     plans_repo.insert_plan(tx, stored)
     tx.audit(

@@ -1,0 +1,129 @@
+"""Route-based decomposition: which problems split, and that a split never loses."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from routing import Site, SolverParams, TimeWindow, check, solve
+from routing.construction import greedy_routes
+from routing.decomposition import (
+    decomposable,
+    eliminate_by_parts,
+    improve_by_parts,
+    independent_routes,
+)
+from routing.instances import Instance, parse_instance
+from routing.layout import build_layout
+
+DATA = Path(__file__).parents[2] / "data" / "routing"
+
+
+def _homberger() -> Instance:
+    return parse_instance((DATA / "R1_2_1.txt").read_text(), "R1_2_1.txt")
+
+
+def _li_lim() -> Instance:
+    return parse_instance((DATA / "lr104.txt").read_text(), "lr104.txt")
+
+
+def _cost(instance: Instance, stops: list[int]) -> int:
+    # DIMACS instances carry no distances: travel time is the cost.
+    matrix = instance.problem.durations["default"]
+    path = [0, *stops, 0]
+    return sum(int(matrix[a, b]) for a, b in itertools.pairwise(path))
+
+
+def test_only_depot_based_vrptw_of_enough_jobs_splits() -> None:
+    """200-job VRPTW splits; 99 jobs, pickups, soft windows or two depots do not."""
+    problem = _homberger().problem
+    assert decomposable(problem)
+    assert not decomposable(replace(problem, jobs=problem.jobs[:99]))
+    first = problem.jobs[0]
+    with_pickup = replace(first, pickups=(Site(0),))
+    assert not decomposable(replace(problem, jobs=(with_pickup, *problem.jobs[1:])))
+    window = first.delivery.window
+    assert window is not None
+    soft = replace(
+        first,
+        delivery=replace(
+            first.delivery, window=TimeWindow(window.start_s, window.end_s, hard=False)
+        ),
+    )
+    assert not decomposable(replace(problem, jobs=(soft, *problem.jobs[1:])))
+    other_depot = replace(problem.vehicles[0], start=1, end=1)
+    assert not decomposable(
+        replace(problem, vehicles=(other_depot, *problem.vehicles[1:]))
+    )
+
+
+def test_re_planning_groups_keeps_every_job_and_shortens_a_greedy_plan() -> None:
+    """From the greedy construction, two seconds of groups: same jobs, less cost."""
+    instance = _homberger()
+    problem = instance.problem
+    layout = build_layout(problem)
+    greedy = greedy_routes(problem, layout)
+    parts = improve_by_parts(
+        problem, layout, SolverParams(), greedy, time.monotonic() + 2.0
+    )
+    jobs = sorted(n for route in parts.routes for n in route)
+    assert jobs == sorted(n for route in greedy for n in route)
+    assert len(jobs) == len(problem.jobs)
+    assert parts.accepted >= 1
+    assert parts.cost_change < 0
+
+    def total(routes: list[list[int]]) -> int:
+        return sum(
+            _cost(instance, [layout.nodes[n].location for n in route])
+            for route in routes
+        )
+
+    assert total(parts.routes) == total(greedy) + parts.cost_change
+
+
+def test_li_lim_routes_are_independent_but_not_split_for_distance() -> None:
+    """Li & Lim: one pickup site per job, one depot: elimination by groups applies."""
+    problem = _li_lim().problem
+    assert independent_routes(problem)
+    assert not decomposable(problem)
+
+
+def test_elimination_by_groups_empties_routes_and_keeps_every_job() -> None:
+    """lr104 from the greedy construction: fewer routes, same stops, pairs intact."""
+    problem = _li_lim().problem
+    layout = build_layout(problem)
+    greedy = greedy_routes(problem, layout)
+    parts = eliminate_by_parts(
+        problem, layout, SolverParams(), greedy, time.monotonic() + 3.0
+    )
+    used = sum(1 for route in parts.routes if route)
+    assert parts.accepted >= 1
+    assert parts.routes_removed >= parts.accepted
+    assert used == sum(1 for route in greedy if route) - parts.routes_removed
+    assert sorted(n for r in parts.routes for n in r) == sorted(
+        n for r in greedy for n in r
+    )
+    for route in parts.routes:
+        for position, node in enumerate(route):
+            group = layout.jobs[layout.nodes[node].job]
+            if node in group.deliveries:
+                assert group.pickups[0] in route[:position]
+
+
+def test_a_large_vrptw_solve_with_the_split_phase_is_feasible() -> None:
+    """The whole path: 200 customers, 3 s, one worker; the checker finds nothing."""
+    instance = _homberger()
+    solution = solve(instance.problem, SolverParams(time_limit_s=3.0))
+    assert check(instance.problem, solution) == []
+    assert not solution.unassigned
+    assert solution.cost == sum(route.distance_m for route in solution.routes)
+
+
+def test_vehicle_minimising_solve_with_groups_is_feasible() -> None:
+    """lr104, 3 s, fewest vehicles first: the checker finds nothing."""
+    problem = _li_lim().problem
+    solution = solve(problem, SolverParams(time_limit_s=3.0, minimise_vehicles=True))
+    assert check(problem, solution) == []
+    assert not solution.unassigned

@@ -148,6 +148,8 @@ def eliminate_by_parts(
     their vehicles alone; a route whose group cannot do without it is kept.
 
     Every job of ``sequences`` stays served; the cost may rise (vehicles come first).
+    A route with fewer than two neighbours in its group is left to the
+    whole-problem attempts.
     """
     routes = [list(s) for s in sequences]
     locations = np.array([n.location for n in layout.nodes], dtype=np.int64)
@@ -164,9 +166,9 @@ def eliminate_by_parts(
             routes, victim, locations, matrix, ELIMINATION_GROUP_STOPS
         )
         others = group[1:]
-        used = sum(1 for route in routes if route)
-        if not others or 2 * len(group) > used:
-            # The group is most of the plan: the whole-problem search does better.
+        if len(others) < 2:
+            # Long routes: one neighbour rarely takes a whole route's jobs, and the
+            # whole-problem attempts that follow need the time (lr204, lrc203).
             continue
         limit_s = min(SLICE_S, deadline - time.monotonic())
         replanned = _replan(problem, layout, params, routes, group, others, limit_s)

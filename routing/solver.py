@@ -1,8 +1,9 @@
 """``solve()``: the routing façade (PyVRP ``solve`` shape).
 
 One run lays the problem out, searches with OR-Tools (warm-started from a previous
-plan when given), optionally eliminates routes one at a time (fewest vehicles first),
-and explains every dropped job. ``num_workers > 1`` runs diversified searches in
+plan when given), on a large depot-based VRPTW re-plans groups of neighbouring routes
+(``decomposition``), optionally eliminates routes one at a time (fewest vehicles
+first), and explains every dropped job. ``num_workers > 1`` runs diversified searches in
 separate processes (different seeds and first-solution heuristics); the best wins.
 """
 
@@ -225,8 +226,22 @@ def _versus_start(start: EngineResult, result: EngineResult) -> EngineResult:
 
 
 def _improve_by_parts(run: _Run, result: EngineResult) -> EngineResult:
-    """Re-plan groups of neighbouring routes for the rest of the time."""
+    """Re-plan groups of neighbouring routes for the rest of the time.
+
+    Groups only re-plan jobs already served: if the whole-problem search left any
+    job out (a short limit, a loaded machine), it goes on instead, warm-started.
+    """
     reserve_s = _READ_BACK_S_PER_NODE * len(run.layout.nodes)
+    served = {run.layout.nodes[n].job for s in result.sequences for n in s}
+    if len(served) < len(run.problem.jobs):
+        request = EngineRequest(
+            time_limit_s=max(0.05, run.remaining_s() - reserve_s),
+            initial=[list(s) for s in result.sequences],
+        )
+        try:
+            return _versus_start(result, run.engine(request))
+        except NoSolutionFound:
+            return result
     parts = improve_by_parts(
         run.problem, run.layout, run.params, result.sequences, run.deadline - reserve_s
     )

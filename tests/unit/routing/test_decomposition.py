@@ -17,6 +17,8 @@ from routing.decomposition import (
 )
 from routing.instances import Instance, parse_instance
 from routing.layout import build_layout
+from routing.ortools_backend import EngineResult
+from routing.solver import _improve_by_parts, _Run
 
 DATA = Path(__file__).parents[2] / "data" / "routing"
 
@@ -127,3 +129,28 @@ def test_vehicle_minimising_solve_with_groups_is_feasible() -> None:
     solution = solve(problem, SolverParams(time_limit_s=3.0, minimise_vehicles=True))
     assert check(problem, solution) == []
     assert not solution.unassigned
+
+
+def test_jobs_left_out_by_the_whole_search_are_searched_for_not_split() -> None:
+    """A plan missing jobs goes back to the whole-problem search, which serves them.
+
+    (Groups only re-plan served jobs, so splitting would leave them out for good.)
+    """
+    instance = _homberger()
+    problem = instance.problem
+    layout = build_layout(problem)
+    greedy = greedy_routes(problem, layout)
+    left_out = [route.pop() for route in greedy if route][:3]
+    start = EngineResult(
+        sequences=tuple(tuple(route) for route in greedy),
+        start_s={},
+        route_start_s=(),
+        route_end_s=(),
+        objective=2**40,
+        status="degraded",
+        warm_started=False,
+    )
+    run = _Run(problem, SolverParams(), layout, time.monotonic() + 3.0)
+    result = _improve_by_parts(run, start)
+    served = {n for sequence in result.sequences for n in sequence}
+    assert set(left_out) <= served

@@ -34,7 +34,9 @@ logger = logging.getLogger(__name__)
 MIN_JOBS = 100
 """Smallest problem worth splitting (Solomon's 100 customers gain from it)."""
 GROUP_STOPS = 50
-"""Routes join a group, nearest first, until it holds at least this many stops."""
+"""Routes join a group, nearest first, until it holds at least this many stops..."""
+GROUP_ROUTES = 3
+"""...and at least this many routes (on long routes two leave little to exchange)."""
 ELIMINATION_GROUP_STOPS = 60
 """The same for a route-elimination group (one route fewer to fit them on)."""
 SLICE_S = 1.0
@@ -110,7 +112,9 @@ def improve_by_parts(
         seed_vehicle = queue.pop()
         if not routes[seed_vehicle]:
             continue
-        group = _nearest_routes(routes, seed_vehicle, locations, matrix, GROUP_STOPS)
+        group = _nearest_routes(
+            routes, seed_vehicle, locations, matrix, GROUP_STOPS, GROUP_ROUTES
+        )
         spare = [v for v, route in enumerate(routes) if not route][:1]
         vehicles = group + spare
         before = sum(_route_cost(problem, v, locations[routes[v]]) for v in group)
@@ -265,8 +269,10 @@ def _nearest_routes(
     locations: np.ndarray,
     matrix: np.ndarray,
     stops: int,
+    min_routes: int = 1,
 ) -> list[int]:
-    """``seed_vehicle`` and the routes nearest to it, up to ``stops`` stops.
+    """``seed_vehicle`` and the routes nearest to it, until the group holds
+    ``stops`` stops and ``min_routes`` routes (or every route).
 
     A route's distance to the seed route is the mean, over the seed's stops, of the
     shortest arc (either way) to one of its stops.
@@ -282,7 +288,7 @@ def _nearest_routes(
     scored.sort()
     group, size = [seed_vehicle], len(routes[seed_vehicle])
     for _, v in scored:
-        if size >= stops:
+        if size >= stops and len(group) >= min_routes:
             break
         group.append(v)
         size += len(routes[v])

@@ -7,9 +7,13 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from routing import Site, SolverParams, TimeWindow, check, solve
 from routing.construction import greedy_routes
 from routing.decomposition import (
+    GROUP_ROUTES,
+    _nearest_routes,
     decomposable,
     eliminate_by_parts,
     improve_by_parts,
@@ -154,3 +158,17 @@ def test_jobs_left_out_by_the_whole_search_are_searched_for_not_split() -> None:
     result = _improve_by_parts(run, start)
     served = {n for sequence in result.sequences for n in sequence}
     assert set(left_out) <= served
+
+
+def test_a_group_of_long_routes_still_holds_three_routes() -> None:
+    """Four 30-stop routes: 50 stops would be two routes; a group takes three."""
+    problem = _homberger().problem
+    layout = build_layout(problem)
+    nodes = [layout.jobs[j].delivery for j in range(120)]
+    routes = [nodes[k : k + 30] for k in range(0, 120, 30)]
+    locations = np.array([n.location for n in layout.nodes], dtype=np.int64)
+    matrix = problem.durations["default"]
+    assert len(_nearest_routes(routes, 0, locations, matrix, 50)) == 2
+    group = _nearest_routes(routes, 0, locations, matrix, 50, GROUP_ROUTES)
+    assert len(group) == 3
+    assert group[0] == 0

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from routing.errors import NoSolutionFound
+from routing.insertion import Planner
 from routing.layout import Layout, build_layout
 from routing.model import Job, RoutingProblem, Site
 from routing.ortools_backend import EngineRequest, run_engine
@@ -50,8 +51,6 @@ class PartsResult:
     routes: list[list[int]]
     cost_change: int
     """New plan cost minus the old one (<= 0 when improving)."""
-    groups: int
-    """Groups re-planned."""
     accepted: int
     """Groups whose new routes were kept."""
     routes_removed: int
@@ -97,12 +96,11 @@ def improve_by_parts(
     ``sequences`` are the layout's job nodes per vehicle; the result serves the
     same jobs at a total cost no higher than before.
     """
-    routes = [list(s) for s in sequences]
+    parts = _Groups(problem, layout, params, sequences)
+    routes = parts.routes
     rng = random.Random(params.seed)
-    locations = np.array([n.location for n in layout.nodes], dtype=np.int64)
-    matrix = _cost_matrix(problem)
     queue: list[int] = []
-    saved = groups = improved = 0
+    change = groups = improved = 0
     while deadline - time.monotonic() > SLICE_S * 0.5:
         if not queue:
             queue = [v for v, route in enumerate(routes) if route]
@@ -112,33 +110,21 @@ def improve_by_parts(
         seed_vehicle = queue.pop()
         if not routes[seed_vehicle]:
             continue
-        group = _nearest_routes(
-            routes, seed_vehicle, locations, matrix, GROUP_STOPS, GROUP_ROUTES
-        )
+        group = parts.nearest(seed_vehicle, GROUP_STOPS, GROUP_ROUTES)
         spare = [v for v, route in enumerate(routes) if not route][:1]
-        vehicles = group + spare
-        before = sum(_route_cost(problem, v, locations[routes[v]]) for v in group)
-        limit_s = min(SLICE_S, deadline - time.monotonic())
-        replanned = _replan(problem, layout, params, routes, group, vehicles, limit_s)
         groups += 1
-        if replanned is None:
-            continue
-        after = sum(
-            _route_cost(problem, v, locations[route])
-            for v, route in zip(vehicles, replanned, strict=True)
-        )
-        if after < before:
-            saved += before - after
+        proposal = parts.propose(group, group + spare, deadline)
+        if proposal is not None and proposal[0] < 0:
+            parts.apply(group, proposal[1])
+            change += proposal[0]
             improved += 1
-            for v, route in zip(vehicles, replanned, strict=True):
-                routes[v] = route
     logger.debug(
-        "decomposition: %d groups re-planned, %d improved, cost -%d",
+        "decomposition: %d groups re-planned, %d improved, cost %d",
         groups,
         improved,
-        saved,
+        change,
     )
-    return PartsResult(routes, -saved, groups, improved, _removed(sequences, routes))
+    return parts.result(change, improved)
 
 
 def eliminate_by_parts(
@@ -155,9 +141,8 @@ def eliminate_by_parts(
     A route with fewer than two neighbours in its group is left to the
     whole-problem attempts.
     """
-    routes = [list(s) for s in sequences]
-    locations = np.array([n.location for n in layout.nodes], dtype=np.int64)
-    matrix = _cost_matrix(problem)
+    parts = _Groups(problem, layout, params, sequences)
+    routes = parts.routes
     tried: set[int] = set()
     change = groups = eliminated = 0
     while deadline - time.monotonic() > SLICE_S * 0.5:
@@ -166,101 +151,117 @@ def eliminate_by_parts(
             break
         victim = min(candidates, key=lambda v: (len(routes[v]), v))
         tried.add(victim)
-        group = _nearest_routes(
-            routes, victim, locations, matrix, ELIMINATION_GROUP_STOPS
-        )
-        others = group[1:]
-        if len(others) < 2:
+        group = parts.nearest(victim, ELIMINATION_GROUP_STOPS)
+        if len(group) < 3:
             # Long routes: one neighbour rarely takes a whole route's jobs, and the
             # whole-problem attempts that follow need the time (lr204, lrc203).
             continue
-        limit_s = min(SLICE_S, deadline - time.monotonic())
-        replanned = _replan(problem, layout, params, routes, group, others, limit_s)
         groups += 1
-        if replanned is None:
-            continue
-        before = sum(_route_cost(problem, v, locations[routes[v]]) for v in group)
-        change += (
-            sum(
-                _route_cost(problem, v, locations[route])
-                for v, route in zip(others, replanned, strict=True)
-            )
-            - before
-        )
-        for v, route in zip(others, replanned, strict=True):
-            routes[v] = route
-        routes[victim] = []
-        eliminated += 1
-        tried = set()
+        proposal = parts.propose(group, group[1:], deadline)
+        if proposal is not None:
+            parts.apply(group, proposal[1])
+            change += proposal[0]
+            eliminated += 1
+            tried = set()
     logger.debug("elimination by groups: %d tried, %d kept", groups, eliminated)
-    return PartsResult(routes, change, groups, eliminated, _removed(sequences, routes))
+    return parts.result(change, eliminated)
 
 
-def _replan(
-    problem: RoutingProblem,
-    layout: Layout,
-    params: SolverParams,
-    routes: list[list[int]],
-    group: list[int],
-    vehicles: list[int],
-    limit_s: float,
-) -> list[list[int]] | None:
-    """New routes on ``vehicles`` (layout nodes) for the jobs of ``group``'s
-    routes; None if the engine leaves any job out."""
-    job_indices = list(
-        dict.fromkeys(layout.nodes[n].job for v in group for n in routes[v])
-    )
-    sub = RoutingProblem(
-        problem.durations,
-        tuple(problem.vehicles[v] for v in vehicles),
-        tuple(problem.jobs[j] for j in job_indices),
-        problem.distances,
-    )
-    sub_layout = build_layout(sub)
-    try:
-        result = run_engine(sub, sub_layout, params, EngineRequest(limit_s))
-    except NoSolutionFound:
-        return None
-    served = {sub_layout.nodes[n].job for seq in result.sequences for n in seq}
-    if len(served) < len(job_indices):
-        return None
-    back = {
-        sub_node: node
-        for k, j in enumerate(job_indices)
-        for sub_node, node in zip(
-            sub_layout.jobs[k].all_nodes(), layout.jobs[j].all_nodes(), strict=True
+class _Groups:
+    """A plan being re-planned group by group (routes are layout job nodes)."""
+
+    def __init__(
+        self,
+        problem: RoutingProblem,
+        layout: Layout,
+        params: SolverParams,
+        sequences: Sequence[Sequence[int]],
+    ) -> None:
+        self.problem, self.layout, self.params = problem, layout, params
+        self.planner = Planner(problem, layout, params)
+        self.used_before = sum(1 for s in sequences if s)
+        self.routes = [list(s) for s in sequences]
+        self.locations = np.array([n.location for n in layout.nodes], dtype=np.int64)
+        self.matrix = self.planner.arrays[problem.vehicles[0].profile]
+
+    def nearest(self, seed_vehicle: int, stops: int, min_routes: int = 1) -> list[int]:
+        """See ``_nearest_routes``."""
+        return _nearest_routes(
+            self.routes, seed_vehicle, self.locations, self.matrix, stops, min_routes
         )
-    }
-    return [[back[n] for n in seq] for seq in result.sequences]
 
+    def propose(
+        self, group: list[int], vehicles: list[int], deadline: float
+    ) -> tuple[int, dict[int, list[int]]] | None:
+        """New routes on ``vehicles`` for the jobs of ``group``'s routes, with the
+        cost change; None if the engine leaves a job out or a new route fails the
+        schedule check."""
+        limit_s = min(SLICE_S, deadline - time.monotonic())
+        new = self._solve(group, vehicles, limit_s)
+        if new is None:
+            return None
+        before = self._cost({v: self.routes[v] for v in group})
+        after = self._cost(new)
+        if before is None or after is None:
+            return None
+        return after - before, new
 
-def _removed(before: Sequence[Sequence[int]], after: list[list[int]]) -> int:
-    return sum(1 for r in before if r) - sum(1 for r in after if r)
+    def apply(self, group: list[int], new: dict[int, list[int]]) -> None:
+        """Replace ``group``'s routes by ``new`` (a group vehicle not in it empties)."""
+        for v in group:
+            self.routes[v] = []
+        for v, route in new.items():
+            self.routes[v] = route
+
+    def result(self, change: int, accepted: int) -> PartsResult:
+        used = sum(1 for r in self.routes if r)
+        return PartsResult(self.routes, change, accepted, self.used_before - used)
+
+    def _cost(self, routes: dict[int, list[int]]) -> int | None:
+        total = 0
+        for v, route in routes.items():
+            cost = self.planner.route_cost(v, route)
+            if cost is None:
+                return None
+            total += cost
+        return total
+
+    def _solve(
+        self, group: list[int], vehicles: list[int], limit_s: float
+    ) -> dict[int, list[int]] | None:
+        problem, layout = self.problem, self.layout
+        job_indices = list(
+            dict.fromkeys(layout.nodes[n].job for v in group for n in self.routes[v])
+        )
+        sub = RoutingProblem(
+            problem.durations,
+            tuple(problem.vehicles[v] for v in vehicles),
+            tuple(problem.jobs[j] for j in job_indices),
+            problem.distances,
+        )
+        sub_layout = build_layout(sub)
+        try:
+            result = run_engine(sub, sub_layout, self.params, EngineRequest(limit_s))
+        except NoSolutionFound:
+            return None
+        served = {sub_layout.nodes[n].job for seq in result.sequences for n in seq}
+        if len(served) < len(job_indices):
+            return None
+        back = {
+            sub_node: node
+            for k, j in enumerate(job_indices)
+            for sub_node, node in zip(
+                sub_layout.jobs[k].all_nodes(), layout.jobs[j].all_nodes(), strict=True
+            )
+        }
+        return {
+            v: [back[n] for n in seq]
+            for v, seq in zip(vehicles, result.sequences, strict=True)
+        }
 
 
 def _sites(job: Job) -> tuple[Site, ...]:
     return (*job.pickups, job.delivery)
-
-
-def _cost_matrix(problem: RoutingProblem) -> np.ndarray:
-    if problem.distances is not None:
-        return problem.distances
-    return problem.durations[problem.vehicles[0].profile]
-
-
-def _route_cost(problem: RoutingProblem, vehicle: int, stops: np.ndarray) -> int:
-    """Arc costs of one route from the depot through ``stops`` and back."""
-    if not len(stops):
-        return 0
-    v = problem.vehicles[vehicle]
-    matrix = (
-        problem.distances
-        if problem.distances is not None
-        else problem.durations[v.profile]
-    )
-    end = v.end if v.end is not None else v.start  # independent_routes: not None
-    path: np.ndarray = np.concatenate(([v.start], stops, [end]))
-    return int(matrix[path[:-1], path[1:]].sum())
 
 
 def _nearest_routes(

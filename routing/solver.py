@@ -233,8 +233,7 @@ def _improve_by_parts(run: _Run, result: EngineResult) -> EngineResult:
     job out (a short limit, a loaded machine), it goes on instead, warm-started.
     """
     reserve_s = _READ_BACK_S_PER_NODE * len(run.layout.nodes)
-    served = {run.layout.nodes[n].job for s in result.sequences for n in s}
-    if len(served) < len(run.problem.jobs):
+    if _served(result) < len(run.problem.jobs):  # one node per job: see decomposable
         request = EngineRequest(
             time_limit_s=max(0.05, run.remaining_s() - reserve_s),
             initial=[list(s) for s in result.sequences],

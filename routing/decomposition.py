@@ -18,7 +18,8 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +43,10 @@ ELIMINATION_GROUP_STOPS = 60
 """The same for a route-elimination group (one route fewer to fit them on)."""
 SLICE_S = 1.0
 """Search time per group."""
+
+GroupPlan = list[list[tuple[int, int]]]
+"""A group's new routes, one per vehicle: (job, stop) pairs, ``job`` indexing the
+group problem's jobs and ``stop`` the job's layout nodes (``JobNodes.all_nodes``)."""
 
 
 @dataclass(frozen=True)
@@ -90,11 +95,14 @@ def improve_by_parts(
     params: SolverParams,
     sequences: Sequence[Sequence[int]],
     deadline: float,
+    pool: Executor | None = None,
+    width: int = 1,
 ) -> PartsResult:
     """Re-plan groups of neighbouring routes of ``sequences`` until ``deadline``.
 
     ``sequences`` are the layout's job nodes per vehicle; the result serves the
-    same jobs at a total cost no higher than before.
+    same jobs at a total cost no higher than before. With a ``pool``, ``width``
+    disjoint groups are solved at a time: one here, the others in the pool.
     """
     parts = _Groups(problem, layout, params, sequences)
     routes = parts.routes
@@ -102,22 +110,19 @@ def improve_by_parts(
     queue: list[int] = []
     change = groups = improved = 0
     while deadline - time.monotonic() > SLICE_S * 0.5:
-        if not queue:
-            queue = [v for v, route in enumerate(routes) if route]
-            rng.shuffle(queue)
-            if not queue:
-                break
-        seed_vehicle = queue.pop()
-        if not routes[seed_vehicle]:
-            continue
-        group = parts.nearest(seed_vehicle, GROUP_STOPS, GROUP_ROUTES)
-        spare = [v for v, route in enumerate(routes) if not route][:1]
-        groups += 1
-        proposal = parts.propose(group, group + spare, deadline)
-        if proposal is not None and proposal[0] < 0:
-            parts.apply(group, proposal[1])
-            change += proposal[0]
-            improved += 1
+        batch = _disjoint_groups(routes, queue, rng, parts, width if pool else 1)
+        if not batch:
+            break
+        limit_s = min(SLICE_S, deadline - time.monotonic())
+        tasks = [parts.task(group, vehicles) for group, vehicles in batch]
+        plans = _solve_batch([sub for sub, _ in tasks], params, limit_s, groups, pool)
+        groups += len(batch)
+        for (group, vehicles), (_, jobs), plan in zip(batch, tasks, plans, strict=True):
+            proposal = parts.evaluate(group, vehicles, jobs, plan)
+            if proposal is not None and proposal[0] < 0:
+                parts.apply(group, proposal[1])
+                change += proposal[0]
+                improved += 1
     logger.debug(
         "decomposition: %d groups re-planned, %d improved, cost %d",
         groups,
@@ -125,6 +130,56 @@ def improve_by_parts(
         change,
     )
     return parts.result(change, improved)
+
+
+def _solve_batch(
+    subs: list[RoutingProblem],
+    params: SolverParams,
+    limit_s: float,
+    first_seed: int,
+    pool: Executor | None,
+) -> list[GroupPlan | None]:
+    """Solve the first group here and the others in ``pool``, at the same time."""
+    remote = [
+        pool.submit(solve_group, sub, params, limit_s, first_seed + k)
+        for k, sub in enumerate(subs[1:], start=1)
+        if pool is not None
+    ]
+    plans = [solve_group(subs[0], params, limit_s, first_seed)]
+    return plans + [future.result() for future in remote]
+
+
+def _disjoint_groups(
+    routes: list[list[int]],
+    queue: list[int],
+    rng: random.Random,
+    parts: _Groups,
+    width: int,
+) -> list[tuple[list[int], list[int]]]:
+    """Up to ``width`` groups sharing no route, each with one empty vehicle to spare.
+
+    Seeds come from ``queue``, every non-empty route once per round in random order.
+    """
+    batch: list[tuple[list[int], list[int]]] = []
+    taken: set[int] = set()
+    spares = [v for v, route in enumerate(routes) if not route]
+    refilled = False
+    while len(batch) < width:
+        if not queue:
+            if refilled:
+                break
+            queue.extend(v for v, route in enumerate(routes) if route)
+            rng.shuffle(queue)
+            refilled = True
+            if not queue:
+                break
+        seed_vehicle = queue.pop()
+        if not routes[seed_vehicle] or seed_vehicle in taken:
+            continue
+        group = parts.nearest(seed_vehicle, GROUP_STOPS, GROUP_ROUTES, taken)
+        taken.update(group)
+        batch.append((group, group + spares[len(batch) : len(batch) + 1]))
+    return batch
 
 
 def eliminate_by_parts(
@@ -157,7 +212,10 @@ def eliminate_by_parts(
             # whole-problem attempts that follow need the time (lr204, lrc203).
             continue
         groups += 1
-        proposal = parts.propose(group, group[1:], deadline)
+        sub, jobs = parts.task(group, group[1:])
+        limit_s = min(SLICE_S, deadline - time.monotonic())
+        plan = solve_group(sub, params, limit_s, 0)
+        proposal = parts.evaluate(group, group[1:], jobs, plan)
         if proposal is not None:
             parts.apply(group, proposal[1])
             change += proposal[0]
@@ -184,22 +242,56 @@ class _Groups:
         self.locations = np.array([n.location for n in layout.nodes], dtype=np.int64)
         self.matrix = self.planner.arrays[problem.vehicles[0].profile]
 
-    def nearest(self, seed_vehicle: int, stops: int, min_routes: int = 1) -> list[int]:
+    def nearest(
+        self,
+        seed_vehicle: int,
+        stops: int,
+        min_routes: int = 1,
+        exclude: Collection[int] = (),
+    ) -> list[int]:
         """See ``_nearest_routes``."""
         return _nearest_routes(
-            self.routes, seed_vehicle, self.locations, self.matrix, stops, min_routes
+            self.routes,
+            seed_vehicle,
+            self.locations,
+            self.matrix,
+            stops,
+            min_routes,
+            exclude,
         )
 
-    def propose(
-        self, group: list[int], vehicles: list[int], deadline: float
+    def task(
+        self, group: list[int], vehicles: list[int]
+    ) -> tuple[RoutingProblem, list[int]]:
+        """The problem of re-planning ``group``'s jobs on ``vehicles``, and the
+        indices of its jobs in the whole problem."""
+        problem, layout = self.problem, self.layout
+        jobs = list(
+            dict.fromkeys(layout.nodes[n].job for v in group for n in self.routes[v])
+        )
+        sub = RoutingProblem(
+            problem.durations,
+            tuple(problem.vehicles[v] for v in vehicles),
+            tuple(problem.jobs[j] for j in jobs),
+            problem.distances,
+        )
+        return sub, jobs
+
+    def evaluate(
+        self,
+        group: list[int],
+        vehicles: list[int],
+        jobs: list[int],
+        plan: GroupPlan | None,
     ) -> tuple[int, dict[int, list[int]]] | None:
-        """New routes on ``vehicles`` for the jobs of ``group``'s routes, with the
-        cost change; None if the engine leaves a job out or a new route fails the
-        schedule check."""
-        limit_s = min(SLICE_S, deadline - time.monotonic())
-        new = self._solve(group, vehicles, limit_s)
-        if new is None:
+        """``plan`` as new routes on ``vehicles`` with the cost change; None if
+        there is no plan or a new route fails the schedule check."""
+        if plan is None:
             return None
+        new = {
+            v: [self.layout.jobs[jobs[k]].all_nodes()[stop] for k, stop in route]
+            for v, route in zip(vehicles, plan, strict=True)
+        }
         before = self._cost({v: self.routes[v] for v in group})
         after = self._cost(new)
         if before is None or after is None:
@@ -226,38 +318,31 @@ class _Groups:
             total += cost
         return total
 
-    def _solve(
-        self, group: list[int], vehicles: list[int], limit_s: float
-    ) -> dict[int, list[int]] | None:
-        problem, layout = self.problem, self.layout
-        job_indices = list(
-            dict.fromkeys(layout.nodes[n].job for v in group for n in self.routes[v])
-        )
-        sub = RoutingProblem(
-            problem.durations,
-            tuple(problem.vehicles[v] for v in vehicles),
-            tuple(problem.jobs[j] for j in job_indices),
-            problem.distances,
-        )
-        sub_layout = build_layout(sub)
-        try:
-            result = run_engine(sub, sub_layout, self.params, EngineRequest(limit_s))
-        except NoSolutionFound:
-            return None
-        served = {sub_layout.nodes[n].job for seq in result.sequences for n in seq}
-        if len(served) < len(job_indices):
-            return None
-        back = {
-            sub_node: node
-            for k, j in enumerate(job_indices)
-            for sub_node, node in zip(
-                sub_layout.jobs[k].all_nodes(), layout.jobs[j].all_nodes(), strict=True
-            )
-        }
-        return {
-            v: [back[n] for n in seq]
-            for v, seq in zip(vehicles, result.sequences, strict=True)
-        }
+
+def solve_group(
+    sub: RoutingProblem, params: SolverParams, limit_s: float, layout_seed: int
+) -> GroupPlan | None:
+    """Solve a group's problem from scratch; None unless every job is served.
+
+    Runs in pool processes too: the plan names jobs, not layout nodes. A
+    ``layout_seed`` other than 0 shuffles the job order, so a group tried again
+    is searched along another path.
+    """
+    layout = build_layout(sub, seed=layout_seed)
+    try:
+        result = run_engine(sub, layout, params, EngineRequest(limit_s))
+    except NoSolutionFound:
+        return None
+    plan = [
+        [
+            (layout.nodes[n].job, layout.jobs[layout.nodes[n].job].all_nodes().index(n))
+            for n in sequence
+        ]
+        for sequence in result.sequences
+    ]
+    if len({job for route in plan for job, _ in route}) < len(sub.jobs):
+        return None
+    return plan
 
 
 def _sites(job: Job) -> tuple[Site, ...]:
@@ -271,9 +356,10 @@ def _nearest_routes(
     matrix: np.ndarray,
     stops: int,
     min_routes: int = 1,
+    exclude: Collection[int] = (),
 ) -> list[int]:
     """``seed_vehicle`` and the routes nearest to it, until the group holds
-    ``stops`` stops and ``min_routes`` routes (or every route).
+    ``stops`` stops and ``min_routes`` routes (or every route not in ``exclude``).
 
     A route's distance to the seed route is the mean, over the seed's stops, of the
     shortest arc (either way) to one of its stops.
@@ -281,7 +367,7 @@ def _nearest_routes(
     seed = locations[routes[seed_vehicle]]
     scored = []
     for v, route in enumerate(routes):
-        if not route or v == seed_vehicle:
+        if not route or v == seed_vehicle or v in exclude:
             continue
         other = locations[route]
         arcs = np.minimum(matrix[np.ix_(seed, other)], matrix[np.ix_(other, seed)].T)

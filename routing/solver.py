@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
 from routing.construction import earliest_starts, greedy_routes
@@ -80,14 +80,17 @@ def solve(
         configs = [_worker_params(params, i) for i in range(params.num_workers)]
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(len(configs) - 1, mp_context=context) as pool:
-            futures = [
-                pool.submit(_solve_one, problem, p, initial, started)
-                for p in configs[1:]
-            ]
-            # The first search runs here while the others start up.
-            results = [_solve_one(problem, configs[0], initial, started)]
-            results += [f.result() for f in futures]
-        solution = min(results, key=lambda s: _rank(s, params))
+            if _by_parts(problem, params):
+                solution = _solve_together(problem, configs, initial, started, pool)
+            else:
+                futures = [
+                    pool.submit(_solve_one, problem, p, initial, started)
+                    for p in configs[1:]
+                ]
+                # The first search runs here while the others start up.
+                results = [_solve_one(problem, configs[0], initial, started)]
+                results += [f.result() for f in futures]
+                solution = min(results, key=lambda s: _rank(s, params))
     return replace(solution, solve_time_s=time.monotonic() - started)
 
 
@@ -125,11 +128,83 @@ def _solve_one(
     problem: RoutingProblem,
     params: SolverParams,
     initial: RoutingSolution | None,
-    started: float | None,
+    started: float,
 ) -> RoutingSolution:
-    started = started if started is not None else time.monotonic()
+    run = _Run(
+        problem,
+        params,
+        build_layout(problem, seed=params.seed),
+        started + params.time_limit_s,
+    )
+    share = _MAIN_SHARE if params.minimise_vehicles and not params.plain else 1.0
+    by_parts = _by_parts(problem, params)
+    if by_parts:
+        share = _whole_share(problem)
+    result, searched = _search_whole(run, initial, share)
+    if not searched:
+        return _to_solution(run, result, 0)
+    if by_parts:
+        result = _improve_by_parts(run, result)
+    eliminated = 0
+    if params.minimise_vehicles and not params.plain:
+        result, eliminated = _eliminate_routes(run, result)
+    return _to_solution(run, result, eliminated)
+
+
+def _solve_together(
+    problem: RoutingProblem,
+    configs: list[SolverParams],
+    initial: RoutingSolution | None,
+    started: float,
+    pool: Executor,
+) -> RoutingSolution:
+    """Several workers on one decomposable problem.
+
+    Each worker searches the whole problem (its own seed and first solution) for
+    the first share of the time; the best plan is then re-planned by groups of
+    routes, one group per worker at a time. Group search is where the time pays
+    (benchmarks/README.md: two cores on disjoint groups beat the best of two
+    independent runs).
+    """
+    params = configs[0]
+    whole_until = started + params.time_limit_s * _whole_share(problem)
+    futures = [
+        pool.submit(_whole_problem, problem, p, initial, whole_until)
+        for p in configs[1:]
+    ]
     layout = build_layout(problem, seed=params.seed)
+    result, searched = _search_whole(
+        _Run(problem, params, layout, whole_until), initial, 1.0
+    )
     run = _Run(problem, params, layout, started + params.time_limit_s)
+    for future in futures:
+        other = _from_solution(run, future.result())
+        if (_served(other), -other.objective) > (_served(result), -result.objective):
+            result = other
+    if searched:
+        result = _improve_by_parts(run, result, pool, len(configs))
+    return _to_solution(run, result, 0)
+
+
+def _whole_problem(
+    problem: RoutingProblem,
+    params: SolverParams,
+    initial: RoutingSolution | None,
+    until: float,
+) -> RoutingSolution:
+    """A worker's whole-problem search until ``until`` (``_solve_together``)."""
+    run = _Run(problem, params, build_layout(problem, seed=params.seed), until)
+    result, _ = _search_whole(run, initial, 1.0)
+    return _to_solution(run, result, 0)
+
+
+def _search_whole(
+    run: _Run, initial: RoutingSolution | None, share: float
+) -> tuple[EngineResult, bool]:
+    """Search the whole problem for ``share`` of the time left (from the previous
+    plan or a construction where that starts better); False if there was no time
+    to build the engine model and the plan is the construction alone."""
+    problem, params, layout = run.problem, run.params, run.layout
     large = len(layout.nodes) > _GREEDY_ABOVE_NODES
     start: EngineResult | None = None
     own = initial is not None or large or _dispatch_shaped(problem)
@@ -139,16 +214,7 @@ def _solve_one(
             _MIN_SEARCH_S
         ):
             logger.info("no time to build the engine model; returning the first plan")
-            return _to_solution(run, start, 0)
-    share = _MAIN_SHARE if params.minimise_vehicles and not params.plain else 1.0
-    by_parts = (
-        not params.plain
-        and not params.minimise_vehicles
-        and params.time_limit_s >= _PARTS_MIN_S
-        and decomposable(problem)
-    )
-    if by_parts:
-        share = next(x for n, x in _PARTS_MAIN_SHARE if len(problem.jobs) < n)
+            return start, False
     reserve_s = _READ_BACK_S_PER_NODE * len(layout.nodes)
     budget = max(0.05, run.remaining_s() * share - reserve_s)
     initial_routes_ = [list(s) for s in start.sequences] if start else None
@@ -160,12 +226,36 @@ def _solve_one(
         result = start
     if start is not None:
         result = _versus_start(start, result)
-    if by_parts:
-        result = _improve_by_parts(run, result)
-    eliminated = 0
-    if params.minimise_vehicles and not params.plain:
-        result, eliminated = _eliminate_routes(run, result)
-    return _to_solution(run, result, eliminated)
+    return result, True
+
+
+def _by_parts(problem: RoutingProblem, params: SolverParams) -> bool:
+    """Whether the distance search ends by re-planning groups of routes."""
+    return (
+        not params.plain
+        and not params.minimise_vehicles
+        and params.time_limit_s >= _PARTS_MIN_S
+        and decomposable(problem)
+    )
+
+
+def _whole_share(problem: RoutingProblem) -> float:
+    return next(x for n, x in _PARTS_MAIN_SHARE if len(problem.jobs) < n)
+
+
+def _from_solution(run: _Run, solution: RoutingSolution) -> EngineResult:
+    """Another worker's plan on this run's layout (layouts differ by seed)."""
+    routes = initial_routes(run.problem, run.layout, solution)
+    starts, ends = earliest_starts(run.problem, run.layout, routes)
+    return EngineResult(
+        sequences=tuple(tuple(r) for r in routes),
+        start_s=starts,
+        route_start_s=tuple(v.start_s for v in run.problem.vehicles),
+        route_end_s=ends,
+        objective=solution.cost,
+        status=solution.status,
+        warm_started=bool(solution.stats.get("warm_started")),
+    )
 
 
 def _dispatch_shaped(problem: RoutingProblem) -> bool:
@@ -226,8 +316,11 @@ def _versus_start(start: EngineResult, result: EngineResult) -> EngineResult:
     return replace(result, status=status, warm_started=start.warm_started)
 
 
-def _improve_by_parts(run: _Run, result: EngineResult) -> EngineResult:
-    """Re-plan groups of neighbouring routes for the rest of the time.
+def _improve_by_parts(
+    run: _Run, result: EngineResult, pool: Executor | None = None, width: int = 1
+) -> EngineResult:
+    """Re-plan groups of neighbouring routes for the rest of the time (``width``
+    groups at a time with a ``pool``: ``improve_by_parts``).
 
     Groups only re-plan jobs already served: if the whole-problem search left any
     job out (a short limit, a loaded machine), it goes on instead, warm-started.
@@ -243,7 +336,13 @@ def _improve_by_parts(run: _Run, result: EngineResult) -> EngineResult:
         except NoSolutionFound:
             return result
     parts = improve_by_parts(
-        run.problem, run.layout, run.params, result.sequences, run.deadline - reserve_s
+        run.problem,
+        run.layout,
+        run.params,
+        result.sequences,
+        run.deadline - reserve_s,
+        pool,
+        width,
     )
     if not parts.accepted:
         return result

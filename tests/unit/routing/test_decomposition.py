@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import itertools
+import multiprocessing
+import random
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from routing import Site, SolverParams, TimeWindow, check, solve
-from routing.construction import greedy_routes
+from routing.construction import earliest_starts, greedy_routes
 from routing.decomposition import (
     GROUP_ROUTES,
+    _disjoint_groups,
+    _Groups,
     _nearest_routes,
     decomposable,
     eliminate_by_parts,
@@ -22,7 +27,7 @@ from routing.decomposition import (
 from routing.instances import Instance, parse_instance
 from routing.layout import build_layout
 from routing.ortools_backend import EngineResult
-from routing.solver import _improve_by_parts, _Run
+from routing.solver import _from_solution, _improve_by_parts, _Run, _to_solution
 
 DATA = Path(__file__).parents[2] / "data" / "routing"
 
@@ -172,3 +177,82 @@ def test_a_group_of_long_routes_still_holds_three_routes() -> None:
     group = _nearest_routes(routes, 0, locations, matrix, 50, GROUP_ROUTES)
     assert len(group) == 3
     assert group[0] == 0
+
+
+def test_groups_solved_together_share_no_route_nor_spare_vehicle() -> None:
+    """Two groups at a time (two cores): disjoint routes, one empty vehicle each."""
+    problem = _homberger().problem
+    layout = build_layout(problem)
+    parts = _Groups(problem, layout, SolverParams(), greedy_routes(problem, layout))
+    queue: list[int] = []
+    rng = random.Random(0)
+    for _ in range(10):
+        batch = _disjoint_groups(parts.routes, queue, rng, parts, 2)
+        assert len(batch) == 2
+        (first, first_vehicles), (second, second_vehicles) = batch
+        assert not set(first) & set(second)
+        assert not set(first_vehicles) & set(second_vehicles)
+        for group, vehicles in batch:
+            (spare,) = set(vehicles) - set(group)
+            assert not parts.routes[spare]
+            assert all(parts.routes[v] for v in group)
+
+
+def test_groups_re_planned_in_a_pool_keep_every_job_and_shorten_the_plan() -> None:
+    """Two groups at a time, one in a spawned process: same jobs, exact cost."""
+    instance = _homberger()
+    problem = instance.problem
+    layout = build_layout(problem)
+    greedy = greedy_routes(problem, layout)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        parts = improve_by_parts(
+            problem, layout, SolverParams(), greedy, time.monotonic() + 3.0, pool, 2
+        )
+    assert sorted(n for r in parts.routes for n in r) == sorted(
+        n for r in greedy for n in r
+    )
+    assert parts.accepted >= 2
+    costs = [
+        _cost(instance, [layout.nodes[n].location for n in route])
+        for routes in (parts.routes, greedy)
+        for route in routes
+    ]
+    assert sum(costs[: len(parts.routes)]) == sum(costs[len(parts.routes) :]) + (
+        parts.cost_change
+    )
+
+
+def test_a_plan_moves_between_workers_layouts_unchanged() -> None:
+    """Workers shuffle their layouts by seed; a plan read across keeps its cost."""
+    instance = _homberger()
+    problem = instance.problem
+    theirs = _Run(problem, SolverParams(seed=1), build_layout(problem, seed=1), 0.0)
+    routes = greedy_routes(problem, theirs.layout)
+    stops = [[theirs.layout.nodes[n].location for n in route] for route in routes]
+    cost = sum(_cost(instance, route) for route in stops)
+    starts, ends = earliest_starts(problem, theirs.layout, routes)
+    result = EngineResult(
+        sequences=tuple(tuple(r) for r in routes),
+        start_s=starts,
+        route_start_s=tuple(v.start_s for v in problem.vehicles),
+        route_end_s=ends,
+        objective=cost,
+        status="feasible",
+        warm_started=False,
+    )
+    ours = _Run(problem, SolverParams(), build_layout(problem), 0.0)
+    moved = _from_solution(ours, _to_solution(theirs, result, 0))
+    assert moved.objective == cost
+    assert [[ours.layout.nodes[n].location for n in s] for s in moved.sequences] == (
+        stops
+    )
+
+
+def test_two_workers_on_a_large_vrptw_give_a_feasible_plan() -> None:
+    """Whole-problem search on both workers, then groups two at a time."""
+    instance = _homberger()
+    solution = solve(instance.problem, SolverParams(time_limit_s=4.0, num_workers=2))
+    assert check(instance.problem, solution) == []
+    assert not solution.unassigned
+    assert solution.cost == sum(route.distance_m for route in solution.routes)

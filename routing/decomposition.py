@@ -117,11 +117,17 @@ def improve_by_parts(
         tasks = [parts.task(group, vehicles) for group, vehicles in batch]
         plans = _solve_batch([sub for sub, _ in tasks], params, limit_s, groups, pool)
         groups += len(batch)
+        proposals = []
         for (group, vehicles), (_, jobs), plan in zip(batch, tasks, plans, strict=True):
             proposal = parts.evaluate(group, vehicles, jobs, plan)
             if proposal is not None and proposal[0] < 0:
-                parts.apply(group, proposal[1])
-                change += proposal[0]
+                proposals.append((proposal[0], group, proposal[1]))
+        applied: set[int] = set()
+        for cost_change, group, new in sorted(proposals, key=lambda p: p[0]):
+            if applied.isdisjoint(group):  # a group searched twice is kept once
+                parts.apply(group, new)
+                applied.update(group)
+                change += cost_change
                 improved += 1
     logger.debug(
         "decomposition: %d groups re-planned, %d improved, cost %d",
@@ -156,7 +162,9 @@ def _disjoint_groups(
     parts: _Groups,
     width: int,
 ) -> list[tuple[list[int], list[int]]]:
-    """Up to ``width`` groups sharing no route, each with one empty vehicle to spare.
+    """``width`` groups, each with one empty vehicle to spare: disjoint ones while
+    the routes left make a full group, then copies of the first (searched from
+    another layout seed, so the workers' attempts differ).
 
     Seeds come from ``queue``, every non-empty route once per round in random order.
     """
@@ -177,8 +185,16 @@ def _disjoint_groups(
         if not routes[seed_vehicle] or seed_vehicle in taken:
             continue
         group = parts.nearest(seed_vehicle, GROUP_STOPS, GROUP_ROUTES, taken)
+        stops = sum(len(routes[v]) for v in group)
+        if batch and (stops < GROUP_STOPS or len(group) < GROUP_ROUTES):
+            # Too few routes are left for another full group (long routes): the
+            # other workers search the first group along other paths instead.
+            queue.append(seed_vehicle)
+            break
         taken.update(group)
         batch.append((group, group + spares[len(batch) : len(batch) + 1]))
+    while batch and len(batch) < width:
+        batch.append(batch[0])
     return batch
 
 

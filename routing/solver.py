@@ -4,7 +4,8 @@ One run lays the problem out, searches with OR-Tools (warm-started from a previo
 plan when given), on a large depot-based VRPTW re-plans groups of neighbouring routes
 (``decomposition``), optionally eliminates routes one at a time (fewest vehicles
 first), and explains every dropped job. ``num_workers > 1`` runs diversified searches in
-separate processes (different seeds and first-solution heuristics); the best wins.
+separate processes (different seeds and first-solution heuristics); the best wins, except
+that on a decomposable problem the workers then re-plan the best plan's groups together.
 """
 
 from __future__ import annotations

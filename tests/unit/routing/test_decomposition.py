@@ -198,6 +198,21 @@ def test_groups_solved_together_share_no_route_nor_spare_vehicle() -> None:
             assert all(parts.routes[v] for v in group)
 
 
+def test_long_routes_too_few_for_two_groups_search_one_group_twice() -> None:
+    """Four 30-stop routes: a second full group cannot be formed, so the second
+    worker searches the first group too (and only one result can be kept)."""
+    problem = _homberger().problem
+    layout = build_layout(problem)
+    nodes = [layout.jobs[j].delivery for j in range(120)]
+    routes = [nodes[k : k + 30] for k in range(0, 120, 30)]
+    routes += [[] for _ in range(len(problem.vehicles) - len(routes))]
+    parts = _Groups(problem, layout, SolverParams(), routes)
+    batch = _disjoint_groups(parts.routes, [], random.Random(0), parts, 2)
+    assert len(batch) == 2
+    assert batch[0] == batch[1]
+    assert len(batch[0][0]) == GROUP_ROUTES
+
+
 def test_groups_re_planned_in_a_pool_keep_every_job_and_shorten_the_plan() -> None:
     """Two groups at a time, one in a spawned process: same jobs, exact cost."""
     instance = _homberger()

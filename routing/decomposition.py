@@ -102,7 +102,8 @@ def improve_by_parts(
 
     ``sequences`` are the layout's job nodes per vehicle; the result serves the
     same jobs at a total cost no higher than before. With a ``pool``, ``width``
-    disjoint groups are solved at a time: one here, the others in the pool.
+    groups are solved at a time, one here and the others in the pool
+    (``_disjoint_groups``).
     """
     parts = _Groups(problem, layout, params, sequences)
     routes = parts.routes

@@ -70,6 +70,28 @@ class EngineResult:
     status: str
     warm_started: bool
 
+    @classmethod
+    def of_routes(
+        cls,
+        problem: RoutingProblem,
+        layout: Layout,
+        routes: list[list[int]],
+        objective: int,
+        status: str,
+        warm_started: bool,
+    ) -> EngineResult:
+        """A result for ``routes`` with their earliest service starts."""
+        start_s, route_end = earliest_starts(problem, layout, routes)
+        return cls(
+            sequences=tuple(tuple(nodes) for nodes in routes),
+            start_s=start_s,
+            route_start_s=tuple(v.start_s for v in problem.vehicles),
+            route_end_s=route_end,
+            objective=objective,
+            status=status,
+            warm_started=warm_started,
+        )
+
 
 @dataclass(frozen=True)
 class EngineRequest:
@@ -411,13 +433,11 @@ class _ModelBuilder:
                 nodes.append(int(self.manager.IndexToNode(index)))
                 index = assignment.Value(model.NextVar(index))
             sequences.append(nodes)
-        start_s, route_end = earliest_starts(self.problem, self.layout, sequences)
-        return EngineResult(
-            sequences=tuple(tuple(nodes) for nodes in sequences),
-            start_s=start_s,
-            route_start_s=tuple(v.start_s for v in self.problem.vehicles),
-            route_end_s=route_end,
-            objective=int(assignment.ObjectiveValue()),
-            status=status,
-            warm_started=warm,
+        return EngineResult.of_routes(
+            self.problem,
+            self.layout,
+            sequences,
+            int(assignment.ObjectiveValue()),
+            status,
+            warm,
         )

@@ -3,9 +3,10 @@
 One run lays the problem out, searches with OR-Tools (warm-started from a previous
 plan when given), on a large depot-based VRPTW re-plans groups of neighbouring routes
 (``decomposition``), optionally eliminates routes one at a time (fewest vehicles
-first), and explains every dropped job. ``num_workers > 1`` runs diversified searches in
-separate processes (different seeds and first-solution heuristics); the best wins, except
-that on a decomposable problem the workers then re-plan the best plan's groups together.
+first), and explains every dropped job. ``num_workers > 1`` runs diversified searches
+in separate processes (different seeds and first-solution heuristics); the best wins,
+except that on a decomposable problem the workers then re-plan the best plan's groups
+together.
 """
 
 from __future__ import annotations
@@ -247,15 +248,13 @@ def _whole_share(problem: RoutingProblem) -> float:
 def _from_solution(run: _Run, solution: RoutingSolution) -> EngineResult:
     """Another worker's plan on this run's layout (layouts differ by seed)."""
     routes = initial_routes(run.problem, run.layout, solution)
-    starts, ends = earliest_starts(run.problem, run.layout, routes)
-    return EngineResult(
-        sequences=tuple(tuple(r) for r in routes),
-        start_s=starts,
-        route_start_s=tuple(v.start_s for v in run.problem.vehicles),
-        route_end_s=ends,
-        objective=solution.cost,
-        status=solution.status,
-        warm_started=bool(solution.stats.get("warm_started")),
+    return EngineResult.of_routes(
+        run.problem,
+        run.layout,
+        routes,
+        solution.cost,
+        solution.status,
+        bool(solution.stats.get("warm_started")),
     )
 
 
@@ -295,16 +294,8 @@ def _first_plan(run: _Run, initial: RoutingSolution | None) -> EngineResult:
         if mapped_cost is not None and (cold_cost is None or mapped_cost <= cold_cost):
             best, best_cost, warm = mapped, mapped_cost, True
         logger.debug("warm plan %s vs cold construction %s", mapped_cost, cold_cost)
-    starts, ends = earliest_starts(problem, layout, best)
-    return EngineResult(
-        sequences=tuple(tuple(r) for r in best),
-        start_s=starts,
-        route_start_s=tuple(v.start_s for v in problem.vehicles),
-        route_end_s=ends,
-        objective=best_cost if best_cost is not None else 2**62,
-        status="degraded",
-        warm_started=warm,
-    )
+    objective = best_cost if best_cost is not None else 2**62
+    return EngineResult.of_routes(problem, layout, best, objective, "degraded", warm)
 
 
 def _versus_start(start: EngineResult, result: EngineResult) -> EngineResult:

@@ -1,4 +1,4 @@
-"""Route-based decomposition: re-plan groups of neighbouring routes, one at a time.
+"""Route-based decomposition: re-plan groups of neighbouring routes on their own.
 
 When every vehicle leaves from and returns to the same depot, windows are hard and
 each job has at most one pickup site, routes are independent given their jobs: a
@@ -6,7 +6,7 @@ group of routes with its jobs and vehicles is a smaller problem of the same kind
 engine's descents cost about quadratically in the nodes, so a 50-job group is searched
 many times per second where a whole 200-job problem gets a handful of descents in ten
 seconds. Each group is solved from scratch (iterated local search), and its new routes
-are kept only when they are better:
+are kept only when they are better (with a process pool, several groups at once):
 
 - ``improve_by_parts`` (VRPTW, distance): when the group's routes get shorter;
 - ``eliminate_by_parts`` (fewest vehicles first): when the jobs of the smallest route
@@ -106,12 +106,11 @@ def improve_by_parts(
     (``_disjoint_groups``).
     """
     parts = _Groups(problem, layout, params, sequences)
-    routes = parts.routes
     rng = random.Random(params.seed)
     queue: list[int] = []
     change = groups = improved = 0
     while deadline - time.monotonic() > SLICE_S * 0.5:
-        batch = _disjoint_groups(routes, queue, rng, parts, width if pool else 1)
+        batch = _disjoint_groups(parts, queue, rng, width if pool else 1)
         if not batch:
             break
         limit_s = min(SLICE_S, deadline - time.monotonic())
@@ -146,22 +145,23 @@ def _solve_batch(
     first_seed: int,
     pool: Executor | None,
 ) -> list[GroupPlan | None]:
-    """Solve the first group here and the others in ``pool``, at the same time."""
+    """Solve the first group here and the others in ``pool``, at the same time
+    (without a pool, one after the other)."""
+    if pool is None:
+        return [
+            solve_group(sub, params, limit_s, first_seed + k)
+            for k, sub in enumerate(subs)
+        ]
     remote = [
         pool.submit(solve_group, sub, params, limit_s, first_seed + k)
         for k, sub in enumerate(subs[1:], start=1)
-        if pool is not None
     ]
     plans = [solve_group(subs[0], params, limit_s, first_seed)]
     return plans + [future.result() for future in remote]
 
 
 def _disjoint_groups(
-    routes: list[list[int]],
-    queue: list[int],
-    rng: random.Random,
-    parts: _Groups,
-    width: int,
+    parts: _Groups, queue: list[int], rng: random.Random, width: int
 ) -> list[tuple[list[int], list[int]]]:
     """``width`` groups, each with one empty vehicle to spare: disjoint ones while
     the routes left make a full group, then copies of the first (searched from
@@ -169,6 +169,7 @@ def _disjoint_groups(
 
     Seeds come from ``queue``, every non-empty route once per round in random order.
     """
+    routes = parts.routes
     batch: list[tuple[list[int], list[int]]] = []
     taken: set[int] = set()
     spares = [v for v, route in enumerate(routes) if not route]

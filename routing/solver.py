@@ -17,7 +17,7 @@ import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
-from routing.construction import earliest_starts, greedy_routes
+from routing.construction import greedy_routes
 from routing.decomposition import (
     PartsResult,
     decomposable,
@@ -342,14 +342,14 @@ def _improve_by_parts(
 
 
 def _with_routes(run: _Run, result: EngineResult, parts: PartsResult) -> EngineResult:
-    starts, ends = earliest_starts(run.problem, run.layout, parts.routes)
-    return replace(
-        result,
-        sequences=tuple(tuple(route) for route in parts.routes),
-        start_s=starts,
-        route_end_s=ends,
-        objective=result.objective + parts.cost_change,
-        status="feasible",
+    objective = result.objective + parts.cost_change
+    return EngineResult.of_routes(
+        run.problem,
+        run.layout,
+        parts.routes,
+        objective,
+        "feasible",
+        result.warm_started,
     )
 
 

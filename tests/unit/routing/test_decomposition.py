@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from routing import Site, SolverParams, TimeWindow, check, solve
-from routing.construction import earliest_starts, greedy_routes
+from routing.construction import greedy_routes
 from routing.decomposition import (
     GROUP_ROUTES,
     _disjoint_groups,
@@ -25,7 +25,7 @@ from routing.decomposition import (
     independent_routes,
 )
 from routing.instances import Instance, parse_instance
-from routing.layout import build_layout
+from routing.layout import Layout, build_layout
 from routing.ortools_backend import EngineResult
 from routing.solver import _from_solution, _improve_by_parts, _Run, _to_solution
 
@@ -45,6 +45,12 @@ def _cost(instance: Instance, stops: list[int]) -> int:
     matrix = instance.problem.durations["default"]
     path = [0, *stops, 0]
     return sum(int(matrix[a, b]) for a, b in itertools.pairwise(path))
+
+
+def _four_long_routes(layout: Layout) -> list[list[int]]:
+    """Four 30-stop routes (R2-like: 50 stops would make a group of two)."""
+    nodes = [layout.jobs[j].delivery for j in range(120)]
+    return [nodes[k : k + 30] for k in range(0, 120, 30)]
 
 
 def test_only_depot_based_vrptw_of_enough_jobs_splits() -> None:
@@ -169,8 +175,7 @@ def test_a_group_of_long_routes_still_holds_three_routes() -> None:
     """Four 30-stop routes: 50 stops would be two routes; a group takes three."""
     problem = _homberger().problem
     layout = build_layout(problem)
-    nodes = [layout.jobs[j].delivery for j in range(120)]
-    routes = [nodes[k : k + 30] for k in range(0, 120, 30)]
+    routes = _four_long_routes(layout)
     locations = np.array([n.location for n in layout.nodes], dtype=np.int64)
     matrix = problem.durations["default"]
     assert len(_nearest_routes(routes, 0, locations, matrix, 50)) == 2
@@ -187,7 +192,7 @@ def test_groups_solved_together_share_no_route_nor_spare_vehicle() -> None:
     queue: list[int] = []
     rng = random.Random(0)
     for _ in range(10):
-        batch = _disjoint_groups(parts.routes, queue, rng, parts, 2)
+        batch = _disjoint_groups(parts, queue, rng, 2)
         assert len(batch) == 2
         (first, first_vehicles), (second, second_vehicles) = batch
         assert not set(first) & set(second)
@@ -203,11 +208,10 @@ def test_long_routes_too_few_for_two_groups_search_one_group_twice() -> None:
     worker searches the first group too (and only one result can be kept)."""
     problem = _homberger().problem
     layout = build_layout(problem)
-    nodes = [layout.jobs[j].delivery for j in range(120)]
-    routes = [nodes[k : k + 30] for k in range(0, 120, 30)]
+    routes = _four_long_routes(layout)
     routes += [[] for _ in range(len(problem.vehicles) - len(routes))]
     parts = _Groups(problem, layout, SolverParams(), routes)
-    batch = _disjoint_groups(parts.routes, [], random.Random(0), parts, 2)
+    batch = _disjoint_groups(parts, [], random.Random(0), 2)
     assert len(batch) == 2
     assert batch[0] == batch[1]
     assert len(batch[0][0]) == GROUP_ROUTES
@@ -246,15 +250,8 @@ def test_a_plan_moves_between_workers_layouts_unchanged() -> None:
     routes = greedy_routes(problem, theirs.layout)
     stops = [[theirs.layout.nodes[n].location for n in route] for route in routes]
     cost = sum(_cost(instance, route) for route in stops)
-    starts, ends = earliest_starts(problem, theirs.layout, routes)
-    result = EngineResult(
-        sequences=tuple(tuple(r) for r in routes),
-        start_s=starts,
-        route_start_s=tuple(v.start_s for v in problem.vehicles),
-        route_end_s=ends,
-        objective=cost,
-        status="feasible",
-        warm_started=False,
+    result = EngineResult.of_routes(
+        problem, theirs.layout, routes, cost, "feasible", warm_started=False
     )
     ours = _Run(problem, SolverParams(), build_layout(problem), 0.0)
     moved = _from_solution(ours, _to_solution(theirs, result, 0))

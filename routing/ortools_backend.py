@@ -122,6 +122,13 @@ def run_engine(
     builder.build(request)
     remaining_s = request.time_limit_s - (monotonic() - started)
     search = _search_parameters(params, max(0.01, remaining_s))
+    if search.use_iterated_local_search and _fewer_visits_than_vehicles(
+        problem, layout
+    ):
+        # ortools 9.15's iterated local search (SISR ruin) never returns, time
+        # limit or not, when there are fewer visit nodes than vehicles (measured:
+        # 2 vehicles and 1 visit, 10 riders and 3 orders): guided local search.
+        _use_guided_local_search(search)
     model.CloseModelWithParameters(search)
     assignment = None
     warm = False
@@ -134,8 +141,7 @@ def run_engine(
             if search.use_iterated_local_search:
                 # Iterated local search cannot start from an assignment: use GLS.
                 # (Locks can seed it, but measured no better: benchmarks/README.md.)
-                search.use_iterated_local_search = False
-                search.local_search_metaheuristic = _META.GUIDED_LOCAL_SEARCH
+                _use_guided_local_search(search)
             assignment = model.SolveFromAssignmentWithParameters(start, search)
             warm = True
         else:
@@ -149,6 +155,17 @@ def run_engine(
     result = builder.read(assignment, _STATUS.get(model.status(), "degraded"), warm)
     del builder  # the model (and its callbacks) must outlive the search
     return result
+
+
+def _fewer_visits_than_vehicles(problem: RoutingProblem, layout: Layout) -> bool:
+    """True when the layout has fewer job nodes than vehicles (see ``run_engine``)."""
+    vehicles = len(problem.vehicles)
+    return len(layout.nodes) - 2 * vehicles < vehicles
+
+
+def _use_guided_local_search(search: Any) -> None:
+    search.use_iterated_local_search = False
+    search.local_search_metaheuristic = _META.GUIDED_LOCAL_SEARCH
 
 
 def _search_parameters(params: SolverParams, time_limit_s: float) -> Any:

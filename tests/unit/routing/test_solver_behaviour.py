@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from dataclasses import replace
 
 import pytest
@@ -150,3 +151,28 @@ def test_extra_workers_search_differently_from_the_first() -> None:
     assert configs[0].first_solution == params.first_solution
     assert configs[1].first_solution != configs[0].first_solution
     assert FirstSolution.SAVINGS not in {c.first_solution for c in configs}
+
+
+@pytest.mark.parametrize(
+    ("riders", "orders"),
+    [(2, 0), (10, 3)],
+    ids=["two riders, one stop", "ten riders, three orders"],
+)
+def test_more_riders_than_stops_is_solved_within_the_time_limit(
+    riders: int, orders: int
+) -> None:
+    """The default search (iterated local search) never returned on fewer stops
+    than vehicles (ortools 9.15): a quiet hour of dispatch hung the planner.
+
+    Solved in a spawned process so that a regression fails here instead of
+    hanging the suite."""
+    vehicles = [Vehicle(f"r{i}", i % 11, capacity=(4,)) for i in range(riders)]
+    jobs = _city_jobs(orders) if orders else [service("a", 5)]
+    problem = line_problem(vehicles, jobs)
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:  # leaving the block kills a hung worker
+        pending = pool.apply_async(solve, (problem, SolverParams(time_limit_s=1.0)))
+        solution = pending.get(timeout=60)
+    assert check(problem, solution) == []
+    assert not solution.unassigned
+    assert solution.solve_time_s < 5.0

@@ -123,11 +123,12 @@ def run_engine(
     remaining_s = request.time_limit_s - (monotonic() - started)
     search = _search_parameters(params, max(0.01, remaining_s))
     if search.use_iterated_local_search and _fewer_visits_than_vehicles(
-        problem, layout
+        problem, request
     ):
-        # ortools 9.15's iterated local search (SISR ruin) never returns, time
-        # limit or not, when there are fewer visit nodes than vehicles (measured:
-        # 2 vehicles and 1 visit, 10 riders and 3 orders): guided local search.
+        # ortools 9.15's iterated local search (SISR ruin) can run forever, past
+        # its time limit, when fewer visits can be made than there are vehicles
+        # (measured: 2 vehicles and 1 stop; 10 riders and 3 orders; 10 riders and
+        # one order with 5 or 6 candidate pharmacies): guided local search.
         _use_guided_local_search(search)
     model.CloseModelWithParameters(search)
     assignment = None
@@ -157,10 +158,17 @@ def run_engine(
     return result
 
 
-def _fewer_visits_than_vehicles(problem: RoutingProblem, layout: Layout) -> bool:
-    """True when the layout has fewer job nodes than vehicles (see ``run_engine``)."""
-    vehicles = len(problem.vehicles)
-    return len(layout.nodes) - 2 * vehicles < vehicles
+def _fewer_visits_than_vehicles(
+    problem: RoutingProblem, request: EngineRequest
+) -> bool:
+    """True when a plan serving every job not excluded makes fewer visits (a
+    pickup and a delivery, or one stop) than there are vehicles."""
+    visits = sum(
+        2 if job.candidate_pickups else 1
+        for j, job in enumerate(problem.jobs)
+        if j not in request.excluded_jobs
+    )
+    return visits < len(problem.vehicles)
 
 
 def _use_guided_local_search(search: Any) -> None:

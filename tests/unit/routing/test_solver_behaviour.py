@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Callable
 from dataclasses import replace
+from typing import TypeVar
 
 import pytest
 
@@ -17,8 +19,12 @@ from routing import (
     check,
     solve,
 )
+from routing.layout import build_layout
+from routing.ortools_backend import EngineRequest, run_engine
 
 from .builders import line_problem, service, solve_quick
+
+T = TypeVar("T")
 
 
 def _city_jobs(count: int) -> list[Job]:
@@ -153,6 +159,13 @@ def test_extra_workers_search_differently_from_the_first() -> None:
     assert FirstSolution.SAVINGS not in {c.first_solution for c in configs}
 
 
+def _in_a_process(function: Callable[..., T], *args: object) -> T:
+    """``function(*args)`` in a spawned process, failing after 60 s rather than
+    hanging the suite (leaving the pool kills a worker that never returned)."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply_async(function, args).get(timeout=60)
+
+
 @pytest.mark.parametrize(
     ("riders", "orders"),
     [(2, 0), (10, 3)],
@@ -162,17 +175,25 @@ def test_more_riders_than_stops_is_solved_within_the_time_limit(
     riders: int, orders: int
 ) -> None:
     """The default search (iterated local search) never returned on fewer stops
-    than vehicles (ortools 9.15): a quiet hour of dispatch hung the planner.
-
-    Solved in a spawned process so that a regression fails here instead of
-    hanging the suite."""
+    than vehicles (ortools 9.15): a quiet hour of dispatch hung the planner."""
     vehicles = [Vehicle(f"r{i}", i % 11, capacity=(4,)) for i in range(riders)]
     jobs = _city_jobs(orders) if orders else [service("a", 5)]
     problem = line_problem(vehicles, jobs)
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(1) as pool:  # leaving the block kills a hung worker
-        pending = pool.apply_async(solve, (problem, SolverParams(time_limit_s=1.0)))
-        solution = pending.get(timeout=60)
+    solution = _in_a_process(solve, problem, SolverParams(time_limit_s=1.0))
     assert check(problem, solution) == []
     assert not solution.unassigned
     assert solution.solve_time_s < 5.0
+
+
+def test_one_order_with_many_candidate_pharmacies_does_not_hang_the_engine() -> None:
+    """Ten riders, one order, six candidate pickups: twelve nodes but two visits,
+    which hung the engine's iterated local search too (``solve`` reaches the
+    engine warm-started there, so the engine is called directly)."""
+    vehicles = [Vehicle(f"r{i}", i, capacity=(4,)) for i in range(10)]
+    pickups = tuple(Site(location) for location in range(1, 7))
+    problem = line_problem(vehicles, [Job("j", Site(10), pickups, demand=(1,))])
+    request = EngineRequest(time_limit_s=1.0)
+    result = _in_a_process(
+        run_engine, problem, build_layout(problem), SolverParams(), request
+    )
+    assert sum(len(sequence) for sequence in result.sequences) == 2

@@ -175,7 +175,9 @@ def test_more_riders_than_stops_is_solved_within_the_time_limit(
     riders: int, orders: int
 ) -> None:
     """The default search (iterated local search) never returned on fewer stops
-    than vehicles (ortools 9.15): a quiet hour of dispatch hung the planner."""
+    than vehicles (ortools 9.15): a dispatch plan with no previous plan to start
+    from and fewer stops than riders ran into the solver pool's deadline, so no
+    plan came out."""
     vehicles = [Vehicle(f"r{i}", i % 11, capacity=(4,)) for i in range(riders)]
     jobs = _city_jobs(orders) if orders else [service("a", 5)]
     problem = line_problem(vehicles, jobs)

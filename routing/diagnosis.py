@@ -60,6 +60,15 @@ def diagnose(problem: RoutingProblem, job: Job) -> tuple[UnassignedReason, str]:
     return _STAGES[best.stage], best.detail
 
 
+def fits_alone(
+    problem: RoutingProblem, vehicle: Vehicle, job: Job, pickup: Site | None
+) -> tuple[bool, str]:
+    """Whether ``vehicle`` can serve ``job`` (from ``pickup``) on an otherwise
+    empty route, and why not."""
+    attempt = _alone(problem, vehicle, job, pickup)
+    return attempt.stage >= len(_STAGES), attempt.detail
+
+
 def _fits(demand: tuple[int, ...], capacity: tuple[int, ...]) -> bool:
     return all(amount <= cap for amount, cap in zip(demand, capacity, strict=True))
 

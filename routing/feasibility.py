@@ -60,10 +60,13 @@ def check(problem: RoutingProblem, solution: RoutingSolution) -> list[Violation]
         known = [v for v in route.visits if v.job_id in jobs]
         out += _check_route(problem, vehicle, route, known, jobs)
         served.update(v.job_id for v in known if v.kind != "pickup")
-    for vehicle in problem.vehicles:
-        if vehicle.locked_next is not None:
-            out += _check_lock(vehicle, solution.route_of(vehicle.id))
     unassigned = Counter(u.job_id for u in solution.unassigned)
+    for vehicle in problem.vehicles:
+        # A locked job the plan reports unassigned (it cannot be served even
+        # alone) releases its lock.
+        locked = vehicle.locked_next
+        if locked is not None and not unassigned[locked[0]]:
+            out += _check_lock(vehicle, solution.route_of(vehicle.id))
     for job in problem.jobs:
         total = served[job.id] + unassigned[job.id]
         if total != 1:

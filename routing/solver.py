@@ -25,7 +25,7 @@ from routing.decomposition import (
     improve_by_parts,
     independent_routes,
 )
-from routing.diagnosis import diagnose
+from routing.diagnosis import diagnose, fits_alone
 from routing.errors import NoSolutionFound
 from routing.extract import build_routes
 from routing.insertion import Planner
@@ -76,6 +76,7 @@ def solve(
     """Plan routes for ``problem`` within ``params.time_limit_s`` seconds."""
     params = params or SolverParams()
     started = time.monotonic()
+    problem = _release_impossible_locks(problem)
     if params.num_workers == 1:
         solution = _solve_one(problem, params, initial, started)
     else:
@@ -94,6 +95,36 @@ def solve(
                 results += [f.result() for f in futures]
                 solution = min(results, key=lambda s: _rank(s, params))
     return replace(solution, solve_time_s=time.monotonic() - started)
+
+
+def _release_impossible_locks(problem: RoutingProblem) -> RoutingProblem:
+    """``problem`` without the locks whose job its vehicle cannot serve even alone.
+
+    The engine can only fail on such a lock and the construction would break a hard
+    rule (a cold item held past its limit); released, the job comes back
+    unassigned with its reason for a person to decide.
+    """
+    jobs = {job.id: job for job in problem.jobs}
+    vehicles = list(problem.vehicles)
+    for v, vehicle in enumerate(vehicles):
+        if vehicle.locked_next is None:
+            continue
+        job_id, kind = vehicle.locked_next
+        job = jobs[job_id]
+        pickups = job.candidate_pickups
+        pickup = pickups[0] if kind == "pickup" and pickups else None
+        fits, why = fits_alone(problem, vehicle, job, pickup)
+        if not fits:
+            logger.warning(
+                "lock of vehicle %s released: job %s cannot be served (%s)",
+                vehicle.id,
+                job_id,
+                why,
+            )
+            vehicles[v] = replace(vehicle, locked_next=None)
+    if vehicles == list(problem.vehicles):
+        return problem
+    return replace(problem, vehicles=tuple(vehicles))
 
 
 def _worker_params(params: SolverParams, worker: int) -> SolverParams:

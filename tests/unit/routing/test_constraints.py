@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from routing import Job, Site, TimeWindow, UnassignedReason, Vehicle
+from routing import Job, Site, TimeWindow, UnassignedReason, Vehicle, check
 
 from .builders import line_problem, order, service, solve_quick, visits_of
 
@@ -71,6 +71,25 @@ def test_locked_next_stop_comes_first() -> None:
     )
     solution = solve_quick(problem)
     assert order(solution, "v")[0] == ("far", "delivery")
+
+
+def test_a_locked_job_that_cannot_be_served_is_released_with_its_reason() -> None:
+    """The rider is driving to a pickup whose item would be held 40 s over its
+    limit even if taken straight to the patient: rather than a plan that breaks
+    the cold chain, the job comes back unassigned and the rider serves the rest."""
+    problem = line_problem(
+        [Vehicle("v", 0, 0, locked_next=("cold", "pickup"))],
+        [
+            Job("cold", Site(9), pickups=(Site(1),), max_transit_s=40),
+            service("other", 3),
+        ],
+    )
+    solution = solve_quick(problem)
+    assert [(u.job_id, u.reason) for u in solution.unassigned] == [
+        ("cold", UnassignedReason.HOLD_TIME)
+    ]
+    assert order(solution, "v") == [("other", "service")]
+    assert check(problem, solution) == []
 
 
 def test_max_transit_changes_the_order() -> None:

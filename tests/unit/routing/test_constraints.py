@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from routing import Job, Site, TimeWindow, UnassignedReason, Vehicle, check
+from routing import (
+    Job,
+    Site,
+    SolverParams,
+    TimeWindow,
+    UnassignedReason,
+    Vehicle,
+    check,
+    solve,
+)
 
 from .builders import line_problem, order, service, solve_quick, visits_of
 
@@ -109,6 +118,25 @@ def test_an_on_board_item_past_reach_of_its_hold_time_is_reported() -> None:
         ("cold", UnassignedReason.HOLD_TIME)
     ]
     assert order(solution, "v") == [("other", "service")]
+    assert check(problem, solution) == []
+
+
+def test_an_on_board_delivery_no_route_can_make_in_time_is_reported() -> None:
+    """The patient's hard window closes at 50 s, 100 s away: the construction
+    kept the delivery (it is on board) and, serving more jobs, its late plan
+    beat the search's; the job now comes back unassigned with its reason."""
+    soft = Site(3, window=TimeWindow(0, 500, hard=False))  # the construction path
+    problem = line_problem(
+        [Vehicle("v", 0, 0)],
+        [
+            service("late", 10, (0, 50), on_board="v"),
+            Job("other", soft),
+        ],
+    )
+    solution = solve(problem, SolverParams(time_limit_s=1.0))
+    assert [(u.job_id, u.reason) for u in solution.unassigned] == [
+        ("late", UnassignedReason.WINDOW_IMPOSSIBLE)
+    ]
     assert check(problem, solution) == []
 
 

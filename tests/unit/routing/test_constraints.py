@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from routing import (
     Job,
+    RoutingProblem,
+    RoutingSolution,
     Site,
     SolverParams,
     TimeWindow,
@@ -82,6 +84,14 @@ def test_locked_next_stop_comes_first() -> None:
     assert order(solution, "v")[0] == ("far", "delivery")
 
 
+def _checked_reasons(
+    problem: RoutingProblem, solution: RoutingSolution
+) -> list[tuple[str, UnassignedReason]]:
+    """The unassigned jobs of ``solution`` and why; the plan must pass the checker."""
+    assert check(problem, solution) == []
+    return [(u.job_id, u.reason) for u in solution.unassigned]
+
+
 def test_a_locked_job_that_cannot_be_served_is_released_with_its_reason() -> None:
     """The rider is driving to a pickup whose item would be held 40 s over its
     limit even if taken straight to the patient: rather than a plan that breaks
@@ -94,11 +104,8 @@ def test_a_locked_job_that_cannot_be_served_is_released_with_its_reason() -> Non
         ],
     )
     solution = solve_quick(problem)
-    assert [(u.job_id, u.reason) for u in solution.unassigned] == [
-        ("cold", UnassignedReason.HOLD_TIME)
-    ]
+    assert _checked_reasons(problem, solution) == [("cold", UnassignedReason.HOLD_TIME)]
     assert order(solution, "v") == [("other", "service")]
-    assert check(problem, solution) == []
 
 
 def test_an_on_board_item_past_reach_of_its_hold_time_is_reported() -> None:
@@ -114,11 +121,8 @@ def test_an_on_board_item_past_reach_of_its_hold_time_is_reported() -> None:
         ],
     )
     solution = solve_quick(problem)
-    assert [(u.job_id, u.reason) for u in solution.unassigned] == [
-        ("cold", UnassignedReason.HOLD_TIME)
-    ]
+    assert _checked_reasons(problem, solution) == [("cold", UnassignedReason.HOLD_TIME)]
     assert order(solution, "v") == [("other", "service")]
-    assert check(problem, solution) == []
 
 
 def test_an_on_board_delivery_no_route_can_make_in_time_is_reported() -> None:
@@ -134,10 +138,9 @@ def test_an_on_board_delivery_no_route_can_make_in_time_is_reported() -> None:
         ],
     )
     solution = solve(problem, SolverParams(time_limit_s=1.0))
-    assert [(u.job_id, u.reason) for u in solution.unassigned] == [
+    assert _checked_reasons(problem, solution) == [
         ("late", UnassignedReason.WINDOW_IMPOSSIBLE)
     ]
-    assert check(problem, solution) == []
 
 
 def test_max_transit_changes_the_order() -> None:

@@ -106,6 +106,7 @@ def _release_impossible_locks(problem: RoutingProblem) -> RoutingProblem:
     """
     jobs = {job.id: job for job in problem.jobs}
     vehicles = list(problem.vehicles)
+    released = False
     for v, vehicle in enumerate(vehicles):
         if vehicle.locked_next is None:
             continue
@@ -122,9 +123,8 @@ def _release_impossible_locks(problem: RoutingProblem) -> RoutingProblem:
                 why,
             )
             vehicles[v] = replace(vehicle, locked_next=None)
-    if vehicles == list(problem.vehicles):
-        return problem
-    return replace(problem, vehicles=tuple(vehicles))
+            released = True
+    return replace(problem, vehicles=tuple(vehicles)) if released else problem
 
 
 def _worker_params(params: SolverParams, worker: int) -> SolverParams:

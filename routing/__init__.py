@@ -16,6 +16,7 @@ from routing.feasibility import Violation, check
 from routing.model import (
     MAX_TIME_S,
     Job,
+    ReleasedLock,
     Route,
     RoutingProblem,
     RoutingSolution,
@@ -38,6 +39,7 @@ __all__ = [
     "Job",
     "Metaheuristic",
     "NoSolutionFound",
+    "ReleasedLock",
     "Route",
     "RoutingError",
     "RoutingProblem",

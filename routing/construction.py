@@ -28,10 +28,7 @@ class _State:
         self.location = vehicle.start
         self.time_s = vehicle.start_s
         self.nodes: list[int] = []
-        self.load = [0] * len(vehicle.capacity)
-        for job in problem.jobs:
-            if job.on_board == vehicle.id and job.demand:
-                self.load = [a + b for a, b in zip(self.load, job.demand, strict=True)]
+        self.load = list(problem.start_load(vehicle))
 
     def finish_ok(self, problem: RoutingProblem, location: int, time_s: int) -> bool:
         end = self.vehicle.end if self.vehicle.end is not None else location
@@ -134,7 +131,7 @@ def _best_extension(
 ) -> tuple[int, int, int] | None:
     """(added cost, pickup index, 0) of the cheapest feasible append, if any."""
     vehicle = state.vehicle
-    if not job.skills <= vehicle.skills:
+    if not job.skills <= vehicle.skills or not problem.takes_new_jobs(vehicle):
         return None
     if job.demand and any(
         load + amount > cap

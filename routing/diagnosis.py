@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from routing.model import Job, RoutingProblem, Site, UnassignedReason, Vehicle
+from routing.model import (
+    Job,
+    RoutingProblem,
+    Site,
+    UnassignedReason,
+    Vehicle,
+    apply_load,
+)
 
 _STAGES = (
     UnassignedReason.NO_REACHABLE_PICKUP,
@@ -35,6 +42,12 @@ def diagnose(problem: RoutingProblem, job: Job) -> tuple[UnassignedReason, str]:
         if not vehicles:
             skills = ", ".join(sorted(job.skills))
             return UnassignedReason.SKILLS, f"no vehicle has the skills [{skills}]"
+        vehicles = [v for v in vehicles if problem.takes_new_jobs(v)]
+        if not vehicles:
+            return (
+                UnassignedReason.CAPACITY,
+                "every eligible vehicle carries more than its capacity",
+            )
         if job.demand:
             vehicles = [v for v in vehicles if _fits(job.demand, v.capacity)]
             if not vehicles:
@@ -63,8 +76,19 @@ def diagnose(problem: RoutingProblem, job: Job) -> tuple[UnassignedReason, str]:
 def fits_alone(
     problem: RoutingProblem, vehicle: Vehicle, job: Job, pickup: Site | None
 ) -> tuple[bool, str]:
-    """Whether ``vehicle`` can serve ``job`` (from ``pickup``) on an otherwise
-    empty route, and why not."""
+    """Whether ``vehicle`` can serve ``job`` (from ``pickup``) as its first stop
+    on an otherwise empty route, and why not."""
+    if job.on_board is None:
+        if not job.skills <= vehicle.skills:
+            return (
+                False,
+                f"{vehicle.id!r} lacks skills {sorted(job.skills - vehicle.skills)}",
+            )
+        if not problem.takes_new_jobs(vehicle):
+            return False, f"{vehicle.id!r} carries more than its capacity"
+        load = list(problem.start_load(vehicle))
+        if job.demand and not apply_load(load, 1, job.demand, vehicle.capacity):
+            return False, f"demand {list(job.demand)} does not fit {vehicle.id!r}"
     attempt = _alone(problem, vehicle, job, pickup)
     return attempt.stage >= len(_STAGES), attempt.detail
 

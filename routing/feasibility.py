@@ -61,11 +61,16 @@ def check(problem: RoutingProblem, solution: RoutingSolution) -> list[Violation]
         out += _check_route(problem, vehicle, route, known, jobs)
         served.update(v.job_id for v in known if v.kind != "pickup")
     unassigned = Counter(u.job_id for u in solution.unassigned)
+    released = {(r.vehicle_id, r.job_id) for r in solution.released_locks}
     for vehicle in problem.vehicles:
-        # A locked job the plan reports unassigned (it cannot be served even
-        # alone) releases its lock.
+        # A lock is kept unless the plan says it released it (the vehicle cannot
+        # serve the job even alone) or reports the locked job unassigned.
         locked = vehicle.locked_next
-        if locked is not None and not unassigned[locked[0]]:
+        if (
+            locked is not None
+            and not unassigned[locked[0]]
+            and (vehicle.id, locked[0]) not in released
+        ):
             out += _check_lock(vehicle, solution.route_of(vehicle.id))
     for job in problem.jobs:
         total = served[job.id] + unassigned[job.id]
@@ -188,7 +193,9 @@ def _check_route(
         amounts = job.demand or (0,) * len(load)
         load = [a + sign * d for a, d in zip(load, amounts, strict=True)]
         for dim, (amount, cap) in enumerate(zip(load, vehicle.capacity, strict=True)):
-            if not 0 <= amount <= cap:
+            # A vehicle may start above capacity (on-board items are facts), so
+            # only loading past the limit, or unloading below zero, is a fault.
+            if amount < 0 or (sign > 0 and amounts[dim] > 0 and amount > cap):
                 fail(
                     "capacity", f"load {amount} outside [0, {cap}] (dim {dim})", job.id
                 )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from routing.layout import Layout
-from routing.model import RoutingProblem
+from routing.model import RoutingProblem, apply_load
 from routing.params import SolverParams
 from routing.penalties import base_drop_penalty, drop_penalty, lateness_cost_per_s
 
@@ -72,13 +72,12 @@ class Planner:
                     self.locked[v] = (group.pickups[0], group.deliveries[0])
                 else:
                     self.locked[v] = (group.delivery,)
-        self.on_board_load: list[list[int]] = []
-        for vehicle in problem.vehicles:
-            load = [0] * len(vehicle.capacity)
-            for job in problem.jobs:
-                if job.on_board == vehicle.id and job.demand:
-                    load = [a + b for a, b in zip(load, job.demand, strict=True)]
-            self.on_board_load.append(load)
+        self.closed = {
+            v
+            for v, vehicle in enumerate(problem.vehicles)
+            if not problem.takes_new_jobs(vehicle)
+        }
+        """Vehicles above capacity: they only deliver what they carry."""
 
     def route_cost(self, v: int, nodes: list[int]) -> int | None:
         """Objective of one route scheduled early, or None when a hard rule breaks."""
@@ -90,7 +89,8 @@ class Planner:
         dur = self.durations[vehicle.profile]
         arc = self.distances if self.distances is not None else dur
         here, now = vehicle.start, vehicle.start_s
-        load = list(self.on_board_load[v])
+        load = list(problem.start_load(vehicle))
+        closed = v in self.closed
         picked: dict[int, int] = {}
         cost = vehicle.fixed_cost if nodes else 0
         for node in nodes:
@@ -100,6 +100,8 @@ class Planner:
                 continue
             j = info.job
             job = problem.jobs[j]
+            if closed and job.on_board is None:
+                return None
             loc = site.location
             begin = now + dur[here][loc]
             window = site.window
@@ -122,11 +124,8 @@ class Planner:
                 limit = job.max_transit_s
                 if limit is not None and began is not None and begin - began > limit:
                     return None
-            if job.demand:
-                for d, amount in enumerate(job.demand):
-                    load[d] += sign * amount
-                    if not 0 <= load[d] <= vehicle.capacity[d]:
-                        return None
+            if job.demand and not apply_load(load, sign, job.demand, vehicle.capacity):
+                return None
             cost += arc[here][loc]
             here, now = loc, begin + site.service_s
         if picked:
@@ -163,7 +162,11 @@ class Planner:
         ]
         if locked:
             return locked
-        return [v for v, veh in enumerate(vehicles) if job.skills <= veh.skills]
+        return [
+            v
+            for v, veh in enumerate(vehicles)
+            if job.skills <= veh.skills and v not in self.closed
+        ]
 
     def repair(self, routes: list[list[int]]) -> list[list[int]]:
         """Empty-out routes the early schedule rejects, re-inserting their jobs."""

@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -200,6 +201,43 @@ class RoutingProblem:
             return int(self.distances[origin, destination])
         return self.travel_s(vehicle, origin, destination)
 
+    def start_load(self, vehicle: Vehicle) -> tuple[int, ...]:
+        """What ``vehicle`` carries at its start: the demand of its on-board jobs."""
+        return self._start_loads[vehicle.id]
+
+    def takes_new_jobs(self, vehicle: Vehicle) -> bool:
+        """False for a vehicle that starts above its capacity in some dimension
+        (a box loaded by hand, a capacity lowered since): it delivers what it
+        carries and is given nothing new until a later plan finds it within
+        capacity, so no pickup ever loads it further past its limit."""
+        load = self._start_loads[vehicle.id]
+        return all(a <= cap for a, cap in zip(load, vehicle.capacity, strict=True))
+
+    @cached_property
+    def _start_loads(self) -> dict[str, tuple[int, ...]]:
+        loads = {v.id: [0] * len(v.capacity) for v in self.vehicles}
+        for job in self.jobs:
+            if job.on_board is not None and job.demand:
+                load = loads[job.on_board]
+                loads[job.on_board] = [
+                    a + b for a, b in zip(load, job.demand, strict=True)
+                ]
+        return {vehicle_id: tuple(load) for vehicle_id, load in loads.items()}
+
+
+def apply_load(
+    load: list[int], sign: int, demand: tuple[int, ...], capacity: tuple[int, ...]
+) -> bool:
+    """Add ``sign`` x ``demand`` to ``load`` in place; False when that breaks the
+    capacity rule: a load never goes negative, and loading never leaves it above
+    capacity (a vehicle that starts above capacity may still unload)."""
+    ok = True
+    for d, amount in enumerate(demand):
+        load[d] += sign * amount
+        if load[d] < 0 or (sign > 0 and amount > 0 and load[d] > capacity[d]):
+            ok = False
+    return ok
+
 
 @dataclass(frozen=True, slots=True)
 class Visit:
@@ -250,6 +288,17 @@ class Unassigned:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class ReleasedLock:
+    """A vehicle's locked next stop the plan does not keep: the vehicle cannot
+    serve that job even alone (``detail`` says why), so the job is planned like
+    any other, on another vehicle or unassigned."""
+
+    vehicle_id: str
+    job_id: str
+    detail: str
+
+
 @dataclass(frozen=True)
 class RoutingSolution:
     """Routes, unassigned jobs and the engine's integer objective."""
@@ -260,6 +309,7 @@ class RoutingSolution:
     solve_time_s: float = 0.0
     status: SolutionStatus = "feasible"
     stats: Mapping[str, float] = field(default_factory=dict)
+    released_locks: tuple[ReleasedLock, ...] = ()
 
     @property
     def vehicles_used(self) -> int:

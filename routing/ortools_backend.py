@@ -355,26 +355,30 @@ class _ModelBuilder:
             evaluator = model.RegisterUnaryTransitVector(
                 self.layout.demand_vector(problem, d)
             )
-            capacities = [v.capacity[d] for v in problem.vehicles]
+            starts = [problem.start_load(v)[d] for v in problem.vehicles]
+            # A vehicle above capacity only unloads (``takes_new_jobs``): its
+            # bound is what it carries, so its on-board deliveries stay planned.
+            capacities = [
+                max(v.capacity[d], load)
+                for v, load in zip(problem.vehicles, starts, strict=True)
+            ]
             model.AddDimensionWithVehicleCapacity(
                 evaluator, 0, capacities, False, f"load{d}"
             )
-            load = model.GetDimensionOrDie(f"load{d}")
-            for v, vehicle in enumerate(problem.vehicles):
-                on_board = sum(
-                    job.demand[d] if job.demand else 0
-                    for job in problem.jobs
-                    if job.on_board == vehicle.id
-                )
-                load.CumulVar(model.Start(v)).SetValue(
-                    min(on_board, vehicle.capacity[d])
-                )
+            dimension = model.GetDimensionOrDie(f"load{d}")
+            for v, load in enumerate(starts):
+                dimension.CumulVar(model.Start(v)).SetValue(load)
 
     def _jobs(self, excluded: frozenset[int]) -> None:
         problem, model = self.problem, self.model
         solver = model.solver()
         vehicle_of = {vehicle.id: v for v, vehicle in enumerate(problem.vehicles)}
         base = base_drop_penalty(problem, self.params)
+        taking = [
+            (v, vehicle)
+            for v, vehicle in enumerate(problem.vehicles)
+            if problem.takes_new_jobs(vehicle)
+        ]
         for j, group in self.layout.jobs.items():
             job = problem.jobs[j]
             penalty = drop_penalty(job, base, self.params)
@@ -382,11 +386,7 @@ class _ModelBuilder:
             if job.on_board is not None:
                 allowed = [vehicle_of[job.on_board]]
             else:
-                allowed = [
-                    v
-                    for v, vehicle in enumerate(problem.vehicles)
-                    if job.skills <= vehicle.skills
-                ]
+                allowed = [v for v, vehicle in taking if job.skills <= vehicle.skills]
             if not allowed or j in excluded:
                 for index in nodes:
                     model.ActiveVar(index).SetValue(0)

@@ -30,7 +30,7 @@ from routing.errors import NoSolutionFound
 from routing.extract import build_routes
 from routing.insertion import Planner
 from routing.layout import Layout, build_layout
-from routing.model import RoutingProblem, RoutingSolution, Unassigned
+from routing.model import ReleasedLock, RoutingProblem, RoutingSolution, Unassigned
 from routing.ortools_backend import EngineRequest, EngineResult, run_engine
 from routing.params import FirstSolution, SolverParams
 from routing.warm_start import initial_routes
@@ -76,7 +76,8 @@ def solve(
     """Plan routes for ``problem`` within ``params.time_limit_s`` seconds."""
     params = params or SolverParams()
     started = time.monotonic()
-    problem = _release_impossible_locks(problem)
+    _warn_over_capacity(problem)
+    problem, released = _release_impossible_locks(problem)
     if params.num_workers == 1:
         solution = _solve_one(problem, params, initial, started)
     else:
@@ -94,19 +95,36 @@ def solve(
                 results = [_solve_one(problem, configs[0], initial, started)]
                 results += [f.result() for f in futures]
                 solution = min(results, key=lambda s: _rank(s, params))
-    return replace(solution, solve_time_s=time.monotonic() - started)
+    return replace(
+        solution, released_locks=released, solve_time_s=time.monotonic() - started
+    )
 
 
-def _release_impossible_locks(problem: RoutingProblem) -> RoutingProblem:
-    """``problem`` without the locks whose job its vehicle cannot serve even alone.
+def _warn_over_capacity(problem: RoutingProblem) -> None:
+    for vehicle in problem.vehicles:
+        if not problem.takes_new_jobs(vehicle):
+            logger.warning(
+                "vehicle %s starts above capacity (carries %s of %s): "
+                "only its on-board deliveries are planned",
+                vehicle.id,
+                list(problem.start_load(vehicle)),
+                list(vehicle.capacity),
+            )
+
+
+def _release_impossible_locks(
+    problem: RoutingProblem,
+) -> tuple[RoutingProblem, tuple[ReleasedLock, ...]]:
+    """``problem`` without the locks whose job its vehicle cannot serve even
+    alone, and those locks.
 
     The engine can only fail on such a lock and the construction would break a hard
-    rule (a cold item held past its limit); released, the job comes back
-    unassigned with its reason for a person to decide.
+    rule (a cold item held past its limit); released, the job is planned like any
+    other (another vehicle, or unassigned with its reason for a person to decide).
     """
     jobs = {job.id: job for job in problem.jobs}
     vehicles = list(problem.vehicles)
-    released = False
+    released: list[ReleasedLock] = []
     for v, vehicle in enumerate(vehicles):
         if vehicle.locked_next is None:
             continue
@@ -123,8 +141,10 @@ def _release_impossible_locks(problem: RoutingProblem) -> RoutingProblem:
                 why,
             )
             vehicles[v] = replace(vehicle, locked_next=None)
-            released = True
-    return replace(problem, vehicles=tuple(vehicles)) if released else problem
+            released.append(ReleasedLock(vehicle.id, job_id, why))
+    if released:
+        problem = replace(problem, vehicles=tuple(vehicles))
+    return problem, tuple(released)
 
 
 def _worker_params(params: SolverParams, worker: int) -> SolverParams:

@@ -289,3 +289,19 @@ def test_quarantine_unlocks_a_cold_pickup_the_rider_was_driving_to():
     assert (
         build_problem(snap, HaversineProvider()).problem.vehicles[0].locked_next is None
     )
+
+
+def test_a_box_holding_more_than_its_slots_keeps_every_order_aboard():
+    """Two cold orders sit in a one-slot box (packed by hand): both stay on the
+    rider's route, and the new cold order goes to the other rider rather than
+    into the overfull box."""
+    aboard = [order(f"in{i}", COLD, OrderStatus.PICKED_UP, "r1", NOW) for i in (1, 2)]
+    snap = snapshot([*aboard, order("new", COLD)], riders=(rider(), rider("r2")))
+    t = build_problem(snap, HaversineProvider())
+    solution = solve(t.problem, SolverParams(time_limit_s=1.0, solution_limit=50))
+    assert check(t.problem, solution) == []
+    plan = to_plan(t, solution, version=2, created_at=NOW, trigger_reasons=["test"])
+    assert not plan.unassigned
+    assignments = plan.assignments()
+    assert assignments["new"][0] == "r2"
+    assert {assignments["in1"][0], assignments["in2"][0]} == {"r1"}

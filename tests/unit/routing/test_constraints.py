@@ -14,6 +14,7 @@ from routing import (
     check,
     solve,
 )
+from routing.model import LockKind
 
 from .builders import line_problem, order, service, solve_quick, visits_of
 
@@ -106,6 +107,9 @@ def test_a_locked_job_that_cannot_be_served_is_released_with_its_reason() -> Non
     solution = solve_quick(problem)
     assert _checked_reasons(problem, solution) == [("cold", UnassignedReason.HOLD_TIME)]
     assert order(solution, "v") == [("other", "service")]
+    assert [(r.vehicle_id, r.job_id) for r in solution.released_locks] == [
+        ("v", "cold")
+    ]
 
 
 def test_an_on_board_item_past_reach_of_its_hold_time_is_reported() -> None:
@@ -244,3 +248,74 @@ def test_on_board_load_occupies_capacity() -> None:
         ("new", "pickup"),
         ("new", "delivery"),
     ]
+
+
+def _over_capacity_problem(
+    lock: tuple[str, LockKind] | None = None,
+) -> RoutingProblem:
+    """Rider ``v`` carries 4 units in a box of 2 (loaded by hand); ``w`` is free."""
+    return line_problem(
+        [
+            Vehicle("v", 0, None, capacity=(2,), locked_next=lock),
+            Vehicle("w", 6, None, capacity=(2,)),
+        ],
+        [
+            Job("a", Site(2), on_board="v", demand=(2,)),
+            Job("b", Site(3), on_board="v", demand=(2,)),
+            Job("new", Site(4), pickups=(Site(1),), demand=(1,)),
+        ],
+    )
+
+
+def test_a_rider_above_capacity_delivers_what_it_carries_and_takes_nothing_new() -> (
+    None
+):
+    """The engine clamped the start load to the capacity: it dropped an item that
+    is physically in the box and loaded the rider to 3 of 2 with the new pickup,
+    which lies on its way. Now both items are delivered and the new job goes to
+    the other rider."""
+    problem = _over_capacity_problem()
+    solution = solve_quick(problem)
+    assert _checked_reasons(problem, solution) == []
+    assert order(solution, "v") == [("a", "delivery"), ("b", "delivery")]
+    assert order(solution, "w") == [("new", "pickup"), ("new", "delivery")]
+
+
+def test_a_re_plan_moves_a_new_job_off_a_rider_now_above_capacity() -> None:
+    """The previous plan gave the pickup to ``v`` before its box was overfilled."""
+    problem = _over_capacity_problem()
+    previous = solve_quick(
+        line_problem(
+            [
+                Vehicle("v", 0, None, capacity=(2,)),
+                Vehicle("w", 6, None, capacity=(2,)),
+            ],
+            [Job("new", Site(4), pickups=(Site(1),), demand=(1,))],
+        )
+    )
+    assert order(previous, "v")
+    solution = solve(problem, SolverParams(time_limit_s=0.5), initial=previous)
+    assert _checked_reasons(problem, solution) == []
+    assert order(solution, "w") == [("new", "pickup"), ("new", "delivery")]
+
+
+def test_a_lock_on_a_new_pickup_is_released_when_the_rider_is_above_capacity() -> None:
+    """Released, the pickup goes to the rider who can take it."""
+    problem = _over_capacity_problem(lock=("new", "pickup"))
+    solution = solve_quick(problem)
+    assert _checked_reasons(problem, solution) == []
+    assert [(r.vehicle_id, r.job_id) for r in solution.released_locks] == [("v", "new")]
+    assert order(solution, "v") == [("a", "delivery"), ("b", "delivery")]
+    assert order(solution, "w") == [("new", "pickup"), ("new", "delivery")]
+
+
+def test_a_new_job_only_riders_above_capacity_could_take_says_capacity() -> None:
+    problem = line_problem(
+        [Vehicle("v", 0, None, capacity=(2,))],
+        [
+            Job("a", Site(2), on_board="v", demand=(3,)),
+            Job("new", Site(4), pickups=(Site(1),), demand=(1,)),
+        ],
+    )
+    solution = solve_quick(problem)
+    assert _checked_reasons(problem, solution) == [("new", UnassignedReason.CAPACITY)]

@@ -9,6 +9,7 @@ import pytest
 
 from routing import (
     Job,
+    ReleasedLock,
     Route,
     RoutingProblem,
     RoutingSolution,
@@ -143,6 +144,30 @@ def test_capacity_overload_is_caught() -> None:
     assert _codes(problem, solution) == {"capacity"}
 
 
+def test_a_vehicle_above_capacity_may_unload_but_not_load() -> None:
+    """Three units on board a two-unit box are a fact, not a plan fault: the
+    deliveries that bring the load down pass; a pickup while it is still above
+    capacity is caught, one after the load came back within it passes."""
+    problem = line_problem(
+        [Vehicle("v", 0, None, capacity=(2,))],
+        [
+            Job("held", Site(1), on_board="v", demand=(2,)),
+            Job("also", Site(2), on_board="v", demand=(1,)),
+            Job("new", Site(4), pickups=(Site(3),), demand=(1,)),
+        ],
+    )
+    unload_first = _one_route(
+        problem,
+        [("held", "delivery", 1), ("new", "pickup", 3), ("new", "delivery", 4)],
+    )
+    assert _codes(problem, unload_first) == {"served_once"}  # "also" left out
+    load_first = _one_route(
+        problem,
+        [("new", "pickup", 3), ("held", "delivery", 1), ("new", "delivery", 4)],
+    )
+    assert _codes(problem, load_first) == {"capacity", "served_once"}
+
+
 def test_hard_window_miss_is_caught() -> None:
     """Serving after a hard window closes is caught."""
     problem = line_problem([Vehicle("v", 0, None)], [service("a", 5, (0, 20))])
@@ -185,9 +210,10 @@ def test_locked_next_not_first_is_caught() -> None:
     assert _codes(problem, solution) == {"locked_next"}
 
 
-def test_a_lock_is_released_only_by_reporting_its_job_unassigned() -> None:
-    """A locked job the plan reports unassigned frees the vehicle's first stop;
-    a locked job simply left out is still caught."""
+def test_a_lock_is_released_only_by_saying_so() -> None:
+    """A locked job the plan reports unassigned, or a lock the plan declares
+    released, frees the vehicle's first stop; a locked job simply left out is
+    still caught."""
     problem = line_problem(
         [Vehicle("v", 0, None, locked_next=("b", "pickup"))],
         [service("a", 1), Job("b", Site(3), pickups=(Site(2),))],
@@ -199,6 +225,10 @@ def test_a_lock_is_released_only_by_reporting_its_job_unassigned() -> None:
     )
     assert "locked_next" in _codes(problem, left_out)
     assert _codes(problem, released) == set()
+    declared = replace(released, released_locks=(ReleasedLock("v", "b", "why"),))
+    assert _codes(problem, replace(declared, unassigned=())) == {"served_once"}
+    other = replace(declared, released_locks=(ReleasedLock("w", "b", "why"),))
+    assert "locked_next" in _codes(problem, replace(other, unassigned=()))
 
 
 def test_shift_end_overrun_is_caught() -> None:

@@ -216,7 +216,11 @@ def _check_route(
 
 def _site_of(job: Job, visit: Visit) -> Site | None:
     if visit.kind == "pickup":
-        matches = [s for s in job.candidate_pickups if s.location == visit.location]
+        # Two candidate pharmacies may share a location (one road node): the
+        # visit's site reference tells them apart.
+        here = [s for s in job.candidate_pickups if s.location == visit.location]
+        named = [s for s in here if s.ref == visit.site_ref]
+        matches = named or here
         return matches[0] if matches else None
     expected = (
         "delivery" if job.candidate_pickups or job.on_board is not None else "service"

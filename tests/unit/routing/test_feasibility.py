@@ -259,3 +259,29 @@ def test_soft_window_lateness_is_allowed_but_must_be_reported() -> None:
     route = solution.routes[0]
     lying = replace(route, visits=(replace(route.visits[0], late_s=0),))
     assert _codes(problem, replace(solution, routes=(lying,))) == {"lateness"}
+
+
+def test_two_pharmacies_at_one_location_are_told_apart_by_reference() -> None:
+    """Both pharmacies snap to location 2; the plan collects at the second, whose
+    counter takes 30 s. Matching by location alone took the first (no service
+    time) and flagged a correct departure."""
+    job = Job(
+        "rx",
+        Site(4),
+        pickups=(Site(2, ref="quick"), Site(2, service_s=30, ref="slow")),
+    )
+    problem = line_problem([Vehicle("v", 0, None)], [job])
+    fine = _one_route(problem, [("rx", "pickup", 2), ("rx", "delivery", 4)])
+    pickup = fine.routes[0].visits[0]
+    assert pickup.site_ref == "quick"
+    slow = replace(pickup, site_ref="slow", departure_s=pickup.start_s + 30)
+    shifted = [
+        replace(v, arrival_s=v.arrival_s + 30, start_s=v.start_s + 30,
+                departure_s=v.departure_s + 30)
+        for v in fine.routes[0].visits[1:]
+    ]  # fmt: skip
+    route = replace(fine.routes[0], visits=(slow, *shifted))
+    assert _codes(problem, replace(fine, routes=(route,))) == set()
+    quick = replace(slow, site_ref="quick")  # the 30 s spent at the quick one
+    wrong = replace(route, visits=(quick, *shifted))
+    assert _codes(problem, replace(fine, routes=(wrong,))) == {"service_time"}

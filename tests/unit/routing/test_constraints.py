@@ -267,9 +267,7 @@ def _over_capacity_problem(
     )
 
 
-def test_a_rider_above_capacity_delivers_what_it_carries_and_takes_nothing_new() -> (
-    None
-):
+def test_a_rider_above_capacity_keeps_its_items_and_takes_nothing_new() -> None:
     """The engine clamped the start load to the capacity: it dropped an item that
     is physically in the box and loaded the rider to 3 of 2 with the new pickup,
     which lies on its way. Now both items are delivered and the new job goes to
@@ -310,6 +308,7 @@ def test_a_lock_on_a_new_pickup_is_released_when_the_rider_is_above_capacity() -
 
 
 def test_a_new_job_only_riders_above_capacity_could_take_says_capacity() -> None:
+    """The one rider carries 3 in a box of 2: the new order is reported, not given."""
     problem = line_problem(
         [Vehicle("v", 0, None, capacity=(2,))],
         [

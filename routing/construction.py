@@ -131,7 +131,7 @@ def _best_extension(
 ) -> tuple[int, int, int] | None:
     """(added cost, pickup index, 0) of the cheapest feasible append, if any."""
     vehicle = state.vehicle
-    if not job.skills <= vehicle.skills or not problem.takes_new_jobs(vehicle):
+    if not problem.may_serve(vehicle, job):
         return None
     if job.demand and any(
         load + amount > cap

@@ -72,12 +72,6 @@ class Planner:
                     self.locked[v] = (group.pickups[0], group.deliveries[0])
                 else:
                     self.locked[v] = (group.delivery,)
-        self.closed = {
-            v
-            for v, vehicle in enumerate(problem.vehicles)
-            if not problem.takes_new_jobs(vehicle)
-        }
-        """Vehicles above capacity: they only deliver what they carry."""
 
     def route_cost(self, v: int, nodes: list[int]) -> int | None:
         """Objective of one route scheduled early, or None when a hard rule breaks."""
@@ -90,7 +84,7 @@ class Planner:
         arc = self.distances if self.distances is not None else dur
         here, now = vehicle.start, vehicle.start_s
         load = list(problem.start_load(vehicle))
-        closed = v in self.closed
+        closed = not problem.takes_new_jobs(vehicle)
         picked: dict[int, int] = {}
         cost = vehicle.fixed_cost if nodes else 0
         for node in nodes:
@@ -150,22 +144,19 @@ class Planner:
         )
 
     def allowed(self, j: int) -> list[int]:
-        """Vehicles that may serve job ``j`` (on board, locked, skills)."""
-        job = self.problem.jobs[j]
-        vehicles = self.problem.vehicles
-        if job.on_board is not None:
-            return [v for v, veh in enumerate(vehicles) if veh.id == job.on_board]
-        locked = [
-            v
-            for v, veh in enumerate(vehicles)
-            if veh.locked_next is not None and veh.locked_next[0] == job.id
-        ]
-        if locked:
-            return locked
+        """Vehicles that may serve job ``j`` (locked to it, else ``may_serve``)."""
+        problem = self.problem
+        job = problem.jobs[j]
+        if job.on_board is None:
+            locked = [
+                v
+                for v, veh in enumerate(problem.vehicles)
+                if veh.locked_next is not None and veh.locked_next[0] == job.id
+            ]
+            if locked:
+                return locked
         return [
-            v
-            for v, veh in enumerate(vehicles)
-            if job.skills <= veh.skills and v not in self.closed
+            v for v, veh in enumerate(problem.vehicles) if problem.may_serve(veh, job)
         ]
 
     def repair(self, routes: list[list[int]]) -> list[list[int]]:

@@ -210,8 +210,15 @@ class RoutingProblem:
         (a box loaded by hand, a capacity lowered since): it delivers what it
         carries and is given nothing new until a later plan finds it within
         capacity, so no pickup ever loads it further past its limit."""
-        load = self._start_loads[vehicle.id]
-        return all(a <= cap for a, cap in zip(load, vehicle.capacity, strict=True))
+        return vehicle.id not in self._over_capacity
+
+    def may_serve(self, vehicle: Vehicle, job: Job) -> bool:
+        """Whether ``job`` may be planned on ``vehicle`` at all: an on-board job
+        only on the vehicle carrying it; any other on a vehicle with its skills
+        that takes new jobs."""
+        if job.on_board is not None:
+            return job.on_board == vehicle.id
+        return job.skills <= vehicle.skills and self.takes_new_jobs(vehicle)
 
     @cached_property
     def _start_loads(self) -> dict[str, tuple[int, ...]]:
@@ -223,6 +230,17 @@ class RoutingProblem:
                     a + b for a, b in zip(load, job.demand, strict=True)
                 ]
         return {vehicle_id: tuple(load) for vehicle_id, load in loads.items()}
+
+    @cached_property
+    def _over_capacity(self) -> frozenset[str]:
+        return frozenset(
+            v.id
+            for v in self.vehicles
+            if any(
+                a > cap
+                for a, cap in zip(self._start_loads[v.id], v.capacity, strict=True)
+            )
+        )
 
 
 def apply_load(

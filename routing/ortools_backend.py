@@ -372,21 +372,16 @@ class _ModelBuilder:
     def _jobs(self, excluded: frozenset[int]) -> None:
         problem, model = self.problem, self.model
         solver = model.solver()
-        vehicle_of = {vehicle.id: v for v, vehicle in enumerate(problem.vehicles)}
         base = base_drop_penalty(problem, self.params)
-        taking = [
-            (v, vehicle)
-            for v, vehicle in enumerate(problem.vehicles)
-            if problem.takes_new_jobs(vehicle)
-        ]
         for j, group in self.layout.jobs.items():
             job = problem.jobs[j]
             penalty = drop_penalty(job, base, self.params)
             nodes = [self.index(n) for n in group.all_nodes()]
-            if job.on_board is not None:
-                allowed = [vehicle_of[job.on_board]]
-            else:
-                allowed = [v for v, vehicle in taking if job.skills <= vehicle.skills]
+            allowed = [
+                v
+                for v, vehicle in enumerate(problem.vehicles)
+                if problem.may_serve(vehicle, job)
+            ]
             if not allowed or j in excluded:
                 for index in nodes:
                     model.ActiveVar(index).SetValue(0)

@@ -23,6 +23,7 @@ from routing.layout import build_layout
 from routing.ortools_backend import EngineRequest, run_engine
 
 from .builders import line_problem, service, solve_quick
+from .random_problems import random_problem
 
 T = TypeVar("T")
 
@@ -199,8 +200,6 @@ def test_one_order_with_many_candidate_pharmacies_does_not_hang_the_engine() -> 
 
 def _solve_random_problems(seeds: range) -> list[tuple[int, list[str]]]:
     """Solve, then re-plan warm from the first plan; the checker's findings."""
-    from .random_problems import random_problem
-
     findings = []
     for seed in seeds:
         problem = random_problem(seed)

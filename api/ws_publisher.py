@@ -1,10 +1,11 @@
 """The hub as dispatch's :class:`~dispatch.ports.EventPublisher`.
 
 Dispatch events (ids and codes only) go to the dispatch feed; alerts (holds,
-OTP lock-outs, flagged proofs, unassignable orders, write-offs) are wrapped as
-``alert``; order status changes also reach that order's patient feed, mapped to
-the patient's vocabulary. Side effects that touch the database (closing tracking
-links, refreshing routes) run on a worker thread: ``publish`` never blocks.
+OTP lock-outs, flagged proofs, unassignable orders, riders' dropped next stops,
+write-offs) are wrapped as ``alert``; order status changes also reach that
+order's patient feed, mapped to the patient's vocabulary. Side effects that
+touch the database (closing tracking links, refreshing routes) run on a worker
+thread: ``publish`` never blocks.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dispatch.events import (
     OtpLockedOut,
     ProofFlagged,
     RiderChanged,
+    RiderStopReleased,
     StockWrittenOff,
 )
 from dispatch.orders import OrderStatus
@@ -38,6 +40,7 @@ ALERT_EVENTS = (
     OtpLockedOut,
     ProofFlagged,
     RiderChanged,
+    RiderStopReleased,
     OrderUnassignable,
     StockWrittenOff,
 )

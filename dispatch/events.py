@@ -22,6 +22,7 @@ __all__ = [
     "PlanUpdated",
     "ProofFlagged",
     "RiderChanged",
+    "RiderStopReleased",
     "StockWrittenOff",
 ]
 
@@ -137,6 +138,18 @@ class RiderChanged(DispatchEvent):
     triggers_replan: ClassVar[bool] = True
     rider_id: str
     what: str
+
+
+@dataclass(frozen=True, slots=True)
+class RiderStopReleased(DispatchEvent):
+    """A new plan dropped the stop a rider was driving to: the rider can no
+    longer serve that order (``detail``: why, ids and numbers only); the
+    dispatcher should tell the rider to turn away from it."""
+
+    type: ClassVar[str] = "rider.stop_released"
+    rider_id: str
+    order_id: str
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from dispatch.orders import Order
 
-__all__ = ["Plan", "PlannedStop", "RiderRoute", "UnservableOrder"]
+__all__ = ["Plan", "PlannedStop", "ReleasedStop", "RiderRoute", "UnservableOrder"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +46,17 @@ class UnservableOrder:
     detail: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class ReleasedStop:
+    """A rider's next stop (the one it was driving to) that the plan drops: the
+    rider can no longer serve that order even alone (``detail`` says why, in
+    ids and numbers), so the order goes to another rider or stays unassigned."""
+
+    rider_id: str
+    order_id: str
+    detail: str
+
+
 @dataclass(frozen=True)
 class Plan:
     """A versioned plan and the state versions it was computed on."""
@@ -64,6 +75,9 @@ class Plan:
     basis_order_states: Mapping[str, Order] = field(default_factory=dict)
     """Order id -> the order as the problem saw it (in memory only, not stored):
     lets :func:`dispatch.plans.apply_plan` tell what changed while planning."""
+    released_stops: tuple[ReleasedStop, ...] = ()
+    """Riders' next stops the plan had to drop (in memory only: the applied plan
+    tells the dispatcher and the audit trail, see ``apply_plan``)."""
 
     def assignments(self) -> dict[str, tuple[str, str | None]]:
         """Order id -> (rider id, pharmacy it is collected from or None)."""

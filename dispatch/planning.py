@@ -26,7 +26,13 @@ from zoneinfo import ZoneInfo
 from dispatch.model import Pharmacy, PharmacyId, Product, Rider, RiderStatus, Sku
 from dispatch.model import TemperatureProfile as Profile
 from dispatch.orders import Order, OrderStatus, Priority
-from dispatch.plan import Plan, PlannedStop, RiderRoute, UnservableOrder
+from dispatch.plan import (
+    Plan,
+    PlannedStop,
+    ReleasedStop,
+    RiderRoute,
+    UnservableOrder,
+)
 from routing import (
     Job,
     Route,
@@ -503,4 +509,8 @@ def to_plan(
         basis_riders=dict(translation.basis_riders),
         trigger_reasons=tuple(trigger_reasons),
         basis_order_states=dict(translation.basis_order_states),
+        released_stops=tuple(
+            ReleasedStop(lock.vehicle_id, lock.job_id, lock.detail)
+            for lock in solution.released_locks
+        ),
     )

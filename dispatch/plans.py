@@ -33,7 +33,7 @@ from dispatch.adapters import postgres_orders as orders_repo
 from dispatch.adapters import postgres_plans as plans_repo
 from dispatch.adapters.postgres import Tx
 from dispatch.errors import PlanNotFound, PlanVersionConflict
-from dispatch.events import OrderUnassignable, PlanUpdated
+from dispatch.events import OrderUnassignable, PlanUpdated, RiderStopReleased
 from dispatch.model import Rider
 from dispatch.orders import Order, OrderStatus
 from dispatch.planning import PLANNABLE, Plan, PlanningSnapshot, RiderRoute
@@ -144,6 +144,23 @@ def apply_plan(tx: Tx, plan: Plan, *, based_on_version: int | None) -> Plan:
         basis_order_states={},  # what is stored, not the orders it was solved on
     )
     plans_repo.insert_plan(tx, stored)
+    for released in plan.released_stops:
+        if released.order_id in finished:
+            continue
+        tx.audit(
+            actor=PLANNER,
+            action="plan.stop_released",
+            subject_type="order",
+            subject_id=released.order_id,
+            details={
+                "rider_id": released.rider_id,
+                "plan_version": version,
+                "detail": released.detail,
+            },
+        )
+        tx.emit(
+            RiderStopReleased(released.rider_id, released.order_id, released.detail)
+        )
     tx.audit(
         actor=PLANNER,
         action="plan.applied",
@@ -154,6 +171,7 @@ def apply_plan(tx: Tx, plan: Plan, *, based_on_version: int | None) -> Plan:
             "assigned": len(assignments),
             "unassigned": len(stored.unassigned),
             "skipped_finished": len(finished),
+            "released_stops": len(plan.released_stops),
             "status": plan.status,
         },
     )

@@ -13,11 +13,12 @@ from dispatch.adapters import postgres_orders as orders_repo
 from dispatch.adapters import postgres_stock as stock
 from dispatch.adapters.solver_pool import SolverPool
 from dispatch.errors import PlanVersionConflict
-from dispatch.events import PlanUpdated
+from dispatch.events import PlanUpdated, RiderStopReleased
 from dispatch.holds import place_hold
 from dispatch.intake import submit_order
 from dispatch.model import GeoPoint
 from dispatch.orders import OrderStatus
+from dispatch.plan import ReleasedStop
 from dispatch.planning import Plan, PlannedStop, RiderRoute, build_problem, to_plan
 from dispatch.plans import apply_plan, current_plan, take_snapshot
 from dispatch.replanner import Replanner
@@ -135,6 +136,49 @@ def test_router_choice_of_pharmacy_moves_the_reservation(db):
             lot.pharmacy_id: lot.quantity_reserved for lot in catalogue.list_lots(tx)
         }
     assert reserved == {VALLETTA.id: 0, SLIEMA.id: 1}
+
+
+def test_a_dropped_next_stop_alerts_the_dispatcher_and_is_audited(db, publisher):
+    """A plan that released a rider's next stop emits one event per released
+    stop (rider, order, why) and writes it to the audit trail."""
+    (order_id,) = _world(db, orders=1)
+    with db.transaction() as tx:
+        order = orders_repo.get_order(tx, order_id)
+    why = "'rider-1' lacks skills ['controlled']"
+    plan = Plan(
+        0, NOW, "feasible", 0, 0.0,
+        (
+            RiderRoute(
+                "rider-2",
+                (
+                    PlannedStop(order_id, "pickup", VALLETTA.id, NOW),
+                    PlannedStop(order_id, "delivery", None, NOW),
+                ),
+                0, 0,
+            ),
+        ),
+        (),
+        basis_orders={order_id: order.version},
+        basis_riders={"rider-1": 0, "rider-2": 0},
+        released_stops=(ReleasedStop("rider-1", order_id, why),),
+    )  # fmt: skip
+    with db.transaction() as tx:
+        stored = apply_plan(tx, plan, based_on_version=None)
+    released = publisher.of_type(RiderStopReleased)
+    assert [(e.rider_id, e.order_id, e.detail) for e in released] == [
+        ("rider-1", order_id, why)
+    ]
+    with db.transaction() as tx:
+        audited = tx.conn.execute(
+            "SELECT subject_id, details FROM dispatch.audit_entry"
+            " WHERE action = 'plan.stop_released'"
+        ).fetchall()
+    assert audited == [
+        (
+            order_id,
+            {"rider_id": "rider-1", "plan_version": stored.version, "detail": why},
+        )
+    ]
 
 
 def test_replanner_debounces_triggers_into_one_solve(db, publisher):

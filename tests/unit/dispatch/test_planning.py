@@ -22,6 +22,7 @@ from dispatch.model import (
     VehicleType,
 )
 from dispatch.orders import Order, OrderId, OrderLine, OrderStatus, Priority, ProofLevel
+from dispatch.plan import ReleasedStop
 from dispatch.planning import (
     Plan,
     PlannedStop,
@@ -305,3 +306,26 @@ def test_a_box_holding_more_than_its_slots_keeps_every_order_aboard():
     assignments = plan.assignments()
     assert assignments["new"][0] == "r2"
     assert {assignments["in1"][0], assignments["in2"][0]} == {"r1"}
+
+
+def test_a_next_stop_the_rider_can_no_longer_make_is_released_for_the_dispatcher():
+    """A rider driving to a controlled-drug pickup lost the certification: the
+    plan drops that stop, says so (rider, order, why), and the certified rider
+    collects the order instead."""
+    previous = Plan(
+        1, NOW, "feasible", 0, 0.0,
+        (RiderRoute("r1", (PlannedStop("cs", "pickup", "pa", NOW),), 0, 0),), (),
+    )  # fmt: skip
+    orders = [order("cs", CS, OrderStatus.ASSIGNED, "r1")]
+    certified = rider("r2", skills=frozenset({"controlled"}))
+    snap = snapshot(orders, riders=(rider("r1"), certified), previous=previous)
+    t = build_problem(snap, HaversineProvider())
+    assert t.problem.vehicles[0].locked_next == ("cs", "pickup")
+    solution = solve(t.problem, SolverParams(time_limit_s=1.0, solution_limit=50))
+    assert check(t.problem, solution) == []
+    plan = to_plan(t, solution, version=2, created_at=NOW, trigger_reasons=["test"])
+    [released] = plan.released_stops
+    assert (released.rider_id, released.order_id) == ("r1", "cs")
+    assert "lacks skills" in released.detail
+    assert plan.assignments()["cs"] == ("r2", "pa")
+    assert plan.released_stops == (ReleasedStop("r1", "cs", released.detail),)

@@ -144,9 +144,8 @@ def apply_plan(tx: Tx, plan: Plan, *, based_on_version: int | None) -> Plan:
         basis_order_states={},  # what is stored, not the orders it was solved on
     )
     plans_repo.insert_plan(tx, stored)
-    for released in plan.released_stops:
-        if released.order_id in finished:
-            continue
+    released_stops = [r for r in plan.released_stops if r.order_id not in finished]
+    for released in released_stops:
         tx.audit(
             actor=PLANNER,
             action="plan.stop_released",
@@ -171,7 +170,7 @@ def apply_plan(tx: Tx, plan: Plan, *, based_on_version: int | None) -> Plan:
             "assigned": len(assignments),
             "unassigned": len(stored.unassigned),
             "skipped_finished": len(finished),
-            "released_stops": len(plan.released_stops),
+            "released_stops": len(released_stops),
             "status": plan.status,
         },
     )

@@ -49,8 +49,10 @@ class UnservableOrder:
 @dataclass(frozen=True, slots=True)
 class ReleasedStop:
     """A rider's next stop (the one it was driving to) that the plan drops: the
-    rider can no longer serve that order even alone (``detail`` says why, in
-    ids and numbers), so the order goes to another rider or stays unassigned."""
+    rider can no longer serve that order even alone, or no plan could keep every
+    rider's next stop (the re-planner's unpinned fallback); ``detail`` says why, in
+    ids and numbers. The order goes elsewhere in the rider's route, to another
+    rider, or stays unassigned."""
 
     rider_id: str
     order_id: str

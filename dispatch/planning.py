@@ -35,6 +35,7 @@ from dispatch.plan import (
 )
 from routing import (
     Job,
+    ReleasedLock,
     Route,
     RoutingProblem,
     RoutingSolution,
@@ -57,6 +58,7 @@ __all__ = [
     "build_problem",
     "cargo_needs",
     "cold_slots",
+    "dropped_pins",
     "pickup_window",
     "to_plan",
     "usable_riders",
@@ -459,6 +461,40 @@ def _initial(
             )
         routes.append(Route(route.rider_id, tuple(visits), 0, 0))
     return RoutingSolution(routes=tuple(routes))
+
+
+PINS_DROPPED = (
+    "no plan could keep every rider's next stop; re-planned without next-stop pins"
+)
+"""Detail of a pin dropped by the unpinned re-plan: no patient data, OTP or token."""
+
+
+def dropped_pins(
+    pinned: RoutingProblem,
+    solution: RoutingSolution,
+    detail: str = PINS_DROPPED,
+) -> tuple[ReleasedLock, ...]:
+    """The next-stop pins of ``pinned`` that ``solution`` (solved without pins) drops.
+
+    A vehicle's pin ``locked_next`` is kept when its ``(job id, kind)`` is the first
+    visit of that vehicle's route in ``solution``; a vehicle with no route, or an
+    empty one, keeps nothing. Each dropped pin becomes a :class:`ReleasedLock` with
+    ``detail`` (so :func:`to_plan` reports it as a released stop), except for a
+    vehicle ``solution.released_locks`` already names: no lock is reported twice.
+    Kept pins are not reported. Pure.
+    """
+    declared = {lock.vehicle_id for lock in solution.released_locks}
+    dropped: list[ReleasedLock] = []
+    for vehicle in pinned.vehicles:
+        pin = vehicle.locked_next
+        if pin is None or vehicle.id in declared:
+            continue
+        route = solution.route_of(vehicle.id)
+        first = route.visits[0] if route is not None and route.visits else None
+        if first is not None and (first.job_id, first.kind) == pin:
+            continue
+        dropped.append(ReleasedLock(vehicle.id, pin[0], detail))
+    return tuple(dropped)
 
 
 def to_plan(

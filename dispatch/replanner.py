@@ -36,6 +36,7 @@ from dispatch.planning import (
     PlanningSnapshot,
     Translation,
     build_problem,
+    dropped_pins,
     to_plan,
     usable_riders,
 )
@@ -214,14 +215,29 @@ class Replanner:
             )
         except NoSolutionFound:
             # a pinned next stop became infeasible (rider moved, time passed):
-            # a rider cannot be forced, so plan again without the pins
+            # a rider cannot be forced, so plan again without the pins, and report
+            # each pin the new plan does not keep as a released stop (dispatchers'
+            # alert and audit entry when the plan is applied)
             self.stats.unlocked += 1
+            pinned = translation.problem
             unpinned = replace(self.planning_params, lock_next_stop=False)
             translation = await asyncio.to_thread(
                 build_problem, snapshot, self.provider, unpinned
             )
             solution = await self.solver.solve(
                 translation.problem, self.solver_params, translation.initial
+            )
+            dropped = dropped_pins(pinned, solution)
+            solution = replace(
+                solution, released_locks=solution.released_locks + dropped
+            )
+            pins = sum(1 for v in pinned.vehicles if v.locked_next is not None)
+            log.warning(
+                "pinned solve found no plan; re-planned without next-stop pins "
+                "(%d of %d pins dropped)",
+                len(dropped),
+                pins,
+                extra={"pins": pins, "pins_dropped": len(dropped)},
             )
         return translation, solution
 

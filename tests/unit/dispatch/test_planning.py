@@ -24,16 +24,30 @@ from dispatch.model import (
 from dispatch.orders import Order, OrderId, OrderLine, OrderStatus, Priority, ProofLevel
 from dispatch.plan import ReleasedStop
 from dispatch.planning import (
+    PINS_DROPPED,
     Plan,
     PlannedStop,
     PlanningParams,
     PlanningSnapshot,
     RiderRoute,
     build_problem,
+    dropped_pins,
     pickup_window,
     to_plan,
 )
-from routing import SolverParams, check, solve
+from routing import (
+    Job,
+    ReleasedLock,
+    Route,
+    RoutingProblem,
+    RoutingSolution,
+    Site,
+    SolverParams,
+    Vehicle,
+    Visit,
+    check,
+    solve,
+)
 from routing.matrix import HaversineProvider
 from routing.model import TimeWindow
 
@@ -329,3 +343,43 @@ def test_a_next_stop_the_rider_can_no_longer_make_is_released_for_the_dispatcher
     assert "lacks skills" in released.detail
     assert plan.assignments()["cs"] == ("r2", "pa")
     assert plan.released_stops == (ReleasedStop("r1", "cs", released.detail),)
+
+
+def test_dropped_pins_are_the_next_stops_the_unpinned_plan_does_not_keep():
+    """Re-planned without pins: a pin still first on its route is not reported; one
+    whose route starts elsewhere, or whose vehicle has no (or an empty) route, is,
+    once (a lock the solution already released is not repeated), with ids only."""
+    import numpy as np
+
+    jobs = tuple(Job(j, Site(1), (Site(2, ref="pa"),)) for j in "abcdef")
+    pins = {"kept": "a", "moved": "b", "idle": "c", "empty": "d", "known": "e"}
+    problem = RoutingProblem(
+        durations={"car": np.zeros((3, 3), dtype=np.int64)},
+        vehicles=(
+            *(Vehicle(v, 0, profile="car", locked_next=(j, "pickup"))
+              for v, j in pins.items()),
+            Vehicle("free", 0, profile="car"),
+        ),
+        jobs=jobs,
+    )  # fmt: skip
+
+    def route(vehicle: str, *jobs: str) -> Route:
+        visits = tuple(Visit(j, "pickup", 2, "pa", 0, 0, 0) for j in jobs)
+        return Route(vehicle, visits, 0, 0)
+
+    known = ReleasedLock("known", "e", "'known' lacks skills")
+    solution = RoutingSolution(
+        (route("kept", "a", "f"), route("moved", "f", "b"), route("empty"),
+         route("known", "f"), route("free", "c")),
+        released_locks=(known,),
+    )  # fmt: skip
+    assert dropped_pins(problem, solution) == (
+        ReleasedLock("moved", "b", PINS_DROPPED),
+        ReleasedLock("idle", "c", PINS_DROPPED),
+        ReleasedLock("empty", "d", PINS_DROPPED),
+    )
+    # the same job first but as the other kind of visit is not the pinned stop
+    delivered = RoutingSolution(
+        (Route("kept", (Visit("a", "delivery", 1, "a", 0, 0, 0),), 0, 0),)
+    )
+    assert ReleasedLock("kept", "a", PINS_DROPPED) in dropped_pins(problem, delivered)

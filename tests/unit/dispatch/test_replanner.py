@@ -1,9 +1,10 @@
-"""Replanner triggers and the degraded-plan guard (no database needed)."""
+"""Replanner triggers, degraded-plan guard, unpinned fallback (no database needed)."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,10 +12,26 @@ import pytest
 
 from dispatch.errors import PlanDegraded
 from dispatch.events import OrderPlaced, OrderStatusChanged, PlanUpdated, RiderChanged
-from dispatch.plan import Plan, PlannedStop, RiderRoute
-from dispatch.planning import Translation
+from dispatch.model import GeoPoint
+from dispatch.orders import OrderStatus
+from dispatch.plan import Plan, PlannedStop, ReleasedStop, RiderRoute
+from dispatch.planning import PINS_DROPPED, Translation, to_plan
 from dispatch.replanner import Replanner, _refuse_if_worse
-from routing import Job, Route, RoutingProblem, RoutingSolution, Site, Vehicle, Visit
+from routing import (
+    Job,
+    NoSolutionFound,
+    ReleasedLock,
+    Route,
+    RoutingProblem,
+    RoutingSolution,
+    Site,
+    SolverParams,
+    Vehicle,
+    Visit,
+    solve,
+)
+from tests.unit.dispatch.test_planning import NOW as AT
+from tests.unit.dispatch.test_planning import order, snapshot
 
 NOW = datetime(2026, 11, 21, 10, tzinfo=UTC)
 
@@ -129,3 +146,63 @@ def test_greedy_policy_never_solves_and_ignores_its_own_moves():
     assert calls == ["greedy"]
     r.publish(OrderStatusChanged("o1", "sourced", "assigned", "greedy", NOW))
     assert r._pending == []
+
+
+class _PinsFail:
+    """Solver stand-in: no solution while any next stop is pinned, else the real
+    ``routing.solve``. The failure is injected: the real trigger is rare, since
+    ``routing.solve`` itself releases the pins their rider cannot serve even alone."""
+
+    def __init__(self) -> None:
+        self.pins: list[list[tuple[str, str] | None]] = []
+
+    async def solve(
+        self,
+        problem: RoutingProblem,
+        params: SolverParams,
+        initial: RoutingSolution | None = None,
+    ) -> RoutingSolution:
+        self.pins.append([v.locked_next for v in problem.vehicles])
+        if any(v.locked_next is not None for v in problem.vehicles):
+            raise NoSolutionFound("injected: no plan keeps the pins")
+        return solve(problem, params, initial)
+
+
+def test_unpinned_fallback_reports_the_next_stop_it_dropped(caplog):
+    """The pinned solve fails, so the round is re-solved without pins; the rider
+    driving to o1 must now deliver o2 first (its window closes in minutes), so
+    the pin on o1 is dropped and reported as a released stop, with ids only."""
+    import logging
+
+    stops = (
+        PlannedStop("o1", "delivery", None, AT),
+        PlannedStop("o2", "delivery", None, AT),
+    )
+    previous = Plan(1, AT, "feasible", 0, 0.0, (RiderRoute("r1", stops, 0, 0),), ())
+    far = order("o1", status=OrderStatus.PICKED_UP, rider_id="r1", picked=AT)
+    near = order("o2", status=OrderStatus.PICKED_UP, rider_id="r1", picked=AT)
+    orders = [
+        replace(far, delivery_location=GeoPoint(35.95, 14.40)),
+        replace(
+            near,
+            delivery_location=GeoPoint(35.90, 14.51),  # where the rider is
+            window_start_at=AT - timedelta(minutes=30),
+            window_end_at=AT + timedelta(minutes=5),
+        ),
+    ]
+    solver = _PinsFail()
+    r = replanner()
+    r.solver = solver  # type: ignore[assignment]
+    r.solver_params = SolverParams(time_limit_s=1.0, solution_limit=50)
+    with caplog.at_level(logging.WARNING, logger="dispatch.replanner"):
+        translation, solution = asyncio.run(
+            r._solve(snapshot(orders, previous=previous))
+        )
+    assert solver.pins == [[("o1", "delivery")], [None]]
+    assert r.stats.unlocked == 1
+    assert [v.job_id for v in solution.routes[0].visits] == ["o2", "o1"]
+    assert solution.released_locks == (ReleasedLock("r1", "o1", PINS_DROPPED),)
+    plan = to_plan(translation, solution, version=0, created_at=AT)
+    assert plan.released_stops == (ReleasedStop("r1", "o1", PINS_DROPPED),)
+    [warning] = [rec for rec in caplog.records if rec.name == "dispatch.replanner"]
+    assert "1 of 1 pins dropped" in warning.getMessage()

@@ -308,9 +308,10 @@ class Unassigned:
 
 @dataclass(frozen=True, slots=True)
 class ReleasedLock:
-    """A vehicle's locked next stop the plan does not keep: the vehicle cannot
-    serve that job even alone (``detail`` says why), so the job is planned like
-    any other, on another vehicle or unassigned."""
+    """A vehicle's locked next stop the plan does not keep (``detail`` says why):
+    ``solve`` releases a lock whose job the vehicle cannot serve even alone, and a
+    caller that re-plans without locks may report the ones it dropped the same
+    way. The job is planned like any other, on another vehicle or unassigned."""
 
     vehicle_id: str
     job_id: str

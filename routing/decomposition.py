@@ -363,6 +363,16 @@ def solve_group(
     return plan
 
 
+def solve_group_by(
+    sub: RoutingProblem, params: SolverParams, deadline: float, layout_seed: int
+) -> GroupPlan | None:
+    """``solve_group`` until ``deadline`` (``time.monotonic()``, one clock for
+    every process of the machine), the limit taken where it runs: a pool process
+    that starts late still stops on time."""
+    limit_s = max(0.05, deadline - time.monotonic())
+    return solve_group(sub, params, limit_s, layout_seed)
+
+
 def _sites(job: Job) -> tuple[Site, ...]:
     return (*job.pickups, job.delivery)
 

@@ -6,7 +6,8 @@ plan when given), on a large depot-based VRPTW re-plans groups of neighbouring r
 first), and explains every dropped job. ``num_workers > 1`` runs diversified searches
 in separate processes (different seeds and first-solution heuristics); the best wins,
 except that on a decomposable problem the workers then re-plan the best plan's groups
-together.
+together (from 150 jobs the first plan is instead one angular sector per worker:
+``routing.sectors``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from routing.decomposition import (
     eliminate_by_parts,
     improve_by_parts,
     independent_routes,
+    solve_group_by,
 )
 from routing.diagnosis import diagnose, fits_alone
 from routing.errors import NoSolutionFound
@@ -33,6 +35,7 @@ from routing.layout import Layout, build_layout
 from routing.model import ReleasedLock, RoutingProblem, RoutingSolution, Unassigned
 from routing.ortools_backend import EngineRequest, EngineResult, run_engine
 from routing.params import FirstSolution, SolverParams
+from routing.sectors import sectors
 from routing.warm_start import initial_routes
 
 logger = logging.getLogger(__name__)
@@ -51,6 +54,10 @@ _PARTS_MAIN_SHARE = ((150, 0.5), (2**31, 0.2))
 (decomposable problems only: ``routing.decomposition``), by number of jobs. Measured
 (benchmarks/README.md): Solomon (100 customers) 0.5 better than 0.2; Homberger (200)
 0.2 better than 0.1, 0.3 and 0.5."""
+_SECTORS_FROM_JOBS = 150
+"""From this many jobs the workers' first plan of a decomposable problem comes from
+angular sectors, one per worker, not from whole-problem searches (measured,
+benchmarks/README.md: Homberger 200 gains, mostly on long routes)."""
 _PARTS_MIN_S = 3.0
 """Least time limit for which the decomposition phase runs (groups get 1 s each)."""
 _ELIMINATION_SLICE = 0.12
@@ -213,30 +220,107 @@ def _solve_together(
 ) -> RoutingSolution:
     """Several workers on one decomposable problem.
 
-    Each worker searches the whole problem (its own seed and first solution) for
-    the first share of the time; the best plan is then re-planned by groups of
-    routes, one group per worker at a time. Group search is where the time pays
-    (benchmarks/README.md: two cores on disjoint groups beat the best of two
-    independent runs).
+    Each worker searches the whole problem (its own seed and first solution), or
+    from ``_SECTORS_FROM_JOBS`` jobs plans one angular sector of them, for the first
+    share of the time; the best plan (or the sectors' routes together) is then
+    re-planned by groups of routes, one group per worker at a time. Group search
+    is where the time pays (benchmarks/README.md: two cores on disjoint groups
+    beat the best of two independent runs).
     """
     params = configs[0]
     whole_until = started + params.time_limit_s * _whole_share(problem)
-    futures = [
-        pool.submit(_whole_problem, problem, p, initial, whole_until)
-        for p in configs[1:]
-    ]
     layout = build_layout(problem, seed=params.seed)
-    result, searched = _search_whole(
-        _Run(problem, params, layout, whole_until), initial, 1.0
-    )
     run = _Run(problem, params, layout, started + params.time_limit_s)
+    if initial is None and _by_sectors(problem, len(configs)):
+        result, searched = _first_plan_by_sectors(run, len(configs), whole_until, pool)
+    else:
+        result, searched = _best_whole(run, configs, initial, whole_until, pool)
+    if searched:
+        result = _improve_by_parts(run, result, pool, len(configs))
+    return _to_solution(run, result, 0)
+
+
+def _best_whole(
+    run: _Run,
+    configs: list[SolverParams],
+    initial: RoutingSolution | None,
+    until: float,
+    pool: Executor,
+) -> tuple[EngineResult, bool]:
+    """Every worker searches the whole problem until ``until``; the best plan."""
+    problem = run.problem
+    futures = [
+        pool.submit(_whole_problem, problem, p, initial, until) for p in configs[1:]
+    ]
+    result, searched = _search_whole(
+        _Run(problem, run.params, run.layout, until), initial, 1.0
+    )
     for future in futures:
         other = _from_solution(run, future.result())
         if (_served(other), -other.objective) > (_served(result), -result.objective):
             result = other
-    if searched:
-        result = _improve_by_parts(run, result, pool, len(configs))
-    return _to_solution(run, result, 0)
+    return result, searched
+
+
+def _by_sectors(problem: RoutingProblem, workers: int) -> bool:
+    """Whether the first plan comes from angular sectors, one per worker (large
+    problems of interchangeable vehicles, enough of them for every sector)."""
+    first = problem.vehicles[0]
+    return (
+        len(problem.jobs) >= _SECTORS_FROM_JOBS
+        and len(problem.vehicles) >= 2 * workers
+        and all(replace(v, id=first.id) == first for v in problem.vehicles)
+    )
+
+
+def _first_plan_by_sectors(
+    run: _Run, workers: int, until: float, pool: Executor
+) -> tuple[EngineResult, bool]:
+    """Each worker plans one angular sector of the jobs (``routing.sectors``) on
+    its share of the fleet, from scratch, until ``until``; the routes together
+    are the plan (routes are independent: ``routing.decomposition``).
+
+    The jobs of a sector left without a plan are inserted where they cost least;
+    any that fit nowhere are left to ``_improve_by_parts``, which then searches
+    the whole problem for them instead of re-planning groups.
+    """
+    problem, layout, params = run.problem, run.layout, run.params
+    parts = sectors(problem, workers)
+    fleet = len(problem.vehicles) // len(parts)
+    tasks = []
+    for k, jobs in enumerate(parts):
+        vehicles = range(k * fleet, (k + 1) * fleet)
+        sub = RoutingProblem(
+            problem.durations,
+            tuple(problem.vehicles[v] for v in vehicles),
+            tuple(problem.jobs[j] for j in jobs),
+            problem.distances,
+        )
+        tasks.append((sub, jobs, vehicles))
+    seed = params.seed * len(tasks)  # another run seed, other layouts
+    remote = [
+        pool.submit(solve_group_by, sub, params, until, seed + k)
+        for k, (sub, _, _) in enumerate(tasks[1:], start=1)
+    ]
+    plans = [solve_group_by(tasks[0][0], params, until, seed)]
+    plans += [future.result() for future in remote]
+    routes: list[list[int]] = [[] for _ in problem.vehicles]
+    for (_, jobs, vehicles), plan in zip(tasks, plans, strict=True):
+        if plan is None:
+            logger.info("a sector found no plan serving all its jobs")
+            continue
+        for v, route in zip(vehicles, plan, strict=True):
+            routes[v] = [layout.jobs[jobs[j]].all_nodes()[stop] for j, stop in route]
+    planner = Planner(problem, layout, params)
+    served = {layout.nodes[n].job for route in routes for n in route}
+    planner.insert(routes, [j for j in range(len(problem.jobs)) if j not in served])
+    objective = planner.plan_cost(routes)
+    if objective is None:  # cannot happen: each sector's engine kept the rules
+        raise NoSolutionFound("sector plans broke a rule when put together")
+    result = EngineResult.of_routes(
+        problem, layout, routes, objective, "feasible", False
+    )
+    return result, True
 
 
 def _whole_problem(

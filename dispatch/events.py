@@ -143,8 +143,9 @@ class RiderChanged(DispatchEvent):
 @dataclass(frozen=True, slots=True)
 class RiderStopReleased(DispatchEvent):
     """A new plan dropped the stop a rider was driving to: the rider can no
-    longer serve that order (``detail``: why, ids and numbers only); the
-    dispatcher should tell the rider to turn away from it."""
+    longer serve that order, or no plan could keep every rider's next stop
+    (``detail``: why, ids and numbers only); the dispatcher should tell the rider
+    to turn away from it."""
 
     type: ClassVar[str] = "rider.stop_released"
     rider_id: str

@@ -287,13 +287,7 @@ class _Groups:
         jobs = list(
             dict.fromkeys(layout.nodes[n].job for v in group for n in self.routes[v])
         )
-        sub = RoutingProblem(
-            problem.durations,
-            tuple(problem.vehicles[v] for v in vehicles),
-            tuple(problem.jobs[j] for j in jobs),
-            problem.distances,
-        )
-        return sub, jobs
+        return sub_problem(problem, vehicles, jobs), jobs
 
     def evaluate(
         self,
@@ -306,10 +300,7 @@ class _Groups:
         there is no plan or a new route fails the schedule check."""
         if plan is None:
             return None
-        new = {
-            v: [self.layout.jobs[jobs[k]].all_nodes()[stop] for k, stop in route]
-            for v, route in zip(vehicles, plan, strict=True)
-        }
+        new = plan_routes(self.layout, vehicles, jobs, plan)
         before = self._cost({v: self.routes[v] for v in group})
         after = self._cost(new)
         if before is None or after is None:
@@ -335,6 +326,29 @@ class _Groups:
                 return None
             total += cost
         return total
+
+
+def sub_problem(
+    problem: RoutingProblem, vehicles: Sequence[int], jobs: Sequence[int]
+) -> RoutingProblem:
+    """``problem``'s ``jobs`` on its ``vehicles`` alone (indices), same matrices."""
+    return RoutingProblem(
+        problem.durations,
+        tuple(problem.vehicles[v] for v in vehicles),
+        tuple(problem.jobs[j] for j in jobs),
+        problem.distances,
+    )
+
+
+def plan_routes(
+    layout: Layout, vehicles: Sequence[int], jobs: Sequence[int], plan: GroupPlan
+) -> dict[int, list[int]]:
+    """A sub-problem's ``plan`` as ``layout`` nodes per vehicle: its k-th route on
+    ``vehicles[k]``, its job k being the whole problem's ``jobs[k]``."""
+    return {
+        v: [layout.jobs[jobs[k]].all_nodes()[stop] for k, stop in route]
+        for v, route in zip(vehicles, plan, strict=True)
+    }
 
 
 def solve_group(

@@ -24,8 +24,9 @@ SLACK = 0.1
 def sectors(problem: RoutingProblem, parts: int) -> list[list[int]]:
     """Job indices in ``parts`` angular sectors around the first vehicle's start.
 
-    Every job is in exactly one sector; sizes differ by at most ``SLACK`` of a
-    sector's nominal size each way. Fewer than two jobs per part gives one sector.
+    Every job is in exactly one sector; each cut lies within ``SLACK`` of a
+    sector's nominal size of its nominal place. Fewer than two jobs per part
+    gives one sector.
     """
     count = len(problem.jobs)
     if parts < 2 or count < 2 * parts:

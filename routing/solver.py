@@ -25,7 +25,9 @@ from routing.decomposition import (
     eliminate_by_parts,
     improve_by_parts,
     independent_routes,
+    plan_routes,
     solve_group_by,
+    sub_problem,
 )
 from routing.diagnosis import diagnose, fits_alone
 from routing.errors import NoSolutionFound
@@ -290,13 +292,7 @@ def _first_plan_by_sectors(
     tasks = []
     for k, jobs in enumerate(parts):
         vehicles = range(k * fleet, (k + 1) * fleet)
-        sub = RoutingProblem(
-            problem.durations,
-            tuple(problem.vehicles[v] for v in vehicles),
-            tuple(problem.jobs[j] for j in jobs),
-            problem.distances,
-        )
-        tasks.append((sub, jobs, vehicles))
+        tasks.append((sub_problem(problem, vehicles, jobs), jobs, vehicles))
     seed = params.seed * len(tasks)  # another run seed, other layouts
     remote = [
         pool.submit(solve_group_by, sub, params, until, seed + k)
@@ -309,8 +305,8 @@ def _first_plan_by_sectors(
         if plan is None:
             logger.info("a sector found no plan serving all its jobs")
             continue
-        for v, route in zip(vehicles, plan, strict=True):
-            routes[v] = [layout.jobs[jobs[j]].all_nodes()[stop] for j, stop in route]
+        for v, route in plan_routes(layout, vehicles, jobs, plan).items():
+            routes[v] = route
     planner = Planner(problem, layout, params)
     served = {layout.nodes[n].job for route in routes for n in route}
     planner.insert(routes, [j for j in range(len(problem.jobs)) if j not in served])

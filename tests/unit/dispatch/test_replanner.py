@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -172,8 +173,6 @@ def test_unpinned_fallback_reports_the_next_stop_it_dropped(caplog):
     """The pinned solve fails, so the round is re-solved without pins; the rider
     driving to o1 must now deliver o2 first (its window closes in minutes), so
     the pin on o1 is dropped and reported as a released stop, with ids only."""
-    import logging
-
     stops = (
         PlannedStop("o1", "delivery", None, AT),
         PlannedStop("o2", "delivery", None, AT),

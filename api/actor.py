@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.auth_model import Principal, Role
+from api.auth.principals import Principal, Role
 
 
 def actor_of(principal: Principal) -> str:

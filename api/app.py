@@ -14,7 +14,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api.auth_model import Role
+from api.auth.principals import Role
 from api.errors import ApiConflict, install_error_handlers
 from api.openapi import install_openapi
 from api.request_context import RequestIdMiddleware
@@ -30,9 +30,9 @@ from api.routers import picking as picking_routes
 from api.routers import plans as plans_routes
 from api.routers import riders as riders_routes
 from api.routers import tracking as tracking_routes
+from api.routers.live import router as ws_router
 from api.services import AppSettings, Services, build_services
 from api.workers import run_ingest, run_replanner
-from api.ws_routes import router as ws_router
 from dispatch.database import migrate, open_pool
 from dispatch.embedded_postgres import resolve_database_url
 from dispatch.errors import DispatchError
@@ -64,7 +64,7 @@ Staff authenticate with `POST /auth/token` (bearer JWT); riders with a device
 token (`Authorization: Bearer rxd_dev_...`); patients through their tracking link.
 Errors are RFC 9457 `application/problem+json` with a stable `code`.
 Live channels (`/ws/rider`, `/ws/dispatch`, `/ws/track/{token}`) use the JSON
-envelope `{"v":1,"type":...,"ts":...,"data":...}` described in `api/ws_envelope.py`.
+envelope `{"v":1,"type":...,"ts":...,"data":...}` described in `api/live/envelope.py`.
 """
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from api.auth_access import (
+from api.auth.access import (
     ADMIN,
     ANY_STAFF,
     DISPATCH,
@@ -16,7 +16,7 @@ from api.auth_access import (
     RIDER,
     RIDER_OR_DISPATCH,
 )
-from api.auth_model import Principal
+from api.auth.principals import Principal
 from api.services import Services
 
 

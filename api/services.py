@@ -7,18 +7,18 @@ from dataclasses import dataclass
 from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth_access import Authenticator
-from api.auth_store import AuthStore
-from api.geofence import GeofenceTracker
-from api.live import LiveTracker
-from api.live_store import FenceEventStore
+from api.auth.access import Authenticator
+from api.auth.store import AuthStore
+from api.live.geofence import GeofenceTracker
+from api.live.geofence_store import FenceEventStore
+from api.live.hub import Hub
+from api.live.position_sink import PositionSink
+from api.live.publisher import HubEventPublisher
+from api.live.rider_stops import RiderRoutes
+from api.live.tracker import LiveTracker
 from api.metrics import Metrics
-from api.position_sink import PositionSink
 from api.rate_limit import SlidingWindowLimiter
-from api.rider_routes import RiderRoutes
 from api.settings import ApiSettings
-from api.ws_hub import Hub
-from api.ws_publisher import HubEventPublisher
 from dispatch.adapters.postgres import Database
 from dispatch.clock import clock_from_settings
 from dispatch.context import DispatchContext

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from api.serve_process import serve_command, wait_until_healthy
+from api.cli.serve_process import serve_command, wait_until_healthy
 from dispatch.database import create_database, drop_database
 from dispatch.embedded_postgres import resolve_database_url
 from telemetry.embedded_broker import free_port

@@ -5,7 +5,7 @@
 On a throw-away database (``DATABASE_URL``, else embedded PostgreSQL) it seeds
 ``--orders`` active orders over riders of ``--stops`` delivery stops each (every
 order picked up, so every stop shows a first name and access notes) and a stored
-plan routing them all, then measures through :class:`api.rider_routes.RiderRoutes`:
+plan routing them all, then measures through :class:`api.live.rider_stops.RiderRoutes`:
 
 - ``rebuild``: ``refresh(rider)`` of one rider, repeated (what each order or
   hold event on that rider costs), with the audit rows it wrote;
@@ -33,13 +33,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from api.auth_access import Authenticator
-from api.auth_store import AuthStore
-from api.geofence import GeofenceTracker
-from api.live import LiveTracker
-from api.rider_routes import RiderRoutes
+from api.auth.access import Authenticator
+from api.auth.store import AuthStore
+from api.live.geofence import GeofenceTracker
+from api.live.hub import Hub
+from api.live.rider_stops import RiderRoutes
+from api.live.tracker import LiveTracker
 from api.settings import ApiSettings
-from api.ws_hub import Hub
 from benchmarks._report import print_table, write_json
 from dispatch import fulfilment
 from dispatch.adapters import postgres_catalogue as catalogue

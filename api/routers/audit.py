@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from api.auth_access import ADMIN
+from api.auth.access import ADMIN
 from api.deps import ServicesDep
 from api.errors import error_responses
 from dispatch.adapters import postgres_audit as audit_repo

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, status
 
-from api.auth_access import ADMIN, DISPATCH, PUBLIC
-from api.auth_model import Principal
-from api.auth_secrets import issue_access_token, verify_password
+from api.auth.access import ADMIN, DISPATCH, PUBLIC
+from api.auth.credentials import issue_access_token, verify_password
+from api.auth.principals import Principal
 from api.deps import AdminUser, ClientIp, Dispatcher, ServicesDep, StaffUser
 from api.errors import Unauthenticated, error_responses
 from api.schemas.auth import (

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Query, status
 
 from api.actor import actor_of
-from api.auth_access import PHARMACY
+from api.auth.access import PHARMACY
 from api.deps import Pharmacist, ServicesDep
 from api.errors import ApiRuleViolation, ValidationIssue, error_responses
 from api.schemas.catalogue import (
@@ -21,7 +21,7 @@ from api.schemas.catalogue import (
     StockImportRead,
 )
 from api.schemas.common import Page
-from api.stock_csv import parse_stock_csv
+from api.schemas.stock_csv import parse_stock_csv
 from dispatch import catalogue
 from dispatch.adapters import postgres_catalogue as repo
 from dispatch.adapters.postgres import Tx

@@ -12,7 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from api.actor import actor_of
-from api.auth_access import PHARMACY
+from api.auth.access import PHARMACY
 from api.deps import PharmacyUser, ServicesDep
 from api.errors import ApiConflict, error_responses
 from api.schemas.cold_boxes import ColdBoxRead, QuarantineClear, QuarantineCreate

@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from api.auth_access import DISPATCH, PUBLIC
+from api.auth.access import DISPATCH, PUBLIC
 from api.deps import ServicesDep
 from api.errors import error_responses
 

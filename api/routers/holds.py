@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.actor import actor_of
-from api.auth_access import PHARMACY
+from api.auth.access import PHARMACY
 from api.deps import Pharmacist, PharmacyUser, ServicesDep
 from api.errors import error_responses
 from dispatch import holds

@@ -11,7 +11,7 @@ from datetime import date
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from api.auth_access import PHARMACY
+from api.auth.access import PHARMACY
 from api.deps import ServicesDep
 from api.errors import error_responses
 from dispatch import picking

@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from api.auth_access import DISPATCH
+from api.auth.access import DISPATCH
 from api.deps import ServicesDep
 from api.errors import error_responses
 from dispatch import plans

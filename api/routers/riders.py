@@ -8,9 +8,10 @@ from datetime import UTC
 from fastapi import APIRouter, Depends, status
 
 from api.actor import actor_of
-from api.auth_access import DISPATCH
+from api.auth.access import DISPATCH
 from api.deps import Dispatcher, RiderDevice, ServicesDep
 from api.errors import error_responses
+from api.live.hub import RiderPosition
 from api.schemas.riders import (
     AckRead,
     ColdBoxCreate,
@@ -21,7 +22,6 @@ from api.schemas.riders import (
     ShiftStart,
     StatusUpdate,
 )
-from api.ws_hub import RiderPosition
 from dispatch import fleet
 from dispatch.adapters import postgres_catalogue as repo
 from dispatch.model import ColdBox, GeoPoint, Rider, RiderId

@@ -7,8 +7,8 @@ from fastapi import APIRouter
 
 from api.deps import Patient, ServicesDep
 from api.errors import error_responses
+from api.live.patient_view import tracking_view
 from api.schemas.orders import PatientMessageRead, TrackingView
-from api.tracking import tracking_view
 from dispatch import patients
 
 router = APIRouter(tags=["tracking"])

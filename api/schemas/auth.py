@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from api.auth_model import Role
+from api.auth.principals import Role
 
 
 class LoginRequest(BaseModel):

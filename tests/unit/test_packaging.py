@@ -66,7 +66,7 @@ def test_demo_data_ships_in_the_wheel() -> None:
     licence) as ``simulator/data/city``, where the simulator looks first."""
     import tomllib
 
-    from api.cli_demo import _scenario_file
+    from api.cli.demo import _scenario_file
 
     config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     wheel = config["tool"]["hatch"]["build"]["targets"]["wheel"]

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth_model import Role
+from api.auth.principals import Role
 from api.services import AppSettings, Services
 from api.settings import ApiSettings
 from dispatch.settings import DatabaseSettings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 from fastapi.testclient import TestClient
 
-from api.auth_model import Role
+from api.auth.principals import Role
 from tests.integration.api.conftest import PASSWORD, Credentials, services_of
 
 

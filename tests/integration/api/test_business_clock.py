@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth_model import Role
+from api.auth.principals import Role
 from dispatch.settings import ClockSettings
 from tests.integration.api.conftest import Credentials, api_settings, services_of
 from tests.integration.api.test_order_flow import PATIENT, SKU, _seed_catalogue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from api.auth_model import Role
+from api.auth.principals import Role
 from dispatch.events import DispatchEvent, RiderChanged
 from tests.integration.api.conftest import Credentials, services_of
 

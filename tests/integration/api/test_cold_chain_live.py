@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth_model import Role
+from api.auth.principals import Role
 from dispatch import fulfilment
 from telemetry.settings import TelemetrySettings
 from tests.integration.api.conftest import PASSWORD, api_settings, login, services_of

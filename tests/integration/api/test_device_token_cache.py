@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from api.auth_store import AuthStore
+from api.auth.store import AuthStore
 from dispatch.database import open_pool
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from api.auth_model import Role
+from api.auth.principals import Role
 from tests.integration.api.conftest import Credentials
 from tests.integration.api.test_order_flow import _order_body, _seed_catalogue
 

@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api.auth_model import Role
+from api.auth.principals import Role
 
 CHECKS = [
     not_a_server_error,

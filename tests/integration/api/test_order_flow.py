@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.auth_model import Role
+from api.auth.principals import Role
 from api.logging import build_handler
 from dispatch import fulfilment
 from tests.integration.api.conftest import Credentials, services_of

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
-from api.auth_model import Role
+from api.auth.principals import Role
 from dispatch import fulfilment, holds
 from dispatch.adapters import postgres_stock as stock_repo
 from tests.integration.api.conftest import Credentials, services_of

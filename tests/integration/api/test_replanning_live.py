@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth_model import Role
+from api.auth.principals import Role
 from tests.integration.api.conftest import PASSWORD, api_settings, login, services_of
 from tests.integration.api.test_order_flow import HOME, PHARMACY, _order_body
 

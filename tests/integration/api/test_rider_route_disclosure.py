@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.auth_model import Role
-from api.rider_routes import RiderRoutes
+from api.auth.principals import Role
+from api.live.rider_stops import RiderRoutes
 from dispatch import fulfilment, patients, plans
 from dispatch.adapters import postgres_plans as plans_repo
 from dispatch.adapters.postgres import Database

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from api.app import ROUTERS, create_app
-from api.auth_access import Access, TrackingLink
-from api.auth_model import Role
+from api.auth.access import Access, TrackingLink
+from api.auth.principals import Role
 from api.services import AppSettings
 from tests.integration.api.conftest import Credentials
 

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth_model import Role
+from api.auth.principals import Role
 from dispatch import fulfilment
 from tests.integration.api.conftest import (
     PASSWORD,

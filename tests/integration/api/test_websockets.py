@@ -14,10 +14,10 @@ import websockets
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from api.auth_model import Role
-from api.geofence import FenceKind
-from api.live import RouteStop
-from api.ws_hub import DISPATCH_TOPIC
+from api.auth.principals import Role
+from api.live.geofence import FenceKind
+from api.live.hub import DISPATCH_TOPIC
+from api.live.tracker import RouteStop
 from tests.integration.api.conftest import Credentials, services_of
 
 

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from api.cli.main import app
 from dispatch.adapters.postgres_audit import list_entries, verify_database
 from dispatch.intake import submit_order
 from dispatch.patients import reveal_contact

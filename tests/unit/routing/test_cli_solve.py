@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from api.cli import app
+from api.cli.main import app
 
 DATA = Path(__file__).parents[2] / "data" / "routing"
 

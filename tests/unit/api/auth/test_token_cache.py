@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.auth_cache import DeviceTokenCache
+from api.auth.token_cache import DeviceTokenCache
 
 
 class Clock:

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from api.demo_stack import (
+from api.demo.stack import (
     Child,
     DemoError,
     child_env,

@@ -12,9 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from api.eta import StopAhead, StopEta, changed_materially, recompute_etas
-from api.geofence import FenceEvent, FenceKind, Geofence, GeofenceTracker, Transition
-from api.ws_hub import (
+from api.live.eta import StopAhead, StopEta, changed_materially, recompute_etas
+from api.live.geofence import (
+    FenceEvent,
+    FenceKind,
+    Geofence,
+    GeofenceTracker,
+    Transition,
+)
+from api.live.hub import (
     DISPATCH_TOPIC,
     Hub,
     RiderPosition,

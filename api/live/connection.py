@@ -16,8 +16,8 @@ import anyio
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from api.ws_envelope import CLOSE_TRY_AGAIN_LATER, envelope
-from api.ws_hub import Hub, Subscriber
+from api.live.envelope import CLOSE_TRY_AGAIN_LATER, envelope
+from api.live.hub import Hub, Subscriber
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from api.auth_model import USER_ROLES, Role
+from api.auth.principals import USER_ROLES, Role
 from api.errors import Unauthenticated
 
 DEVICE_PREFIX = "rxd_dev_"

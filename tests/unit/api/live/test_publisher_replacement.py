@@ -7,8 +7,8 @@ from typing import Any
 
 import orjson
 
-from api.ws_hub import Hub, order_topic
-from api.ws_publisher import HubEventPublisher
+from api.live.hub import Hub, order_topic
+from api.live.publisher import HubEventPublisher
 from dispatch.events import HoldRejected
 
 

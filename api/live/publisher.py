@@ -15,8 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 
+from api.live.hub import DISPATCH_TOPIC, Hub, order_topic
 from api.schemas.orders import PATIENT_STATUS
-from api.ws_hub import DISPATCH_TOPIC, Hub, order_topic
 from dispatch.events import (
     DispatchEvent,
     HoldPlaced,
@@ -48,7 +48,7 @@ TERMINAL = frozenset({OrderStatus.DELIVERED, OrderStatus.FAILED, OrderStatus.CAN
 
 
 class HubEventPublisher:
-    """Implements ``EventPublisher`` on top of :class:`~api.ws_hub.Hub`."""
+    """Implements ``EventPublisher`` on top of :class:`~api.live.hub.Hub`."""
 
     def __init__(
         self,

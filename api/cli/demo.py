@@ -3,7 +3,7 @@
 Starts what is needed (embedded PostgreSQL and MQTT broker unless
 ``DATABASE_URL`` / ``MQTT_URL`` are set), the API server with its re-planner
 and telemetry ingest, and the simulator on the same warped clock; streams the
-simulator's progress and ends with the KPI summary (``api.demo_run``).
+simulator's progress and ends with the KPI summary (:mod:`api.demo.run`).
 
 Exit codes: 0 done (report written), 1 a part failed, 2 bad options, 3 the run
 finished but not one order was delivered, 130 aborted.
@@ -19,8 +19,8 @@ from typing import Annotated, Literal
 
 import typer
 
-from api.demo_run import DemoOptions, run_demo
-from api.demo_stack import DemoError
+from api.demo.run import DemoOptions, run_demo
+from api.demo.stack import DemoError
 from dispatch.settings import DatabaseSettings
 
 

@@ -21,11 +21,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from api.geofence import FenceKind
-from api.live import LiveTracker, RouteStop
+from api.live.geofence import FenceKind
+from api.live.hub import Hub, rider_topic
+from api.live.tracker import LiveTracker, RouteStop
 from api.schemas.common import Point
 from api.schemas.riders import RiderRouteRead, RiderStopRead
-from api.ws_hub import Hub, rider_topic
 from dispatch import patients, plans
 from dispatch.adapters import postgres_catalogue as catalogue_repo
 from dispatch.adapters import postgres_orders as orders_repo

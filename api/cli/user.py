@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from api.auth_model import Role
-from api.auth_store import AuthStore
+from api.auth.principals import Role
+from api.auth.store import AuthStore
 from api.errors import ApiError
 from dispatch.database import migrate, open_pool
 from dispatch.embedded_postgres import resolve_database_url

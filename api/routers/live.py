@@ -3,7 +3,7 @@
 Authentication happens on connect: ``Authorization: Bearer ...`` or, for
 browsers that cannot set headers, ``?access_token=...`` (masked in logs). A
 failed check accepts then closes with 1008 so clients see a clear code. The
-envelope and message types are documented in :mod:`api.ws_envelope`.
+envelope and message types are documented in :mod:`api.live.envelope`.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, WebSocket
 from pydantic import ValidationError
 
-from api.auth_access import DISPATCH, PATIENT, RIDER, Access
-from api.auth_model import Principal, Role
+from api.auth.access import DISPATCH, PATIENT, RIDER, Access
+from api.auth.principals import Principal, Role
 from api.errors import ApiError
+from api.live.connection import run_connection
+from api.live.envelope import CLOSE_POLICY_VIOLATION, PositionIn, envelope
+from api.live.hub import DISPATCH_TOPIC, RiderPosition, order_topic, rider_topic
+from api.live.patient_view import tracking_view
 from api.services import Services
-from api.tracking import tracking_view
-from api.ws_connection import run_connection
-from api.ws_envelope import CLOSE_POLICY_VIOLATION, PositionIn, envelope
-from api.ws_hub import DISPATCH_TOPIC, RiderPosition, order_topic, rider_topic
 from dispatch.model import GeoPoint
 
 router = APIRouter()

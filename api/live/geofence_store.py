@@ -7,7 +7,7 @@ import logging
 
 from psycopg_pool import ConnectionPool
 
-from api.geofence import FenceEvent
+from api.live.geofence import FenceEvent
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.live import LiveTracker
+from api.live.tracker import LiveTracker
 from api.schemas.common import Point
 from api.schemas.orders import PATIENT_STATUS, TrackingView
 from dispatch.adapters import postgres_orders as orders_repo

@@ -7,8 +7,8 @@ from typing import Any
 
 import orjson
 
-from api.ws_hub import DISPATCH_TOPIC, Hub, order_topic
-from api.ws_publisher import HubEventPublisher
+from api.live.hub import DISPATCH_TOPIC, Hub, order_topic
+from api.live.publisher import HubEventPublisher
 from dispatch.events import RiderStopReleased
 
 

@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.geofence import FenceEvent, FenceKind, Geofence, GeofenceTracker, Transition
+from api.live.geofence import (
+    FenceEvent,
+    FenceKind,
+    Geofence,
+    GeofenceTracker,
+    Transition,
+)
 
 T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 LAT, LON = 35.9, 14.5

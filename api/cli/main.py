@@ -6,12 +6,12 @@ import logging
 
 import typer
 
-from api.cli_audit import audit_app
-from api.cli_demo import demo_command
-from api.cli_serve import serve_command
-from api.cli_solve import solve_command
-from api.cli_telemetry import ingest_command, telemetry_app
-from api.cli_user import user_app
+from api.cli.audit import audit_app
+from api.cli.demo import demo_command
+from api.cli.serve import serve_command
+from api.cli.solve import solve_command
+from api.cli.telemetry import ingest_command, telemetry_app
+from api.cli.user import user_app
 from dispatch.database import migrate as migrate_database
 from dispatch.embedded_postgres import resolve_database_url
 from dispatch.settings import DatabaseSettings

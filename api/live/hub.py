@@ -21,8 +21,8 @@ from typing import Any
 
 import anyio
 
+from api.live.envelope import envelope, positions_frame
 from api.serialization import dumps_text
-from api.ws_envelope import envelope, positions_frame
 
 log = logging.getLogger(__name__)
 

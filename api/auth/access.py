@@ -12,9 +12,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.auth_model import Principal, Role
-from api.auth_secrets import DEVICE_PREFIX, decode_access_token
-from api.auth_store import AuthStore
+from api.auth.credentials import DEVICE_PREFIX, decode_access_token
+from api.auth.principals import Principal, Role
+from api.auth.store import AuthStore
 from api.errors import ApiNotFound, Forbidden, Unauthenticated
 from dispatch.clock import SystemClock
 from dispatch.ports import Clock

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from api.serve_process import ServerStartError, serve_command, wait_until_healthy
+from api.cli.serve_process import ServerStartError, serve_command, wait_until_healthy
 from telemetry.embedded_broker import free_port
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from api.ws_hub import DISPATCH_TOPIC, Hub, RiderPosition, Subscriber, order_topic
+from api.live.hub import DISPATCH_TOPIC, Hub, RiderPosition, Subscriber, order_topic
 
 
 def _pos(rider: str, lat: float) -> RiderPosition:

@@ -11,9 +11,7 @@ from psycopg import Connection
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from api.auth_cache import DeviceTokenCache
-from api.auth_model import USER_ROLES, Role
-from api.auth_secrets import (
+from api.auth.credentials import (
     DEVICE_PREFIX,
     TRACKING_PREFIX,
     derive_token,
@@ -21,6 +19,8 @@ from api.auth_secrets import (
     new_opaque_token,
     token_digest,
 )
+from api.auth.principals import USER_ROLES, Role
+from api.auth.token_cache import DeviceTokenCache
 from api.errors import ApiConflict, ApiRuleViolation
 
 INSERT_USER = """
@@ -119,7 +119,7 @@ class AuthStore:
     """Users, device tokens and tracking links in PostgreSQL.
 
     Device-token checks are cached for ``device_cache_ttl_s`` (see
-    :mod:`api.auth_cache`): a revocation through this store takes effect at once
+    :mod:`api.auth.token_cache`): a revocation through this store takes effect at once
     here, and in other processes within that many seconds.
     """
 

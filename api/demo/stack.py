@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, ClassVar
 
+from api.cli.serve_process import ServerStartError, serve_command, wait_until_healthy
 from api.errors import ApiError
-from api.serve_process import ServerStartError, serve_command, wait_until_healthy
 from dispatch.database import create_database, drop_database, migrate
 from dispatch.embedded_postgres import start_embedded_postgres
 from telemetry.embedded_broker import EmbeddedBroker, free_port

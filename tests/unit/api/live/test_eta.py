@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from api.eta import StopAhead, StopEta, changed_materially, recompute_etas
+from api.live.eta import StopAhead, StopEta, changed_materially, recompute_etas
 from routing.matrix import HaversineProvider, VehicleProfile
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)

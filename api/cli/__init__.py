@@ -1,0 +1,1 @@
+"""The ``rxdispatch`` command line: one module per command group."""

@@ -1,0 +1,1 @@
+"""``rxdispatch demo``: the stack it starts and one supervised run of the day."""

@@ -28,7 +28,7 @@ test-integration: $(STAMP)
 # Smoke subset on the embedded PostgreSQL and broker (URLs unset).
 test-embedded: $(STAMP)
 	env -u DATABASE_URL -u MQTT_URL $(PY) -m pytest -m "integration and not slow and not mosquitto" \
-		tests/integration/test_infrastructure.py tests/integration/dispatch/test_reservation_race.py \
+		tests/integration/test_infrastructure.py tests/integration/dispatch/stock/test_reservation_race.py \
 		tests/integration/telemetry/test_ingest.py tests/integration/api/test_cold_chain_live.py
 
 lint: $(STAMP)

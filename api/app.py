@@ -33,8 +33,8 @@ from api.routers import tracking as tracking_routes
 from api.routers.live import router as ws_router
 from api.services import AppSettings, Services, build_services
 from api.workers import run_ingest, run_replanner
-from dispatch.database import migrate, open_pool
-from dispatch.embedded_postgres import resolve_database_url
+from dispatch.adapters.postgres.database import migrate, open_pool
+from dispatch.adapters.postgres.embedded import resolve_database_url
 from dispatch.errors import DispatchError
 from telemetry.errors import TelemetryError
 

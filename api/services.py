@@ -19,7 +19,7 @@ from api.live.tracker import LiveTracker
 from api.metrics import Metrics
 from api.rate_limit import SlidingWindowLimiter
 from api.settings import ApiSettings
-from dispatch.adapters.postgres import Database
+from dispatch.adapters.postgres.unit_of_work import Database
 from dispatch.clock import clock_from_settings
 from dispatch.context import DispatchContext
 from dispatch.ports import Clock

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from api.services import Services
 from dispatch.adapters.memory import FanoutPublisher
 from dispatch.adapters.solver_pool import SolverPool
-from dispatch.replanner import Replanner
+from dispatch.planning.replanner import Replanner
 from routing import SolverParams
 from telemetry.embedded_broker import EmbeddedBroker
 from telemetry.runtime import TelemetryRuntime

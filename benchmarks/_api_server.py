@@ -21,8 +21,8 @@ from pathlib import Path
 import httpx
 
 from api.cli.serve_process import serve_command, wait_until_healthy
-from dispatch.database import create_database, drop_database
-from dispatch.embedded_postgres import resolve_database_url
+from dispatch.adapters.postgres.database import create_database, drop_database
+from dispatch.adapters.postgres.embedded import resolve_database_url
 from telemetry.embedded_broker import free_port
 
 ADMIN = ("bench-admin", "bench-password-0123456789")

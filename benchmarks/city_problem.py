@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from dispatch.city import City, Pharmacy
+from dispatch.city.loader import City, Pharmacy
 from routing.matrix import MatrixProvider, TravelMatrices
 from routing.model import (
     Job,

@@ -32,7 +32,13 @@ from benchmarks.city_problem import (
     generate,
     summarise,
 )
-from dispatch.city import DEFAULT_EXTRACT, City, build_city, file_sha256, load_city
+from dispatch.city.loader import (
+    DEFAULT_EXTRACT,
+    City,
+    build_city,
+    file_sha256,
+    load_city,
+)
 from routing import (
     NoSolutionFound,
     RoutingSolution,

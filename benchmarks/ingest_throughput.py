@@ -49,8 +49,8 @@ import psycopg
 
 from benchmarks._mqtt_load import RawPublisher
 from benchmarks._report import print_table, write_json
-from dispatch.database import create_database, drop_database, migrate
-from dispatch.embedded_postgres import resolve_database_url
+from dispatch.adapters.postgres.database import create_database, drop_database, migrate
+from dispatch.adapters.postgres.embedded import resolve_database_url
 from telemetry.codec import decode_payload
 from telemetry.errors import PayloadRejected
 from telemetry.excursions import Sample

@@ -4,10 +4,10 @@
 
 One generated day on Malta: 80 pharmacies each stocking a random 3-5 of 6 SKUs,
 100 riders, 500 orders of 1-2 lines. For every order the candidate pharmacies are
-those stocking every line (``dispatch.fefo``), nearest first. The *nearest*
+those stocking every line (``dispatch.stock.fefo``), nearest first. The *nearest*
 policy (baseline) sends only the nearest candidate to the router; the *joint*
 policy sends the 3 nearest and lets the router choose with the routes. Both are
-translated by ``dispatch.planning`` and solved with the same budget and seeds.
+translated by ``dispatch.planning.problem`` and solved with the same budget and seeds.
 Reported: orders served, rider travel time per served order (driving legs only,
 no service or waiting time), and the joint/nearest ratio (below 1 is better).
 """
@@ -27,11 +27,9 @@ from typing import Any
 
 from benchmarks._report import print_table, write_json
 from benchmarks.replan_latency import PRODUCTS, VEHICLES, home, provider_for
-from dispatch.city import City, load_city
-from dispatch.fefo import candidate_pharmacies
-from dispatch.geo import haversine_m
-from dispatch.model import GeoPoint as Point
-from dispatch.model import (
+from dispatch.city.loader import City, load_city
+from dispatch.domain import GeoPoint as Point
+from dispatch.domain import (
     Pharmacy,
     PharmacyId,
     Rider,
@@ -39,8 +37,22 @@ from dispatch.model import (
     RiderStatus,
     StockLot,
 )
-from dispatch.orders import Order, OrderId, OrderLine, OrderStatus, Priority, ProofLevel
-from dispatch.planning import PlanningSnapshot, Translation, build_problem, to_plan
+from dispatch.geo import haversine_m
+from dispatch.orders.order import (
+    Order,
+    OrderId,
+    OrderLine,
+    OrderStatus,
+    Priority,
+    ProofLevel,
+)
+from dispatch.planning.problem import (
+    PlanningSnapshot,
+    Translation,
+    build_problem,
+    to_plan,
+)
+from dispatch.stock.fefo import candidate_pharmacies
 from routing import RoutingSolution, SolverParams, check, solve
 from routing.matrix import MatrixProvider
 
@@ -54,7 +66,7 @@ PROFILES_DB = {
 
 def generate_day(city: City, *, orders: int, riders: int, pharmacies: int, seed: int):
     """Pharmacies with stock, riders on shift and sourced orders with candidates."""
-    from dispatch.model import TemperatureProfile
+    from dispatch.domain import TemperatureProfile
 
     rng = random.Random(seed)
     shops = {}

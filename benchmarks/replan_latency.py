@@ -3,8 +3,8 @@
 ``python -m benchmarks.replan_latency [--quick] [--json FILE] [--haversine]``
 
 Malta (bundled OSM extract): 80 pharmacies, 100 riders, 500 open orders submitted
-through ``dispatch.intake`` into a throw-away PostgreSQL database. The
-``dispatch.replanner.Replanner`` (debounced, worker process, 2 s solver budget,
+through ``dispatch.orders.intake`` into a throw-away PostgreSQL database. The
+``dispatch.planning.replanner.Replanner`` (debounced, worker process, 2 s solver budget,
 road-network travel times unless ``--haversine``) makes a first plan, then each
 round commits one change (new order, cancellation, rider position update, rider
 shift end) and measures the time from that trigger to the applied plan. The
@@ -31,19 +31,20 @@ from typing import Any
 import numpy as np
 
 from benchmarks._report import print_table, write_json
-from dispatch.adapters import postgres_catalogue as catalogue
-from dispatch.adapters.postgres import Database
+from dispatch.adapters.postgres import catalogue
+from dispatch.adapters.postgres.database import (
+    create_database,
+    drop_database,
+    migrate,
+    open_pool,
+)
+from dispatch.adapters.postgres.embedded import resolve_database_url
+from dispatch.adapters.postgres.unit_of_work import Database
 from dispatch.adapters.solver_pool import SolverPool
-from dispatch.city import City, load_city
+from dispatch.city.loader import City, load_city
 from dispatch.context import DispatchContext
 from dispatch.crypto import PatientDataCipher
-from dispatch.database import create_database, drop_database, migrate, open_pool
-from dispatch.embedded_postgres import resolve_database_url
-from dispatch.errors import NoPharmacyHasStock
-from dispatch.fleet import end_shift, update_position
-from dispatch.fulfilment import cancel_order
-from dispatch.intake import submit_order
-from dispatch.model import (
+from dispatch.domain import (
     GeoPoint,
     Pharmacy,
     PharmacyId,
@@ -55,15 +56,19 @@ from dispatch.model import (
     StorageClass,
     VehicleType,
 )
-from dispatch.orders import (
+from dispatch.errors import NoPharmacyHasStock
+from dispatch.fleet import end_shift, update_position
+from dispatch.orders.fulfilment import cancel_order
+from dispatch.orders.intake import submit_order
+from dispatch.orders.order import (
     OrderLine,
     OrderRequest,
     OrderStatus,
     PatientContact,
     Priority,
 )
-from dispatch.plan import Plan
-from dispatch.replanner import Replanner
+from dispatch.planning.plan import Plan
+from dispatch.planning.replanner import Replanner
 from routing import SolverParams
 from routing.matrix import HaversineProvider, MatrixProvider, RoadNetworkProvider
 

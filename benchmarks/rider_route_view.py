@@ -41,18 +41,20 @@ from api.live.rider_stops import RiderRoutes
 from api.live.tracker import LiveTracker
 from api.settings import ApiSettings
 from benchmarks._report import print_table, write_json
-from dispatch import fulfilment
-from dispatch.adapters import postgres_catalogue as catalogue
-from dispatch.adapters import postgres_plans as plans_repo
 from dispatch.adapters.memory import RecordingPublisher
-from dispatch.adapters.postgres import Database
+from dispatch.adapters.postgres import catalogue
+from dispatch.adapters.postgres import plans as plans_repo
+from dispatch.adapters.postgres.database import (
+    create_database,
+    drop_database,
+    migrate,
+    open_pool,
+)
+from dispatch.adapters.postgres.embedded import start_embedded_postgres
+from dispatch.adapters.postgres.unit_of_work import Database
 from dispatch.context import DispatchContext
 from dispatch.crypto import PatientDataCipher
-from dispatch.database import create_database, drop_database, migrate, open_pool
-from dispatch.embedded_postgres import start_embedded_postgres
-from dispatch.events import PlanUpdated
-from dispatch.intake import submit_order
-from dispatch.model import (
+from dispatch.domain import (
     GeoPoint,
     Pharmacy,
     PharmacyId,
@@ -63,8 +65,11 @@ from dispatch.model import (
     Sku,
     VehicleType,
 )
-from dispatch.orders import OrderLine, OrderRequest, PatientContact
-from dispatch.plan import Plan, PlannedStop, RiderRoute
+from dispatch.events import PlanUpdated
+from dispatch.orders import fulfilment
+from dispatch.orders.intake import submit_order
+from dispatch.orders.order import OrderLine, OrderRequest, PatientContact
+from dispatch.planning.plan import Plan, PlannedStop, RiderRoute
 
 PHARMACY = Pharmacy(PharmacyId("ph-bench"), "Bench", GeoPoint(35.8989, 14.5146), "L1")
 PRODUCT = Product(Sku("BENCH-AMB"), "Bench product")

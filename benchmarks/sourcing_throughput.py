@@ -3,7 +3,7 @@
 ``python -m benchmarks.sourcing_throughput [--quick] [--json FILE]``
 
 Each client is a thread with its own pooled connection calling
-``dispatch.intake.submit_order`` (validate, candidates, lock lots, FEFO reserve,
+``dispatch.orders.intake.submit_order`` (validate, candidates, lock lots, FEFO reserve,
 audit) in its own transaction. Two phases, each run with 1 client (the baseline,
 same process) and 8 clients:
 
@@ -32,16 +32,21 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._report import print_table, write_json
-from dispatch.adapters import postgres_catalogue as catalogue
-from dispatch.adapters.postgres import Database
+from dispatch.adapters.postgres import catalogue
+from dispatch.adapters.postgres.database import (
+    create_database,
+    drop_database,
+    migrate,
+    open_pool,
+)
+from dispatch.adapters.postgres.embedded import resolve_database_url
+from dispatch.adapters.postgres.unit_of_work import Database
 from dispatch.context import DispatchContext
 from dispatch.crypto import PatientDataCipher
-from dispatch.database import create_database, drop_database, migrate, open_pool
-from dispatch.embedded_postgres import resolve_database_url
+from dispatch.domain import GeoPoint, Pharmacy, PharmacyId, Product, Sku
 from dispatch.errors import NoPharmacyHasStock
-from dispatch.intake import submit_order
-from dispatch.model import GeoPoint, Pharmacy, PharmacyId, Product, Sku
-from dispatch.orders import OrderLine, OrderRequest, PatientContact
+from dispatch.orders.intake import submit_order
+from dispatch.orders.order import OrderLine, OrderRequest, PatientContact
 
 SKUS = [Sku(f"SKU{i}") for i in range(6)]
 CONTACT = PatientContact("Bench Patient", "+356 0000 0000", "1 Bench Street")

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from dispatch.crypto import PatientDataCipher
+from dispatch.delivery.proof_rules import JURISDICTION_POLICIES, ProofPolicy
 from dispatch.geo import ServiceArea
-from dispatch.pod import JURISDICTION_POLICIES, ProofPolicy
 from dispatch.ports import Notifier
 from dispatch.settings import DispatchSettings
 

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from dispatch.errors import UndecryptableData
-from dispatch.orders import PatientContact
+from dispatch.orders.order import PatientContact
 
 __all__ = ["PatientDataCipher", "UndecryptableData"]
 

@@ -27,8 +27,9 @@
 
 Messages are built from ids and rule names only, never from patient data, OTPs or
 tokens. ``keeps_changes`` marks errors whose state changes (e.g. a counted OTP
-attempt) must still be committed: :class:`dispatch.adapters.postgres.Database`
-commits before re-raising them.
+attempt) must still be committed:
+:class:`dispatch.adapters.postgres.unit_of_work.Database` commits before
+re-raising them.
 """
 
 from __future__ import annotations

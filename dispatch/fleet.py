@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from dispatch.adapters import postgres_catalogue as catalogue
-from dispatch.adapters import postgres_holds as holds_repo
-from dispatch.adapters.postgres import Tx
+from dispatch.adapters.postgres import catalogue
+from dispatch.adapters.postgres import holds as holds_repo
+from dispatch.adapters.postgres.unit_of_work import Tx
+from dispatch.domain import ColdBox, GeoPoint, Rider, RiderStatus, require_utc
 from dispatch.errors import InvalidInput
 from dispatch.events import RiderChanged
-from dispatch.model import ColdBox, GeoPoint, Rider, RiderStatus, require_utc
 
 __all__ = [
     "clear_cold_box",

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from shapely.geometry import Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from dispatch.domain import GeoPoint
 from dispatch.errors import InvalidInput, OutsideServiceArea
-from dispatch.model import GeoPoint
 
 __all__ = ["EARTH_RADIUS_M", "ServiceArea", "haversine_m"]
 

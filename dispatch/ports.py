@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from dispatch.clock import SystemClock
 
 if TYPE_CHECKING:
-    from dispatch.adapters.postgres import Tx
+    from dispatch.adapters.postgres.unit_of_work import Tx
     from dispatch.events import DispatchEvent
 
 __all__ = ["Clock", "EventPublisher", "Notifier", "PatientMessage", "SystemClock"]

@@ -16,11 +16,11 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict
 
-from dispatch.adapters.postgres import Database
+from dispatch.adapters.postgres.unit_of_work import Database
+from dispatch.delivery.handoff import attach_temperature_record
 from dispatch.errors import ColdBoxNotFound
 from dispatch.fleet import clear_cold_box, list_quarantined_boxes, quarantine_cold_box
-from dispatch.holds import place_hold
-from dispatch.proof import attach_temperature_record
+from dispatch.holds.commands import place_hold
 from telemetry.excursions import (
     TemperatureProfile,
     TemperatureRecord,

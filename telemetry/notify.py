@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
-from dispatch.hold_reasons import HoldReason
+from dispatch.holds.reasons import HoldReason
 from dispatch.ports import EventPublisher
 from telemetry import excursion_store
 from telemetry.events import ExcursionOpened

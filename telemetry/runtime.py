@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from dispatch.adapters.postgres import Database
+from dispatch.adapters.postgres.unit_of_work import Database
 from dispatch.ports import Clock, EventPublisher
 from telemetry.dispatch_link import (
     DispatchHolds,

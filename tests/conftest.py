@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from dispatch.database import create_database, drop_database, migrate
-from dispatch.embedded_postgres import start_embedded_postgres
+from dispatch.adapters.postgres.database import create_database, drop_database, migrate
+from dispatch.adapters.postgres.embedded import start_embedded_postgres
 from telemetry.embedded_broker import EmbeddedBroker
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,7 +69,7 @@ def fresh_db(pg_admin_url: str, migrated_template: str) -> Iterator[str]:
                 sql.Identifier(name), sql.Identifier(migrated_template)
             )
         )
-    from dispatch.database import with_database
+    from dispatch.adapters.postgres.database import with_database
 
     yield with_database(pg_admin_url, name)
     drop_database(pg_admin_url, name)

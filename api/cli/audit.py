@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from dispatch.adapters.postgres_audit import verify_database
-from dispatch.embedded_postgres import resolve_database_url
+from dispatch.adapters.postgres.audit import verify_database
+from dispatch.adapters.postgres.embedded import resolve_database_url
 from dispatch.settings import DatabaseSettings
 
 audit_app = typer.Typer(

@@ -12,8 +12,8 @@ from api.cli.serve import serve_command
 from api.cli.solve import solve_command
 from api.cli.telemetry import ingest_command, telemetry_app
 from api.cli.user import user_app
-from dispatch.database import migrate as migrate_database
-from dispatch.embedded_postgres import resolve_database_url
+from dispatch.adapters.postgres.database import migrate as migrate_database
+from dispatch.adapters.postgres.embedded import resolve_database_url
 from dispatch.settings import DatabaseSettings
 
 app = typer.Typer(

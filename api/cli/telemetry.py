@@ -8,12 +8,12 @@ import threading
 
 import typer
 
-from dispatch.adapters.postgres import Database
+from dispatch.adapters.postgres.database import migrate as migrate_database
+from dispatch.adapters.postgres.database import open_pool
+from dispatch.adapters.postgres.embedded import resolve_database_url
+from dispatch.adapters.postgres.unit_of_work import Database
 from dispatch.clock import clock_from_settings
 from dispatch.context import DispatchContext
-from dispatch.database import migrate as migrate_database
-from dispatch.database import open_pool
-from dispatch.embedded_postgres import resolve_database_url
 from dispatch.settings import ClockSettings, DatabaseSettings, DispatchSettings
 from telemetry.embedded_broker import EmbeddedBroker
 from telemetry.runtime import TelemetryRuntime

@@ -10,8 +10,8 @@ import typer
 from api.auth.principals import Role
 from api.auth.store import AuthStore
 from api.errors import ApiError
-from dispatch.database import migrate, open_pool
-from dispatch.embedded_postgres import resolve_database_url
+from dispatch.adapters.postgres.database import migrate, open_pool
+from dispatch.adapters.postgres.embedded import resolve_database_url
 from dispatch.settings import DatabaseSettings
 
 user_app = typer.Typer(

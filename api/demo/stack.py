@@ -23,8 +23,8 @@ from typing import IO, ClassVar
 
 from api.cli.serve_process import ServerStartError, serve_command, wait_until_healthy
 from api.errors import ApiError
-from dispatch.database import create_database, drop_database, migrate
-from dispatch.embedded_postgres import start_embedded_postgres
+from dispatch.adapters.postgres.database import create_database, drop_database, migrate
+from dispatch.adapters.postgres.embedded import start_embedded_postgres
 from telemetry.embedded_broker import EmbeddedBroker, free_port
 
 log = logging.getLogger(__name__)

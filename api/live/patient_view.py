@@ -5,9 +5,9 @@ from __future__ import annotations
 from api.live.tracker import LiveTracker
 from api.schemas.common import Point
 from api.schemas.orders import PATIENT_STATUS, TrackingView
-from dispatch.adapters import postgres_orders as orders_repo
-from dispatch.adapters.postgres import Database
-from dispatch.orders import OrderStatus
+from dispatch.adapters.postgres import orders as orders_repo
+from dispatch.adapters.postgres.unit_of_work import Database
+from dispatch.orders.order import OrderStatus
 
 
 def tracking_view(db: Database, live: LiveTracker, order_id: str) -> TrackingView:

@@ -12,10 +12,10 @@ import threading
 from datetime import datetime
 
 from dispatch import fleet
-from dispatch.adapters.postgres import Database
+from dispatch.adapters.postgres.unit_of_work import Database
+from dispatch.domain import GeoPoint
 from dispatch.errors import NotFound
 from dispatch.geo import haversine_m
-from dispatch.model import GeoPoint
 
 log = logging.getLogger(__name__)
 

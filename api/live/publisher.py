@@ -29,7 +29,7 @@ from dispatch.events import (
     RiderStopReleased,
     StockWrittenOff,
 )
-from dispatch.orders import OrderStatus
+from dispatch.orders.order import OrderStatus
 from telemetry.events import ExcursionOpened
 
 log = logging.getLogger(__name__)

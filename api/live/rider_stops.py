@@ -9,7 +9,7 @@ A rebuild reads only the rider's own orders. The plan is parsed once per version
 by another process). What a rider's route shows of a patient (first name, access
 notes: immutable after intake) is decrypted once per (rider, order) and kept while
 the rider holds the order; its disclosure is audited once per (rider, order) by
-``dispatch.patients.disclose_to_rider``, not per rebuild.
+``dispatch.orders.patient_data.disclose_to_rider``, not per rebuild.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from api.live.hub import Hub, rider_topic
 from api.live.tracker import LiveTracker, RouteStop
 from api.schemas.common import Point
 from api.schemas.riders import RiderRouteRead, RiderStopRead
-from dispatch import patients, plans
-from dispatch.adapters import postgres_catalogue as catalogue_repo
-from dispatch.adapters import postgres_orders as orders_repo
-from dispatch.adapters.postgres import Database, Tx
+from dispatch.adapters.postgres import catalogue as catalogue_repo
+from dispatch.adapters.postgres import orders as orders_repo
+from dispatch.adapters.postgres.unit_of_work import Database, Tx
+from dispatch.domain import Pharmacy, PharmacyId
 from dispatch.errors import PlanNotFound, RiderNotFound
 from dispatch.events import (
     DispatchEvent,
@@ -40,9 +40,10 @@ from dispatch.events import (
     PlanUpdated,
     RiderChanged,
 )
-from dispatch.model import Pharmacy, PharmacyId
-from dispatch.orders import Order, OrderStatus
-from dispatch.patients import RiderDisclosure
+from dispatch.orders import patient_data as patients
+from dispatch.orders.order import Order, OrderStatus
+from dispatch.orders.patient_data import RiderDisclosure
+from dispatch.planning import apply as plans
 
 log = logging.getLogger(__name__)
 

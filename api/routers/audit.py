@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from api.auth.access import ADMIN
 from api.deps import ServicesDep
 from api.errors import error_responses
-from dispatch.adapters import postgres_audit as audit_repo
+from dispatch.adapters.postgres import audit as audit_repo
 
 router = APIRouter(tags=["audit"])
 

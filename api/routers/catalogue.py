@@ -22,11 +22,11 @@ from api.schemas.catalogue import (
 )
 from api.schemas.common import Page
 from api.schemas.stock_csv import parse_stock_csv
-from dispatch import catalogue
-from dispatch.adapters import postgres_catalogue as repo
-from dispatch.adapters.postgres import Tx
+from dispatch.adapters.postgres import catalogue as repo
+from dispatch.adapters.postgres.unit_of_work import Tx
+from dispatch.domain import StorageClass
 from dispatch.errors import DispatchError
-from dispatch.model import StorageClass
+from dispatch.stock import catalogue
 
 router = APIRouter(tags=["catalogue"])
 MAX_CSV_BYTES = 2_000_000

@@ -17,7 +17,7 @@ from api.deps import PharmacyUser, ServicesDep
 from api.errors import ApiConflict, error_responses
 from api.schemas.cold_boxes import ColdBoxRead, QuarantineClear, QuarantineCreate
 from dispatch import fleet
-from dispatch.adapters import postgres_catalogue as repo
+from dispatch.adapters.postgres import catalogue as repo
 
 router = APIRouter(tags=["cold boxes"])
 

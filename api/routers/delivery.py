@@ -13,12 +13,13 @@ from api.deps import ClientIp, RiderDevice, ServicesDep
 from api.errors import error_responses
 from api.schemas.common import Point
 from api.schemas.riders import AckRead
-from dispatch import fulfilment, proof
-from dispatch.adapters import postgres_orders as orders_repo
-from dispatch.adapters.postgres import Tx
+from dispatch.adapters.postgres import orders as orders_repo
+from dispatch.adapters.postgres.unit_of_work import Tx
+from dispatch.delivery import handoff as proof
+from dispatch.delivery.proof_rules import IdCheck
+from dispatch.domain import GeoPoint
 from dispatch.errors import OrderNotFound
-from dispatch.model import GeoPoint
-from dispatch.pod import IdCheck
+from dispatch.orders import fulfilment
 
 router = APIRouter(tags=["delivery"])
 

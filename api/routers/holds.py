@@ -11,11 +11,11 @@ from api.actor import actor_of
 from api.auth.access import PHARMACY
 from api.deps import Pharmacist, PharmacyUser, ServicesDep
 from api.errors import error_responses
-from dispatch import holds
-from dispatch.adapters import postgres_holds as holds_repo
-from dispatch.adapters import postgres_orders as orders_repo
-from dispatch.adapters.postgres_holds import Hold
-from dispatch.hold_reasons import NOTE_MAX_LENGTH, HoldReason
+from dispatch.adapters.postgres import holds as holds_repo
+from dispatch.adapters.postgres import orders as orders_repo
+from dispatch.adapters.postgres.holds import Hold
+from dispatch.holds import commands as holds
+from dispatch.holds.reasons import NOTE_MAX_LENGTH, HoldReason
 
 router = APIRouter(tags=["holds"])
 

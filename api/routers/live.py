@@ -24,7 +24,7 @@ from api.live.envelope import CLOSE_POLICY_VIOLATION, PositionIn, envelope
 from api.live.hub import DISPATCH_TOPIC, RiderPosition, order_topic, rider_topic
 from api.live.patient_view import tracking_view
 from api.services import Services
-from dispatch.model import GeoPoint
+from dispatch.domain import GeoPoint
 
 router = APIRouter()
 _F = TypeVar("_F", bound=Callable[..., Any])

@@ -19,10 +19,11 @@ from api.schemas.orders import (
     OrderCreated,
     OrderRead,
 )
-from dispatch import fulfilment, intake, patients, queries
-from dispatch.adapters import postgres_orders as orders_repo
-from dispatch.adapters.postgres_orders import OrderFilter
-from dispatch.orders import OrderStatus
+from dispatch.adapters.postgres import orders as orders_repo
+from dispatch.adapters.postgres.orders import OrderFilter
+from dispatch.orders import fulfilment, intake, queries
+from dispatch.orders import patient_data as patients
+from dispatch.orders.order import OrderStatus
 
 router = APIRouter(tags=["orders"])
 

@@ -14,9 +14,9 @@ from pydantic import BaseModel
 from api.auth.access import PHARMACY
 from api.deps import ServicesDep
 from api.errors import error_responses
-from dispatch import picking
-from dispatch.orders import OrderStatus
-from dispatch.picking import PickLine
+from dispatch.orders.order import OrderStatus
+from dispatch.stock import picking
+from dispatch.stock.picking import PickLine
 
 router = APIRouter(tags=["picking"])
 

@@ -10,8 +10,8 @@ from pydantic import BaseModel
 from api.auth.access import DISPATCH
 from api.deps import ServicesDep
 from api.errors import error_responses
-from dispatch import plans
-from dispatch.plan import Plan, RiderRoute
+from dispatch.planning import apply as plans
+from dispatch.planning.plan import Plan, RiderRoute
 
 router = APIRouter(tags=["plans"])
 

@@ -23,8 +23,8 @@ from api.schemas.riders import (
     StatusUpdate,
 )
 from dispatch import fleet
-from dispatch.adapters import postgres_catalogue as repo
-from dispatch.model import ColdBox, GeoPoint, Rider, RiderId
+from dispatch.adapters.postgres import catalogue as repo
+from dispatch.domain import ColdBox, GeoPoint, Rider, RiderId
 
 router = APIRouter(tags=["riders"])
 

@@ -9,7 +9,7 @@ from api.deps import Patient, ServicesDep
 from api.errors import error_responses
 from api.live.patient_view import tracking_view
 from api.schemas.orders import PatientMessageRead, TrackingView
-from dispatch import patients
+from dispatch.orders import patient_data as patients
 
 router = APIRouter(tags=["tracking"])
 

@@ -7,7 +7,7 @@ from datetime import date, time
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import Point
-from dispatch.model import (
+from dispatch.domain import (
     GeoPoint,
     OpeningInterval,
     Pharmacy,

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dispatch.model import ColdBox
+from dispatch.domain import ColdBox
 
 
 class ColdBoxRead(BaseModel):

@@ -12,8 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from api.schemas.common import Point
-from dispatch.model import GeoPoint, Sku
-from dispatch.orders import (
+from dispatch.domain import GeoPoint, Sku
+from dispatch.orders.order import (
     Order,
     OrderLine,
     OrderRequest,

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import Point
-from dispatch.model import Rider, RiderStatus, VehicleType
+from dispatch.domain import Rider, RiderStatus, VehicleType
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
+from dispatch.domain import require_utc
 from dispatch.events import DispatchEvent
-from dispatch.model import require_utc
 from dispatch.ports import EventPublisher
 
 __all__ = ["FanoutPublisher", "FixedClock", "RecordingPublisher"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dispatch.adapters.postgres import Tx
+from dispatch.adapters.postgres.unit_of_work import Tx
 from dispatch.ports import PatientMessage
 
 INSERT_MESSAGE = """

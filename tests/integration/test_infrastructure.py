@@ -7,7 +7,7 @@ import threading
 import paho.mqtt.client as mqtt
 import psycopg
 
-from dispatch.database import migrate
+from dispatch.adapters.postgres.database import migrate
 
 
 def test_fresh_db_is_migrated_and_writable(fresh_db: str) -> None:

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth.principals import Role
-from dispatch import fulfilment
+from dispatch.orders import fulfilment
 from telemetry.settings import TelemetrySettings
 from tests.integration.api.conftest import PASSWORD, api_settings, login, services_of
 from tests.integration.api.test_order_flow import PHARMACY, _order_body

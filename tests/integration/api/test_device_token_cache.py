@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from api.auth.store import AuthStore
-from dispatch.database import open_pool
+from dispatch.adapters.postgres.database import open_pool
 
 
 def test_cached_checks_skip_the_database_until_the_ttl(fresh_db: str) -> None:

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.auth.principals import Role
 from api.logging import build_handler
-from dispatch import fulfilment
+from dispatch.orders import fulfilment
 from tests.integration.api.conftest import Credentials, services_of
 
 PATIENT = {

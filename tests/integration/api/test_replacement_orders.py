@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 
 from api.auth.principals import Role
-from dispatch import fulfilment, holds
-from dispatch.adapters import postgres_stock as stock_repo
+from dispatch.adapters.postgres import stock as stock_repo
+from dispatch.holds import commands as holds
+from dispatch.orders import fulfilment
 from tests.integration.api.conftest import Credentials, services_of
 from tests.integration.api.test_order_flow import (
     PHARMACY,

@@ -11,11 +11,13 @@ from fastapi.testclient import TestClient
 
 from api.auth.principals import Role
 from api.live.rider_stops import RiderRoutes
-from dispatch import fulfilment, patients, plans
-from dispatch.adapters import postgres_plans as plans_repo
-from dispatch.adapters.postgres import Database
+from dispatch.adapters.postgres import plans as plans_repo
+from dispatch.adapters.postgres.unit_of_work import Database
 from dispatch.events import PlanUpdated
-from dispatch.plan import Plan, PlannedStop, RiderRoute
+from dispatch.orders import fulfilment
+from dispatch.orders import patient_data as patients
+from dispatch.planning import apply as plans
+from dispatch.planning.plan import Plan, PlannedStop, RiderRoute
 from tests.integration.api.conftest import Credentials, services_of
 from tests.integration.api.test_order_flow import (
     FORBIDDEN_FOR_RIDER_AND_PATIENT,

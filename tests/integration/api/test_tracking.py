@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth.principals import Role
-from dispatch import fulfilment
+from dispatch.orders import fulfilment
 from tests.integration.api.conftest import (
     PASSWORD,
     Credentials,

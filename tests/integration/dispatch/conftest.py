@@ -9,14 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from dispatch.adapters import postgres_catalogue as catalogue
 from dispatch.adapters.memory import FixedClock, RecordingPublisher
-from dispatch.adapters.postgres import Database
+from dispatch.adapters.postgres import catalogue
+from dispatch.adapters.postgres.database import open_pool
+from dispatch.adapters.postgres.unit_of_work import Database
 from dispatch.context import DispatchContext
 from dispatch.crypto import PatientDataCipher
-from dispatch.database import open_pool
-from dispatch.geo import ServiceArea
-from dispatch.model import (
+from dispatch.domain import (
     ColdBox,
     GeoPoint,
     Pharmacy,
@@ -29,7 +28,8 @@ from dispatch.model import (
     StorageClass,
     VehicleType,
 )
-from dispatch.orders import OrderLine, OrderRequest, PatientContact, Priority
+from dispatch.geo import ServiceArea
+from dispatch.orders.order import OrderLine, OrderRequest, PatientContact, Priority
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 TODAY = NOW.date()

@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli.main import app
-from dispatch.adapters.postgres_audit import list_entries, verify_database
-from dispatch.intake import submit_order
-from dispatch.patients import reveal_contact
+from dispatch.adapters.postgres.audit import list_entries, verify_database
+from dispatch.orders.intake import submit_order
+from dispatch.orders.patient_data import reveal_contact
 from tests.integration.dispatch.conftest import (
     AMOX,
     TODAY,

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from dispatch.adapters import postgres_catalogue as catalogue
-from dispatch.adapters.postgres_audit import list_entries
-from dispatch.catalogue import receive_lot, register_pharmacy, register_product
+from dispatch.adapters.postgres import catalogue
+from dispatch.adapters.postgres.audit import list_entries
+from dispatch.domain import GeoPoint, Rider, RiderId, RiderStatus, VehicleType
 from dispatch.errors import (
     DuplicateEntity,
     InvalidInput,
@@ -20,7 +20,7 @@ from dispatch.errors import (
 )
 from dispatch.events import RiderChanged
 from dispatch.fleet import end_shift, register_rider, start_shift, update_position
-from dispatch.model import GeoPoint, Rider, RiderId, RiderStatus, VehicleType
+from dispatch.stock.catalogue import receive_lot, register_pharmacy, register_product
 from tests.integration.dispatch.conftest import AMOX, NOW, TODAY, VALLETTA
 
 RIDER = Rider(RiderId("r-9"), "Nina", VehicleType.BIKE, cold_box_slots=2)

@@ -8,17 +8,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dispatch.adapters import postgres_orders as orders_repo
-from dispatch.adapters.postgres import Database
+from dispatch.adapters.postgres import orders as orders_repo
+from dispatch.adapters.postgres.unit_of_work import Database
+from dispatch.domain import Product
 from dispatch.fleet import clear_cold_box, get_cold_box, quarantine_cold_box
-from dispatch.fulfilment import assign_order, mark_picked_up
-from dispatch.greedy import choose_assignments
-from dispatch.holds import list_open_holds
-from dispatch.intake import submit_order
-from dispatch.model import Product
-from dispatch.orders import OrderStatus
-from dispatch.planning import build_problem
-from dispatch.plans import take_snapshot
+from dispatch.holds.commands import list_open_holds
+from dispatch.orders.fulfilment import assign_order, mark_picked_up
+from dispatch.orders.intake import submit_order
+from dispatch.orders.order import OrderStatus
+from dispatch.planning.apply import take_snapshot
+from dispatch.planning.greedy import choose_assignments
+from dispatch.planning.problem import build_problem
 from routing.matrix import HaversineProvider
 from telemetry.dispatch_link import DispatchHolds, release_recovered_boxes
 from telemetry.model import BoxId, Reading

@@ -11,14 +11,14 @@ from typing import Any, ClassVar
 
 import pytest
 
-from dispatch.adapters import postgres_orders as orders_repo
-from dispatch.adapters.postgres import Database
+from dispatch.adapters.postgres import orders as orders_repo
+from dispatch.adapters.postgres.unit_of_work import Database
+from dispatch.delivery.handoff import complete_delivery, get_proof
 from dispatch.events import HoldPlaced
-from dispatch.fulfilment import assign_order, mark_picked_up
-from dispatch.intake import submit_order
-from dispatch.orders import OrderStatus
-from dispatch.patients import read_patient_messages
-from dispatch.proof import complete_delivery, get_proof
+from dispatch.orders.fulfilment import assign_order, mark_picked_up
+from dispatch.orders.intake import submit_order
+from dispatch.orders.order import OrderStatus
+from dispatch.orders.patient_data import read_patient_messages
 from telemetry.dispatch_link import DispatchHolds, attach_pending_temperature_records
 from telemetry.events import ExcursionOpened
 from telemetry.model import BoxId, Reading

@@ -10,6 +10,7 @@ import pytest
 
 import dispatch.errors as errors_module
 from dispatch.crypto import PatientDataCipher, UndecryptableData
+from dispatch.domain import GeoPoint, Sku
 from dispatch.errors import (
     DispatchError,
     InvalidInput,
@@ -18,8 +19,7 @@ from dispatch.errors import (
     OutsideServiceArea,
 )
 from dispatch.geo import ServiceArea, haversine_m
-from dispatch.model import GeoPoint, Sku
-from dispatch.orders import OrderLine, OrderRequest, PatientContact
+from dispatch.orders.order import OrderLine, OrderRequest, PatientContact
 
 NOW = datetime(2026, 11, 21, 10, tzinfo=UTC)
 CONTACT = PatientContact("Maria Borg", "+356 7900 0000", "12 Triq il-Merkanti")

@@ -1,0 +1,4 @@
+"""PostgreSQL: the unit of work, databases and migrations, one repository per subdomain.
+
+The only modules of ``dispatch`` that import psycopg.
+"""

@@ -1,0 +1,178 @@
+"""Unit of work over a psycopg 3 pool: one transaction per command.
+
+The caller owns the unit of work::
+
+    with database.transaction() as tx:
+        order = intake.submit_order(tx, request, actor="api:alice")
+
+Inside, services read and write through ``tx``'s repositories, record audit
+entries with :meth:`Tx.audit` and emit events with :meth:`Tx.emit`. On success the
+audit entries are chained under a row lock on the chain head (held only for the
+final insert, so commands run concurrently until then), the transaction commits,
+and only then are the events published. An error rolls everything back, except
+errors marked ``keeps_changes`` (a counted OTP attempt), which commit first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from dispatch.audit.chain import AuditEntry, chain_hash
+from dispatch.context import DispatchContext
+from dispatch.errors import DispatchError
+from dispatch.events import DispatchEvent
+from dispatch.ports import Clock, EventPublisher, SystemClock
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Database", "Tx"]
+
+LOCK_AUDIT_HEAD = "SELECT last_seq, last_hash FROM dispatch.audit_head FOR UPDATE"
+INSERT_AUDIT = """
+INSERT INTO dispatch.audit_entry
+    (seq, recorded_at, actor, action, subject_type, subject_id, details,
+     prev_hash, entry_hash)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+"""
+UPDATE_AUDIT_HEAD = "UPDATE dispatch.audit_head SET last_seq = %s, last_hash = %s"
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingAudit:
+    recorded_at: datetime
+    actor: str
+    action: str
+    subject_type: str
+    subject_id: str
+    details: Mapping[str, Any]
+
+
+class Tx:
+    """One open transaction: the connection, "now", pending audit entries and events."""
+
+    def __init__(
+        self, conn: psycopg.Connection[Any], ctx: DispatchContext, now: datetime
+    ):
+        self.conn = conn
+        self.ctx = ctx
+        self.now = now
+        self._audit: list[_PendingAudit] = []
+        self.events: list[DispatchEvent] = []
+
+    def audit(
+        self,
+        *,
+        actor: str,
+        action: str,
+        subject_type: str,
+        subject_id: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record an audit entry, chained when the transaction commits."""
+        self._audit.append(
+            _PendingAudit(
+                self.now, actor, action, subject_type, subject_id, details or {}
+            )
+        )
+
+    def emit(self, event: DispatchEvent) -> None:
+        """Publish ``event`` once the transaction has committed."""
+        self.events.append(event)
+
+    def savepoint(self) -> AbstractContextManager[Any]:
+        """A nested transaction: rolled back alone if its block raises."""
+        return self.conn.transaction()
+
+    def flush_audit(self) -> None:
+        """Chain and insert the pending audit entries (takes the chain-head lock)."""
+        if not self._audit:
+            return
+        with self.conn.cursor() as cur:
+            cur.execute(LOCK_AUDIT_HEAD)
+            row = cur.fetchone()
+            if row is None:
+                raise RuntimeError("dispatch.audit_head is missing its row")
+            seq, prev = int(row[0]), str(row[1])
+            rows = []
+            for pending in self._audit:
+                seq += 1
+                entry = AuditEntry(
+                    seq=seq,
+                    recorded_at=pending.recorded_at,
+                    actor=pending.actor,
+                    action=pending.action,
+                    subject_type=pending.subject_type,
+                    subject_id=pending.subject_id,
+                    details=pending.details,
+                    prev_hash=prev,
+                )
+                prev = chain_hash(prev, entry)
+                rows.append(
+                    (
+                        seq,
+                        entry.recorded_at,
+                        entry.actor,
+                        entry.action,
+                        entry.subject_type,
+                        entry.subject_id,
+                        Jsonb(dict(entry.details)),
+                        entry.prev_hash,
+                        prev,
+                    )
+                )
+            cur.executemany(INSERT_AUDIT, rows)
+            cur.execute(UPDATE_AUDIT_HEAD, (seq, prev))
+        self._audit.clear()
+
+
+class Database:
+    """A pool plus what every command needs; hands out :class:`Tx` units of work."""
+
+    def __init__(
+        self,
+        pool: ConnectionPool[Any],
+        ctx: DispatchContext,
+        *,
+        publisher: EventPublisher | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.pool = pool
+        self.ctx = ctx
+        self.publisher = publisher
+        self.clock: Clock = clock or SystemClock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """A committed-on-success unit of work (see module docstring)."""
+        kept: DispatchError | None = None
+        with self.pool.connection() as conn:
+            tx = Tx(conn, self.ctx, self.clock.now())
+            with conn.transaction():
+                try:
+                    yield tx
+                except DispatchError as exc:
+                    if not exc.keeps_changes:
+                        raise
+                    kept = exc
+                tx.flush_audit()
+        self._publish(tx.events)
+        if kept is not None:
+            raise kept
+
+    def _publish(self, events: list[DispatchEvent]) -> None:
+        if self.publisher is None:
+            return
+        for event in events:
+            try:
+                self.publisher.publish(event)
+            except Exception:  # a broken subscriber must not undo a committed command
+                log.exception("event publisher failed for %s", event.type)

@@ -1,0 +1,1 @@
+"""The audit trail: the hash chain (pure) and its reads."""

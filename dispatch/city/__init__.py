@@ -1,0 +1,1 @@
+"""The bundled city (OpenStreetMap): road graph, pharmacies, homes, service area."""

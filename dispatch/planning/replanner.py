@@ -1,0 +1,299 @@
+"""Continuous re-planning: debounced triggers -> one solve -> versioned plan.
+
+The replanner is an :class:`~dispatch.ports.EventPublisher`: committed events that
+change the plan's inputs (new or cancelled order, rider shift/status/position,
+hold placed or released) trigger it, as does a timer. Triggers arriving within
+``debounce_s`` of the first one collapse into one solve; triggers arriving during
+a solve start the next round right after. Each round reads a snapshot, builds the
+routing problem (warm-started from the current plan), solves it in the worker
+process with a deadline, and applies it only if its basis is still current
+(:func:`dispatch.planning.apply.apply_plan`: progress along the plan, such as a pickup
+by its rider, does not make it stale); a stale plan is dropped and re-planned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from dispatch.adapters.postgres.unit_of_work import Database
+from dispatch.adapters.solver_pool import SolverPool
+from dispatch.errors import (
+    DispatchError,
+    PlanDegraded,
+    PlanVersionConflict,
+    SolverTimedOut,
+)
+from dispatch.events import DispatchEvent
+from dispatch.planning import apply as plans
+from dispatch.planning.greedy import GREEDY, GreedyAssignment, dispatch_greedy
+from dispatch.planning.problem import (
+    Plan,
+    PlanningParams,
+    PlanningSnapshot,
+    Translation,
+    build_problem,
+    dropped_pins,
+    to_plan,
+    usable_riders,
+)
+from routing import NoSolutionFound, RoutingError, RoutingSolution, SolverParams
+from routing.matrix import HaversineProvider, MatrixProvider
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ReplanStats", "Replanner"]
+
+
+@dataclass
+class ReplanStats:
+    """Counters and latencies (trigger -> applied plan, seconds)."""
+
+    rounds: int = 0
+    applied: int = 0
+    stale: int = 0
+    failed: int = 0
+    unlocked: int = 0
+    """Rounds re-solved without next-stop pins (the pinned model had no solution)."""
+    skipped: int = 0
+    """Rounds with nothing to solve (no rider on shift): no solve, no new plan."""
+    greedy_assigned: int = 0
+    """Orders given to idle riders by the greedy dispatcher (greedy policy)."""
+    latencies_s: list[float] = field(default_factory=list)
+
+
+class Replanner:
+    """Debounced, single-flight re-planning loop (run it with :meth:`run`)."""
+
+    def __init__(
+        self,
+        db: Database,
+        solver: SolverPool,
+        *,
+        provider: MatrixProvider | None = None,
+        solver_params: SolverParams | None = None,
+        planning_params: PlanningParams | None = None,
+        debounce_s: float = 0.5,
+        timer_s: float = 60.0,
+        on_plan: Callable[[Plan], None] | None = None,
+        warm_start: bool = True,
+    ) -> None:
+        self.db = db
+        self.solver = solver
+        self.provider: MatrixProvider = provider or HaversineProvider()
+        self.solver_params = solver_params or SolverParams(time_limit_s=2.0)
+        self.planning_params = planning_params or PlanningParams()
+        self.debounce_s = debounce_s
+        self.timer_s = timer_s
+        self.on_plan = on_plan
+        self.warm_start = warm_start
+        self.stats = ReplanStats()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._pending: list[tuple[float, str]] = []
+
+    # -- triggers ---------------------------------------------------------------
+    def publish(self, event: DispatchEvent) -> None:
+        """EventPublisher: events that change plan inputs trigger a re-plan.
+
+        Moves made by the planner itself (applying a plan) do not re-trigger.
+        """
+        own = getattr(event, "actor", None) in (plans.PLANNER, GREEDY)
+        if event.triggers_replan and not own:
+            self.trigger(event.type)
+
+    def trigger(self, reason: str) -> None:
+        """Ask for a re-plan (thread-safe, non-blocking)."""
+        stamped = (time.monotonic(), reason)
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            self._pending.append(stamped)
+            return
+        loop.call_soon_threadsafe(self._enqueue, stamped)
+
+    def _enqueue(self, stamped: tuple[float, str]) -> None:
+        self._pending.append(stamped)
+        if self._wake is not None:
+            self._wake.set()
+
+    # -- loop --------------------------------------------------------------------
+    async def run(self) -> None:
+        """Re-plan forever (cancel the task to stop)."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        if self._pending:
+            self._wake.set()
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.timer_s)
+            except TimeoutError:
+                self._pending.append((time.monotonic(), "timer"))
+            await asyncio.sleep(self.debounce_s)
+            self._wake.clear()
+            batch, self._pending = self._pending, []
+            if batch:
+                await self.replan(batch)
+
+    async def replan(self, batch: list[tuple[float, str]]) -> Plan | None:
+        """One round for a batch of ``(monotonic time, reason)`` triggers."""
+        self.stats.rounds += 1
+        first = min(t for t, _ in batch)
+        reasons = sorted({r for _, r in batch})
+        if self.db.ctx.dispatch_policy == "greedy":
+            await self._greedy_round()
+            return None
+        try:
+            plan = await self._round(reasons)
+            if plan is None:
+                self.stats.skipped += 1
+                return None
+        except PlanVersionConflict as exc:
+            self.stats.stale += 1
+            log.info("plan was stale (%s); re-planning", exc)
+            self.trigger("stale_plan")
+            return None
+        except (DispatchError, RoutingError):
+            self.stats.failed += 1
+            log.exception("re-planning failed")
+            return None
+        self.stats.applied += 1
+        self.stats.latencies_s.append(time.monotonic() - first)
+        if self.on_plan is not None:
+            self.on_plan(plan)
+        return plan
+
+    async def _round(self, reasons: list[str]) -> Plan | None:
+        snapshot = await asyncio.to_thread(self._snapshot)
+        if not usable_riders(snapshot):
+            # before the first shift or after the last: nothing can be planned;
+            # orders keep their state and the next rider's shift start triggers
+            log.debug(
+                "no rider on shift; skipping re-plan (%d open orders)",
+                len(snapshot.orders),
+            )
+            return None
+        based_on = snapshot.previous.version if snapshot.previous else None
+        seed: tuple[Translation, RoutingSolution] | None = None
+        if snapshot.previous is None and snapshot.sourcing_policy == "joint":
+            snapshot, seed = await self._bootstrap(snapshot)
+        try:
+            translation, solution = await self._solve(snapshot)
+        except (SolverTimedOut, NoSolutionFound):
+            if seed is None:
+                raise
+            log.warning("joint first plan missed its deadline; applying the seed plan")
+            translation, solution = seed
+        if solution.status == "degraded" and snapshot.previous is not None:
+            try:
+                _refuse_if_worse(translation, solution, snapshot.previous)
+            except PlanDegraded:
+                if seed is None:
+                    raise
+                translation, solution = seed
+        plan = to_plan(
+            translation,
+            solution,
+            version=0,
+            created_at=snapshot.now,
+            trigger_reasons=reasons,
+        )
+        return await asyncio.to_thread(self._apply, plan, based_on)
+
+    async def _solve(
+        self, snapshot: PlanningSnapshot
+    ) -> tuple[Translation, RoutingSolution]:
+        translation = await asyncio.to_thread(
+            build_problem, snapshot, self.provider, self.planning_params
+        )
+        initial = translation.initial if self.warm_start else None
+        try:
+            solution = await self.solver.solve(
+                translation.problem, self.solver_params, initial
+            )
+        except NoSolutionFound:
+            # a pinned next stop became infeasible (rider moved, time passed):
+            # a rider cannot be forced, so plan again without the pins, and report
+            # each pin the new plan does not keep as a released stop (dispatchers'
+            # alert and audit entry when the plan is applied)
+            self.stats.unlocked += 1
+            pinned = translation.problem
+            unpinned = replace(self.planning_params, lock_next_stop=False)
+            translation = await asyncio.to_thread(
+                build_problem, snapshot, self.provider, unpinned
+            )
+            solution = await self.solver.solve(
+                translation.problem, self.solver_params, translation.initial
+            )
+            dropped = dropped_pins(pinned, solution)
+            solution = replace(
+                solution, released_locks=solution.released_locks + dropped
+            )
+            pins = sum(1 for v in pinned.vehicles if v.locked_next is not None)
+            log.warning(
+                "pinned solve found no plan; re-planned without next-stop pins "
+                "(%d of %d pins dropped)",
+                len(dropped),
+                pins,
+                extra={"pins": pins, "pins_dropped": len(dropped)},
+            )
+        return translation, solution
+
+    async def _bootstrap(
+        self, snapshot: PlanningSnapshot
+    ) -> tuple[PlanningSnapshot, tuple[Translation, RoutingSolution]]:
+        """First plan of a joint day: solve with the nearest pharmacies only (easy
+        for the engine), then use that as the warm start of the joint solve, which
+        can then only improve on it. The seed is also the fallback plan."""
+        half = replace(
+            self.solver_params, time_limit_s=self.solver_params.time_limit_s / 2
+        )
+        nearest = replace(snapshot, sourcing_policy="nearest")
+        translation = await asyncio.to_thread(
+            build_problem, nearest, self.provider, self.planning_params
+        )
+        solution = await self.solver.solve(translation.problem, half, None)
+        seed = to_plan(translation, solution, version=0, created_at=snapshot.now)
+        return replace(snapshot, previous=seed), (translation, solution)
+
+    async def _greedy_round(self) -> None:
+        """The baseline: idle riders get the oldest waiting orders; no solve."""
+        try:
+            done = await asyncio.to_thread(self._dispatch_greedy)
+        except DispatchError:
+            self.stats.failed += 1
+            log.exception("greedy dispatch failed")
+            return
+        self.stats.greedy_assigned += len(done)
+        if done:
+            log.debug("greedy dispatch assigned %d order(s)", len(done))
+
+    def _dispatch_greedy(self) -> list[GreedyAssignment]:
+        with self.db.transaction() as tx:
+            snapshot = plans.take_snapshot(tx, include_greedy=True)
+            return dispatch_greedy(tx, snapshot, self.planning_params)
+
+    def _snapshot(self) -> PlanningSnapshot:
+        with self.db.transaction() as tx:
+            return plans.take_snapshot(tx)
+
+    def _apply(self, plan: Plan, based_on: int | None) -> Plan:
+        with self.db.transaction() as tx:
+            return plans.apply_plan(tx, plan, based_on_version=based_on)
+
+
+def _refuse_if_worse(
+    translation: Translation, solution: RoutingSolution, previous: Plan
+) -> None:
+    """A time-starved solve must not tear down a better plan: keep the current one."""
+    jobs = {job.id for job in translation.problem.jobs}
+    before = {s.order_id for r in previous.routes for s in r.stops} & jobs
+    after = {
+        v.job_id for r in solution.routes for v in r.visits if v.kind == "delivery"
+    }
+    if len(after) < len(before):
+        raise PlanDegraded(
+            f"degraded solve serves {len(after)} orders, the current plan {len(before)}"
+        )

@@ -1,0 +1,1 @@
+"""Stock: catalogue, FEFO rules, reservations, pick lists and write-offs."""

@@ -1,4 +1,8 @@
-"""``Annotated`` dependency aliases shared by the routers."""
+"""``Annotated`` dependency aliases shared by the routers, and the unit-of-work type.
+
+Routers pass a :data:`Tx` to dispatch functions; they never import dispatch's
+adapters themselves (an import-linter contract keeps it so).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,23 @@ from api.auth.access import (
 )
 from api.auth.principals import Principal
 from api.services import Services
+from dispatch.adapters.postgres.unit_of_work import Tx
+
+__all__ = [
+    "AdminUser",
+    "ClientIp",
+    "Dispatcher",
+    "Patient",
+    "Pharmacist",
+    "PharmacyUser",
+    "RiderDevice",
+    "RiderOrDispatcher",
+    "ServicesDep",
+    "StaffUser",
+    "Tx",
+    "client_ip",
+    "get_services",
+]
 
 
 def get_services(request: Request) -> Services:

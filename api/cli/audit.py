@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from dispatch.adapters.postgres.audit import verify_database
 from dispatch.adapters.postgres.embedded import resolve_database_url
+from dispatch.audit import trail
 from dispatch.settings import DatabaseSettings
 
 audit_app = typer.Typer(
@@ -22,7 +22,7 @@ def verify(
     """Detect edited, deleted or reordered audit entries; exit 1 if any."""
     settings = DatabaseSettings()
     url = database_url or resolve_database_url(settings.database_url, settings.data_dir)
-    count, problems = verify_database(url)
+    count, problems = trail.verify(url)
     if not problems:
         typer.echo(f"audit chain intact: {count} entries verified")
         return

@@ -5,15 +5,15 @@ from __future__ import annotations
 from api.live.tracker import LiveTracker
 from api.schemas.common import Point
 from api.schemas.orders import PATIENT_STATUS, TrackingView
-from dispatch.adapters.postgres import orders as orders_repo
 from dispatch.adapters.postgres.unit_of_work import Database
+from dispatch.orders import queries as order_queries
 from dispatch.orders.order import OrderStatus
 
 
 def tracking_view(db: Database, live: LiveTracker, order_id: str) -> TrackingView:
     """What ``/track/{token}`` shows for ``order_id``."""
     with db.transaction() as tx:
-        order = orders_repo.get_order(tx, order_id)
+        order = order_queries.get_order(tx, order_id)
     position = None
     eta_at = None
     if order.is_open:

@@ -26,8 +26,7 @@ from api.live.hub import Hub, rider_topic
 from api.live.tracker import LiveTracker, RouteStop
 from api.schemas.common import Point
 from api.schemas.riders import RiderRouteRead, RiderStopRead
-from dispatch.adapters.postgres import catalogue as catalogue_repo
-from dispatch.adapters.postgres import orders as orders_repo
+from dispatch import fleet
 from dispatch.adapters.postgres.unit_of_work import Database, Tx
 from dispatch.domain import Pharmacy, PharmacyId
 from dispatch.errors import PlanNotFound, RiderNotFound
@@ -41,9 +40,11 @@ from dispatch.events import (
     RiderChanged,
 )
 from dispatch.orders import patient_data as patients
+from dispatch.orders import queries as order_queries
 from dispatch.orders.order import Order, OrderStatus
 from dispatch.orders.patient_data import RiderDisclosure
 from dispatch.planning import apply as plans
+from dispatch.stock import queries as stock_queries
 
 log = logging.getLogger(__name__)
 
@@ -161,14 +162,16 @@ class RiderRoutes:
     def _build(self, rider_id: str) -> tuple[RiderRouteRead, str]:
         """The route view and the rider's travel profile, in one transaction."""
         with self._db.transaction() as tx:
-            orders = orders_repo.list_rider_orders(tx, rider_id, patients.RIDER_VISIBLE)
-            pharmacies = catalogue_repo.list_pharmacies(
+            orders = order_queries.list_rider_orders(
+                tx, rider_id, patients.RIDER_VISIBLE
+            )
+            pharmacies = stock_queries.list_pharmacies(
                 tx, [o.pharmacy_id for o in orders if o.pharmacy_id]
             )
             planned = self._current_plan(tx).by_rider.get(rider_id, {})
             shown = self._disclosures(tx, rider_id, orders)
             try:
-                profile = catalogue_repo.get_rider(tx, rider_id).vehicle_type.value
+                profile = fleet.get_rider(tx, rider_id).vehicle_type.value
             except RiderNotFound:  # unknown rider: default travel profile
                 profile = "bike"
         # cached only once the disclosure (and its audit entry) committed
@@ -270,7 +273,7 @@ class RiderRoutes:
                 riders |= self._riders_by_order.get(order_id, set())
         if order_ids:
             with self._db.transaction() as tx:
-                for order in orders_repo.list_orders(tx, ids=list(order_ids)):
+                for order in order_queries.list_orders(tx, ids=list(order_ids)):
                     if order.rider_id:
                         riders.add(order.rider_id)
         return riders

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from api.auth.access import ADMIN
 from api.deps import ServicesDep
 from api.errors import error_responses
-from dispatch.adapters.postgres import audit as audit_repo
+from dispatch.audit import trail
 
 router = APIRouter(tags=["audit"])
 
@@ -60,7 +60,7 @@ def list_audit(
 ) -> list[AuditEntryRead]:
     """Most recent entries first, optionally of one subject (order, rider, hold)."""
     with services.db.transaction() as tx:
-        entries = audit_repo.list_entries(tx, subject_id=subject_id, limit=limit)
+        entries = trail.list_entries(tx, subject_id=subject_id, limit=limit)
     return [
         AuditEntryRead(
             seq=e.seq,
@@ -85,9 +85,7 @@ def list_audit(
 )
 async def verify_audit(services: ServicesDep) -> AuditVerifyRead:
     """Recompute the hash chain; report edited, deleted or reordered entries."""
-    count, problems = await asyncio.to_thread(
-        audit_repo.verify_database, services.database_url
-    )
+    count, problems = await asyncio.to_thread(trail.verify, services.database_url)
     return AuditVerifyRead(
         ok=not problems,
         entries_checked=count,

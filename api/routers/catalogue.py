@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Depends, Query, status
 
 from api.actor import actor_of
 from api.auth.access import PHARMACY
-from api.deps import Pharmacist, ServicesDep
+from api.deps import Pharmacist, ServicesDep, Tx
 from api.errors import ApiRuleViolation, ValidationIssue, error_responses
 from api.schemas.catalogue import (
     ImportRowError,
@@ -22,11 +22,10 @@ from api.schemas.catalogue import (
 )
 from api.schemas.common import Page
 from api.schemas.stock_csv import parse_stock_csv
-from dispatch.adapters.postgres import catalogue as repo
-from dispatch.adapters.postgres.unit_of_work import Tx
 from dispatch.domain import StorageClass
 from dispatch.errors import DispatchError
 from dispatch.stock import catalogue
+from dispatch.stock import queries as stock_queries
 
 router = APIRouter(tags=["catalogue"])
 MAX_CSV_BYTES = 2_000_000
@@ -57,7 +56,7 @@ def create_pharmacy(
 def list_pharmacies(services: ServicesDep) -> list[PharmacyRead]:
     """Every pharmacy."""
     with services.db.transaction() as tx:
-        found = repo.list_pharmacies(tx)
+        found = stock_queries.list_pharmacies(tx)
     return [PharmacyRead.of(p) for p in found.values()]
 
 
@@ -70,7 +69,7 @@ def list_pharmacies(services: ServicesDep) -> list[PharmacyRead]:
 def get_pharmacy(pharmacy_id: str, services: ServicesDep) -> PharmacyRead:
     """One pharmacy."""
     with services.db.transaction() as tx:
-        return PharmacyRead.of(repo.get_pharmacy(tx, pharmacy_id))
+        return PharmacyRead.of(stock_queries.get_pharmacy(tx, pharmacy_id))
 
 
 @router.post(
@@ -103,7 +102,7 @@ def list_products(
 ) -> Page[ProductRead]:
     """The product catalogue by SKU, optionally one storage class."""
     with services.db.transaction() as tx:
-        products, total = repo.list_products(
+        products, total = stock_queries.list_products(
             tx, storage_class=storage_class, limit=limit, offset=offset
         )
     return Page[ProductRead](
@@ -123,7 +122,7 @@ def list_products(
 def get_product(sku: str, services: ServicesDep) -> ProductRead:
     """One product by SKU."""
     with services.db.transaction() as tx:
-        [product] = repo.get_products(tx, [sku]).values()
+        [product] = stock_queries.get_products(tx, [sku]).values()
     return ProductRead.of(product)
 
 
@@ -138,10 +137,10 @@ def list_stock(
 ) -> list[LotRead]:
     """Stock lots of a pharmacy (optionally of one SKU)."""
     with services.db.transaction() as tx:
-        repo.get_pharmacy(tx, pharmacy_id)
+        stock_queries.get_pharmacy(tx, pharmacy_id)
         return [
             LotRead.of(lot)
-            for lot in repo.list_lots(tx, pharmacy_id=pharmacy_id, sku=sku)
+            for lot in stock_queries.list_lots(tx, pharmacy_id=pharmacy_id, sku=sku)
         ]
 
 

@@ -17,7 +17,6 @@ from api.deps import PharmacyUser, ServicesDep
 from api.errors import ApiConflict, error_responses
 from api.schemas.cold_boxes import ColdBoxRead, QuarantineClear, QuarantineCreate
 from dispatch import fleet
-from dispatch.adapters.postgres import catalogue as repo
 
 router = APIRouter(tags=["cold boxes"])
 
@@ -31,7 +30,7 @@ router = APIRouter(tags=["cold boxes"])
 def get_cold_box(box_id: str, services: ServicesDep) -> ColdBoxRead:
     """A cold box and its quarantine state."""
     with services.db.transaction() as tx:
-        return ColdBoxRead.of(repo.get_cold_box(tx, box_id))
+        return ColdBoxRead.of(fleet.get_cold_box(tx, box_id))
 
 
 @router.post(
@@ -49,7 +48,7 @@ def quarantine_cold_box(
             tx, box_id, reason=body.reason.strip(), ref=None, actor=actor_of(who)
         ):
             raise ApiConflict(f"cold box {box_id} is already quarantined")
-        return ColdBoxRead.of(repo.get_cold_box(tx, box_id))
+        return ColdBoxRead.of(fleet.get_cold_box(tx, box_id))
 
 
 @router.post(
@@ -64,4 +63,4 @@ def clear_cold_box(
     with services.db.transaction() as tx:
         if not fleet.clear_cold_box(tx, box_id, actor=actor_of(who), note=body.note):
             raise ApiConflict(f"cold box {box_id} is not quarantined")
-        return ColdBoxRead.of(repo.get_cold_box(tx, box_id))
+        return ColdBoxRead.of(fleet.get_cold_box(tx, box_id))

@@ -9,17 +9,16 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from api.actor import actor_of
-from api.deps import ClientIp, RiderDevice, ServicesDep
+from api.deps import ClientIp, RiderDevice, ServicesDep, Tx
 from api.errors import error_responses
 from api.schemas.common import Point
 from api.schemas.riders import AckRead
-from dispatch.adapters.postgres import orders as orders_repo
-from dispatch.adapters.postgres.unit_of_work import Tx
 from dispatch.delivery import handoff as proof
 from dispatch.delivery.proof_rules import IdCheck
 from dispatch.domain import GeoPoint
 from dispatch.errors import OrderNotFound
 from dispatch.orders import fulfilment
+from dispatch.orders import queries as order_queries
 
 router = APIRouter(tags=["delivery"])
 
@@ -73,7 +72,7 @@ class DeliveryFailure(BaseModel):
 
 
 def _own_order(tx: Tx, order_id: str, rider_id: str) -> None:
-    order = orders_repo.get_order(tx, order_id)
+    order = order_queries.get_order(tx, order_id)
     if order.rider_id != rider_id:
         raise OrderNotFound(order_id)  # other riders' orders do not exist for them
 

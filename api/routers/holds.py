@@ -11,11 +11,11 @@ from api.actor import actor_of
 from api.auth.access import PHARMACY
 from api.deps import Pharmacist, PharmacyUser, ServicesDep
 from api.errors import error_responses
-from dispatch.adapters.postgres import holds as holds_repo
-from dispatch.adapters.postgres import orders as orders_repo
-from dispatch.adapters.postgres.holds import Hold
 from dispatch.holds import commands as holds
+from dispatch.holds import queries as holds_queries
+from dispatch.holds.queries import Hold
 from dispatch.holds.reasons import NOTE_MAX_LENGTH, HoldReason
+from dispatch.orders import queries as order_queries
 
 router = APIRouter(tags=["holds"])
 
@@ -96,7 +96,7 @@ class HoldRejected(BaseModel):
 def list_open_holds(services: ServicesDep) -> list[HoldRead]:
     """Holds waiting for a decision."""
     with services.db.transaction() as tx:
-        return [HoldRead.of(h) for h in holds_repo.list_open_holds(tx)]
+        return [HoldRead.of(h) for h in holds_queries.list_open_holds(tx)]
 
 
 @router.post(
@@ -131,7 +131,7 @@ def release_hold(
     """The goods are fine: each order resumes where it was."""
     with services.db.transaction() as tx:
         holds.release_hold(tx, hold_id, actor=actor_of(who), note=body.note)
-        return HoldRead.of(holds_repo.get_hold(tx, hold_id))
+        return HoldRead.of(holds_queries.get_hold(tx, hold_id))
 
 
 @router.post(
@@ -149,9 +149,9 @@ def reject_hold(
         replacements = holds.reject_hold(
             tx, hold_id, actor=actor_of(who), note=body.note
         )
-        hold = holds_repo.get_hold(tx, hold_id)
+        hold = holds_queries.get_hold(tx, hold_id)
         for replacement in replacements:
-            original = orders_repo.get_order(tx, replacement).replacement_of
+            original = order_queries.get_order(tx, replacement).replacement_of
             if original is not None:
                 services.auth.move_tracking_links(
                     tx.conn,

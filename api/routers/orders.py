@@ -19,11 +19,10 @@ from api.schemas.orders import (
     OrderCreated,
     OrderRead,
 )
-from dispatch.adapters.postgres import orders as orders_repo
-from dispatch.adapters.postgres.orders import OrderFilter
 from dispatch.orders import fulfilment, intake, queries
 from dispatch.orders import patient_data as patients
 from dispatch.orders.order import OrderStatus
+from dispatch.orders.queries import OrderFilter
 
 router = APIRouter(tags=["orders"])
 
@@ -114,7 +113,7 @@ def _utc(at: datetime | None) -> datetime | None:
 def get_order(order_id: str, services: ServicesDep, _: PharmacyUser) -> OrderRead:
     """One order (staff view: lines, status, pharmacy, rider; no contact data)."""
     with services.db.transaction() as tx:
-        return OrderRead.of(orders_repo.get_order(tx, order_id))
+        return OrderRead.of(queries.get_order(tx, order_id))
 
 
 @router.post(
@@ -128,7 +127,7 @@ def cancel_order(
     """Cancel before pickup; reserved stock is released."""
     with services.db.transaction() as tx:
         fulfilment.cancel_order(tx, order_id, actor=actor_of(who), reason=body.reason)
-        return OrderRead.of(orders_repo.get_order(tx, order_id))
+        return OrderRead.of(queries.get_order(tx, order_id))
 
 
 @router.get(

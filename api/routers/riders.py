@@ -23,7 +23,6 @@ from api.schemas.riders import (
     StatusUpdate,
 )
 from dispatch import fleet
-from dispatch.adapters.postgres import catalogue as repo
 from dispatch.domain import ColdBox, GeoPoint, Rider, RiderId
 
 router = APIRouter(tags=["riders"])
@@ -48,7 +47,7 @@ def create_rider(
     )
     with services.db.transaction() as tx:
         fleet.register_rider(tx, rider, actor=actor_of(who))
-        return RiderRead.of(repo.get_rider(tx, rider.id))
+        return RiderRead.of(fleet.get_rider(tx, rider.id))
 
 
 @router.post(
@@ -81,7 +80,7 @@ def create_cold_box(
 def list_riders(services: ServicesDep) -> list[RiderRead]:
     """Every rider with their status and last position."""
     with services.db.transaction() as tx:
-        return [RiderRead.of(r) for r in repo.list_riders(tx)]
+        return [RiderRead.of(r) for r in fleet.list_riders(tx)]
 
 
 @router.post(

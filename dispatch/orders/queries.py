@@ -1,4 +1,4 @@
-"""Read-side helpers for the API: orders, their history, the audit trail.
+"""Reading orders: one, a page, a rider's, and an order's history.
 
 None of these return patient contact data (use :mod:`dispatch.orders.patient_data`).
 """
@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from dispatch.adapters.postgres import audit as audit_repo
 from dispatch.adapters.postgres import orders as orders_repo
 from dispatch.adapters.postgres.orders import OrderFilter
 from dispatch.adapters.postgres.unit_of_work import Tx
-from dispatch.audit.chain import AuditEntry
 from dispatch.errors import InvalidInput
 from dispatch.orders.order import Order, OrderStatus
 from dispatch.orders.state_machine import Transition
@@ -19,8 +17,8 @@ from dispatch.orders.state_machine import Transition
 __all__ = [
     "OrderFilter",
     "get_order",
-    "list_audit_entries",
     "list_orders",
+    "list_rider_orders",
     "order_history",
     "search_orders",
 ]
@@ -32,10 +30,13 @@ def get_order(tx: Tx, order_id: str) -> Order:
 
 
 def list_orders(
-    tx: Tx, *, statuses: Iterable[OrderStatus] | None = None
+    tx: Tx,
+    *,
+    statuses: Iterable[OrderStatus] | None = None,
+    ids: Iterable[str] | None = None,
 ) -> list[Order]:
-    """Orders, optionally only those in ``statuses``, oldest first."""
-    return orders_repo.list_orders(tx, statuses=statuses)
+    """Orders, optionally only those in ``statuses`` and/or of ``ids``, oldest first."""
+    return orders_repo.list_orders(tx, statuses=statuses, ids=ids)
 
 
 def search_orders(
@@ -53,8 +54,8 @@ def order_history(tx: Tx, order_id: str) -> list[Transition]:
     return orders_repo.list_transitions(tx, order_id)
 
 
-def list_audit_entries(
-    tx: Tx, *, subject_id: str | None = None, limit: int = 200
-) -> list[AuditEntry]:
-    """Most recent audit entries, newest first."""
-    return audit_repo.list_entries(tx, subject_id=subject_id, limit=limit)
+def list_rider_orders(
+    tx: Tx, rider_id: str, statuses: Iterable[OrderStatus]
+) -> list[Order]:
+    """A rider's orders in ``statuses``."""
+    return orders_repo.list_rider_orders(tx, rider_id, statuses)

@@ -69,6 +69,12 @@ class ApiSettings(BaseSettings):
     otp_attempts_per_min: int = Field(
         default=10, ge=1, description="OTP submissions allowed per rider and per IP."
     )
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body read (bytes), checked before authentication; "
+        "larger ones get 413.",
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (empty: none)."
     )

@@ -15,6 +15,7 @@ from dispatch.adapters.postgres.embedded import resolve_database_url
 from dispatch.adapters.postgres.unit_of_work import Database
 from dispatch.clock import clock_from_settings
 from dispatch.context import DispatchContext
+from dispatch.dev_secrets import dev_secret
 from dispatch.settings import DatabaseSettings
 from telemetry.embedded_broker import EmbeddedBroker
 from telemetry.runtime import TelemetryRuntime
@@ -40,7 +41,8 @@ def ingest_command() -> None:
     broker = None
     mqtt_url = settings.mqtt_url
     if mqtt_url is None:
-        broker = EmbeddedBroker().start()
+        password = dev_secret("mqtt", app_settings.database.data_dir)
+        broker = EmbeddedBroker(password=password.get_secret_value()).start()
         mqtt_url = broker.url
     pool = open_pool(url, min_size=1, max_size=4)
     clock = clock_from_settings(app_settings.clock)

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from psycopg.rows import kwargs_row
+
 from dispatch.adapters.postgres.unit_of_work import Tx
 from dispatch.errors import LotMismatch, PharmacyNotFound
 from dispatch.orders.order import OrderStatus
@@ -18,8 +20,8 @@ from dispatch.orders.order import OrderStatus
 __all__ = ["PickLine", "check_scan", "order_pick_list", "pharmacy_pick_list"]
 
 _SELECT = """
-SELECT r.order_id::text, o.status, l.pharmacy_id, l.sku, r.lot_id, l.lot_number,
-    l.expiry_date, r.quantity
+SELECT r.order_id::text AS order_id, o.status AS order_status, l.pharmacy_id, l.sku,
+    r.lot_id, l.lot_number, l.expiry_date, r.quantity
 FROM dispatch.reservation r
 JOIN dispatch.stock_lot l ON l.id = r.lot_id
 JOIN dispatch.customer_order o ON o.id = r.order_id
@@ -44,21 +46,32 @@ class PickLine:
     quantity: int
 
 
+def _pick_line(
+    *,
+    order_id: str,
+    order_status: str,
+    pharmacy_id: str,
+    sku: str,
+    lot_id: int,
+    lot_number: str,
+    expiry_date: date,
+    quantity: int,
+) -> PickLine:
+    """A :class:`PickLine` from a row of ``_SELECT`` (``kwargs_row``)."""
+    return PickLine(
+        order_id=str(order_id),
+        order_status=OrderStatus(order_status),
+        pharmacy_id=str(pharmacy_id),
+        sku=str(sku),
+        lot_id=int(lot_id),
+        lot_number=str(lot_number),
+        expiry_date=expiry_date,
+        quantity=int(quantity),
+    )
+
+
 def _lines(tx: Tx, where: str, params: tuple[object, ...]) -> list[PickLine]:
-    rows = tx.conn.execute(_SELECT.format(where=where), params).fetchall()
-    return [
-        PickLine(
-            order_id=str(r[0]),
-            order_status=OrderStatus(r[1]),
-            pharmacy_id=str(r[2]),
-            sku=str(r[3]),
-            lot_id=int(r[4]),
-            lot_number=str(r[5]),
-            expiry_date=r[6],
-            quantity=int(r[7]),
-        )
-        for r in rows
-    ]
+    return tx.fetch_all(kwargs_row(_pick_line), _SELECT.format(where=where), params)
 
 
 def order_pick_list(tx: Tx, order_id: str) -> list[PickLine]:

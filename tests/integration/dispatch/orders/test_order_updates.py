@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from dispatch.adapters import postgres_orders as orders_repo
-from dispatch.intake import submit_order
-from dispatch.orders import OrderStatus
+from dispatch.adapters.postgres import orders as orders_repo
+from dispatch.orders.intake import submit_order
+from dispatch.orders.order import OrderStatus
 from tests.integration.dispatch.conftest import (
     AMOX,
     NOW,

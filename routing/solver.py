@@ -7,7 +7,7 @@ first), and explains every dropped job. ``num_workers > 1`` runs diversified sea
 in separate processes (different seeds and first-solution heuristics); the best wins,
 except that on a decomposable problem the workers then re-plan the best plan's groups
 together (from 150 jobs the first plan is instead one angular sector per worker:
-``routing.sectors``).
+``routing.search.sectors``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,15 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
 from routing.construction import greedy_routes
-from routing.decomposition import (
+from routing.diagnosis import diagnose, fits_alone
+from routing.errors import NoSolutionFound
+from routing.extract import build_routes
+from routing.insertion import Planner
+from routing.layout import Layout, build_layout
+from routing.model import ReleasedLock, RoutingProblem, RoutingSolution, Unassigned
+from routing.ortools_backend import EngineRequest, EngineResult, run_engine
+from routing.params import FirstSolution, SolverParams
+from routing.search.decomposition import (
     PartsResult,
     decomposable,
     eliminate_by_parts,
@@ -29,15 +37,7 @@ from routing.decomposition import (
     solve_group_by,
     sub_problem,
 )
-from routing.diagnosis import diagnose, fits_alone
-from routing.errors import NoSolutionFound
-from routing.extract import build_routes
-from routing.insertion import Planner
-from routing.layout import Layout, build_layout
-from routing.model import ReleasedLock, RoutingProblem, RoutingSolution, Unassigned
-from routing.ortools_backend import EngineRequest, EngineResult, run_engine
-from routing.params import FirstSolution, SolverParams
-from routing.sectors import sectors
+from routing.search.sectors import sectors
 from routing.warm_start import initial_routes
 
 logger = logging.getLogger(__name__)
@@ -53,9 +53,9 @@ _MAIN_SHARE = 0.5
 """Share of the time spent on the main search before eliminating routes."""
 _PARTS_MAIN_SHARE = ((150, 0.5), (2**31, 0.2))
 """Share of the time spent on the whole problem before re-planning groups of routes
-(decomposable problems only: ``routing.decomposition``), by number of jobs. Measured
-(benchmarks/README.md): Solomon (100 customers) 0.5 better than 0.2; Homberger (200)
-0.2 better than 0.1, 0.3 and 0.5."""
+(decomposable problems only: ``routing.search.decomposition``), by number of jobs.
+Measured (benchmarks/README.md): Solomon (100 customers) 0.5 better than 0.2;
+Homberger (200) 0.2 better than 0.1, 0.3 and 0.5."""
 _SECTORS_FROM_JOBS = 150
 """From this many jobs the workers' first plan of a decomposable problem comes from
 angular sectors, one per worker, not from whole-problem searches (measured,
@@ -278,9 +278,9 @@ def _by_sectors(problem: RoutingProblem, workers: int) -> bool:
 def _first_plan_by_sectors(
     run: _Run, workers: int, until: float, pool: Executor
 ) -> tuple[EngineResult, bool]:
-    """Each worker plans one angular sector of the jobs (``routing.sectors``) on
+    """Each worker plans one angular sector of the jobs (``routing.search.sectors``) on
     its share of the fleet, from scratch, until ``until``; the routes together
-    are the plan (routes are independent: ``routing.decomposition``).
+    are the plan (routes are independent: ``routing.search.decomposition``).
 
     The jobs of a sector left without a plan are inserted where they cost least;
     any that fit nowhere are left to ``_improve_by_parts``, which then searches

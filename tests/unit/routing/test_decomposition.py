@@ -14,7 +14,10 @@ import numpy as np
 
 from routing import Site, SolverParams, TimeWindow, check, solve
 from routing.construction import greedy_routes
-from routing.decomposition import (
+from routing.instances import Instance, parse_instance
+from routing.layout import Layout, build_layout
+from routing.ortools_backend import EngineResult
+from routing.search.decomposition import (
     GROUP_ROUTES,
     _disjoint_groups,
     _Groups,
@@ -24,9 +27,6 @@ from routing.decomposition import (
     improve_by_parts,
     independent_routes,
 )
-from routing.instances import Instance, parse_instance
-from routing.layout import Layout, build_layout
-from routing.ortools_backend import EngineResult
 from routing.solver import _from_solution, _improve_by_parts, _Run, _to_solution
 
 DATA = Path(__file__).parents[2] / "data" / "routing"

@@ -15,7 +15,7 @@ import numpy as np
 from routing import Job, RoutingProblem, Site, SolverParams, Vehicle, check, solve
 from routing.instances import parse_instance
 from routing.layout import build_layout
-from routing.sectors import SLACK, sectors
+from routing.search.sectors import SLACK, sectors
 from routing.solver import _by_sectors, _first_plan_by_sectors, _Run
 
 DATA = Path(__file__).parents[2] / "data" / "routing"

@@ -1,0 +1,1 @@
+"""Search strategies that ``routing.solve`` wires together, one module each."""

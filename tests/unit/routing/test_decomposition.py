@@ -19,15 +19,17 @@ from routing.layout import Layout, build_layout
 from routing.ortools_backend import EngineResult
 from routing.search.decomposition import (
     GROUP_ROUTES,
+    Groups,
     _disjoint_groups,
-    _Groups,
     _nearest_routes,
     decomposable,
-    eliminate_by_parts,
     improve_by_parts,
+    improve_plan,
     independent_routes,
 )
-from routing.solver import _from_solution, _improve_by_parts, _Run, _to_solution
+from routing.search.elimination import eliminate_by_parts
+from routing.search.portfolio import from_solution
+from routing.search.run import Run, to_solution
 
 DATA = Path(__file__).parents[2] / "data" / "routing"
 
@@ -165,8 +167,8 @@ def test_jobs_left_out_by_the_whole_search_are_searched_for_not_split() -> None:
         status="degraded",
         warm_started=False,
     )
-    run = _Run(problem, SolverParams(), layout, time.monotonic() + 3.0)
-    result = _improve_by_parts(run, start)
+    run = Run(problem, SolverParams(), layout, time.monotonic() + 3.0)
+    result = improve_plan(run, start)
     served = {n for sequence in result.sequences for n in sequence}
     assert set(left_out) <= served
 
@@ -188,7 +190,7 @@ def test_groups_solved_together_share_no_route_nor_spare_vehicle() -> None:
     """Two groups at a time (two cores): disjoint routes, one empty vehicle each."""
     problem = _homberger().problem
     layout = build_layout(problem)
-    parts = _Groups(problem, layout, SolverParams(), greedy_routes(problem, layout))
+    parts = Groups(problem, layout, SolverParams(), greedy_routes(problem, layout))
     queue: list[int] = []
     rng = random.Random(0)
     for _ in range(10):
@@ -210,7 +212,7 @@ def test_long_routes_too_few_for_two_groups_search_one_group_twice() -> None:
     layout = build_layout(problem)
     routes = _four_long_routes(layout)
     routes += [[] for _ in range(len(problem.vehicles) - len(routes))]
-    parts = _Groups(problem, layout, SolverParams(), routes)
+    parts = Groups(problem, layout, SolverParams(), routes)
     batch = _disjoint_groups(parts, [], random.Random(0), 2)
     assert len(batch) == 2
     assert batch[0] == batch[1]
@@ -246,15 +248,15 @@ def test_a_plan_moves_between_workers_layouts_unchanged() -> None:
     """Workers shuffle their layouts by seed; a plan read across keeps its cost."""
     instance = _homberger()
     problem = instance.problem
-    theirs = _Run(problem, SolverParams(seed=1), build_layout(problem, seed=1), 0.0)
+    theirs = Run(problem, SolverParams(seed=1), build_layout(problem, seed=1), 0.0)
     routes = greedy_routes(problem, theirs.layout)
     stops = [[theirs.layout.nodes[n].location for n in route] for route in routes]
     cost = sum(_cost(instance, route) for route in stops)
     result = EngineResult.of_routes(
         problem, theirs.layout, routes, cost, "feasible", warm_started=False
     )
-    ours = _Run(problem, SolverParams(), build_layout(problem), 0.0)
-    moved = _from_solution(ours, _to_solution(theirs, result, 0))
+    ours = Run(problem, SolverParams(), build_layout(problem), 0.0)
+    moved = from_solution(ours, to_solution(theirs, result, 0))
     assert moved.objective == cost
     assert [[ours.layout.nodes[n].location for n in s] for s in moved.sequences] == (
         stops

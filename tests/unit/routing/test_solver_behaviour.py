@@ -149,10 +149,10 @@ def test_extra_workers_search_differently_from_the_first() -> None:
     """Worker i gets seed + i and a first solution that builds routes on every
     standard family (SAVINGS built none on pickup-and-delivery pairs)."""
     from routing import FirstSolution
-    from routing.solver import _worker_params
+    from routing.search.portfolio import worker_params
 
     params = SolverParams(seed=3, num_workers=4)
-    configs = [_worker_params(params, i) for i in range(4)]
+    configs = [worker_params(params, i) for i in range(4)]
     assert [c.seed for c in configs] == [3, 4, 5, 6]
     assert all(c.num_workers == 1 for c in configs)
     assert configs[0].first_solution == params.first_solution

@@ -31,7 +31,7 @@ from routing.search.elimination import eliminate_by_parts
 from routing.search.portfolio import from_solution
 from routing.search.run import Run, to_solution
 
-DATA = Path(__file__).parents[2] / "data" / "routing"
+DATA = Path(__file__).parents[3] / "data" / "routing"
 
 
 def _homberger() -> Instance:

@@ -18,7 +18,7 @@ from routing.layout import build_layout
 from routing.search.run import Run
 from routing.search.sectors import SLACK, by_sectors, first_plan_by_sectors, sectors
 
-DATA = Path(__file__).parents[2] / "data" / "routing"
+DATA = Path(__file__).parents[3] / "data" / "routing"
 
 
 def _euclidean(

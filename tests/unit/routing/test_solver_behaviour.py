@@ -145,21 +145,6 @@ def test_two_workers_return_a_checked_plan() -> None:
     assert not solution.unassigned
 
 
-def test_extra_workers_search_differently_from_the_first() -> None:
-    """Worker i gets seed + i and a first solution that builds routes on every
-    standard family (SAVINGS built none on pickup-and-delivery pairs)."""
-    from routing import FirstSolution
-    from routing.search.portfolio import worker_params
-
-    params = SolverParams(seed=3, num_workers=4)
-    configs = [worker_params(params, i) for i in range(4)]
-    assert [c.seed for c in configs] == [3, 4, 5, 6]
-    assert all(c.num_workers == 1 for c in configs)
-    assert configs[0].first_solution == params.first_solution
-    assert configs[1].first_solution != configs[0].first_solution
-    assert FirstSolution.SAVINGS not in {c.first_solution for c in configs}
-
-
 def _in_a_process(function: Callable[..., T], *args: object) -> T:
     """``function(*args)`` in a spawned process, failing after 60 s rather than
     hanging the suite (leaving the pool kills a worker that never returned)."""

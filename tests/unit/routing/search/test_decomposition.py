@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import itertools
 import multiprocessing
 import random
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
 from routing import Site, SolverParams, TimeWindow, check, solve
 from routing.construction import greedy_routes
-from routing.instances import Instance, parse_instance
 from routing.layout import Layout, build_layout
 from routing.ortools_backend import EngineResult
 from routing.search.decomposition import (
@@ -27,26 +24,9 @@ from routing.search.decomposition import (
     improve_plan,
     independent_routes,
 )
-from routing.search.elimination import eliminate_by_parts
-from routing.search.portfolio import from_solution
-from routing.search.run import Run, to_solution
+from routing.search.run import Run
 
-DATA = Path(__file__).parents[3] / "data" / "routing"
-
-
-def _homberger() -> Instance:
-    return parse_instance((DATA / "R1_2_1.txt").read_text(), "R1_2_1.txt")
-
-
-def _li_lim() -> Instance:
-    return parse_instance((DATA / "lr104.txt").read_text(), "lr104.txt")
-
-
-def _cost(instance: Instance, stops: list[int]) -> int:
-    # DIMACS instances carry no distances: travel time is the cost.
-    matrix = instance.problem.durations["default"]
-    path = [0, *stops, 0]
-    return sum(int(matrix[a, b]) for a, b in itertools.pairwise(path))
+from .instance_files import homberger, li_lim, route_cost
 
 
 def _four_long_routes(layout: Layout) -> list[list[int]]:
@@ -57,7 +37,7 @@ def _four_long_routes(layout: Layout) -> list[list[int]]:
 
 def test_only_depot_based_vrptw_of_enough_jobs_splits() -> None:
     """200-job VRPTW splits; 99 jobs, pickups, soft windows or two depots do not."""
-    problem = _homberger().problem
+    problem = homberger().problem
     assert decomposable(problem)
     assert not decomposable(replace(problem, jobs=problem.jobs[:99]))
     first = problem.jobs[0]
@@ -80,7 +60,7 @@ def test_only_depot_based_vrptw_of_enough_jobs_splits() -> None:
 
 def test_re_planning_groups_keeps_every_job_and_shortens_a_greedy_plan() -> None:
     """From the greedy construction, two seconds of groups: same jobs, less cost."""
-    instance = _homberger()
+    instance = homberger()
     problem = instance.problem
     layout = build_layout(problem)
     greedy = greedy_routes(problem, layout)
@@ -95,7 +75,7 @@ def test_re_planning_groups_keeps_every_job_and_shortens_a_greedy_plan() -> None
 
     def total(routes: list[list[int]]) -> int:
         return sum(
-            _cost(instance, [layout.nodes[n].location for n in route])
+            route_cost(instance, [layout.nodes[n].location for n in route])
             for route in routes
         )
 
@@ -104,48 +84,18 @@ def test_re_planning_groups_keeps_every_job_and_shortens_a_greedy_plan() -> None
 
 def test_li_lim_routes_are_independent_but_not_split_for_distance() -> None:
     """Li & Lim: one pickup site per job, one depot: elimination by groups applies."""
-    problem = _li_lim().problem
+    problem = li_lim().problem
     assert independent_routes(problem)
     assert not decomposable(problem)
 
 
-def test_elimination_by_groups_empties_routes_and_keeps_every_job() -> None:
-    """lr104 from the greedy construction: fewer routes, same stops, pairs intact."""
-    problem = _li_lim().problem
-    layout = build_layout(problem)
-    greedy = greedy_routes(problem, layout)
-    parts = eliminate_by_parts(
-        problem, layout, SolverParams(), greedy, time.monotonic() + 3.0
-    )
-    used = sum(1 for route in parts.routes if route)
-    assert parts.accepted >= 1
-    assert parts.routes_removed >= parts.accepted
-    assert used == sum(1 for route in greedy if route) - parts.routes_removed
-    assert sorted(n for r in parts.routes for n in r) == sorted(
-        n for r in greedy for n in r
-    )
-    for route in parts.routes:
-        for position, node in enumerate(route):
-            group = layout.jobs[layout.nodes[node].job]
-            if node in group.deliveries:
-                assert group.pickups[0] in route[:position]
-
-
 def test_a_large_vrptw_solve_with_the_split_phase_is_feasible() -> None:
     """The whole path: 200 customers, 3 s, one worker; the checker finds nothing."""
-    instance = _homberger()
+    instance = homberger()
     solution = solve(instance.problem, SolverParams(time_limit_s=3.0))
     assert check(instance.problem, solution) == []
     assert not solution.unassigned
     assert solution.cost == sum(route.distance_m for route in solution.routes)
-
-
-def test_vehicle_minimising_solve_with_groups_is_feasible() -> None:
-    """lr104, 3 s, fewest vehicles first: the checker finds nothing."""
-    problem = _li_lim().problem
-    solution = solve(problem, SolverParams(time_limit_s=3.0, minimise_vehicles=True))
-    assert check(problem, solution) == []
-    assert not solution.unassigned
 
 
 def test_jobs_left_out_by_the_whole_search_are_searched_for_not_split() -> None:
@@ -153,7 +103,7 @@ def test_jobs_left_out_by_the_whole_search_are_searched_for_not_split() -> None:
 
     (Groups only re-plan served jobs, so splitting would leave them out for good.)
     """
-    instance = _homberger()
+    instance = homberger()
     problem = instance.problem
     layout = build_layout(problem)
     greedy = greedy_routes(problem, layout)
@@ -175,7 +125,7 @@ def test_jobs_left_out_by_the_whole_search_are_searched_for_not_split() -> None:
 
 def test_a_group_of_long_routes_still_holds_three_routes() -> None:
     """Four 30-stop routes: 50 stops would be two routes; a group takes three."""
-    problem = _homberger().problem
+    problem = homberger().problem
     layout = build_layout(problem)
     routes = _four_long_routes(layout)
     locations = np.array([n.location for n in layout.nodes], dtype=np.int64)
@@ -188,7 +138,7 @@ def test_a_group_of_long_routes_still_holds_three_routes() -> None:
 
 def test_groups_solved_together_share_no_route_nor_spare_vehicle() -> None:
     """Two groups at a time (two cores): disjoint routes, one empty vehicle each."""
-    problem = _homberger().problem
+    problem = homberger().problem
     layout = build_layout(problem)
     parts = Groups(problem, layout, SolverParams(), greedy_routes(problem, layout))
     queue: list[int] = []
@@ -208,7 +158,7 @@ def test_groups_solved_together_share_no_route_nor_spare_vehicle() -> None:
 def test_long_routes_too_few_for_two_groups_search_one_group_twice() -> None:
     """Four 30-stop routes: a second full group cannot be formed, so the second
     worker searches the first group too (and only one result can be kept)."""
-    problem = _homberger().problem
+    problem = homberger().problem
     layout = build_layout(problem)
     routes = _four_long_routes(layout)
     routes += [[] for _ in range(len(problem.vehicles) - len(routes))]
@@ -221,7 +171,7 @@ def test_long_routes_too_few_for_two_groups_search_one_group_twice() -> None:
 
 def test_groups_re_planned_in_a_pool_keep_every_job_and_shorten_the_plan() -> None:
     """Two groups at a time, one in a spawned process: same jobs, exact cost."""
-    instance = _homberger()
+    instance = homberger()
     problem = instance.problem
     layout = build_layout(problem)
     greedy = greedy_routes(problem, layout)
@@ -235,7 +185,7 @@ def test_groups_re_planned_in_a_pool_keep_every_job_and_shorten_the_plan() -> No
     )
     assert parts.accepted >= 2
     costs = [
-        _cost(instance, [layout.nodes[n].location for n in route])
+        route_cost(instance, [layout.nodes[n].location for n in route])
         for routes in (parts.routes, greedy)
         for route in routes
     ]
@@ -244,28 +194,9 @@ def test_groups_re_planned_in_a_pool_keep_every_job_and_shorten_the_plan() -> No
     )
 
 
-def test_a_plan_moves_between_workers_layouts_unchanged() -> None:
-    """Workers shuffle their layouts by seed; a plan read across keeps its cost."""
-    instance = _homberger()
-    problem = instance.problem
-    theirs = Run(problem, SolverParams(seed=1), build_layout(problem, seed=1), 0.0)
-    routes = greedy_routes(problem, theirs.layout)
-    stops = [[theirs.layout.nodes[n].location for n in route] for route in routes]
-    cost = sum(_cost(instance, route) for route in stops)
-    result = EngineResult.of_routes(
-        problem, theirs.layout, routes, cost, "feasible", warm_started=False
-    )
-    ours = Run(problem, SolverParams(), build_layout(problem), 0.0)
-    moved = from_solution(ours, to_solution(theirs, result, 0))
-    assert moved.objective == cost
-    assert [[ours.layout.nodes[n].location for n in s] for s in moved.sequences] == (
-        stops
-    )
-
-
 def test_two_workers_on_a_large_vrptw_give_a_feasible_plan() -> None:
     """Whole-problem search on both workers, then groups two at a time."""
-    instance = _homberger()
+    instance = homberger()
     solution = solve(instance.problem, SolverParams(time_limit_s=4.0, num_workers=2))
     assert check(instance.problem, solution) == []
     assert not solution.unassigned

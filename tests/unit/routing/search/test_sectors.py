@@ -8,17 +8,15 @@ import random
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
 from routing import Job, RoutingProblem, Site, SolverParams, Vehicle, check, solve
-from routing.instances import parse_instance
 from routing.layout import build_layout
 from routing.search.run import Run
 from routing.search.sectors import SLACK, by_sectors, first_plan_by_sectors, sectors
 
-DATA = Path(__file__).parents[3] / "data" / "routing"
+from .instance_files import homberger
 
 
 def _euclidean(
@@ -100,8 +98,7 @@ def test_sectors_need_interchangeable_vehicles_and_enough_jobs() -> None:
 def test_a_first_plan_by_sectors_serves_every_job_on_disjoint_fleets() -> None:
     """Two workers, one sector each (one in a pool process): every job served
     once, sector k on the k-th half of the fleet, the objective the plan's cost."""
-    instance = parse_instance((DATA / "R1_2_1.txt").read_text(), "R1_2_1.txt")
-    problem = instance.problem
+    problem = homberger().problem
     layout = build_layout(problem)
     params = SolverParams(time_limit_s=10.0)
     run = Run(problem, params, layout, time.monotonic() + 10.0)

@@ -10,6 +10,11 @@ from routing.instances import Instance, parse_instance
 DATA = Path(__file__).parents[3] / "data" / "routing"
 
 
+def c101() -> Instance:
+    """C101: 100 clustered customers, depot-based VRPTW (decomposable)."""
+    return parse_instance((DATA / "C101.txt").read_text(), "C101.txt")
+
+
 def homberger() -> Instance:
     """R1_2_1: 200 customers, depot-based VRPTW (decomposable)."""
     return parse_instance((DATA / "R1_2_1.txt").read_text(), "R1_2_1.txt")

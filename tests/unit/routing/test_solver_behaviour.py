@@ -137,10 +137,16 @@ def test_job_crowded_out_is_reported_not_profitable() -> None:
 
 
 def test_two_workers_return_a_checked_plan() -> None:
-    """Diversified searches run in worker processes; the best plan comes back."""
+    """Diversified searches run in worker processes; the best plan comes back.
+
+    Each search stops after 50 solutions, long before its time limit: with 1 s, the
+    spawned worker of a loaded host started after the deadline, and its engine had
+    no time left for a first solution.
+    """
     vehicles = [Vehicle("a", 0, 0, capacity=(4,)), Vehicle("b", 10, 10, capacity=(4,))]
     problem = line_problem(vehicles, _city_jobs(8))
-    solution = solve(problem, SolverParams(time_limit_s=1.0, num_workers=2))
+    params = SolverParams(time_limit_s=60.0, num_workers=2, solution_limit=50)
+    solution = solve(problem, params)
     assert check(problem, solution) == []
     assert not solution.unassigned
 

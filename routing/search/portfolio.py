@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import replace
 
+from routing.errors import NoSolutionFound
 from routing.layout import build_layout
 from routing.model import RoutingProblem, RoutingSolution
 from routing.ortools_backend import EngineResult
@@ -64,11 +65,27 @@ def best_of(
     pool: Executor,
 ) -> RoutingSolution:
     """``solve`` once per worker of ``configs``, all at the same time; the best plan
-    by ``rank`` under ``params``."""
+    by ``rank`` under ``params``.
+
+    A worker that found no plan (one that started late on a busy host gets almost
+    no time) does not sink the others' plans; only if none found one is its
+    :class:`NoSolutionFound` raised.
+    """
     futures = [pool.submit(solve, problem, p, initial, started) for p in configs[1:]]
-    # The first search runs here while the others start up.
-    results = [solve(problem, configs[0], initial, started)]
-    results += [f.result() for f in futures]
+    results: list[RoutingSolution] = []
+    failures: list[NoSolutionFound] = []
+    attempts: list[Callable[[], RoutingSolution]] = [
+        # the first search runs here while the others start up
+        lambda: solve(problem, configs[0], initial, started),
+        *(f.result for f in futures),
+    ]
+    for attempt in attempts:
+        try:
+            results.append(attempt())
+        except NoSolutionFound as exc:
+            failures.append(exc)
+    if not results:
+        raise failures[0]
     return min(results, key=lambda s: rank(s, params))
 
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from routing import FirstSolution, SolverParams
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from routing import FirstSolution, NoSolutionFound, SolverParams
 from routing.construction import greedy_routes
 from routing.layout import build_layout
+from routing.model import Vehicle
 from routing.ortools_backend import EngineResult
-from routing.search.portfolio import from_solution, worker_params
+from routing.search.portfolio import best_of, from_solution, worker_params
 from routing.search.run import Run, to_solution
+from tests.unit.routing.builders import line_problem, service, solve_quick
 
 from .instance_files import homberger, route_cost
 
@@ -41,3 +47,26 @@ def test_a_plan_moves_between_workers_layouts_unchanged() -> None:
     assert [[ours.layout.nodes[n].location for n in s] for s in moved.sequences] == (
         stops
     )
+
+
+def test_a_worker_without_a_plan_does_not_sink_the_others() -> None:
+    """A second worker that starts after the deadline finds no plan; the first
+    worker's plan is still the answer (it used to fail the whole solve), and only
+    when no worker finds one is NoSolutionFound raised."""
+    problem = line_problem([Vehicle("v", 0, 0)], [service("a", 1), service("b", 3)])
+    plan = solve_quick(problem)
+    params = SolverParams(num_workers=2)
+    configs = [worker_params(params, i) for i in range(2)]
+
+    def first_only(_p, config, _i, _s):
+        if config.seed != configs[0].seed:
+            raise NoSolutionFound("started after the deadline")
+        return plan
+
+    def none(*_args):
+        raise NoSolutionFound("no time")
+
+    with ThreadPoolExecutor(1) as pool:
+        assert best_of(first_only, problem, params, configs, None, 0.0, pool) is plan
+        with pytest.raises(NoSolutionFound):
+            best_of(none, problem, params, configs, None, 0.0, pool)

@@ -4,6 +4,7 @@
 
     ApiError
     ├── Unauthenticated        401  (missing/invalid/expired credentials)
+    │   └── RefreshTokenReused  401  (a rotated refresh token again: session revoked)
     ├── Forbidden              403  (authenticated, role not allowed)
     ├── ApiNotFound            404  (route-level: unknown tracking link, user ...)
     ├── ApiConflict            409  (idempotency key reused with another body ...)
@@ -69,6 +70,12 @@ class Unauthenticated(ApiError):  # noqa: N818
 
     code = "unauthenticated"
     status = 401
+
+
+class RefreshTokenReused(Unauthenticated):
+    """A refresh token was presented after its rotation; its session is revoked."""
+
+    code = "refresh_token_reused"
 
 
 class Forbidden(ApiError):  # noqa: N818

@@ -24,9 +24,12 @@ from telemetry.excursions import Episode, ExcursionKind, Rule
 from telemetry.model import BoxId
 
 __all__ = [
+    "ExcursionDetail",
     "StoredExcursion",
     "acknowledge",
     "boxes_with_episodes",
+    "get_detail",
+    "list_for_box",
     "open_silences",
     "reconcile",
     "resolve",
@@ -76,6 +79,52 @@ def _stored(row: tuple[object, ...]) -> StoredExcursion:
         Rule(ex.rule),
         *row[4:],  # type: ignore[arg-type]
     )
+
+
+_SELECT_DETAIL = """
+SELECT id, box_id, kind, rule, status, started_at, alarmed_at, ended_at, peak_c,
+       detected_at, profile_code, acknowledged_at, acknowledged_by, resolved_at,
+       retracted_at
+FROM telemetry.excursion
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ExcursionDetail:
+    """A stored excursion with its lifecycle stamps (who acknowledged, when it
+    was resolved, and whether a recomputation retracted it)."""
+
+    excursion: StoredExcursion
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    retracted_at: datetime | None
+
+
+def _detail(row: tuple[object, ...]) -> ExcursionDetail:
+    return ExcursionDetail(_stored(row[:11]), *row[11:])  # type: ignore[arg-type]
+
+
+def get_detail(conn: Conn, excursion_id: int) -> ExcursionDetail:
+    """The excursion with that id, retracted or not, or :class:`ExcursionNotFound`."""
+    row = conn.execute(_SELECT_DETAIL + " WHERE id = %s", (excursion_id,)).fetchone()
+    if row is None:
+        raise ExcursionNotFound(excursion_id)
+    return _detail(row)
+
+
+def list_for_box(
+    conn: Conn, box_id: str, *, limit: int = 50, include_retracted: bool = False
+) -> list[ExcursionDetail]:
+    """A box's excursions, newest start first (retracted ones only on request)."""
+    where = " WHERE box_id = %s" + (
+        "" if include_retracted else " AND retracted_at IS NULL"
+    )
+    rows = conn.execute(
+        _SELECT_DETAIL + where + " ORDER BY started_at DESC, id DESC LIMIT %s",
+        (box_id, limit),
+    ).fetchall()
+    return [_detail(r) for r in rows]
 
 
 def _lock_boxes(conn: Conn, boxes: Sequence[str]) -> None:

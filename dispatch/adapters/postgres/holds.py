@@ -106,6 +106,16 @@ def find_by_excursion(tx: Tx, excursion_ref: str) -> Hold | None:
     return _hold(row) if row else None
 
 
+def find_by_excursions(tx: Tx, excursion_refs: list[str]) -> dict[str, Hold]:
+    """The holds placed for any of ``excursion_refs``, by ref."""
+    if not excursion_refs:
+        return {}
+    rows = tx.conn.execute(
+        SELECT_HOLD.format(where="h.excursion_ref = ANY(%s)"), (excursion_refs,)
+    ).fetchall()
+    return {str(r[3]): _hold(r) for r in rows}
+
+
 def list_open_holds(tx: Tx) -> list[Hold]:
     """Holds still waiting for a decision, oldest first."""
     rows = tx.conn.execute(

@@ -185,20 +185,17 @@ def domain_status(exc: BaseException) -> tuple[int, int | None]:
     return 422, None
 
 
-async def _api_error(request: Request, exc: Exception) -> Response:
-    if not isinstance(exc, ApiError):  # pragma: no cover - registration guarantees it
-        return await _unexpected_error(request, exc)
-    return problem_response(
-        request,
-        status=exc.status,
-        code=exc.code,
-        detail=exc.detail,
-        retry_after_s=exc.retry_after_s,
-        errors=exc.issues,
-    )
-
-
-async def _domain_error(request: Request, exc: Exception) -> Response:
+def problem_of(request: Request | None, exc: Exception) -> Response:
+    """The problem+json answer to an API or domain error (what the handlers send)."""
+    if isinstance(exc, ApiError):
+        return problem_response(
+            request,
+            status=exc.status,
+            code=exc.code,
+            detail=exc.detail,
+            retry_after_s=exc.retry_after_s,
+            errors=exc.issues,
+        )
     status, retry = domain_status(exc)
     retry = getattr(exc, "retry_after_s", None) or retry
     code = str(getattr(exc, "code", "domain_error"))
@@ -206,6 +203,16 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     return problem_response(
         request, status=status, code=code, detail=str(exc), retry_after_s=retry
     )
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, ApiError):  # pragma: no cover - registration guarantees it
+        return await _unexpected_error(request, exc)
+    return problem_of(request, exc)
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    return problem_of(request, exc)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -53,6 +53,12 @@ class ApiSettings(BaseSettings):
         description="A websocket gets `auth.expiring` this long before its "
         "access token expires; unrenewed at expiry it is closed with 4001.",
     )
+    idempotency_ttl_s: int = Field(
+        default=86_400,
+        ge=60,
+        le=604_800,
+        description="How long a rider's Idempotency-Key replays its first answer.",
+    )
     tracking_link_ttl_s: int = Field(
         default=172_800,
         ge=60,

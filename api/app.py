@@ -23,6 +23,7 @@ from api.routers import auth as auth_routes
 from api.routers import catalogue as catalogue_routes
 from api.routers import cold_boxes as cold_box_routes
 from api.routers import delivery as delivery_routes
+from api.routers import excursions as excursion_routes
 from api.routers import health as health_routes
 from api.routers import holds as holds_routes
 from api.routers import orders as orders_routes
@@ -48,6 +49,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     orders_routes.router,
     riders_routes.router,
     cold_box_routes.router,
+    excursion_routes.router,
     plans_routes.router,
     delivery_routes.router,
     picking_routes.router,

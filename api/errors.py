@@ -4,6 +4,7 @@
 
     ApiError
     ├── Unauthenticated        401  (missing/invalid/expired credentials)
+    │   └── RefreshTokenReused  401  (a rotated refresh token again: session revoked)
     ├── Forbidden              403  (authenticated, role not allowed)
     ├── ApiNotFound            404  (route-level: unknown tracking link, user ...)
     ├── ApiConflict            409  (idempotency key reused with another body ...)
@@ -69,6 +70,12 @@ class Unauthenticated(ApiError):  # noqa: N818
 
     code = "unauthenticated"
     status = 401
+
+
+class RefreshTokenReused(Unauthenticated):
+    """A refresh token was presented after its rotation; its session is revoked."""
+
+    code = "refresh_token_reused"
 
 
 class Forbidden(ApiError):  # noqa: N818
@@ -178,20 +185,17 @@ def domain_status(exc: BaseException) -> tuple[int, int | None]:
     return 422, None
 
 
-async def _api_error(request: Request, exc: Exception) -> Response:
-    if not isinstance(exc, ApiError):  # pragma: no cover - registration guarantees it
-        return await _unexpected_error(request, exc)
-    return problem_response(
-        request,
-        status=exc.status,
-        code=exc.code,
-        detail=exc.detail,
-        retry_after_s=exc.retry_after_s,
-        errors=exc.issues,
-    )
-
-
-async def _domain_error(request: Request, exc: Exception) -> Response:
+def problem_of(request: Request | None, exc: Exception) -> Response:
+    """The problem+json answer to an API or domain error (what the handlers send)."""
+    if isinstance(exc, ApiError):
+        return problem_response(
+            request,
+            status=exc.status,
+            code=exc.code,
+            detail=exc.detail,
+            retry_after_s=exc.retry_after_s,
+            errors=exc.issues,
+        )
     status, retry = domain_status(exc)
     retry = getattr(exc, "retry_after_s", None) or retry
     code = str(getattr(exc, "code", "domain_error"))
@@ -199,6 +203,16 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     return problem_response(
         request, status=status, code=code, detail=str(exc), retry_after_s=retry
     )
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, ApiError):  # pragma: no cover - registration guarantees it
+        return await _unexpected_error(request, exc)
+    return problem_of(request, exc)
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    return problem_of(request, exc)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

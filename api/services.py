@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from api.auth.access import Authenticator
 from api.auth.store import AuthStore
+from api.idempotency import IdempotencyStore
 from api.live.geofence import GeofenceTracker
 from api.live.geofence_store import FenceEventStore
 from api.live.hub import Hub
@@ -100,6 +101,7 @@ class Services:
     metrics: Metrics
     clock: Clock
     """Business time (warped when the settings say so)."""
+    idempotency: IdempotencyStore
     database_url: str = ""
 
 
@@ -170,5 +172,9 @@ def build_services(
         ),
         metrics=_metrics(hub),
         clock=clock,
+        idempotency=IdempotencyStore(
+            ("idempotency:" + reveal(api.jwt_secret, "API_JWT_SECRET")).encode(),
+            ttl_s=api.idempotency_ttl_s,
+        ),
         database_url=database_url,
     )

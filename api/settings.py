@@ -46,6 +46,32 @@ class ApiSettings(BaseSettings):
     access_token_ttl_s: int = Field(
         default=900, ge=30, le=86_400, description="Lifetime of a user access token."
     )
+    refresh_token_ttl_s: int = Field(
+        default=28_800,
+        ge=60,
+        le=2_592_000,
+        description="Lifetime of one refresh token (each refresh rotates it and "
+        "starts a new one); unused this long, the session ends.",
+    )
+    session_max_s: int = Field(
+        default=57_600,
+        ge=60,
+        le=2_592_000,
+        description="Longest a login session lasts through refreshes, from the "
+        "login (a shift plus slack); then the user logs in again.",
+    )
+    ws_auth_warning_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="A websocket gets `auth.expiring` this long before its "
+        "access token expires; unrenewed at expiry it is closed with 4001.",
+    )
+    idempotency_ttl_s: int = Field(
+        default=86_400,
+        ge=60,
+        le=604_800,
+        description="How long a rider's Idempotency-Key replays its first answer.",
+    )
     tracking_link_ttl_s: int = Field(
         default=172_800,
         ge=60,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import LiteralString, TypeVar
+from typing import Any, LiteralString, TypeVar
 
 import psycopg
 from psycopg.abc import Params
@@ -27,9 +27,12 @@ from telemetry.excursions import Episode, ExcursionKind, Rule
 from telemetry.model import BoxId
 
 __all__ = [
+    "ExcursionDetail",
     "StoredExcursion",
     "acknowledge",
     "boxes_with_episodes",
+    "get_detail",
+    "list_for_box",
     "open_silences",
     "reconcile",
     "resolve",
@@ -116,6 +119,63 @@ def _fetch_one(
     """The first row of ``query``, made (read by column name) by ``rows``."""
     with conn.cursor(row_factory=rows) as cur:
         return cur.execute(query, params).fetchone()
+
+
+_SELECT_DETAIL = """
+SELECT id, box_id, kind, rule, status, started_at, alarmed_at, ended_at, peak_c,
+       detected_at, profile_code, acknowledged_at, acknowledged_by, resolved_at,
+       retracted_at
+FROM telemetry.excursion
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ExcursionDetail:
+    """A stored excursion with its lifecycle stamps (who acknowledged, when it
+    was resolved, and whether a recomputation retracted it)."""
+
+    excursion: StoredExcursion
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    retracted_at: datetime | None
+
+
+def _detail(
+    *,
+    acknowledged_at: datetime | None,
+    acknowledged_by: str | None,
+    resolved_at: datetime | None,
+    retracted_at: datetime | None,
+    **stored: Any,
+) -> ExcursionDetail:
+    """An :class:`ExcursionDetail` from a row of ``_SELECT_DETAIL`` (``kwargs_row``)."""
+    return ExcursionDetail(
+        _stored(**stored), acknowledged_at, acknowledged_by, resolved_at, retracted_at
+    )
+
+
+def get_detail(conn: Conn, excursion_id: int) -> ExcursionDetail:
+    """The excursion with that id, retracted or not, or :class:`ExcursionNotFound`."""
+    found = _fetch_one(
+        conn, kwargs_row(_detail), _SELECT_DETAIL + " WHERE id = %s", (excursion_id,)
+    )
+    if found is None:
+        raise ExcursionNotFound(excursion_id)
+    return found
+
+
+def list_for_box(
+    conn: Conn, box_id: str, *, limit: int = 50, include_retracted: bool = False
+) -> list[ExcursionDetail]:
+    """A box's excursions, newest start first (retracted ones only on request)."""
+    where = " WHERE box_id = %s" + (
+        "" if include_retracted else " AND retracted_at IS NULL"
+    )
+    query: LiteralString = (
+        _SELECT_DETAIL + where + " ORDER BY started_at DESC, id DESC LIMIT %s"
+    )
+    return _fetch_all(conn, kwargs_row(_detail), query, (box_id, limit))
 
 
 def _lock_boxes(conn: Conn, boxes: Sequence[str]) -> None:

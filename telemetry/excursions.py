@@ -25,17 +25,22 @@ from typing import NamedTuple, Protocol
 
 __all__ = [
     "DELTA_H_OVER_R_K",
+    "MKT_WINDOW_COLD_S",
+    "MKT_WINDOW_ROOM_S",
     "BoxRules",
     "BoxTracker",
     "Episode",
+    "ExcursionAssessment",
     "ExcursionKind",
     "Rule",
     "Sample",
     "SampleLike",
     "TemperatureProfile",
     "TemperatureRecord",
+    "assess_excursion",
     "detect_episodes",
     "mean_kinetic_temperature_c",
+    "mkt_window_s",
     "temperature_record",
 ]
 
@@ -381,3 +386,61 @@ def temperature_record(
         min(temps), max(temps),
         mean_kinetic_temperature_c(temps, weights), out_s / 60.0, profile.code,
     )  # fmt: skip
+
+
+#: USP <1079.2>: MKT evaluates an excursion over 24 consecutive hours for
+#: controlled-cold products and 30 consecutive days for controlled room
+#: temperature products, in both cases including the excursion.
+MKT_WINDOW_COLD_S = 86_400.0
+MKT_WINDOW_ROOM_S = 30 * 86_400.0
+#: a band whose top is at or below this is a cold one (refrigerated, frozen)
+_COLD_TOP_C = 8.0
+
+
+def mkt_window_s(high_c: float) -> float:
+    """Length of the MKT evaluation window of a band with top ``high_c``."""
+    return MKT_WINDOW_COLD_S if high_c <= _COLD_TOP_C else MKT_WINDOW_ROOM_S
+
+
+@dataclass(frozen=True, slots=True)
+class ExcursionAssessment:
+    """What a pharmacist weighs: the excursion itself and its MKT window.
+
+    ``span`` covers the excursion, from its start to its end (or ``until`` while
+    it is open); ``window`` is the USP evaluation window ending there
+    (``window_start`` .. ``window_end``), which includes the excursion unless it
+    lasted longer than the window. MKT must not average away a freeze: read
+    ``span.min_c`` too.
+    """
+
+    span: TemperatureRecord
+    window: TemperatureRecord
+    window_start: datetime
+    window_end: datetime
+
+
+def assess_excursion(
+    samples: Iterable[SampleLike],
+    *,
+    low_c: float,
+    high_c: float,
+    profile_code: str,
+    started_at: datetime,
+    until: datetime,
+    max_gap_s: float = 900.0,
+) -> ExcursionAssessment:
+    """Span and window records of an excursion from the box's ``samples``
+    (any that cover ``[min(started_at, window start), until]``; others are
+    ignored). Minutes out of range count time outside ``[low_c, high_c]``, each
+    sample standing for the time to the next one (at most ``max_gap_s``)."""
+    profile = TemperatureProfile(profile_code, low_c, high_c, hysteresis_c=0.0)
+    window_start = until - timedelta(seconds=mkt_window_s(high_c))
+    ordered = list(samples)
+    span = [s for s in ordered if started_at <= s.recorded_at <= until]
+    window = [s for s in ordered if window_start <= s.recorded_at <= until]
+    return ExcursionAssessment(
+        temperature_record(span, profile, max_gap_s),
+        temperature_record(window, profile, max_gap_s),
+        window_start,
+        until,
+    )

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import NamedTuple, SupportsFloat, SupportsInt
+from typing import Any, NamedTuple, SupportsFloat, SupportsInt
 
 import psycopg
 from psycopg.rows import class_row, dict_row, kwargs_row, tuple_row
@@ -27,7 +27,18 @@ from telemetry.errors import StoreUnavailable
 from telemetry.excursions import BoxRules, Sample, SampleLike, TemperatureProfile
 from telemetry.model import BoxId, DeadLetter, Reading
 
-__all__ = ["Bucket", "LatestReading", "TelemetryStore", "WriteResult"]
+__all__ = [
+    "BoxBand",
+    "Bucket",
+    "LatestReading",
+    "TelemetryStore",
+    "WriteResult",
+    "box_band",
+    "has_timescale",
+    "read_buckets",
+    "read_readings",
+    "read_samples",
+]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +97,120 @@ FROM unnest(%s::text[], %s::timestamptz[]) AS w(box_id, since)
 JOIN telemetry.reading r ON r.box_id = w.box_id AND r.recorded_at >= w.since
 ORDER BY r.box_id, r.recorded_at, r.seq
 """
+_READINGS = """
+SELECT box_id, seq, recorded_at, temp_c, battery_pct, door_open, lat, lon, received_at
+FROM telemetry.reading
+WHERE box_id = %s AND recorded_at >= %s AND recorded_at < %s
+ORDER BY recorded_at, seq
+"""
+_SAMPLES = """
+SELECT recorded_at, seq, temp_c, battery_pct, door_open
+FROM telemetry.reading
+WHERE box_id = %s AND recorded_at >= %s AND recorded_at <= %s
+ORDER BY recorded_at, seq
+"""
+_BUCKET_FN = {
+    True: "time_bucket(make_interval(secs => %s), recorded_at)",
+    False: "date_bin(make_interval(secs => %s), recorded_at, "
+    "TIMESTAMPTZ '2000-01-01 00:00:00+00')",
+}
+_BUCKETS = """
+SELECT {bucket} AS bucket_at, count(*) AS readings, min(temp_c) AS min_c,
+       max(temp_c) AS max_c, avg(temp_c) AS mean_c
+FROM telemetry.reading
+WHERE box_id = %s AND recorded_at >= %s AND recorded_at < %s
+GROUP BY bucket_at ORDER BY bucket_at
+"""
+# The band of a profile code: dispatch's product profile wins over telemetry's own
+# (as in the telemetry.box_rules view); without a code, the box's current rules.
+_BAND = """
+SELECT code, low_c, high_c FROM (
+    SELECT 0 AS rank, c.code, coalesce(dp.min_c, tp.low_c) AS low_c,
+           coalesce(dp.max_c, tp.high_c) AS high_c
+    FROM (SELECT %(code)s::text AS code) c
+    LEFT JOIN dispatch.temperature_profile dp ON dp.code = c.code
+    LEFT JOIN telemetry.temperature_profile tp ON tp.code = c.code
+    WHERE coalesce(dp.code, tp.code) IS NOT NULL
+    UNION ALL
+    SELECT 1, profile_code, low_c, high_c
+    FROM telemetry.box_rules WHERE box_id = %(box)s
+) band
+ORDER BY rank LIMIT 1
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class BoxBand:
+    """The allowed temperature range of a box's profile."""
+
+    profile_code: str
+    low_c: float
+    high_c: float
+
+
+def has_timescale(conn: psycopg.Connection[Any]) -> bool:
+    """Whether TimescaleDB is installed in this database."""
+    row = conn.execute(
+        "SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'"
+    ).fetchone()
+    return row is not None
+
+
+def read_readings(
+    conn: psycopg.Connection[Any],
+    box_id: str,
+    start: datetime,
+    end: datetime,
+    *,
+    limit: int | None = None,
+) -> list[Reading]:
+    """Raw readings of a box, ``start <= recorded_at < end``, in device order
+    (the first ``limit`` only, when given)."""
+    query = _READINGS + (" LIMIT %s" if limit is not None else "")
+    params: tuple[object, ...] = (box_id, start, end)
+    with conn.cursor(row_factory=class_row(Reading)) as cur:
+        args = (*params, limit) if limit is not None else params
+        return cur.execute(query, args).fetchall()
+
+
+def read_samples(
+    conn: psycopg.Connection[Any], box_id: str, start: datetime, end: datetime
+) -> list[Sample]:
+    """Detector samples of a box over ``[start, end]`` (both included)."""
+    with conn.cursor(row_factory=class_row(Sample)) as cur:
+        return cur.execute(_SAMPLES, (box_id, start, end)).fetchall()
+
+
+def read_buckets(
+    conn: psycopg.Connection[Any],
+    box_id: str,
+    start: datetime,
+    end: datetime,
+    bucket_s: int,
+    *,
+    timescale: bool = False,
+) -> list[Bucket]:
+    """Min/max/mean per ``bucket_s`` slice over ``[start, end)``: ``date_bin``
+    (origin 2000-01-01 UTC), or ``time_bucket`` where TimescaleDB is installed.
+    Slices are aligned to the origin, so the first may begin before ``start``
+    (it holds only readings from ``start`` on)."""
+    if bucket_s <= 0:
+        raise ValueError("bucket_s must be positive")
+    query = _BUCKETS.format(bucket=_BUCKET_FN[timescale])
+    with conn.cursor(row_factory=class_row(Bucket)) as cur:
+        return cur.execute(query, (bucket_s, box_id, start, end)).fetchall()
+
+
+def box_band(
+    conn: psycopg.Connection[Any], box_id: str, profile_code: str | None = None
+) -> BoxBand | None:
+    """The band of ``profile_code`` (an excursion's), else of the box's current
+    profile; None when neither is known."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(_BAND, {"code": profile_code, "box": box_id}).fetchone()
+    if row is None:
+        return None
+    return BoxBand(str(row["code"]), float(row["low_c"]), float(row["high_c"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,20 +536,8 @@ class TelemetryStore:
 
     def readings(self, box_id: str, start: datetime, end: datetime) -> list[Reading]:
         """Raw readings of a box, ``start <= recorded_at < end``, in device order."""
-        with (
-            self.transaction() as conn,
-            conn.cursor(row_factory=class_row(Reading)) as cur,
-        ):
-            return cur.execute(
-                """
-                SELECT box_id, seq, recorded_at, temp_c, battery_pct, door_open, lat,
-                       lon, received_at
-                FROM telemetry.reading
-                WHERE box_id = %s AND recorded_at >= %s AND recorded_at < %s
-                ORDER BY recorded_at, seq
-                """,
-                (box_id, start, end),
-            ).fetchall()
+        with self.transaction() as conn:
+            return read_readings(conn, box_id, start, end)
 
     def downsampled(
         self, box_id: str, start: datetime, end: datetime, bucket_s: int
@@ -433,24 +546,10 @@ class TelemetryStore:
         if bucket_s <= 0:
             raise ValueError("bucket_s must be positive")
         self._connection_ready()
-        bucket = (
-            "time_bucket(make_interval(secs => %s), recorded_at)"
-            if self.timescale
-            else "date_bin(make_interval(secs => %s), recorded_at, "
-            "TIMESTAMPTZ '2000-01-01 00:00:00+00')"
-        )
-        query = f"""
-            SELECT {bucket} AS bucket_at, count(*) AS readings, min(temp_c) AS min_c,
-                   max(temp_c) AS max_c, avg(temp_c) AS mean_c
-            FROM telemetry.reading
-            WHERE box_id = %s AND recorded_at >= %s AND recorded_at < %s
-            GROUP BY bucket_at ORDER BY bucket_at
-        """
-        with (
-            self.transaction() as conn,
-            conn.cursor(row_factory=class_row(Bucket)) as cur,
-        ):
-            return cur.execute(query, (bucket_s, box_id, start, end)).fetchall()
+        with self.transaction() as conn:
+            return read_buckets(
+                conn, box_id, start, end, bucket_s, timescale=bool(self.timescale)
+            )
 
     def _connection_ready(self) -> None:
         with self.transaction():
@@ -472,16 +571,5 @@ class TelemetryStore:
 
     def samples(self, box_id: str, start: datetime, end: datetime) -> list[Sample]:
         """Detector samples of a box over ``[start, end]`` (a delivery's span)."""
-        with (
-            self.transaction() as conn,
-            conn.cursor(row_factory=class_row(Sample)) as cur,
-        ):
-            return cur.execute(
-                """
-                SELECT recorded_at, seq, temp_c, battery_pct, door_open
-                FROM telemetry.reading
-                WHERE box_id = %s AND recorded_at >= %s AND recorded_at <= %s
-                ORDER BY recorded_at, seq
-                """,
-                (box_id, start, end),
-            ).fetchall()
+        with self.transaction() as conn:
+            return read_samples(conn, box_id, start, end)

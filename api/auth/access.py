@@ -40,13 +40,19 @@ class Authenticator:
 
     def from_bearer(self, token: str) -> Principal:
         """A user (JWT) or rider (device token); raise :class:`Unauthenticated`."""
+        return self.authenticate(token)[0]
+
+    def authenticate(self, token: str) -> tuple[Principal, datetime | None]:
+        """The principal of a bearer token and when the token expires (None: a
+        device token, valid until revoked); raise :class:`Unauthenticated`."""
         if token.startswith(DEVICE_PREFIX):
             rider_id = self._store.rider_for_device_token(token)
             if rider_id is None:
                 raise Unauthenticated("The device token is not valid.")
-            return Principal(Role.rider, rider_id)
+            return Principal(Role.rider, rider_id), None
         claims = decode_access_token(token, secret=self._secret)
-        return Principal(claims.role, claims.user_id, display_name=claims.username)
+        principal = Principal(claims.role, claims.user_id, display_name=claims.username)
+        return principal, claims.expires_at
 
     def from_tracking_token(self, token: str, now: datetime | None = None) -> Principal:
         """The patient a live tracking link stands for; unknown/expired -> 404."""

@@ -1,6 +1,6 @@
 """Credential material: argon2 password hashes, JWT access tokens, opaque tokens.
 
-Device tokens and tracking tokens are 256-bit random strings; only their SHA-256
+Device, tracking and refresh tokens are 256-bit random strings; only their SHA-256
 is stored (a random token needs no slow hash, and the hash allows lookup).
 """
 
@@ -24,6 +24,7 @@ from api.errors import Unauthenticated
 
 DEVICE_PREFIX = "rxd_dev_"
 TRACKING_PREFIX = "rxd_trk_"
+REFRESH_PREFIX = "rxd_rt_"
 JWT_ALGORITHM = "HS256"
 _ISSUER = "rxdispatch"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 import psycopg
@@ -13,6 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from api.auth.credentials import (
     DEVICE_PREFIX,
+    REFRESH_PREFIX,
     TRACKING_PREFIX,
     derive_token,
     hash_password,
@@ -38,6 +40,10 @@ RETURNING user_id::text AS user_id
 SELECT_USER_BY_NAME = """
 SELECT user_id::text AS user_id, username, password_hash, role, active
 FROM auth.user_account WHERE username = %(username)s
+"""
+SELECT_USER_BY_ID = """
+SELECT user_id::text, username, password_hash, role, active
+FROM auth.user_account WHERE user_id = %(user_id)s
 """
 LIST_USERS = """
 SELECT user_id::text AS user_id, username, password_hash, role, active
@@ -74,6 +80,45 @@ CLOSE_TRACKING_LINKS = """
 UPDATE auth.tracking_link SET closed_at = %(closed_at)s
 WHERE order_id = %(order_id)s AND closed_at IS NULL
 """
+INSERT_REFRESH_FAMILY = """
+INSERT INTO auth.refresh_family (user_id, created_at, expires_at)
+VALUES (%(user_id)s, %(now)s, %(session_end)s)
+RETURNING family_id::text
+"""
+INSERT_REFRESH_DIGEST = """
+INSERT INTO auth.refresh_token (token_sha256, family_id, issued_at, expires_at)
+VALUES (%(digest)s, %(family_id)s, %(now)s, %(expires_at)s)
+"""
+# Locks the token and its family: two refreshes of one token run one after the
+# other, so the second sees the first's rotation (reuse).
+SELECT_REFRESH_FOR_UPDATE = """
+SELECT t.family_id::text AS family_id, t.expires_at AS token_expires_at,
+       t.rotated_at, f.expires_at AS session_expires_at, f.revoked_at,
+       u.user_id::text, u.username, u.password_hash, u.role, u.active
+FROM auth.refresh_token t
+JOIN auth.refresh_family f ON f.family_id = t.family_id
+JOIN auth.user_account u ON u.user_id = f.user_id
+WHERE t.token_sha256 = %(digest)s
+FOR UPDATE OF t, f
+"""
+MARK_REFRESH_ROTATED = """
+UPDATE auth.refresh_token SET rotated_at = %(now)s WHERE token_sha256 = %(digest)s
+"""
+REVOKE_REFRESH_FAMILY = """
+UPDATE auth.refresh_family SET revoked_at = %(now)s, revoked_reason = %(reason)s
+WHERE family_id = %(family_id)s AND revoked_at IS NULL
+"""
+
+
+class RefreshRefusal(StrEnum):
+    """Why a refresh token was not exchanged."""
+
+    unknown = "unknown"
+    expired = "expired"
+    revoked = "revoked"
+    #: a token already rotated was presented again: the family is now revoked
+    reuse = "reuse"
+    user_inactive = "user_inactive"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +148,25 @@ class TrackingLink:
         return self.closed_at is None or now < self.closed_at + timedelta(
             seconds=grace_s
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshGrant:
+    """A new refresh token (returned once, stored hashed) of a session."""
+
+    user: UserRecord
+    refresh_token: str
+    expires_at: datetime
+    family_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshDenied:
+    """A refused refresh, with what may be logged about it (never the token)."""
+
+    reason: RefreshRefusal
+    family_id: str | None = None
+    user_id: str | None = None
 
 
 def _user(row: dict[str, object]) -> UserRecord:
@@ -177,6 +241,129 @@ class AuthStore:
         """Every user, by username."""
         with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             return [_user(r) for r in cur.execute(LIST_USERS).fetchall()]
+
+    # -- refresh sessions ------------------------------------------------------
+    def start_session(
+        self,
+        user_id: str,
+        *,
+        ttl_s: int,
+        session_max_s: int,
+        now: datetime | None = None,
+    ) -> RefreshGrant:
+        """A new session (family) for a user who just logged in, and its first
+        refresh token; the session ends ``session_max_s`` after ``now``."""
+        now = now or datetime.now(UTC)
+        session_end = now + timedelta(seconds=session_max_s)
+        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            row = cur.execute(SELECT_USER_BY_ID, {"user_id": user_id}).fetchone()
+            if row is None:  # pragma: no cover - callers pass a stored user
+                raise ApiRuleViolation("unknown user")
+            user = _user(row)
+            family = conn.execute(
+                INSERT_REFRESH_FAMILY,
+                {"user_id": user_id, "now": now, "session_end": session_end},
+            ).fetchone()
+            assert family is not None  # noqa: S101 - RETURNING yields a row
+            family_id = str(family[0])
+            token, expires_at = self._insert_refresh_token(
+                conn, family_id, now=now, ttl_s=ttl_s, session_end=session_end
+            )
+        return RefreshGrant(user, token, expires_at, family_id)
+
+    @staticmethod
+    def _insert_refresh_token(
+        conn: Connection[Any],
+        family_id: str,
+        *,
+        now: datetime,
+        ttl_s: int,
+        session_end: datetime,
+    ) -> tuple[str, datetime]:
+        token = new_opaque_token(REFRESH_PREFIX)
+        expires_at = min(now + timedelta(seconds=ttl_s), session_end)
+        conn.execute(
+            INSERT_REFRESH_DIGEST,
+            {
+                "digest": token_digest(token),
+                "family_id": family_id,
+                "now": now,
+                "expires_at": expires_at,
+            },
+        )
+        return token, expires_at
+
+    def rotate_refresh_token(
+        self, token: str, *, ttl_s: int, now: datetime | None = None
+    ) -> RefreshGrant | RefreshDenied:
+        """Exchange a live refresh token for the next one of its session.
+
+        The presented token is marked rotated in the same transaction. A token
+        presented again after its rotation is *reuse* (it was copied, or a
+        client retried a refresh whose answer it lost): the whole session is
+        revoked, and the refusal says so. Revocations commit even though the
+        refresh is refused.
+        """
+        now = now or datetime.now(UTC)
+        if not token.startswith(REFRESH_PREFIX):
+            return RefreshDenied(RefreshRefusal.unknown)
+        digest = token_digest(token)
+        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            row = cur.execute(SELECT_REFRESH_FOR_UPDATE, {"digest": digest}).fetchone()
+            if row is None:
+                return RefreshDenied(RefreshRefusal.unknown)
+            family_id, user = str(row["family_id"]), _user(row)
+            refusal: RefreshRefusal | None = None
+            revoke = True
+            if row["revoked_at"] is not None:
+                refusal, revoke = RefreshRefusal.revoked, False
+            elif row["rotated_at"] is not None:
+                refusal = RefreshRefusal.reuse
+            elif now >= row["token_expires_at"] or now >= row["session_expires_at"]:
+                refusal, revoke = RefreshRefusal.expired, False
+            elif not user.active:
+                refusal = RefreshRefusal.user_inactive
+            if refusal is not None:
+                if revoke:
+                    conn.execute(
+                        REVOKE_REFRESH_FAMILY,
+                        {"now": now, "reason": refusal.value, "family_id": family_id},
+                    )
+                return RefreshDenied(refusal, family_id, user.user_id)
+            conn.execute(MARK_REFRESH_ROTATED, {"now": now, "digest": digest})
+            new_token, expires_at = self._insert_refresh_token(
+                conn,
+                family_id,
+                now=now,
+                ttl_s=ttl_s,
+                session_end=row["session_expires_at"],
+            )
+        return RefreshGrant(user, new_token, expires_at, family_id)
+
+    def end_session(self, token: str, *, now: datetime | None = None) -> str | None:
+        """Logout: revoke the session a refresh token (current or rotated)
+        belongs to; its family id, or None if no live session was found."""
+        if not token.startswith(REFRESH_PREFIX):
+            return None
+        with self._pool.connection() as conn:
+            with conn.cursor(row_factory=dict_row) as cur:
+                row = cur.execute(
+                    "SELECT family_id::text AS family_id FROM auth.refresh_token"
+                    " WHERE token_sha256 = %(digest)s",
+                    {"digest": token_digest(token)},
+                ).fetchone()
+            if row is None:
+                return None
+            family_id = str(row["family_id"])
+            revoked = conn.execute(
+                REVOKE_REFRESH_FAMILY,
+                {
+                    "now": now or datetime.now(UTC),
+                    "reason": "logout",
+                    "family_id": family_id,
+                },
+            ).rowcount
+        return family_id if revoked else None
 
     def issue_device_token(self, *, rider_id: str, label: str = "") -> str:
         """A new device token for ``rider_id`` (returned once, stored hashed)."""

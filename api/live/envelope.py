@@ -8,12 +8,19 @@ Server -> client types:
   ``route.updated`` (rider: your stops), ``order.event`` (dispatch: lifecycle),
   ``order.unassigned``, ``alert``, ``geofence`` (arrived/departed), ``eta.updated``,
   ``tracking.updated`` (patient: status, ETA), ``error`` (bad client message; the
-  connection stays open).
+  connection stays open), ``auth.expiring`` (``{"expires_at", "expires_in_s"}``:
+  the access token the socket runs on expires soon; send ``auth``), ``auth.ok``
+  (``{"expires_at"}``: the new token was accepted).
 Client -> server types:
   ``position`` (rider only: ``{"lat", "lon", "at"?, "accuracy_m"?, "speed_mps"?,
-  "heading_deg"?}``), ``ping`` (answered by ``pong``).
-Close codes: 1008 authentication/authorisation failed, 1013 client too slow
-(queue overflow or blocked send), 1011 internal error.
+  "heading_deg"?}``), ``ping`` (answered by ``pong``), ``auth``
+  (``{"access_token"}``: a fresh token of the same user, e.g. from
+  ``POST /auth/refresh``; answered by ``auth.ok``, or ``error`` with code
+  ``auth_failed`` when the token is not valid, the old deadline staying).
+Close codes: 1008 authentication/authorisation failed (also: ``auth`` with another
+user's token), 1013 client too slow (queue overflow or blocked send), 1011
+internal error, 4001 the access token expired without renewal (reason
+``access token expired``; refresh, then reconnect).
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ ENVELOPE_VERSION = 1
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_INTERNAL_ERROR = 1011
 CLOSE_TRY_AGAIN_LATER = 1013
+#: application code (4000-4999): the socket's access token expired unrenewed
+CLOSE_TOKEN_EXPIRED = 4001
 
 
 def envelope(type_: str, data: Any, *, ts: datetime | None = None) -> str:

@@ -78,6 +78,8 @@ class Subscriber:
     all_positions: bool = False
     id: int = field(default_factory=itertools.count(1).__next__)
     overflowed: bool = False
+    #: (close code, reason) once the connection must close (e.g. token expired)
+    close_request: tuple[int, str] | None = None
     _events: deque[str] = field(default_factory=deque)
     _positions: dict[str, str] = field(default_factory=dict)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -88,6 +90,12 @@ class Subscriber:
             self.overflowed = True
         else:
             self._events.append(frame)
+        self._wake.set()
+
+    def request_close(self, code: int, reason: str) -> None:
+        """Ask the connection's sender to close the socket with ``code``."""
+        if self.close_request is None:
+            self.close_request = (code, reason)
         self._wake.set()
 
     def offer_position(self, rider_id: str, fragment: str) -> None:
@@ -109,6 +117,8 @@ class Subscriber:
             self._wake.clear()
             with anyio.move_on_after(timeout_s):
                 await self._wake.wait()
+            if self.close_request is not None:
+                return []
             if not self._events and not self._positions:
                 return []
         if batch_s > 0 and not self._events:

@@ -1,27 +1,64 @@
-"""Login, the caller's identity, staff users and rider device tokens."""
+"""Login, refresh and logout, the caller's identity, staff users and rider
+device tokens.
+
+A browser session: ``POST /auth/token`` returns a short-lived access token and a
+refresh token; ``POST /auth/refresh`` exchanges the refresh token (single use,
+rotated) for a new pair; ``POST /auth/logout`` revokes the session. A refresh
+token presented again after its rotation revokes its whole session (reuse
+detection). Tokens never reach the logs: only user and session ids do.
+"""
 
 from __future__ import annotations
+
+import logging
 
 from fastapi import APIRouter, Depends, status
 
 from api.auth.access import ADMIN, DISPATCH, PUBLIC
 from api.auth.credentials import issue_access_token, verify_password
 from api.auth.principals import Principal
+from api.auth.store import RefreshDenied, RefreshGrant, RefreshRefusal
 from api.deps import AdminUser, ClientIp, Dispatcher, ServicesDep, StaffUser
-from api.errors import Unauthenticated, error_responses
+from api.errors import RefreshTokenReused, Unauthenticated, error_responses
 from api.schemas.auth import (
     DeviceTokenCreate,
     DeviceTokenRead,
     LoginRequest,
     PrincipalRead,
+    RefreshRequest,
     RevokedRead,
+    SessionEnded,
     TokenRead,
     UserCreate,
     UserRead,
 )
+from api.services import Services
 from dispatch.dev_secrets import reveal
 
+log = logging.getLogger(__name__)
+
 router = APIRouter(tags=["auth"])
+
+
+def _tokens(services: Services, grant: RefreshGrant) -> TokenRead:
+    """A fresh access token for the grant's user (role as stored now) and the
+    grant's refresh token."""
+    api = services.settings.api
+    user = grant.user
+    token, expires_at = issue_access_token(
+        secret=reveal(api.jwt_secret, "API_JWT_SECRET"),
+        user_id=user.user_id,
+        username=user.username,
+        role=user.role,
+        ttl_s=api.access_token_ttl_s,
+    )
+    return TokenRead(
+        access_token=token,
+        expires_at=expires_at,
+        role=user.role,
+        refresh_token=grant.refresh_token,
+        refresh_expires_at=grant.expires_at,
+    )
 
 
 @router.post(
@@ -31,7 +68,8 @@ router = APIRouter(tags=["auth"])
     responses=error_responses(401, 422, 429),
 )
 def login(body: LoginRequest, services: ServicesDep, ip: ClientIp) -> TokenRead:
-    """Exchange a staff username and password for a short-lived bearer token."""
+    """Exchange a staff username and password for a short-lived bearer token and
+    a refresh token that starts a session (``API_SESSION_MAX_S`` at most)."""
     username = body.username.lower()
     keys = (f"user:{username}", f"ip:{ip}")
     services.login_limiter.hit(*keys)
@@ -44,14 +82,65 @@ def login(body: LoginRequest, services: ServicesDep, ip: ClientIp) -> TokenRead:
         raise Unauthenticated("Unknown username or wrong password.")
     services.login_limiter.reset(keys[0])
     api = services.settings.api
-    token, expires_at = issue_access_token(
-        secret=reveal(api.jwt_secret, "API_JWT_SECRET"),
-        user_id=user.user_id,
-        username=user.username,
-        role=user.role,
-        ttl_s=api.access_token_ttl_s,
+    grant = services.auth.start_session(
+        user.user_id, ttl_s=api.refresh_token_ttl_s, session_max_s=api.session_max_s
     )
-    return TokenRead(access_token=token, expires_at=expires_at, role=user.role)
+    log.info("login: user %s started session %s", user.user_id, grant.family_id)
+    return _tokens(services, grant)
+
+
+@router.post(
+    "/auth/refresh",
+    response_model=TokenRead,
+    dependencies=[Depends(PUBLIC)],
+    responses=error_responses(401, 422),
+)
+def refresh(body: RefreshRequest, services: ServicesDep) -> TokenRead:
+    """Exchange a refresh token for a new access token and the next refresh
+    token; the presented one stops working. Presenting a refresh token again
+    after it was exchanged revokes the whole session (401
+    ``refresh_token_reused``): the client logs in again."""
+    outcome = services.auth.rotate_refresh_token(
+        body.refresh_token.get_secret_value(),
+        ttl_s=services.settings.api.refresh_token_ttl_s,
+    )
+    if isinstance(outcome, RefreshDenied):
+        services.metrics.inc(f"auth_refresh_refused_{outcome.reason.value}_total")
+        if outcome.reason is RefreshRefusal.reuse:
+            log.warning(
+                "refresh token reuse: session %s of user %s revoked",
+                outcome.family_id,
+                outcome.user_id,
+            )
+            raise RefreshTokenReused(
+                "This refresh token was already used; the session has been "
+                "revoked. Log in again."
+            )
+        log.info(
+            "refresh refused (%s): session %s",
+            outcome.reason.value,
+            outcome.family_id or "-",
+        )
+        raise Unauthenticated("The refresh token is not valid or has expired.")
+    log.info(
+        "refresh: user %s, session %s rotated", outcome.user.user_id, outcome.family_id
+    )
+    return _tokens(services, outcome)
+
+
+@router.post(
+    "/auth/logout",
+    response_model=SessionEnded,
+    dependencies=[Depends(PUBLIC)],
+    responses=error_responses(422),
+)
+def logout(body: RefreshRequest, services: ServicesDep) -> SessionEnded:
+    """End the session of a refresh token: it and every token rotated from the
+    same login stop working. Access tokens already issued expire on their own
+    (``API_ACCESS_TOKEN_TTL_S``); clients drop theirs."""
+    family_id = services.auth.end_session(body.refresh_token.get_secret_value())
+    log.info("logout: session %s", family_id or "- (none live)")
+    return SessionEnded(ended=family_id is not None)
 
 
 @router.get(

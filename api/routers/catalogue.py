@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, status
 
-from api.actor import actor_of
 from api.auth.access import PHARMACY
+from api.auth.actor import actor_of
 from api.deps import Pharmacist, ServicesDep, Tx
 from api.errors import ApiRuleViolation, ValidationIssue, error_responses
 from api.schemas.catalogue import (

@@ -1,16 +1,24 @@
 """The rider's hand-offs: pickup (lot scan), delivery (OTP, ID attestation),
-failure. OTP submissions are rate limited per rider and per IP."""
+failure. OTP submissions are rate limited per rider and per IP.
+
+Each takes an optional ``Idempotency-Key`` (:mod:`api.idempotency`): a retry
+with the same key replays the first answer and acts no second time (one proof,
+one audit entry, one OTP attempt).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from starlette.responses import Response
 
-from api.actor import actor_of
+from api.auth.actor import actor_of
 from api.deps import ClientIp, RiderDevice, ServicesDep, Tx
 from api.errors import error_responses
+from api.idempotency import IdempotencyKey, run_idempotent
 from api.schemas.common import Point
 from api.schemas.riders import AckRead
 from dispatch.delivery import handoff as proof
@@ -87,11 +95,17 @@ def _geo(point: Point | None) -> GeoPoint | None:
     responses=error_responses(401, 403, 404, 409, 422),
 )
 def confirm_pickup(
-    order_id: str, body: PickupConfirm, services: ServicesDep, me: RiderDevice
-) -> AckRead:
+    order_id: str,
+    body: PickupConfirm,
+    services: ServicesDep,
+    me: RiderDevice,
+    request: Request,
+    key: IdempotencyKey = None,
+) -> AckRead | Response:
     """Confirm collection: the scanned lots must be exactly the order's reserved
     lots. Sends the patient their delivery code."""
-    with services.db.transaction() as tx:
+
+    def act(tx: Tx) -> AckRead:
         _own_order(tx, order_id, me.subject_id)
         fulfilment.mark_picked_up(
             tx,
@@ -101,7 +115,9 @@ def confirm_pickup(
             actor=actor_of(me),
             scanned_lot_ids=body.scanned_lot_ids,
         )
-    return AckRead()
+        return AckRead()
+
+    return _run(request, services, me, key, "pickup", order_id, body, act)
 
 
 @router.post(
@@ -115,16 +131,20 @@ def confirm_delivery(
     services: ServicesDep,
     me: RiderDevice,
     ip: ClientIp,
-) -> AckRead:
+    request: Request,
+    key: IdempotencyKey = None,
+) -> AckRead | Response:
     """Complete the hand-off with the patient's code (and ID attestation and
-    signature when the products need them)."""
-    services.otp_limiter.hit(f"rider:{me.subject_id}", f"ip:{ip}")
+    signature when the products need them). A retry under the same
+    ``Idempotency-Key`` replays the first answer, a wrong code's included,
+    without counting another attempt."""
     id_check = (
         IdCheck(body.id_check.document_type, body.id_check.last_digits)
         if body.id_check
         else None
     )
-    with services.db.transaction() as tx:
+
+    def act(tx: Tx) -> AckRead:
         _own_order(tx, order_id, me.subject_id)
         proof.complete_delivery(
             tx,
@@ -136,7 +156,12 @@ def confirm_delivery(
             id_check=id_check,
             signature=body.signature.get_secret_value() if body.signature else None,
         )
-    return AckRead()
+        return AckRead()
+
+    def limit() -> None:
+        services.otp_limiter.hit(f"rider:{me.subject_id}", f"ip:{ip}")
+
+    return _run(request, services, me, key, "delivery", order_id, body, act, limit)
 
 
 @router.post(
@@ -145,10 +170,16 @@ def confirm_delivery(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 def report_failure(
-    order_id: str, body: DeliveryFailure, services: ServicesDep, me: RiderDevice
-) -> AckRead:
+    order_id: str,
+    body: DeliveryFailure,
+    services: ServicesDep,
+    me: RiderDevice,
+    request: Request,
+    key: IdempotencyKey = None,
+) -> AckRead | Response:
     """The delivery failed; stock is returned or written off."""
-    with services.db.transaction() as tx:
+
+    def act(tx: Tx) -> AckRead:
         _own_order(tx, order_id, me.subject_id)
         fulfilment.fail_delivery(
             tx,
@@ -157,4 +188,32 @@ def report_failure(
             reason=body.reason,
             position=_geo(body.position),
         )
-    return AckRead()
+        return AckRead()
+
+    return _run(request, services, me, key, "failure", order_id, body, act)
+
+
+def _run(
+    request: Request,
+    services: ServicesDep,
+    me: RiderDevice,
+    key: str | None,
+    command: str,
+    order_id: str,
+    body: BaseModel,
+    act: Callable[[Tx], AckRead],
+    before: Callable[[], None] | None = None,
+) -> AckRead | Response:
+    """``act`` in one transaction, once per ``Idempotency-Key``."""
+    result = run_idempotent(
+        request,
+        services.db,
+        services.idempotency,
+        principal=me,
+        key=key,
+        endpoint=f"POST /orders/{{order_id}}/{command}",
+        fingerprint_of={"order_id": order_id, "body": body},
+        action=act,
+        before=before,
+    )
+    return result if isinstance(result, Response) else AckRead()

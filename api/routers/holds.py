@@ -7,10 +7,12 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.actor import actor_of
 from api.auth.access import PHARMACY
+from api.auth.actor import actor_of
 from api.deps import Pharmacist, PharmacyUser, ServicesDep
 from api.errors import error_responses
+from api.excursion_records import excursion_id_of, excursion_record
+from api.schemas.excursions import ExcursionRecord
 from dispatch.holds import commands as holds
 from dispatch.holds import queries as holds_queries
 from dispatch.holds.queries import Hold
@@ -33,10 +35,17 @@ class HoldRead(BaseModel):
     decided_by: str | None
     decided_at: datetime | None
     order_ids: list[str]
+    excursion_id: int | None = Field(
+        default=None, description="The cold-chain excursion that placed the hold."
+    )
+    excursion_href: str | None = Field(
+        default=None, description="``/excursions/{excursion_id}``: its record."
+    )
 
     @classmethod
     def of(cls, h: Hold) -> HoldRead:
         """From the domain object."""
+        excursion_id = excursion_id_of(h.excursion_ref)
         return cls(
             id=h.id,
             reason=h.reason,
@@ -48,7 +57,17 @@ class HoldRead(BaseModel):
             decided_by=h.decided_by,
             decided_at=h.decided_at,
             order_ids=list(h.order_ids),
+            excursion_id=excursion_id,
+            excursion_href=(
+                f"/excursions/{excursion_id}" if excursion_id is not None else None
+            ),
         )
+
+
+class HoldDetail(HoldRead):
+    """A hold with the record of the excursion that placed it (if any)."""
+
+    excursion: ExcursionRecord | None
 
 
 class HoldCreate(BaseModel):
@@ -97,6 +116,26 @@ def list_open_holds(services: ServicesDep) -> list[HoldRead]:
     """Holds waiting for a decision."""
     with services.db.transaction() as tx:
         return [HoldRead.of(h) for h in holds_queries.list_open_holds(tx)]
+
+
+@router.get(
+    "/holds/{hold_id}",
+    response_model=HoldDetail,
+    dependencies=[Depends(PHARMACY)],
+    responses=error_responses(401, 403, 404, 422),
+)
+def get_hold(hold_id: int, services: ServicesDep) -> HoldDetail:
+    """One hold, open or decided; a hold placed for a cold-chain excursion
+    carries the excursion's record (range, span, minutes out of range, peak,
+    MKT, the orders held)."""
+    with services.db.transaction() as tx:
+        hold = HoldRead.of(holds_queries.get_hold(tx, hold_id))
+        excursion = (
+            excursion_record(tx, hold.excursion_id, now=services.clock.now())
+            if hold.excursion_id is not None
+            else None
+        )
+    return HoldDetail(**hold.model_dump(), excursion=excursion)
 
 
 @router.post(

@@ -2,8 +2,12 @@
 
 Authentication happens on connect: ``Authorization: Bearer ...`` or, for
 browsers that cannot set headers, ``?access_token=...`` (masked in logs). A
-failed check accepts then closes with 1008 so clients see a clear code. The
-envelope and message types are documented in :mod:`api.live.envelope`.
+failed check accepts then closes with 1008 so clients see a clear code. A socket
+opened with a user's access token renews it without reconnecting: the client
+sends ``{"type": "auth", "data": {"access_token": "<fresh token>"}}`` before the
+old one expires (it is warned by ``auth.expiring``); unrenewed, the socket is
+closed with 4001 at the expiry (:mod:`api.live.session`). The envelope and
+message types are documented in :mod:`api.live.envelope`.
 """
 
 from __future__ import annotations
@@ -19,10 +23,17 @@ from pydantic import ValidationError
 from api.auth.access import DISPATCH, PATIENT, RIDER, Access
 from api.auth.principals import Principal, Role
 from api.errors import ApiError
-from api.live.connection import run_connection
+from api.live.connection import MessageHandler, run_connection
 from api.live.envelope import CLOSE_POLICY_VIOLATION, PositionIn, envelope
-from api.live.hub import DISPATCH_TOPIC, RiderPosition, order_topic, rider_topic
+from api.live.hub import (
+    DISPATCH_TOPIC,
+    RiderPosition,
+    Subscriber,
+    order_topic,
+    rider_topic,
+)
 from api.live.patient_view import tracking_view
+from api.live.session import SocketSession
 from api.services import Services
 from dispatch.domain import GeoPoint
 
@@ -49,19 +60,57 @@ def _bearer(ws: WebSocket) -> str | None:
 
 async def _authenticate(
     ws: WebSocket, services: Services, roles: frozenset[Role]
-) -> Principal | None:
+) -> tuple[Principal, SocketSession] | None:
     token = _bearer(ws)
     try:
         if token is None:
             raise ApiError("credentials are required")
-        principal = await asyncio.to_thread(services.authenticator.from_bearer, token)
+        principal, expires_at = await asyncio.to_thread(
+            services.authenticator.authenticate, token
+        )
         if principal.role not in roles:
             raise ApiError("role not allowed")
     except ApiError:
         await ws.accept()
         await ws.close(code=CLOSE_POLICY_VIOLATION, reason="authentication failed")
         return None
-    return principal
+    session = SocketSession(expires_at, warn_s=services.settings.api.ws_auth_warning_s)
+    return principal, session
+
+
+def _reauth_handler(
+    services: Services,
+    principal: Principal,
+    session: SocketSession,
+    sub: Subscriber,
+) -> MessageHandler:
+    """Handles ``auth`` frames: a valid token of the same subject moves the
+    deadline (``auth.ok``); an invalid one is an ``error`` (the old deadline
+    stays); another subject's token closes the socket with 1008."""
+
+    async def on_auth(message: dict[str, Any]) -> None:
+        data = message.get("data")
+        token = data.get("access_token") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token or len(token) > 2048:
+            sub.offer_event(envelope("error", {"code": "auth_failed"}))
+            return
+        try:
+            fresh, expires_at = await asyncio.to_thread(
+                services.authenticator.authenticate, token
+            )
+        except ApiError:
+            services.metrics.inc("ws_reauth_failed_total")
+            sub.offer_event(envelope("error", {"code": "auth_failed"}))
+            return
+        if (fresh.role, fresh.subject_id) != (principal.role, principal.subject_id):
+            services.metrics.inc("ws_reauth_failed_total")
+            sub.request_close(CLOSE_POLICY_VIOLATION, "another principal")
+            return
+        session.renew(expires_at)
+        services.metrics.inc("ws_reauth_total")
+        sub.offer_event(envelope("auth.ok", {"expires_at": expires_at}))
+
+    return on_auth
 
 
 def _services(ws: WebSocket) -> Services:
@@ -85,9 +134,10 @@ def _hello(principal: Principal, services: Services) -> str:
 async def rider_feed(ws: WebSocket) -> None:
     """A rider's channel: send ``position`` messages, receive route/ETA updates."""
     services = _services(ws)
-    principal = await _authenticate(ws, services, RIDER.roles)
-    if principal is None:
+    auth = await _authenticate(ws, services, RIDER.roles)
+    if auth is None:
         return
+    principal, session = auth
     rider_id = principal.subject_id
     await ws.accept()
     hub, live = services.hub, services.live
@@ -125,7 +175,8 @@ async def rider_feed(ws: WebSocket) -> None:
         if services.positions.due(rider_id, point, at):
             await asyncio.to_thread(services.positions.store, rider_id, point, at)
 
-    await _run(ws, services, sub, on_message)
+    on_auth = _reauth_handler(services, principal, session, sub)
+    await _run(ws, services, sub, on_message, on_auth=on_auth, session=session)
 
 
 @router.websocket("/ws/dispatch")
@@ -133,9 +184,10 @@ async def rider_feed(ws: WebSocket) -> None:
 async def dispatch_feed(ws: WebSocket) -> None:
     """The dispatcher's feed: all positions, order events, unassigned, alerts."""
     services = _services(ws)
-    principal = await _authenticate(ws, services, DISPATCH.roles)
-    if principal is None:
+    auth = await _authenticate(ws, services, DISPATCH.roles)
+    if auth is None:
         return
+    principal, session = auth
     await ws.accept()
     hub = services.hub
     sub = hub.subscribe("dispatch", topics={DISPATCH_TOPIC}, all_positions=True)
@@ -143,7 +195,8 @@ async def dispatch_feed(ws: WebSocket) -> None:
     for position in hub.latest_positions():
         sub.offer_position(position.rider_id, position.to_json())
     services.metrics.inc("ws_dispatch_connections_total")
-    await _run(ws, services, sub, None)
+    on_auth = _reauth_handler(services, principal, session, sub)
+    await _run(ws, services, sub, None, on_auth=on_auth, session=session)
 
 
 @router.websocket("/ws/track/{token}")
@@ -172,7 +225,15 @@ async def tracking_feed(ws: WebSocket, token: str) -> None:
         services.live.detach_patient(order_id, sub)
 
 
-async def _run(ws: WebSocket, services: Services, sub: Any, on_message: Any) -> None:
+async def _run(
+    ws: WebSocket,
+    services: Services,
+    sub: Subscriber,
+    on_message: MessageHandler | None,
+    *,
+    on_auth: MessageHandler | None = None,
+    session: SocketSession | None = None,
+) -> None:
     api = services.settings.api
     await run_connection(
         ws,
@@ -182,4 +243,6 @@ async def _run(ws: WebSocket, services: Services, sub: Any, on_message: Any) -> 
         send_timeout_s=api.ws_send_timeout_s,
         batch_s=api.ws_position_batch_s,
         on_message=on_message,
+        on_auth=on_auth,
+        session=session,
     )

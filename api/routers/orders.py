@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, status
 
-from api.actor import actor_of
 from api.auth.access import DISPATCH
+from api.auth.actor import actor_of
 from api.deps import Dispatcher, PharmacyUser, ServicesDep
 from api.errors import error_responses
 from api.schemas.common import ENTITY_ID, Page

@@ -7,8 +7,8 @@ from datetime import UTC
 
 from fastapi import APIRouter, Depends, status
 
-from api.actor import actor_of
 from api.auth.access import DISPATCH
+from api.auth.actor import actor_of
 from api.deps import Dispatcher, RiderDevice, ServicesDep
 from api.errors import error_responses
 from api.live.hub import RiderPosition

@@ -20,12 +20,35 @@ class LoginRequest(BaseModel):
 
 
 class TokenRead(BaseModel):
-    """A short-lived bearer token."""
+    """A short-lived bearer token and the refresh token that renews it."""
 
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105
     expires_at: datetime
     role: Role
+    refresh_token: str | None = Field(
+        default=None,
+        description="Single use: exchange it at ``POST /auth/refresh`` before it "
+        "expires for a new access token and the next refresh token. Keep it out "
+        "of URLs and logs.",
+    )
+    refresh_expires_at: datetime | None = Field(
+        default=None, description="When the refresh token stops working."
+    )
+
+
+class RefreshRequest(BaseModel):
+    """The refresh token of a session (from login or the last refresh)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: SecretStr = Field(min_length=1, max_length=256)
+
+
+class SessionEnded(BaseModel):
+    """Whether a live session was ended by this logout."""
+
+    ended: bool
 
 
 class PrincipalRead(BaseModel):

@@ -58,3 +58,48 @@ class QuarantineClear(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     note: str = Field(default="", max_length=500)
+
+
+class TemperatureBand(BaseModel):
+    """The allowed temperature range of a box's (or an excursion's) profile."""
+
+    profile_code: str
+    low_c: float
+    high_c: float
+
+
+class ReadingPoint(BaseModel):
+    """One stored reading, in device time."""
+
+    at: datetime = Field(description="Device time of the sample (UTC).")
+    seq: int
+    temp_c: float
+    battery_pct: float | None
+    door_open: bool | None
+
+
+class ReadingBucket(BaseModel):
+    """Readings of one time slice, downsampled."""
+
+    start: datetime = Field(
+        description="Start of the slice; slices are aligned to 2000-01-01T00:00Z, "
+        "so the first may start before ``from`` (it counts readings from ``from`` on)."
+    )
+    readings: int
+    min_c: float
+    avg_c: float
+    max_c: float
+
+
+class BoxReadings(BaseModel):
+    """A box's readings over ``[from, to)``: raw, or min/avg/max per bucket."""
+
+    box_id: str
+    from_: datetime = Field(serialization_alias="from")
+    to: datetime
+    bucket_s: int | None = Field(description="Slice length; null for raw readings.")
+    band: TemperatureBand
+    readings: list[ReadingPoint] = Field(
+        description="Raw readings (empty if bucketed)."
+    )
+    buckets: list[ReadingBucket] = Field(description="Slices (empty if raw).")

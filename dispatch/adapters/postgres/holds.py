@@ -126,6 +126,18 @@ def find_by_excursion(tx: Tx, excursion_ref: str) -> Hold | None:
     )
 
 
+def find_by_excursions(tx: Tx, excursion_refs: list[str]) -> dict[str, Hold]:
+    """The holds placed for any of ``excursion_refs``, by ref."""
+    if not excursion_refs:
+        return {}
+    holds = tx.fetch_all(
+        kwargs_row(_hold),
+        SELECT_HOLD.format(where="h.excursion_ref = ANY(%s)"),
+        (excursion_refs,),
+    )
+    return {str(h.excursion_ref): h for h in holds}
+
+
 def list_open_holds(tx: Tx) -> list[Hold]:
     """Holds still waiting for a decision, oldest first."""
     return tx.fetch_all(

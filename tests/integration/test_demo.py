@@ -58,13 +58,21 @@ def test_demo_stops_by_itself_with_the_kpi_summary(data_dir: Path) -> None:
     """A bounded run: progress lines stream, orders are delivered with the
     patient's OTP, the report is written and its paths printed, exit code 0."""
     done = subprocess.run(
-        [str(RXDISPATCH), "demo", "--duration", "50", "--speed", "60",
-         "--data-dir", str(data_dir)],
+        [
+            str(RXDISPATCH),
+            "demo",
+            "--duration",
+            "50",
+            "--speed",
+            "60",
+            "--data-dir",
+            str(data_dir),
+        ],
         capture_output=True,
         text=True,
         timeout=400,
         check=False,
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
     progress = [PROGRESS.match(line) for line in out.splitlines()]
@@ -88,13 +96,23 @@ def test_ctrl_c_ends_an_open_ended_demo_cleanly(data_dir: Path) -> None:
     """``--duration 0`` runs until interrupted; one SIGINT ends the day early:
     the simulator settles and reports, then both children are gone."""
     demo = subprocess.Popen(
-        [str(RXDISPATCH), "demo", "--duration", "0", "--speed", "60",
-         "--policy", "greedy", "--data-dir", str(data_dir)],
+        [
+            str(RXDISPATCH),
+            "demo",
+            "--duration",
+            "0",
+            "--speed",
+            "60",
+            "--policy",
+            "greedy",
+            "--data-dir",
+            str(data_dir),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+    )
     lines: list[str] = []
     delivered = threading.Event()
     reader = threading.Thread(target=_pump, args=(demo.stdout, lines, delivered))

@@ -277,13 +277,16 @@ def test_world_set_up_and_live_channels_through_the_api(
             now = datetime.now(UTC)
             body = {
                 "patient_ref": f"sim-{order.ref}",
-                "patient": {"name": "Maria Borg", "phone": "+356 79000001",
-                            "address": "Residential street, Malta"},
+                "patient": {
+                    "name": "Maria Borg",
+                    "phone": "+356 79000001",
+                    "address": "Residential street, Malta",
+                },
                 "delivery_location": {"lat": order.lat, "lon": order.lon},
                 "lines": [{"sku": x.sku, "quantity": x.quantity} for x in order.lines],
                 "window_start_at": now.isoformat(),
                 "window_end_at": (now + timedelta(hours=1)).isoformat(),
-            }  # fmt: skip
+            }
             created = await client.create_order(token, body, idempotency_key=order.ref)
             retried = await client.create_order(token, body, idempotency_key=order.ref)
             assert retried.order_id == created.order_id
@@ -360,13 +363,21 @@ def _tiny_world(city_dir: Path, around: tuple[float, float] | None = None) -> Wo
     pharmacy = city.pharmacies[0]
     lat, lon = around or (pharmacy.lat, pharmacy.lon)
     data["scenario"].update({"open": "10:00", "close": "10:01", "speed": 1})
-    data["city"] = {"bbox": [lat - 0.004, lon - 0.005, lat + 0.004, lon + 0.005],
-                    "pharmacy_limit": 1}  # fmt: skip
+    data["city"] = {
+        "bbox": [lat - 0.004, lon - 0.005, lat + 0.004, lon + 0.005],
+        "pharmacy_limit": 1,
+    }
     data["demand"].update({"orders": 2, "cold_share": 0.5, "urgent_share": 0.0})
     data["fleet"]["groups"] = [
-        {"count": 1, "vehicle": "scooter", "cold_box_slots": 4,
-         "shift_start": "10:00", "shift_end": "12:00", "controlled": True}
-    ]  # fmt: skip
+        {
+            "count": 1,
+            "vehicle": "scooter",
+            "cold_box_slots": 4,
+            "shift_start": "10:00",
+            "shift_end": "12:00",
+            "controlled": True,
+        }
+    ]
     data["failures"] = {"patient_not_home_share": 0.0}
     return build_world(parse_scenario(data), city)
 

@@ -146,7 +146,11 @@ def test_a_dropped_next_stop_alerts_the_dispatcher_and_is_audited(db, publisher)
         order = orders_repo.get_order(tx, order_id)
     why = "'rider-1' lacks skills ['controlled']"
     plan = Plan(
-        0, NOW, "feasible", 0, 0.0,
+        0,
+        NOW,
+        "feasible",
+        0,
+        0.0,
         (
             RiderRoute(
                 "rider-2",
@@ -154,14 +158,15 @@ def test_a_dropped_next_stop_alerts_the_dispatcher_and_is_audited(db, publisher)
                     PlannedStop(order_id, "pickup", VALLETTA.id, NOW),
                     PlannedStop(order_id, "delivery", None, NOW),
                 ),
-                0, 0,
+                0,
+                0,
             ),
         ),
         (),
         basis_orders={order_id: order.version},
         basis_riders={"rider-1": 0, "rider-2": 0},
         released_stops=(ReleasedStop("rider-1", order_id, why),),
-    )  # fmt: skip
+    )
     with db.transaction() as tx:
         stored = apply_plan(tx, plan, based_on_version=None)
     released = publisher.of_type(RiderStopReleased)

@@ -94,16 +94,20 @@ class PrivateMosquitto:
             flags = ["-c"] if i == 0 else []
             subprocess.run(
                 ["mosquitto_passwd", *flags, "-b", str(passwd), user, password],
-                check=True, capture_output=True,
-            )  # fmt: skip
+                check=True,
+                capture_output=True,
+            )
         shutil.copy(SHIPPED / "acl", self.folder / "acl_file")
         for path in self.folder.iterdir():
             if path.is_file():
                 os.chmod(path, 0o644)
         conf = render_config(
-            port=self.port, tls_port=self.tls_port, folder=self.folder,
-            tls_files=self.tls_files, overrides=overrides,
-        )  # fmt: skip
+            port=self.port,
+            tls_port=self.tls_port,
+            folder=self.folder,
+            tls_files=self.tls_files,
+            overrides=overrides,
+        )
         self.conf_path = self.folder / "mosquitto.conf"
         self.conf_path.write_text(conf)
         os.chmod(self.conf_path, 0o644)

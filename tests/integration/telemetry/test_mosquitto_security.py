@@ -38,9 +38,12 @@ def _subscriber(
 ):
     inbox: queue.Queue[InboundMessage] = queue.Queue()
     transport = MqttTransport(
-        url, client_id=client_id, subscription=subscription_filter(share_group=share),
-        inbox=inbox, ca_file=str(ca) if ca else None,
-    )  # fmt: skip
+        url,
+        client_id=client_id,
+        subscription=subscription_filter(share_group=share),
+        inbox=inbox,
+        ca_file=str(ca) if ca else None,
+    )
     transport.start()
     assert transport.connected.wait(10)
     return transport, inbox

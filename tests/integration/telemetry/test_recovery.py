@@ -62,9 +62,11 @@ def test_database_outage_keeps_the_batch_and_loses_nothing(
     proxy = TcpProxy(db)
     proxy.up()
     service = IngestService(
-        database_url=proxy.url, mqtt_url=broker.url("rxdispatch-ingest", "ingest-pw"),
-        client_id=f"ingest-{unique_id}", params=PARAMS,
-    )  # fmt: skip
+        database_url=proxy.url,
+        mqtt_url=broker.url("rxdispatch-ingest", "ingest-pw"),
+        client_id=f"ingest-{unique_id}",
+        params=PARAMS,
+    )
     with service:
         _publish(broker, f"pub1-{unique_id}", range(10))
         wait_for(lambda: scalar(db, COUNT) == 50)

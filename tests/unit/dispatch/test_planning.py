@@ -292,9 +292,14 @@ def test_quarantined_box_gives_its_rider_no_cold_job():
 def test_quarantine_unlocks_a_cold_pickup_the_rider_was_driving_to():
     """The next stop stays pinned unless it loads cold goods into a quarantined box."""
     previous = Plan(
-        1, NOW, "feasible", 0, 0.0,
-        (RiderRoute("r1", (PlannedStop("c", "pickup", "pa", NOW),), 0, 0),), (),
-    )  # fmt: skip
+        1,
+        NOW,
+        "feasible",
+        0,
+        0.0,
+        (RiderRoute("r1", (PlannedStop("c", "pickup", "pa", NOW),), 0, 0),),
+        (),
+    )
     orders = [order("c", COLD, OrderStatus.ASSIGNED, "r1")]
     pinned = build_problem(snapshot(orders, previous=previous), HaversineProvider())
     assert pinned.problem.vehicles[0].locked_next == ("c", "pickup")
@@ -327,9 +332,14 @@ def test_a_next_stop_the_rider_can_no_longer_make_is_released_for_the_dispatcher
     plan drops that stop, says so (rider, order, why), and the certified rider
     collects the order instead."""
     previous = Plan(
-        1, NOW, "feasible", 0, 0.0,
-        (RiderRoute("r1", (PlannedStop("cs", "pickup", "pa", NOW),), 0, 0),), (),
-    )  # fmt: skip
+        1,
+        NOW,
+        "feasible",
+        0,
+        0.0,
+        (RiderRoute("r1", (PlannedStop("cs", "pickup", "pa", NOW),), 0, 0),),
+        (),
+    )
     orders = [order("cs", CS, OrderStatus.ASSIGNED, "r1")]
     certified = rider("r2", skills=frozenset({"controlled"}))
     snap = snapshot(orders, riders=(rider("r1"), certified), previous=previous)
@@ -356,12 +366,14 @@ def test_dropped_pins_are_the_next_stops_the_unpinned_plan_does_not_keep():
     problem = RoutingProblem(
         durations={"car": np.zeros((3, 3), dtype=np.int64)},
         vehicles=(
-            *(Vehicle(v, 0, profile="car", locked_next=(j, "pickup"))
-              for v, j in pins.items()),
+            *(
+                Vehicle(v, 0, profile="car", locked_next=(j, "pickup"))
+                for v, j in pins.items()
+            ),
             Vehicle("free", 0, profile="car"),
         ),
         jobs=jobs,
-    )  # fmt: skip
+    )
 
     def route(vehicle: str, *jobs: str) -> Route:
         visits = tuple(Visit(j, "pickup", 2, "pa", 0, 0, 0) for j in jobs)
@@ -369,10 +381,15 @@ def test_dropped_pins_are_the_next_stops_the_unpinned_plan_does_not_keep():
 
     known = ReleasedLock("known", "e", "'known' lacks skills")
     solution = RoutingSolution(
-        (route("kept", "a", "f"), route("moved", "f", "b"), route("empty"),
-         route("known", "f"), route("free", "c")),
+        (
+            route("kept", "a", "f"),
+            route("moved", "f", "b"),
+            route("empty"),
+            route("known", "f"),
+            route("free", "c"),
+        ),
         released_locks=(known,),
-    )  # fmt: skip
+    )
     assert dropped_pins(problem, solution) == (
         ReleasedLock("moved", "b", PINS_DROPPED),
         ReleasedLock("idle", "c", PINS_DROPPED),

@@ -116,7 +116,7 @@ class PrivateMosquitto:
         scheme, port = ("mqtts", self.tls_port) if tls else ("mqtt", self.port)
         return f"{scheme}://{user}:{password}@127.0.0.1:{port}"
 
-    def start(self, timeout_s: float = 10.0) -> PrivateMosquitto:
+    def start(self, timeout_s: float = 60.0) -> PrivateMosquitto:
         log = (self.folder / "mosquitto.log").open("ab")
         self.proc = subprocess.Popen(
             [self.binary, "-c", str(self.conf_path)], stdout=log, stderr=log

@@ -14,7 +14,14 @@ from telemetry.ingest import IngestParams
 from telemetry.service import IngestService
 from telemetry.store import TelemetryStore
 
-from .helpers import Publisher, forget_session, reading, scalar, wait_for
+from .helpers import (
+    Publisher,
+    forget_session,
+    reading,
+    scalar,
+    wait_for,
+    wait_subscribed,
+)
 
 INSTANT = (
     "INSERT INTO telemetry.temperature_profile VALUES "
@@ -55,6 +62,7 @@ def service(
     )
     svc.notified = notified  # type: ignore[attr-defined]
     with svc:
+        wait_subscribed(svc)
         yield svc
     forget_session(mqtt_url, f"ingest-{unique_id}")
 

@@ -263,10 +263,14 @@ class MqttTransport:
             self._stamp, self._stamp_t = self._clock.now(), now
         self._put(
             InboundMessage(
-                topic.decode("utf-8", "replace"), payload, self._stamp, mid, qos,
+                topic.decode("utf-8", "replace"),
+                payload,
+                self._stamp,
+                mid,
+                qos,
                 self._generation,
             )
-        )  # fmt: skip
+        )
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         """paho's path (QoS 2, MQTT 5): same hand-off as the fast path."""

@@ -51,9 +51,13 @@ class IngestService:
             clock=self.store.clock,
         )
         self.worker = IngestWorker(
-            self.store, self.inbox, self.transport.ack, params=self.params,
-            on_excursions=on_excursions, on_commit=on_commit,
-        )  # fmt: skip
+            self.store,
+            self.inbox,
+            self.transport.ack,
+            params=self.params,
+            on_excursions=on_excursions,
+            on_commit=on_commit,
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -68,9 +72,11 @@ class IngestService:
             log.warning("could not prepare partitions at startup")
         self.transport.start()
         self._thread = threading.Thread(
-            target=self.worker.run, args=(self._stop,), name="telemetry-ingest",
+            target=self.worker.run,
+            args=(self._stop,),
+            name="telemetry-ingest",
             daemon=True,
-        )  # fmt: skip
+        )
         self._thread.start()
         if wait_connected_s is not None and not self.transport.subscribed.wait(
             wait_connected_s

@@ -252,11 +252,17 @@ class TelemetryStore:
                     cur.executemany(
                         _INSERT_DEAD_LETTER,
                         [
-                            (d.topic, d.payload, d.payload_bytes, d.reason, d.detail,
-                             d.received_at)
+                            (
+                                d.topic,
+                                d.payload,
+                                d.payload_bytes,
+                                d.reason,
+                                d.detail,
+                                d.received_at,
+                            )
                             for d in dead_letters
                         ],
-                    )  # fmt: skip
+                    )
             if after_insert is not None and inserted:
                 try:
                     with conn.transaction():  # savepoint
@@ -323,9 +329,15 @@ class TelemetryStore:
                     door_open_max_s = excluded.door_open_max_s,
                     low_battery_pct = excluded.low_battery_pct, active = true
                 """,
-                (box_id, profile_code, report_interval_s, silent_after_intervals,
-                 door_open_max_s, low_battery_pct),
-            )  # fmt: skip
+                (
+                    box_id,
+                    profile_code,
+                    report_interval_s,
+                    silent_after_intervals,
+                    door_open_max_s,
+                    low_battery_pct,
+                ),
+            )
 
     def box_rules(self) -> dict[BoxId, BoxRules]:
         """Detection rules of every active box, keyed by box id."""
@@ -337,13 +349,21 @@ class TelemetryStore:
             # dispatch's profiles carry no hysteresis: keep it inside the range
             hysteresis_c = min(float(hyst), (high_c - low_c) / 4)  # type: ignore[arg-type]
             profile = TemperatureProfile(
-                str(code), low_c, high_c, hysteresis_c, float(delay),  # type: ignore[arg-type]
-                float(budget), float(window),  # type: ignore[arg-type]
-            )  # fmt: skip
+                str(code),
+                low_c,
+                high_c,
+                hysteresis_c,
+                float(delay),  # type: ignore[arg-type]
+                float(budget),  # type: ignore[arg-type]
+                float(window),  # type: ignore[arg-type]
+            )
             rules[BoxId(str(box))] = BoxRules(
-                profile, low_battery_pct=float(bat), door_open_max_s=float(door),  # type: ignore[arg-type]
-                report_interval_s=float(every), silent_after_intervals=int(n),  # type: ignore[arg-type,call-overload]
-            )  # fmt: skip
+                profile,
+                low_battery_pct=float(bat),  # type: ignore[arg-type]
+                door_open_max_s=float(door),  # type: ignore[arg-type]
+                report_interval_s=float(every),  # type: ignore[arg-type]
+                silent_after_intervals=int(n),  # type: ignore[call-overload]
+            )
         return rules
 
     # -- queries ------------------------------------------------------------------

@@ -268,8 +268,13 @@ def _chart(kpis: list[Kpis], path: Path) -> None:
             xs = [p + (i - (len(keys) - 1) / 2) * width for p in range(len(kpis))]
             values = [row[key] for row in rows]
             heights = [v if v is not None and math.isfinite(v) else 0.0 for v in values]
-            ax.bar(xs, heights, width=width * 0.95, color=_COLOURS[: len(kpis)],
-                   alpha=1.0 if i == 0 else 0.55)  # fmt: skip
+            ax.bar(
+                xs,
+                heights,
+                width=width * 0.95,
+                color=_COLOURS[: len(kpis)],
+                alpha=1.0 if i == 0 else 0.55,
+            )
             for x, v, h in zip(xs, values, heights, strict=True):
                 ax.annotate(_cell(v), (x, h), ha="center", va="bottom", fontsize=8)
         ax.set_xticks(range(len(kpis)), [k.policy for k in kpis])

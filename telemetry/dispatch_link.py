@@ -87,9 +87,12 @@ class DispatchHolds:
         try:
             with self._db.transaction() as tx:
                 hold = place_hold(
-                    tx, reason=reason, actor="telemetry", box_id=box_id,
+                    tx,
+                    reason=reason,
+                    actor="telemetry",
+                    box_id=box_id,
                     excursion_ref=excursion_ref,
-                )  # fmt: skip
+                )
         except ColdBoxNotFound:
             return None
         return PlacedHold(hold.id, hold.order_ids)

@@ -70,9 +70,13 @@ class StoredExcursion:
     def as_episode(self) -> Episode:
         """The detector's view of this row."""
         return Episode(
-            self.kind, self.rule, self.started_at, self.alarmed_at, self.ended_at,
+            self.kind,
+            self.rule,
+            self.started_at,
+            self.alarmed_at,
+            self.ended_at,
             self.peak_c,
-        )  # fmt: skip
+        )
 
 
 def _stored(
@@ -218,10 +222,15 @@ def reconcile(
     created: list[int] = []
     for episode in sorted(episodes, key=lambda e: e.started_at):
         hit = next(
-            (s for s in stored if s.id not in matched and s.kind is episode.kind
-             and s.as_episode().overlaps(episode.started_at, episode.ended_at)),
+            (
+                s
+                for s in stored
+                if s.id not in matched
+                and s.kind is episode.kind
+                and s.as_episode().overlaps(episode.started_at, episode.ended_at)
+            ),
             None,
-        )  # fmt: skip
+        )
         if hit is None:
             created.append(_insert(conn, box_id, episode, profile_code, now))
             continue
@@ -230,10 +239,12 @@ def reconcile(
             _update(conn, hit.id, episode, now)
     if retract_from is not None:
         stale = [
-            s.id for s in stored
-            if s.id not in matched and s.started_at >= retract_from
+            s.id
+            for s in stored
+            if s.id not in matched
+            and s.started_at >= retract_from
             and s.kind is not ExcursionKind.BOX_SILENT
-        ]  # fmt: skip
+        ]
         if stale:
             conn.execute(
                 "UPDATE telemetry.excursion SET retracted_at = %s WHERE id = ANY(%s)",
@@ -254,10 +265,20 @@ def _insert(
         VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
         RETURNING id
         """,
-        (box_id, e.kind.value, e.rule.value, profile_code,
-         "open" if e.ended_at is None else "resolved", e.started_at, e.alarmed_at,
-         e.ended_at, e.peak_c, now, None if e.ended_at is None else now),
-    )  # fmt: skip
+        (
+            box_id,
+            e.kind.value,
+            e.rule.value,
+            profile_code,
+            "open" if e.ended_at is None else "resolved",
+            e.started_at,
+            e.alarmed_at,
+            e.ended_at,
+            e.peak_c,
+            now,
+            None if e.ended_at is None else now,
+        ),
+    )
     assert row is not None  # noqa: S101
     new_id: int = row["id"]
     return new_id
@@ -273,9 +294,18 @@ def _update(conn: Conn, excursion_id: int, e: Episode, now: datetime) -> None:
                                ELSE coalesce(resolved_at, %s) END
         WHERE id = %s
         """,
-        (e.rule.value, e.started_at, e.alarmed_at, e.ended_at, e.peak_c, e.ended_at,
-         e.ended_at, now, excursion_id),
-    )  # fmt: skip
+        (
+            e.rule.value,
+            e.started_at,
+            e.alarmed_at,
+            e.ended_at,
+            e.peak_c,
+            e.ended_at,
+            e.ended_at,
+            now,
+            excursion_id,
+        ),
+    )
 
 
 def boxes_with_episodes(conn: Conn, boxes: Sequence[str], since: datetime) -> set[str]:

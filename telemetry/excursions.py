@@ -235,9 +235,13 @@ class _ConditionTracker:
         if self._alarm is None or self._start is None:
             return None
         return Episode(
-            self.spec.kind, self._alarm[1], self._start, self._alarm[0], ended_at,
+            self.spec.kind,
+            self._alarm[1],
+            self._start,
+            self._alarm[0],
+            ended_at,
             self._peak,
-        )  # fmt: skip
+        )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -256,28 +260,44 @@ def _conditions(rules: BoxRules) -> tuple[_Condition, ...]:
 
     return (
         _Condition(
-            ExcursionKind.TEMPERATURE_HIGH, lambda s: s.temp_c > p.high_c,
+            ExcursionKind.TEMPERATURE_HIGH,
+            lambda s: s.temp_c > p.high_c,
             lambda s: s.temp_c <= p.high_c - p.hysteresis_c,
-            p.single_event_delay_s, p.cumulative_budget_s, window, temp,
+            p.single_event_delay_s,
+            p.cumulative_budget_s,
+            window,
+            temp,
         ),
         _Condition(
-            ExcursionKind.TEMPERATURE_LOW, lambda s: s.temp_c < p.low_c,
+            ExcursionKind.TEMPERATURE_LOW,
+            lambda s: s.temp_c < p.low_c,
             lambda s: s.temp_c >= p.low_c + p.hysteresis_c,
-            p.single_event_delay_s, p.cumulative_budget_s, window, temp,
+            p.single_event_delay_s,
+            p.cumulative_budget_s,
+            window,
+            temp,
             prefer_max=False,
         ),
         _Condition(
             ExcursionKind.LOW_BATTERY,
             lambda s: s.battery_pct is not None and s.battery_pct < low_bat,
             lambda s: s.battery_pct is not None and s.battery_pct >= bat_back,
-            0.0, None, window, battery, prefer_max=False,
+            0.0,
+            None,
+            window,
+            battery,
+            prefer_max=False,
         ),
         _Condition(
-            ExcursionKind.DOOR_OPEN, lambda s: s.door_open is True,
-            lambda s: s.door_open is False, rules.door_open_max_s, None, window,
+            ExcursionKind.DOOR_OPEN,
+            lambda s: s.door_open is True,
+            lambda s: s.door_open is False,
+            rules.door_open_max_s,
+            None,
+            window,
             lambda s: None,
         ),
-    )  # fmt: skip
+    )
 
 
 class BoxTracker:
@@ -382,10 +402,15 @@ def temperature_record(
     if len(series) == 1:
         out_s = 0.0 if profile.low_c <= temps[0] <= profile.high_c else out_s
     return TemperatureRecord(
-        len(series), series[0].recorded_at, series[-1].recorded_at,
-        min(temps), max(temps),
-        mean_kinetic_temperature_c(temps, weights), out_s / 60.0, profile.code,
-    )  # fmt: skip
+        len(series),
+        series[0].recorded_at,
+        series[-1].recorded_at,
+        min(temps),
+        max(temps),
+        mean_kinetic_temperature_c(temps, weights),
+        out_s / 60.0,
+        profile.code,
+    )
 
 
 #: USP <1079.2>: MKT evaluates an excursion over 24 consecutive hours for

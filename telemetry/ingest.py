@@ -122,9 +122,11 @@ class IngestWorker:
         """Process batches until ``stop`` is set; unacked work is left to the broker."""
         decoded: queue.Queue[_Batch] = queue.Queue(maxsize=2)
         decoder = threading.Thread(
-            target=self._decode_loop, args=(stop, decoded), name="telemetry-decode",
+            target=self._decode_loop,
+            args=(stop, decoded),
+            name="telemetry-decode",
             daemon=True,
-        )  # fmt: skip
+        )
         decoder.start()
         pending: _Batch | None = None
         while not stop.is_set():
@@ -257,9 +259,11 @@ class IngestWorker:
                     if box not in self._rules:
                         raise UnknownBox(box)
                 readings += decode_payload(
-                    message.payload, box_id=box, received_at=message.received_at,
+                    message.payload,
+                    box_id=box,
+                    received_at=message.received_at,
                     limits=p.codec,
-                )  # fmt: skip
+                )
             except PayloadRejected as exc:
                 dead.append(self._dead_letter(message, exc.reason.value, exc.detail))
             except Exception:  # a decoder bug must not stop the worker
@@ -274,9 +278,13 @@ class IngestWorker:
     ) -> DeadLetter:
         cap = self.params.dead_letter_payload_bytes
         return DeadLetter(
-            message.topic[:512], message.payload[:cap], len(message.payload), reason,
-            detail[:200], message.received_at,
-        )  # fmt: skip
+            message.topic[:512],
+            message.payload[:cap],
+            len(message.payload),
+            reason,
+            detail[:200],
+            message.received_at,
+        )
 
     def _write_retrying(
         self, batch: _Batch, stop: threading.Event | None
@@ -329,9 +337,10 @@ class IngestWorker:
                 result, dead = self._store.write_batch([], [letter]), [letter]
             all_dead += dead
             total = WriteResult(
-                total.inserted + result.inserted, total.staged + result.staged,
+                total.inserted + result.inserted,
+                total.staged + result.staged,
                 total.dead_letters + result.dead_letters,
-            )  # fmt: skip
+            )
         return total, all_dead
 
     def _detect(

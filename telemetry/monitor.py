@@ -127,9 +127,13 @@ class ExcursionMonitor:
                 rules = self._rules_of(box)
                 assert rules is not None  # noqa: S101
                 created += excursion_store.reconcile(
-                    conn, box, episodes, profile_code=rules.profile.code,
-                    retract_from=retract_from, now=now,
-                )  # fmt: skip
+                    conn,
+                    box,
+                    episodes,
+                    profile_code=rules.profile.code,
+                    retract_from=retract_from,
+                    now=now,
+                )
         self._silent.difference_update(silent_back)
         return created
 

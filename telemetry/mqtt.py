@@ -204,6 +204,9 @@ class MqttTransport:
         self._generation = 0
         self._gen_lock = threading.Lock()
         self.connected = threading.Event()
+        # set once the broker acknowledged the subscription of this connection:
+        # messages published from then on reach the inbox (until a disconnect)
+        self.subscribed = threading.Event()
         self._keepalive_s = keepalive_s
         client = _IngestClient(
             self._on_publish,
@@ -219,6 +222,7 @@ class MqttTransport:
             client.tls_set(ca_certs=ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
         client.reconnect_delay_set(min_delay=1, max_delay=5)
         client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         self._client = client
@@ -236,12 +240,21 @@ class MqttTransport:
         self.connected.set()
         log.info("mqtt connected, subscribed to %s", self.subscription)
 
+    def _on_subscribe(
+        self, _c: mqtt.Client, _u: Any, _mid: int, reasons: list[Any], _p: Any
+    ) -> None:
+        if any(reason.is_failure for reason in reasons):
+            log.warning("mqtt subscription to %s refused", self.subscription)
+            return
+        self.subscribed.set()
+
     def _on_disconnect(
         self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any
     ) -> None:
         with self._gen_lock:  # acks still queued for the old connection are void
             self._generation += 1
         self.connected.clear()
+        self.subscribed.clear()
         log.info("mqtt disconnected: %s", reason)
 
     def _on_publish(self, topic: bytes, payload: bytes, mid: int, qos: int) -> None:
@@ -250,10 +263,14 @@ class MqttTransport:
             self._stamp, self._stamp_t = self._clock.now(), now
         self._put(
             InboundMessage(
-                topic.decode("utf-8", "replace"), payload, self._stamp, mid, qos,
+                topic.decode("utf-8", "replace"),
+                payload,
+                self._stamp,
+                mid,
+                qos,
                 self._generation,
             )
-        )  # fmt: skip
+        )
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         """paho's path (QoS 2, MQTT 5): same hand-off as the fast path."""

@@ -128,10 +128,16 @@ class ExcursionNotifier:
         self._quarantine(excursion)
         hold = self._hold(excursion)
         event = ExcursionOpened(
-            excursion.id, excursion.box_id, excursion.kind.value, excursion.rule.value,
-            excursion.started_at, excursion.alarmed_at, excursion.peak_c,
-            hold.hold_id if hold else None, hold.order_ids if hold else (),
-        )  # fmt: skip
+            excursion.id,
+            excursion.box_id,
+            excursion.kind.value,
+            excursion.rule.value,
+            excursion.started_at,
+            excursion.alarmed_at,
+            excursion.peak_c,
+            hold.hold_id if hold else None,
+            hold.order_ids if hold else (),
+        )
         if self._publisher is not None:
             self._publisher.publish(event)
         if self._webhooks is not None:

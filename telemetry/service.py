@@ -51,28 +51,37 @@ class IngestService:
             clock=self.store.clock,
         )
         self.worker = IngestWorker(
-            self.store, self.inbox, self.transport.ack, params=self.params,
-            on_excursions=on_excursions, on_commit=on_commit,
-        )  # fmt: skip
+            self.store,
+            self.inbox,
+            self.transport.ack,
+            params=self.params,
+            on_excursions=on_excursions,
+            on_commit=on_commit,
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self, *, wait_connected_s: float | None = 10.0) -> IngestService:
-        """Prepare partitions, connect, start the worker thread."""
+        """Prepare partitions, connect, start the worker thread; then wait up to
+        ``wait_connected_s`` until the broker acknowledged the subscription (from
+        then on every message published reaches this worker; the transport's
+        ``subscribed`` event tells when that is)."""
         try:
             self.store.ensure_partitions_around(self.store.clock.now())
         except Exception:  # the worker retries; partitions are re-ensured per batch
             log.warning("could not prepare partitions at startup")
         self.transport.start()
         self._thread = threading.Thread(
-            target=self.worker.run, args=(self._stop,), name="telemetry-ingest",
+            target=self.worker.run,
+            args=(self._stop,),
+            name="telemetry-ingest",
             daemon=True,
-        )  # fmt: skip
+        )
         self._thread.start()
-        if wait_connected_s is not None and not self.transport.connected.wait(
+        if wait_connected_s is not None and not self.transport.subscribed.wait(
             wait_connected_s
         ):
-            log.warning("mqtt broker not reachable yet; still retrying")
+            log.warning("mqtt broker not reachable or not subscribed yet; retrying")
         return self
 
     def stop(self) -> None:

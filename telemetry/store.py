@@ -433,11 +433,17 @@ class TelemetryStore:
                     cur.executemany(
                         _INSERT_DEAD_LETTER,
                         [
-                            (d.topic, d.payload, d.payload_bytes, d.reason, d.detail,
-                             d.received_at)
+                            (
+                                d.topic,
+                                d.payload,
+                                d.payload_bytes,
+                                d.reason,
+                                d.detail,
+                                d.received_at,
+                            )
                             for d in dead_letters
                         ],
-                    )  # fmt: skip
+                    )
             if after_insert is not None and inserted:
                 try:
                     with conn.transaction():  # savepoint
@@ -504,9 +510,15 @@ class TelemetryStore:
                     door_open_max_s = excluded.door_open_max_s,
                     low_battery_pct = excluded.low_battery_pct, active = true
                 """,
-                (box_id, profile_code, report_interval_s, silent_after_intervals,
-                 door_open_max_s, low_battery_pct),
-            )  # fmt: skip
+                (
+                    box_id,
+                    profile_code,
+                    report_interval_s,
+                    silent_after_intervals,
+                    door_open_max_s,
+                    low_battery_pct,
+                ),
+            )
 
     def box_rules(self) -> dict[BoxId, BoxRules]:
         """Detection rules of every active box, keyed by box id."""

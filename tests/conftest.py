@@ -14,12 +14,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from dispatch.adapters.postgres.database import create_database, drop_database, migrate
 from dispatch.adapters.postgres.embedded import start_embedded_postgres
 from telemetry.embedded_broker import EmbeddedBroker
 
 REPO = Path(__file__).resolve().parent.parent
+
+# A property test is judged on what it checks, not on the host's speed: no
+# per-example deadline and no "too slow" health check (CI shares a busy machine).
+settings.register_profile(
+    "rxdispatch", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("rxdispatch")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

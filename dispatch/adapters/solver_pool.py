@@ -1,12 +1,13 @@
 """Runs ``routing.solve`` in a worker process, off the event loop, with a deadline.
 
 The deadline is the solver's time limit plus ``grace_s`` (model building is not
-part of the limit and grows with the problem). One worker (``max_workers=1``: the
-machines have two cores and the API needs one). The worker is started with the
-``spawn`` method so it inherits no threads or sockets (psycopg pools, MQTT) from
-the parent. A solve that misses its deadline
-raises :class:`SolverTimedOut` and the worker is replaced, so a stuck solve never
-blocks the next plan.
+part of the limit and grows with the problem). It counts from a started worker:
+starting one (an interpreter importing OR-Tools, seconds on a busy host) is done
+first, outside any deadline. One worker (``max_workers=1``: the machines have
+two cores and the API needs one). The worker is started with the ``spawn``
+method so it inherits no threads or sockets (psycopg pools, MQTT) from the
+parent. A solve that misses its deadline raises :class:`SolverTimedOut` and the
+worker is replaced, so a stuck solve never blocks the next plan.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class SolverPool:
     def __init__(self, *, grace_s: float = 10.0) -> None:
         self.grace_s = grace_s
         self._executor = self._new_executor()
+        self._warm = False
 
     @staticmethod
     def _new_executor() -> ProcessPoolExecutor:
@@ -47,6 +49,7 @@ class SolverPool:
         """Start the worker and import the solver (so the first plan is not slow)."""
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, _warm_up)
+        self._warm = True
 
     async def solve(
         self,
@@ -54,7 +57,10 @@ class SolverPool:
         params: SolverParams,
         initial: RoutingSolution | None = None,
     ) -> RoutingSolution:
-        """Solve in the worker; ``SolverTimedOut`` after time limit + grace."""
+        """Solve in the worker; ``SolverTimedOut`` after time limit + grace (counted
+        once the worker is up: it is started first if need be)."""
+        if not self._warm:
+            await self.warm_up()
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._executor, solve, problem, params, initial)
         try:
@@ -67,6 +73,7 @@ class SolverPool:
     def _replace_worker(self) -> None:
         old = self._executor
         self._executor = self._new_executor()
+        self._warm = False
         for process in list(getattr(old, "_processes", {}).values()):
             process.terminate()
         old.shutdown(wait=False, cancel_futures=True)

@@ -104,9 +104,12 @@ def test_client_requests_match_the_openapi_contract() -> None:
             "t", pharmacy_id="osm-node-1", name="P", lat=35.9, lon=14.5
         )
         await client.create_product(
-            "t", sku="CD-MOR-10-60", name="Morphine", storage_class="ambient",
+            "t",
+            sku="CD-MOR-10-60",
+            name="Morphine",
+            storage_class="ambient",
             controlled_schedule="II",
-        )  # fmt: skip
+        )
         await client.import_stock("t", "p1", [("S", "L1", date(2027, 1, 1), 3)])
         await client.create_rider(
             "t", rider_id="r1", name="R", vehicle="bike", cold_box_slots=2
@@ -124,9 +127,14 @@ def test_client_requests_match_the_openapi_contract() -> None:
         await client.my_route("d")
         await client.confirm_pickup("d", "o1", lot_ids=[1, 2], lat=35.9, lon=14.5)
         await client.confirm_delivery(
-            "d", "o1", otp="123456", lat=35.9, lon=14.5,
-            id_check=("national_id", "42"), signature="M0 0 L1 1",
-        )  # fmt: skip
+            "d",
+            "o1",
+            otp="123456",
+            lat=35.9,
+            lon=14.5,
+            id_check=("national_id", "42"),
+            signature="M0 0 L1 1",
+        )
         await client.report_failure(
             "d", "o1", reason="patient_absent", lat=35.9, lon=14.5
         )

@@ -21,6 +21,9 @@ from dispatch.settings import DatabaseSettings
 from telemetry.embedded_broker import free_port
 
 PASSWORD = "correct-horse-battery"
+#: Bound of waits on a server, a feed or a worker. Generous on purpose (a busy CI
+#: host is slow): a wait ends as soon as its condition holds.
+WAIT_S = 60.0
 
 
 def api_settings(database_url: str, **api: Any) -> AppSettings:
@@ -97,13 +100,12 @@ def server(fresh_db: str) -> Iterator[tuple[str, FastAPI]]:
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
+    deadline = time.monotonic() + WAIT_S
+    while not srv.started and thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert srv.started
+    assert srv.started, "uvicorn did not start"
     try:
         yield f"127.0.0.1:{port}", app
     finally:
         srv.should_exit = True
-        thread.join(10)
+        thread.join(WAIT_S)

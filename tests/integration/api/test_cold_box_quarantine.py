@@ -18,9 +18,13 @@ def _box_with_rider(client: TestClient, creds: Credentials) -> None:
     client.post(
         "/riders",
         headers=disp,
-        json={"id": RIDER, "name": "Marija", "vehicle_type": "scooter",
-              "cold_box_slots": 2},
-    ).raise_for_status()  # fmt: skip
+        json={
+            "id": RIDER,
+            "name": "Marija",
+            "vehicle_type": "scooter",
+            "cold_box_slots": 2,
+        },
+    ).raise_for_status()
     client.post(
         "/cold-boxes",
         headers=disp,

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+import paho.mqtt.client as mqtt
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -17,9 +19,17 @@ from api.app import create_app
 from api.auth.principals import Role
 from dispatch.orders import fulfilment
 from telemetry.settings import TelemetrySettings
-from tests.integration.api.conftest import PASSWORD, api_settings, login, services_of
+from tests.integration.api.conftest import (
+    PASSWORD,
+    WAIT_S,
+    api_settings,
+    login,
+    services_of,
+)
 from tests.integration.api.test_order_flow import PHARMACY, _order_body
 from tests.mqtt_clients import connected_client
+
+DEAD_LETTERS = "SELECT count(*) FROM telemetry.dead_letter"
 
 
 @pytest.fixture
@@ -36,6 +46,7 @@ def ingest_client(
         share_group=None,
     )
     with TestClient(create_app(settings)) as client:
+        _wait_until_ingesting(mqtt_url, prefix, fresh_db)
         yield client, prefix
 
 
@@ -43,10 +54,29 @@ def _publish(mqtt_url: str, topic: str, payload: bytes) -> None:
     pub = connected_client(mqtt_url)
     pub.loop_start()
     try:
-        pub.publish(topic, payload, qos=1).wait_for_publish(10)
+        info = pub.publish(topic, payload, qos=1)
+        info.wait_for_publish(WAIT_S)
+        assert info.is_published(), "the broker did not acknowledge the message"
     finally:
         pub.loop_stop()
         pub.disconnect()
+
+
+def _wait_until_ingesting(mqtt_url: str, prefix: str, database_url: str) -> None:
+    """Publish a probe until the app's ingest worker dead-letters one: from then on
+    its subscription is in place (a message published before the broker
+    acknowledged it would be lost)."""
+    probe = f"{prefix}/boxes/probe-box/telemetry"
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        _publish(mqtt_url, probe, b"probe")
+        for _ in range(20):
+            with psycopg.connect(database_url) as conn:
+                row = conn.execute(DEAD_LETTERS).fetchone()
+            if row and row[0]:
+                return
+            time.sleep(0.1)
+    raise AssertionError("the app's ingest worker never received a probe")
 
 
 def _recv_alert(ws: Any, kind: str, limit: int = 500) -> dict[str, Any]:
@@ -154,7 +184,7 @@ def test_excursion_holds_the_order_and_a_pharmacist_releases_it(
         json={"note": "MKT within limits"},
     )
     assert released.status_code == 200, released.text
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + WAIT_S
     status = ""
     while time.monotonic() < deadline:
         status = client.get(f"/orders/{order['id']}", headers=disp).json()["status"]

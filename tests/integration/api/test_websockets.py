@@ -18,7 +18,7 @@ from api.auth.principals import Role
 from api.live.geofence import FenceKind
 from api.live.hub import DISPATCH_TOPIC
 from api.live.tracker import RouteStop
-from tests.integration.api.conftest import Credentials, services_of
+from tests.integration.api.conftest import WAIT_S, Credentials, services_of
 
 
 def _recv_until(ws: Any, type_: str, limit: int = 50) -> dict[str, Any]:
@@ -113,9 +113,9 @@ def test_arrival_at_a_stop_is_pushed_recorded_and_pins_the_eta(
     assert fence["order_id"] == "order-1"
     assert eta.startswith("2030-01-01T12:00:00")
     assert eta != far_eta
-    for _ in range(50):
-        if services.fence_events.events_of(creds.rider_id):
-            break
+    deadline = time.monotonic() + WAIT_S  # the arrival is stored in the background
+    while not services.fence_events.events_of(creds.rider_id):
+        assert time.monotonic() < deadline, "the arrival was not stored"
         time.sleep(0.1)
     [row] = services.fence_events.events_of(creds.rider_id)
     assert row["transition"] == "arrived"
@@ -161,6 +161,10 @@ def test_real_server_heartbeats_and_fan_out_with_websockets_library(server) -> N
         types = []
         for _ in range(3):
             types.append(orjson.loads(await d1.recv())["type"])
+        # d2's hello: the server has subscribed it (it does so after the
+        # handshake), so the rider's fix below cannot miss it
+        hello = orjson.loads(await asyncio.wait_for(d2.recv(), WAIT_S))
+        assert hello["type"] == "hello"
         rider = await websockets.connect(
             f"ws://{host}/ws/rider",
             additional_headers={"Authorization": f"Bearer {rider_token}"},
@@ -173,7 +177,7 @@ def test_real_server_heartbeats_and_fan_out_with_websockets_library(server) -> N
         got = []
         for ws in (d1, d2):
             while True:
-                frame = orjson.loads(await asyncio.wait_for(ws.recv(), 5))
+                frame = orjson.loads(await asyncio.wait_for(ws.recv(), WAIT_S))
                 if frame["type"] == "positions":
                     got.append(frame["data"])
                     break

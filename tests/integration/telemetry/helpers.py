@@ -16,7 +16,12 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from telemetry.mqtt import parse_mqtt_url
+from telemetry.service import IngestService
 from telemetry.topics import telemetry_topic
+
+#: Bound of every wait on the broker, a worker or the database. Generous on
+#: purpose (a busy CI host is slow): a wait ends as soon as its condition holds.
+WAIT_S = 60.0
 
 
 def reading(
@@ -67,7 +72,7 @@ class Publisher:
         body = raw if raw is not None else orjson.dumps(payload)
         self.client.publish(topic or telemetry_topic(box_id, self.prefix), body, qos=1)
 
-    def wait_acked(self, n: int, timeout_s: float = 20) -> None:
+    def wait_acked(self, n: int, timeout_s: float = WAIT_S) -> None:
         wait_for(lambda: self.acked >= n, timeout_s, f"{n} PUBACKs")
 
     def close(self) -> None:
@@ -76,20 +81,31 @@ class Publisher:
 
 
 def forget_session(url: str, client_id: str) -> None:
-    """Drop a persistent session left on a shared broker (clean-session connect)."""
+    """Drop a persistent session left on a shared broker (clean-session connect,
+    done once the broker acknowledged it)."""
     addr = parse_mqtt_url(url)
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
     if addr.username:
         client.username_pw_set(addr.username, addr.password)
+    acked = threading.Event()
+    client.on_connect = lambda *_: acked.set()
     client.connect(addr.host, addr.port)
     client.loop_start()
-    time.sleep(0.2)
-    client.loop_stop()
-    client.disconnect()
+    try:
+        acked.wait(WAIT_S)
+    finally:
+        client.loop_stop()
+        client.disconnect()
+
+
+def wait_subscribed(service: IngestService, timeout_s: float = WAIT_S) -> None:
+    """Wait until the broker acknowledged the worker's subscription: a message
+    published before that would not reach the worker."""
+    wait_for(service.transport.subscribed.is_set, timeout_s, "the ingest subscription")
 
 
 def wait_for(
-    predicate: Callable[[], bool], timeout_s: float = 60, what: str = "condition"
+    predicate: Callable[[], bool], timeout_s: float = WAIT_S, what: str = "condition"
 ) -> None:
     """Poll until ``predicate`` holds; fail with ``what`` after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s

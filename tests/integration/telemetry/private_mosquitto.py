@@ -94,16 +94,20 @@ class PrivateMosquitto:
             flags = ["-c"] if i == 0 else []
             subprocess.run(
                 ["mosquitto_passwd", *flags, "-b", str(passwd), user, password],
-                check=True, capture_output=True,
-            )  # fmt: skip
+                check=True,
+                capture_output=True,
+            )
         shutil.copy(SHIPPED / "acl", self.folder / "acl_file")
         for path in self.folder.iterdir():
             if path.is_file():
                 os.chmod(path, 0o644)
         conf = render_config(
-            port=self.port, tls_port=self.tls_port, folder=self.folder,
-            tls_files=self.tls_files, overrides=overrides,
-        )  # fmt: skip
+            port=self.port,
+            tls_port=self.tls_port,
+            folder=self.folder,
+            tls_files=self.tls_files,
+            overrides=overrides,
+        )
         self.conf_path = self.folder / "mosquitto.conf"
         self.conf_path.write_text(conf)
         os.chmod(self.conf_path, 0o644)
@@ -112,7 +116,7 @@ class PrivateMosquitto:
         scheme, port = ("mqtts", self.tls_port) if tls else ("mqtt", self.port)
         return f"{scheme}://{user}:{password}@127.0.0.1:{port}"
 
-    def start(self, timeout_s: float = 10.0) -> PrivateMosquitto:
+    def start(self, timeout_s: float = 60.0) -> PrivateMosquitto:
         log = (self.folder / "mosquitto.log").open("ab")
         self.proc = subprocess.Popen(
             [self.binary, "-c", str(self.conf_path)], stdout=log, stderr=log

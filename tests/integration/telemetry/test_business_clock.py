@@ -19,7 +19,14 @@ from telemetry.notify import ExcursionNotifier
 from telemetry.service import IngestService
 from telemetry.store import TelemetryStore
 
-from .helpers import Publisher, forget_session, reading, scalar, wait_for
+from .helpers import (
+    Publisher,
+    forget_session,
+    reading,
+    scalar,
+    wait_for,
+    wait_subscribed,
+)
 
 WEEK = timedelta(days=7)
 INSTANT = (
@@ -132,6 +139,7 @@ def warped_service(
         clock=WarpClock(datetime.now(UTC) + WEEK, time.time(), 30.0),
     )
     with svc:
+        wait_subscribed(svc)
         yield svc
     forget_session(mqtt_url, f"ingest-{unique_id}")
 

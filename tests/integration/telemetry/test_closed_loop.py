@@ -103,9 +103,11 @@ def test_excursion_holds_the_boxs_orders_and_notifies_once(
     created = monitor.process(written.inserted)
     assert len(created) == 1
     notifier = ExcursionNotifier(
-        store, holds=DispatchHolds(db), publisher=publisher,
+        store,
+        holds=DispatchHolds(db),
+        publisher=publisher,
         webhooks=WebhookSender([webhook_url], SECRET, backoff_s=0.01),
-    )  # fmt: skip
+    )
     assert notifier.notify(created[0])
     assert not notifier.notify(created[0])  # one notification per episode
     with db.transaction() as tx:
@@ -119,9 +121,11 @@ def test_excursion_holds_the_boxs_orders_and_notifies_once(
     assert opened[0].kind == "temperature_high"
     ((headers, body),) = _Receiver.received
     assert verify(
-        SECRET, headers["X-Rxdispatch-Timestamp"], body,
+        SECRET,
+        headers["X-Rxdispatch-Timestamp"],
+        body,
         headers["X-Rxdispatch-Signature"],
-    )  # fmt: skip
+    )
     assert not verify(
         SECRET,
         headers["X-Rxdispatch-Timestamp"],

@@ -14,7 +14,14 @@ from telemetry.ingest import IngestParams
 from telemetry.service import IngestService
 from telemetry.store import TelemetryStore
 
-from .helpers import Publisher, forget_session, reading, scalar, wait_for
+from .helpers import (
+    Publisher,
+    forget_session,
+    reading,
+    scalar,
+    wait_for,
+    wait_subscribed,
+)
 
 INSTANT = (
     "INSERT INTO telemetry.temperature_profile VALUES "
@@ -47,11 +54,15 @@ def service(
         topic_prefix=prefix, codec=CodecLimits(max_payload_bytes=2048)
     )
     svc = IngestService(
-        database_url=fresh_db, mqtt_url=mqtt_url, client_id=f"ingest-{unique_id}",
-        params=params, on_excursions=notified.extend,
-    )  # fmt: skip
+        database_url=fresh_db,
+        mqtt_url=mqtt_url,
+        client_id=f"ingest-{unique_id}",
+        params=params,
+        on_excursions=notified.extend,
+    )
     svc.notified = notified  # type: ignore[attr-defined]
     with svc:
+        wait_subscribed(svc)
         yield svc
     forget_session(mqtt_url, f"ingest-{unique_id}")
 
@@ -84,16 +95,21 @@ def test_readings_are_stored_once_and_bad_input_is_dead_lettered(
         lambda: scalar(fresh_db, "SELECT count(*) FROM telemetry.dead_letter") == 5
     )
     with psycopg.connect(fresh_db) as conn:
-        reasons: dict[str, int] = dict(conn.execute(
-            "SELECT reason, count(*) FROM telemetry.dead_letter GROUP BY reason"
-        ).fetchall())  # fmt: skip
+        reasons: dict[str, int] = dict(
+            conn.execute(
+                "SELECT reason, count(*) FROM telemetry.dead_letter GROUP BY reason"
+            ).fetchall()
+        )
         distinct = conn.execute(
             "SELECT count(DISTINCT (box_id, seq)) FROM telemetry.reading"
         ).fetchone()
     assert reasons == {
-        "malformed_json": 1, "non_finite": 1, "unknown_box": 1,
-        "timestamp_in_future": 1, "oversized_payload": 1,
-    }  # fmt: skip
+        "malformed_json": 1,
+        "non_finite": 1,
+        "unknown_box": 1,
+        "timestamp_in_future": 1,
+        "oversized_payload": 1,
+    }
     assert distinct == (7,)
     wait_for(lambda: service.worker.metrics.duplicates == 1, what="duplicate count")
 
@@ -109,8 +125,9 @@ def test_excursion_opens_once_and_resolves(
         wait_for(functools.partial(_count_is, fresh_db, seq + 1))
     wait_for(lambda: len(service.notified) == 1, what="one notification")  # type: ignore[attr-defined]
     publisher.send("box-hot", reading(10, 5.0))
-    wait_for(lambda: scalar(
-        fresh_db, "SELECT status FROM telemetry.excursion") == "resolved")  # fmt: skip
+    wait_for(
+        lambda: scalar(fresh_db, "SELECT status FROM telemetry.excursion") == "resolved"
+    )
     with psycopg.connect(fresh_db) as conn:
         rows = conn.execute(
             "SELECT kind, rule, peak_c, ended_at IS NOT NULL FROM telemetry.excursion"

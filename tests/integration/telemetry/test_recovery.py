@@ -11,7 +11,7 @@ from telemetry.ingest import IngestParams
 from telemetry.service import IngestService
 from telemetry.store import TelemetryStore
 
-from .helpers import Publisher, TcpProxy, reading, scalar, wait_for
+from .helpers import Publisher, TcpProxy, reading, scalar, wait_for, wait_subscribed
 from .private_mosquitto import PrivateMosquitto, mosquitto_binary
 
 pytestmark = [
@@ -62,10 +62,13 @@ def test_database_outage_keeps_the_batch_and_loses_nothing(
     proxy = TcpProxy(db)
     proxy.up()
     service = IngestService(
-        database_url=proxy.url, mqtt_url=broker.url("rxdispatch-ingest", "ingest-pw"),
-        client_id=f"ingest-{unique_id}", params=PARAMS,
-    )  # fmt: skip
+        database_url=proxy.url,
+        mqtt_url=broker.url("rxdispatch-ingest", "ingest-pw"),
+        client_id=f"ingest-{unique_id}",
+        params=PARAMS,
+    )
     with service:
+        wait_subscribed(service)
         _publish(broker, f"pub1-{unique_id}", range(10))
         wait_for(lambda: scalar(db, COUNT) == 50)
         proxy.down()
@@ -89,6 +92,7 @@ def test_worker_stopped_before_ack_gets_its_messages_redelivered(
         database_url=proxy.url, mqtt_url=url, client_id=client_id, params=PARAMS
     ).start()
     try:
+        wait_subscribed(first)
         _publish(broker, f"pub-{unique_id}", range(20))
         wait_for(lambda: first.worker.metrics.store_retries >= 2, what="retries")
     finally:

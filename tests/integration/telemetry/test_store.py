@@ -17,10 +17,15 @@ T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
 
 def _readings(n: int, start_seq: int = 0, temp_c: float = 5.0) -> list[Reading]:
     return [
-        Reading(BOX, start_seq + i, T0 + timedelta(minutes=start_seq + i),
-                temp_c + (i % 3), received_at=datetime.now(UTC))
+        Reading(
+            BOX,
+            start_seq + i,
+            T0 + timedelta(minutes=start_seq + i),
+            temp_c + (i % 3),
+            received_at=datetime.now(UTC),
+        )
         for i in range(n)
-    ]  # fmt: skip
+    ]
 
 
 @pytest.fixture

@@ -46,9 +46,14 @@ def test_order_body_matches_order_create() -> None:
     assert body["patient"]["name"] == "Maria Borg"
     assert body["delivery_location"] == {"lat": 35.9, "lon": 14.5}
     assert set(body) == {
-        "patient_ref", "patient", "delivery_location", "lines",
-        "window_start_at", "window_end_at", "priority",
-    }  # fmt: skip
+        "patient_ref",
+        "patient",
+        "delivery_location",
+        "lines",
+        "window_start_at",
+        "window_end_at",
+        "priority",
+    }
 
 
 def test_standard_priority() -> None:

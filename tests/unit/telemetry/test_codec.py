@@ -60,9 +60,16 @@ def test_single_reading_fields_are_mapped() -> None:
     """Every field of the contract lands in the Reading."""
     (reading,) = _decode("valid_single_rfc3339.json")
     assert reading == Reading(
-        BOX, 4567, datetime(2026, 11, 21, 9, tzinfo=UTC), 4.52, 87.5, False,
-        52.5163, 13.3777, RECEIVED_AT,
-    )  # fmt: skip
+        BOX,
+        4567,
+        datetime(2026, 11, 21, 9, tzinfo=UTC),
+        4.52,
+        87.5,
+        False,
+        52.5163,
+        13.3777,
+        RECEIVED_AT,
+    )
 
 
 def test_epoch_milliseconds_and_offsets_become_utc() -> None:

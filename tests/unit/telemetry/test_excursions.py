@@ -23,9 +23,14 @@ from telemetry.excursions import (
 
 T0 = datetime(2026, 11, 21, 8, tzinfo=UTC)
 FRIDGE = TemperatureProfile(
-    "refrigerated", 2.0, 8.0, hysteresis_c=0.5, single_event_delay_s=1800,
-    cumulative_budget_s=3600, cumulative_window_s=86400,
-)  # fmt: skip
+    "refrigerated",
+    2.0,
+    8.0,
+    hysteresis_c=0.5,
+    single_event_delay_s=1800,
+    cumulative_budget_s=3600,
+    cumulative_window_s=86400,
+)
 RULES = BoxRules(FRIDGE, low_battery_pct=15, door_open_max_s=120)
 HIGH, LOW = ExcursionKind.TEMPERATURE_HIGH, ExcursionKind.TEMPERATURE_LOW
 

@@ -23,9 +23,12 @@ def test_arrival_time_comes_from_the_clock() -> None:
     clock's now, not the wall clock's."""
     inbox: queue.Queue[InboundMessage] = queue.Queue()
     transport = MqttTransport(
-        "mqtt://127.0.0.1:1", client_id="t", subscription="x/#", inbox=inbox,
+        "mqtt://127.0.0.1:1",
+        client_id="t",
+        subscription="x/#",
+        inbox=inbox,
         clock=_Fixed(),
-    )  # fmt: skip
+    )
     message = mqtt.MQTTMessage(mid=7, topic=b"rxdispatch/v1/boxes/b/telemetry")
     message.payload = b"{}"
     message.qos = 1

@@ -38,9 +38,11 @@ def test_sender_signs_each_post_and_retries_server_errors() -> None:
     assert len(seen) == 2
     last = seen[-1]
     assert verify(
-        SECRET, last.headers["X-Rxdispatch-Timestamp"], last.content,
+        SECRET,
+        last.headers["X-Rxdispatch-Timestamp"],
+        last.content,
         last.headers["X-Rxdispatch-Signature"],
-    )  # fmt: skip
+    )
 
 
 def test_sender_gives_up_on_client_errors() -> None:

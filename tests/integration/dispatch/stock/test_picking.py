@@ -58,9 +58,13 @@ def test_pickup_refuses_a_scan_that_is_not_the_pick_list(db: Database) -> None:
     for scan in ([], [other], [lot, other]):
         with pytest.raises(LotMismatch), db.transaction() as tx:
             mark_picked_up(
-                tx, order.id, rider_id=rider, position=None, actor="r",
+                tx,
+                order.id,
+                rider_id=rider,
+                position=None,
+                actor="r",
                 scanned_lot_ids=scan,
-            )  # fmt: skip
+            )
     with db.transaction() as tx:
         assert stock.lot_totals(tx, lot) == (10, 4)
         picked = mark_picked_up(

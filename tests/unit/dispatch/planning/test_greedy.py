@@ -51,9 +51,17 @@ def rider(
     status: RiderStatus = RiderStatus.AVAILABLE,
 ) -> Rider:
     return Rider(
-        RiderId(rid), rid, VehicleType.SCOOTER, slots, skills,
-        NOW - timedelta(hours=1), NOW + timedelta(hours=6), at, NOW, status,
-    )  # fmt: skip
+        RiderId(rid),
+        rid,
+        VehicleType.SCOOTER,
+        slots,
+        skills,
+        NOW - timedelta(hours=1),
+        NOW + timedelta(hours=6),
+        at,
+        NOW,
+        status,
+    )
 
 
 def order(
@@ -113,9 +121,17 @@ def test_busy_off_shift_and_unplaced_riders_are_not_idle() -> None:
     busy = rider("r-busy", NEAR_V)
     brk = rider("r-break", NEAR_V, status=RiderStatus.ON_BREAK)
     lost = Rider(
-        RiderId("r-lost"), "x", VehicleType.CAR, 0, frozenset(),
-        NOW, NOW + timedelta(hours=1), None, None, RiderStatus.AVAILABLE,
-    )  # fmt: skip
+        RiderId("r-lost"),
+        "x",
+        VehicleType.CAR,
+        0,
+        frozenset(),
+        NOW,
+        NOW + timedelta(hours=1),
+        None,
+        None,
+        RiderStatus.AVAILABLE,
+    )
     far = rider("r-far", NEAR_M)
     snap = snapshot(
         [
@@ -135,10 +151,13 @@ def test_cold_and_controlled_goods_need_a_capable_rider() -> None:
     plain = rider("r-plain", NEAR_V)
     cold = rider("r-cold", NEAR_M, slots=2)
     snap = snapshot(
-        [order("o-mor", 20, sku=MORPHINE.sku), order("o-ins", 10, sku=INSULIN.sku),
-         order("o-amox", 5)],
+        [
+            order("o-mor", 20, sku=MORPHINE.sku),
+            order("o-ins", 10, sku=INSULIN.sku),
+            order("o-amox", 5),
+        ],
         [plain, cold],
-    )  # fmt: skip
+    )
     got = [(a.order_id, a.rider_id) for a in choose_assignments(snap)]
     assert got == [("o-ins", "r-cold"), ("o-amox", "r-plain")]
 

@@ -59,6 +59,9 @@ from routing.matrix import HaversineProvider
 from routing.model import TimeWindow
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
+#: The solution limit ends the search (the same plan on any host); the time limit
+#: is only a backstop, generous so that a slow host does not cut the search short.
+SOLVER = SolverParams(time_limit_s=60.0, solution_limit=50)
 PA = Pharmacy(PharmacyId("pa"), "A", GeoPoint(35.8989, 14.5146), "1")
 PB = Pharmacy(PharmacyId("pb"), "B", GeoPoint(35.9122, 14.5042), "2")
 AMB = Product(Sku("AMB"), "ambient")
@@ -251,7 +254,7 @@ def test_solved_translation_is_feasible_and_reads_back():
     orders = [order(f"o{i}", COLD if i % 2 else AMB) for i in range(4)]
     snap = snapshot(orders, riders=(rider(slots=2), rider("r2", slots=2)))
     t = build_problem(snap, HaversineProvider())
-    solution = solve(t.problem, SolverParams(time_limit_s=1.0, solution_limit=50))
+    solution = solve(t.problem, SOLVER)
     assert check(t.problem, solution) == []
     plan = to_plan(t, solution, version=2, created_at=NOW, trigger_reasons=["test"])
     assigned = plan.assignments()
@@ -278,14 +281,14 @@ def test_quarantined_box_gives_its_rider_no_cold_job():
     caps = {v.id: v.capacity for v in t.problem.vehicles}
     assert caps["r1"][1] == 0
     assert caps["r2"][1] == 2
-    solution = solve(t.problem, SolverParams(time_limit_s=1.0, solution_limit=50))
+    solution = solve(t.problem, SOLVER)
     assert check(t.problem, solution) == []
     plan = to_plan(t, solution, version=2, created_at=NOW, trigger_reasons=["test"])
     assert plan.assignments()["cold"][0] == "r2"
     alone = build_problem(
         replace(snap, riders=(rider("r1", slots=2),)), HaversineProvider()
     )
-    only = solve(alone.problem, SolverParams(time_limit_s=1.0, solution_limit=50))
+    only = solve(alone.problem, SOLVER)
     plan = to_plan(alone, only, version=3, created_at=NOW, trigger_reasons=["test"])
     assert set(plan.assignments()) == {"amb"}
     assert [u.order_id for u in plan.unassigned] == ["cold"]
@@ -299,9 +302,14 @@ def test_quarantined_box_gives_its_rider_no_cold_job():
 def test_quarantine_unlocks_a_cold_pickup_the_rider_was_driving_to():
     """The next stop stays pinned unless it loads cold goods into a quarantined box."""
     previous = Plan(
-        1, NOW, "feasible", 0, 0.0,
-        (RiderRoute("r1", (PlannedStop("c", "pickup", "pa", NOW),), 0, 0),), (),
-    )  # fmt: skip
+        1,
+        NOW,
+        "feasible",
+        0,
+        0.0,
+        (RiderRoute("r1", (PlannedStop("c", "pickup", "pa", NOW),), 0, 0),),
+        (),
+    )
     orders = [order("c", COLD, OrderStatus.ASSIGNED, "r1")]
     pinned = build_problem(snapshot(orders, previous=previous), HaversineProvider())
     assert pinned.problem.vehicles[0].locked_next == ("c", "pickup")
@@ -320,7 +328,7 @@ def test_a_box_holding_more_than_its_slots_keeps_every_order_aboard():
     aboard = [order(f"in{i}", COLD, OrderStatus.PICKED_UP, "r1", NOW) for i in (1, 2)]
     snap = snapshot([*aboard, order("new", COLD)], riders=(rider(), rider("r2")))
     t = build_problem(snap, HaversineProvider())
-    solution = solve(t.problem, SolverParams(time_limit_s=1.0, solution_limit=50))
+    solution = solve(t.problem, SOLVER)
     assert check(t.problem, solution) == []
     plan = to_plan(t, solution, version=2, created_at=NOW, trigger_reasons=["test"])
     assert not plan.unassigned
@@ -334,15 +342,20 @@ def test_a_next_stop_the_rider_can_no_longer_make_is_released_for_the_dispatcher
     plan drops that stop, says so (rider, order, why), and the certified rider
     collects the order instead."""
     previous = Plan(
-        1, NOW, "feasible", 0, 0.0,
-        (RiderRoute("r1", (PlannedStop("cs", "pickup", "pa", NOW),), 0, 0),), (),
-    )  # fmt: skip
+        1,
+        NOW,
+        "feasible",
+        0,
+        0.0,
+        (RiderRoute("r1", (PlannedStop("cs", "pickup", "pa", NOW),), 0, 0),),
+        (),
+    )
     orders = [order("cs", CS, OrderStatus.ASSIGNED, "r1")]
     certified = rider("r2", skills=frozenset({"controlled"}))
     snap = snapshot(orders, riders=(rider("r1"), certified), previous=previous)
     t = build_problem(snap, HaversineProvider())
     assert t.problem.vehicles[0].locked_next == ("cs", "pickup")
-    solution = solve(t.problem, SolverParams(time_limit_s=1.0, solution_limit=50))
+    solution = solve(t.problem, SOLVER)
     assert check(t.problem, solution) == []
     plan = to_plan(t, solution, version=2, created_at=NOW, trigger_reasons=["test"])
     [released] = plan.released_stops
@@ -363,12 +376,14 @@ def test_dropped_pins_are_the_next_stops_the_unpinned_plan_does_not_keep():
     problem = RoutingProblem(
         durations={"car": np.zeros((3, 3), dtype=np.int64)},
         vehicles=(
-            *(Vehicle(v, 0, profile="car", locked_next=(j, "pickup"))
-              for v, j in pins.items()),
+            *(
+                Vehicle(v, 0, profile="car", locked_next=(j, "pickup"))
+                for v, j in pins.items()
+            ),
             Vehicle("free", 0, profile="car"),
         ),
         jobs=jobs,
-    )  # fmt: skip
+    )
 
     def route(vehicle: str, *jobs: str) -> Route:
         visits = tuple(Visit(j, "pickup", 2, "pa", 0, 0, 0) for j in jobs)
@@ -376,10 +391,15 @@ def test_dropped_pins_are_the_next_stops_the_unpinned_plan_does_not_keep():
 
     known = ReleasedLock("known", "e", "'known' lacks skills")
     solution = RoutingSolution(
-        (route("kept", "a", "f"), route("moved", "f", "b"), route("empty"),
-         route("known", "f"), route("free", "c")),
+        (
+            route("kept", "a", "f"),
+            route("moved", "f", "b"),
+            route("empty"),
+            route("known", "f"),
+            route("free", "c"),
+        ),
         released_locks=(known,),
-    )  # fmt: skip
+    )
     assert dropped_pins(problem, solution) == (
         ReleasedLock("moved", "b", PINS_DROPPED),
         ReleasedLock("idle", "c", PINS_DROPPED),

@@ -32,7 +32,7 @@ from routing import (
     solve,
 )
 from tests.unit.dispatch.planning.test_problem import NOW as AT
-from tests.unit.dispatch.planning.test_problem import order, snapshot
+from tests.unit.dispatch.planning.test_problem import SOLVER, order, snapshot
 
 NOW = datetime(2026, 11, 21, 10, tzinfo=UTC)
 
@@ -66,7 +66,10 @@ def test_many_triggers_collapse_into_one_round():
         task = asyncio.create_task(r.run())
         for i in range(10):
             r.trigger(f"t{i}")
-        await asyncio.sleep(0.2)
+        # the first round takes every queued trigger, so none is left for a second
+        async with asyncio.timeout(60):
+            while not rounds:
+                await asyncio.sleep(0.01)
         task.cancel()
 
     asyncio.run(scenario())
@@ -192,7 +195,7 @@ def test_unpinned_fallback_reports_the_next_stop_it_dropped(caplog):
     solver = _PinsFail()
     r = replanner()
     r.solver = solver  # type: ignore[assignment]
-    r.solver_params = SolverParams(time_limit_s=1.0, solution_limit=50)
+    r.solver_params = SOLVER
     with caplog.at_level(logging.WARNING, logger="dispatch.planning.replanner"):
         translation, solution = asyncio.run(
             r._solve(snapshot(orders, previous=previous))

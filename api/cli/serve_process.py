@@ -26,7 +26,7 @@ def serve_command(port: int, *, log_level: str) -> list[str]:
     return [
         sys.executable,
         "-c",
-        "from api.cli import main; main()",
+        "from api.cli.main import main; main()",
         "serve",
         "--port",
         str(port),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, time
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.schemas.common import Point
 from dispatch.domain import (
@@ -16,9 +16,22 @@ from dispatch.domain import (
     Sku,
     StockLot,
     StorageClass,
+    require_timezone,
 )
+from dispatch.errors import InvalidInput
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+TIMEZONE_DESCRIPTION = (
+    "IANA time zone of the opening hours (e.g. Europe/Malta); an unknown zone is "
+    "refused (422 naming this field)."
+)
+
+
+def _known_timezone(value: str) -> str:
+    try:
+        return require_timezone(value)
+    except InvalidInput as exc:
+        raise ValueError(str(exc)) from None
 
 
 class OpeningIntervalSchema(BaseModel):
@@ -43,7 +56,11 @@ class PharmacyCreate(BaseModel):
     opening_hours: list[OpeningIntervalSchema] = Field(
         default_factory=list, description="Empty: open around the clock."
     )
-    timezone: str = Field(default="Europe/Malta", max_length=64)
+    timezone: str = Field(
+        default="Europe/Malta", max_length=64, description=TIMEZONE_DESCRIPTION
+    )
+
+    _timezone = field_validator("timezone")(_known_timezone)
 
     def to_domain(self) -> Pharmacy:
         """The domain object (raises dispatch errors on bad data)."""

@@ -148,6 +148,8 @@ class Pharmacy:
     timezone: str = "Europe/Malta"
     """IANA name of the zone ``opening_hours`` are in (checked: a zone the host
     does not know would make every plan that offers this pharmacy fail)."""
+    active: bool = True
+    """False: deactivated, no new order is sourced here (orders in flight keep it)."""
 
     def __post_init__(self) -> None:
         require_id(self.id, "pharmacy id")

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 
 from dispatch.ports import Clock
+from dispatch.worker_health import WorkerHealth
 from telemetry.ingest import CommitHook, IngestParams, IngestWorker
 from telemetry.model import InboundMessage
 from telemetry.mqtt import MqttTransport
@@ -38,6 +39,7 @@ class IngestService:
         on_excursions: Callable[[list[int]], None] | None = None,
         on_commit: CommitHook | None = None,
         clock: Clock | None = None,
+        health: WorkerHealth | None = None,
     ) -> None:
         self.params = params or IngestParams()
         self.store = TelemetryStore(database_url, clock=clock)
@@ -52,7 +54,7 @@ class IngestService:
         )
         self.worker = IngestWorker(
             self.store, self.inbox, self.transport.ack, params=self.params,
-            on_excursions=on_excursions, on_commit=on_commit,
+            on_excursions=on_excursions, on_commit=on_commit, health=health,
         )  # fmt: skip
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -65,7 +67,8 @@ class IngestService:
             log.warning("could not prepare partitions at startup")
         self.transport.start()
         self._thread = threading.Thread(
-            target=self.worker.run, args=(self._stop,), name="telemetry-ingest",
+            target=self.worker.run_supervised, args=(self._stop,),
+            name="telemetry-ingest",
             daemon=True,
         )  # fmt: skip
         self._thread.start()

@@ -29,6 +29,7 @@ from dispatch.domain import (
 )
 from dispatch.errors import (
     ColdBoxNotFound,
+    DispatchError,
     DuplicateEntity,
     PharmacyNotFound,
     ProductNotFound,
@@ -47,10 +48,16 @@ ON CONFLICT (code) DO UPDATE SET min_c = EXCLUDED.min_c, max_c = EXCLUDED.max_c,
     cumulative_excursion_budget_s = EXCLUDED.cumulative_excursion_budget_s,
     max_transit_s = EXCLUDED.max_transit_s
 """
-INSERT_PHARMACY = "INSERT INTO dispatch.pharmacy VALUES (%s, %s, %s, %s, %s, %s, %s)"
+INSERT_PHARMACY = (
+    "INSERT INTO dispatch.pharmacy VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+)
 SELECT_PHARMACIES = """
-SELECT id, name, lat, lon, licence_number, opening_hours, timezone
+SELECT id, name, lat, lon, licence_number, opening_hours, timezone, active
 FROM dispatch.pharmacy"""
+UPDATE_PHARMACY = """
+UPDATE dispatch.pharmacy SET name = %s, lat = %s, lon = %s, opening_hours = %s,
+    timezone = %s, active = %s
+WHERE id = %s"""
 INSERT_PRODUCT = "INSERT INTO dispatch.product VALUES (%s, %s, %s, %s, %s, %s)"
 SELECT_PRODUCTS = """
 SELECT sku, name, storage_class, prescription_only, controlled_schedule,
@@ -150,6 +157,7 @@ def insert_pharmacy(tx: Tx, pharmacy: Pharmacy) -> None:
                     p.licence_number,
                     Jsonb(_hours_to_json(p.opening_hours)),
                     p.timezone,
+                    p.active,
                 ),
             )
     except psycopg.errors.UniqueViolation as exc:
@@ -166,20 +174,72 @@ def _pharmacy(row: Any) -> Pharmacy:
         licence_number=row[4],
         opening_hours=_hours_from_json(row[5]),
         timezone=row[6],
+        active=row[7],
+    )
+
+
+def lock_pharmacy_fields(tx: Tx, pharmacy_id: str) -> dict[str, Any]:
+    """A pharmacy's stored fields, row-locked, as :class:`Pharmacy` keyword
+    arguments (not checked: lets an edit repair a row the type would refuse);
+    :class:`PharmacyNotFound` if there is none."""
+    row = tx.conn.execute(
+        SELECT_PHARMACIES + " WHERE id = %s FOR UPDATE", (pharmacy_id,)
+    ).fetchone()
+    if row is None:
+        raise PharmacyNotFound(pharmacy_id)
+    return {
+        "id": PharmacyId(row[0]),
+        "name": row[1],
+        "location": GeoPoint(row[2], row[3]),
+        "licence_number": row[4],
+        "opening_hours": _hours_from_json(row[5]),
+        "timezone": row[6],
+        "active": row[7],
+    }
+
+
+def update_pharmacy(tx: Tx, pharmacy: Pharmacy) -> None:
+    """Store a pharmacy's editable fields (all but its id and licence)."""
+    p = pharmacy
+    tx.conn.execute(
+        UPDATE_PHARMACY,
+        (
+            p.name,
+            p.location.lat,
+            p.location.lon,
+            Jsonb(_hours_to_json(p.opening_hours)),
+            p.timezone,
+            p.active,
+            p.id,
+        ),
     )
 
 
 def list_pharmacies(
-    tx: Tx, ids: Iterable[str] | None = None
+    tx: Tx,
+    ids: Iterable[str] | None = None,
+    *,
+    unreadable: dict[str, str] | None = None,
 ) -> dict[PharmacyId, Pharmacy]:
-    """Pharmacies by id (all, or those in ``ids``)."""
+    """Pharmacies by id (all, or those in ``ids``). With ``unreadable``, a row the
+    domain type refuses (e.g. a time zone this host no longer knows) is left out
+    and recorded there (id -> the refusal) instead of failing the whole read."""
     if ids is None:
         rows = tx.conn.execute(SELECT_PHARMACIES).fetchall()
     else:
         rows = tx.conn.execute(
             SELECT_PHARMACIES + " WHERE id = ANY(%s)", (list(ids),)
         ).fetchall()
-    return {PharmacyId(r[0]): _pharmacy(r) for r in rows}
+    if unreadable is None:
+        return {PharmacyId(r[0]): _pharmacy(r) for r in rows}
+    found: dict[PharmacyId, Pharmacy] = {}
+    for r in rows:
+        try:
+            found[PharmacyId(r[0])] = _pharmacy(r)
+        except Exception as exc:  # a refused row must not hide the others
+            refusal = str(exc) if isinstance(exc, DispatchError) else ""
+            unreadable[r[0]] = refusal or type(exc).__name__
+    return found
 
 
 def get_pharmacy(tx: Tx, pharmacy_id: str) -> Pharmacy:

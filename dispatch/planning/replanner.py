@@ -322,6 +322,7 @@ class Replanner:
         )
         self._stage = "solve"
         solution = await self.solver.solve(translation.problem, half, None)
+        self._stage = "plan"
         seed = to_plan(translation, solution, version=0, created_at=snapshot.now)
         return replace(snapshot, previous=seed), (translation, solution)
 

@@ -19,9 +19,9 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.auth.principals import Role
-from api.errors import ApiConflict, install_error_handlers
+from api.errors import ApiConflict, install_error_handlers, problem_response
 from api.openapi import install_openapi
-from api.request_context import RequestIdMiddleware
+from api.request_context import BodyLimitMiddleware, RequestIdMiddleware
 from api.routers import audit as audit_routes
 from api.routers import auth as auth_routes
 from api.routers import catalogue as catalogue_routes
@@ -152,6 +152,17 @@ def create_app(
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    limit = app_settings.api.max_body_bytes
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=limit,
+        too_large=lambda: problem_response(
+            None,
+            status=413,
+            code="body_too_large",
+            detail=f"request bodies are limited to {limit} bytes",
+        ),
+    )
     app.add_middleware(RequestIdMiddleware)
     for router in ROUTERS:
         app.include_router(router)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from psycopg_pool import ConnectionPool
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from api.auth.access import Authenticator
 from api.auth.store import AuthStore
@@ -22,6 +22,7 @@ from api.settings import ApiSettings
 from dispatch.adapters.postgres.unit_of_work import Database
 from dispatch.clock import clock_from_settings
 from dispatch.context import DispatchContext
+from dispatch.dev_secrets import resolve_secret, reveal
 from dispatch.ports import Clock
 from dispatch.settings import ClockSettings, DatabaseSettings, DispatchSettings
 from dispatch.worker_health import WorkerHealth
@@ -38,6 +39,45 @@ class AppSettings(BaseModel):
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     clock: ClockSettings = Field(default_factory=ClockSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+
+    @model_validator(mode="after")
+    def _resolve_secrets(self) -> AppSettings:
+        """Every secret set, or generated for the data folder outside production
+        (:mod:`dispatch.dev_secrets`); production refuses unset and weak ones."""
+        env, folder = self.api.environment, self.database.data_dir
+
+        def resolve(value: SecretStr | None, name: str, env_var: str) -> SecretStr:
+            return resolve_secret(
+                value, name=name, env_var=env_var, environment=env, data_dir=folder
+            )
+
+        api, disp, tel = self.api, self.dispatch, self.telemetry
+        self.api = api.model_copy(
+            update={
+                "jwt_secret": resolve(api.jwt_secret, "jwt", "API_JWT_SECRET"),
+                "tracking_link_secret": resolve(
+                    api.tracking_link_secret,
+                    "tracking_link",
+                    "API_TRACKING_LINK_SECRET",
+                ),
+            }
+        )
+        self.dispatch = disp.model_copy(
+            update={
+                "data_key": resolve(disp.data_key, "data_key", "DISPATCH_DATA_KEY"),
+                "otp_pepper": resolve(
+                    disp.otp_pepper, "otp_pepper", "DISPATCH_OTP_PEPPER"
+                ),
+            }
+        )
+        self.telemetry = tel.model_copy(
+            update={
+                "webhook_secret": resolve(
+                    tel.webhook_secret, "webhook", "TELEMETRY_WEBHOOK_SECRET"
+                )
+            }
+        )
+        return self
 
 
 @dataclass
@@ -83,7 +123,7 @@ def build_services(
     api = settings.api
     store = AuthStore(
         pool,
-        link_key=("tracking-link:" + api.jwt_secret.get_secret_value()).encode(),
+        link_key=reveal(api.tracking_link_secret, "API_TRACKING_LINK_SECRET").encode(),
         device_cache_ttl_s=api.device_token_cache_s,
     )
     hub = Hub(queue_size=api.ws_queue_size)
@@ -115,7 +155,7 @@ def build_services(
         auth=store,
         authenticator=Authenticator(
             store,
-            jwt_secret=api.jwt_secret.get_secret_value(),
+            jwt_secret=reveal(api.jwt_secret, "API_JWT_SECRET"),
             tracking_grace_s=api.tracking_grace_after_delivery_s,
             clock=clock,
         ),

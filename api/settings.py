@@ -7,10 +7,10 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-#: Environments in which the shipped placeholder secrets are tolerated.
+from dispatch.dev_secrets import MIN_SECRET_LENGTH, is_weak
+
+#: Environments in which unset secrets are generated per data folder.
 DEV_ENVIRONMENTS = frozenset({"dev", "test"})
-_PLACEHOLDER_MARKERS = ("dev-only", "change-me", "changeme", "secret")
-MIN_SECRET_LENGTH = 32
 
 
 class ApiSettings(BaseSettings):
@@ -22,13 +22,26 @@ class ApiSettings(BaseSettings):
 
     environment: Literal["dev", "test", "production"] = Field(
         default="dev",
-        description="dev/test accept placeholder secrets; production refuses them.",
+        description=(
+            "dev/test generate unset secrets once per data folder; production "
+            "refuses unset, short or placeholder secrets."
+        ),
     )
     host: str = Field(default="127.0.0.1", description="Interface `serve` binds.")
     port: int = Field(default=8000, ge=0, le=65535, description="TCP port of `serve`.")
-    jwt_secret: SecretStr = Field(
-        default=SecretStr("dev-only-jwt-secret-change-me-00000000000000000"),
-        description="HMAC key (HS256) signing user access tokens; >= 32 characters.",
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "HMAC key (HS256) signing user access tokens; >= 32 characters "
+            "(unset: as DISPATCH_DATA_KEY)."
+        ),
+    )
+    tracking_link_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Key deriving patient tracking tokens from order ids (its own secret: a "
+            "token is never derivable from public data; unset: as DISPATCH_DATA_KEY)."
+        ),
     )
     access_token_ttl_s: int = Field(
         default=900, ge=30, le=86_400, description="Lifetime of a user access token."
@@ -55,6 +68,12 @@ class ApiSettings(BaseSettings):
     )
     otp_attempts_per_min: int = Field(
         default=10, ge=1, description="OTP submissions allowed per rider and per IP."
+    )
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body read (bytes), checked before authentication; "
+        "larger ones get 413.",
     )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (empty: none)."
@@ -125,15 +144,15 @@ class ApiSettings(BaseSettings):
     def _refuse_placeholder_secrets(self) -> ApiSettings:
         if self.environment in DEV_ENVIRONMENTS:
             return self
-        secret = self.jwt_secret.get_secret_value()
-        lowered = secret.lower()
-        if len(secret) < MIN_SECRET_LENGTH or any(
-            marker in lowered for marker in _PLACEHOLDER_MARKERS
+        for value, env_var in (
+            (self.jwt_secret, "API_JWT_SECRET"),
+            (self.tracking_link_secret, "API_TRACKING_LINK_SECRET"),
         ):
-            raise ValueError(
-                "API_JWT_SECRET must be a random value of >= 32 characters "
-                "outside dev/test"
-            )
+            if value is None or is_weak(value.get_secret_value()):
+                raise ValueError(
+                    f"{env_var} must be a random value of >= {MIN_SECRET_LENGTH} "
+                    "characters outside dev/test"
+                )
         pw = self.bootstrap_admin_password
         if pw is not None and len(pw.get_secret_value()) < 12:
             raise ValueError("API_BOOTSTRAP_ADMIN_PASSWORD must have >= 12 characters")

@@ -41,7 +41,7 @@ def _default(field: FieldInfo) -> str:
     if field.default is PydanticUndefined:
         return "(empty)" if field.default_factory is not None else "(required)"
     if "Secret" in type(field.default).__name__:
-        return "(dev placeholder)"
+        return "(hidden)"  # a secret's default is never printed
     if field.default is None:
         return "(unset)"
     return f"`{field.default}`"

@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from api.services import Services
 from dispatch.adapters.memory import FanoutPublisher
 from dispatch.adapters.solver_pool import SolverPool
+from dispatch.dev_secrets import dev_secret
 from dispatch.planning.replanner import WORKER, Replanner
 from dispatch.worker_health import supervise
 from routing import SolverParams
@@ -81,7 +82,11 @@ async def run_ingest(services: Services) -> AsyncIterator[TelemetryRuntime]:
     broker: EmbeddedBroker | None = None
     mqtt_url = settings.mqtt_url
     if mqtt_url is None:
-        broker = await asyncio.to_thread(EmbeddedBroker().start)
+        # the data folder's credentials: a simulator on this folder can connect,
+        # anonymous clients cannot
+        password = dev_secret("mqtt", services.settings.database.data_dir)
+        embedded = EmbeddedBroker(password=password.get_secret_value())
+        broker = await asyncio.to_thread(embedded.start)
         mqtt_url = broker.url
     try:
         runtime = TelemetryRuntime(

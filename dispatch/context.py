@@ -7,6 +7,7 @@ from typing import Literal
 
 from dispatch.crypto import PatientDataCipher
 from dispatch.delivery.proof_rules import JURISDICTION_POLICIES, ProofPolicy
+from dispatch.dev_secrets import reveal
 from dispatch.geo import ServiceArea
 from dispatch.ports import Notifier
 from dispatch.settings import DispatchSettings
@@ -68,8 +69,8 @@ class DispatchContext:
         )
         area = service_area or settings.service_area()
         return cls(
-            cipher=PatientDataCipher(settings.data_key.get_secret_value()),
-            otp_pepper=settings.otp_pepper.get_secret_value().encode(),
+            cipher=PatientDataCipher(reveal(settings.data_key, "DISPATCH_DATA_KEY")),
+            otp_pepper=reveal(settings.otp_pepper, "DISPATCH_OTP_PEPPER").encode(),
             proof_policy=policy,
             service_area=area,
             otp_ttl_s=settings.otp_ttl_s,

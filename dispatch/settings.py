@@ -84,16 +84,17 @@ class DispatchSettings(BaseSettings):
         env_prefix="DISPATCH_", extra="ignore", populate_by_name=True
     )
 
-    data_key: SecretStr = Field(
-        default=SecretStr("dev-only-data-key-change-me-000000000000000"),
+    data_key: SecretStr | None = Field(
+        default=None,
         description=(
             "Key material for encrypting patient contact data at rest "
-            "(any string; derived to a 256-bit key). Must be changed in production."
+            "(derived to a 256-bit key). Unset outside production: random, generated "
+            "once per data folder (secrets.json). Required in production."
         ),
     )
-    otp_pepper: SecretStr = Field(
-        default=SecretStr("dev-only-otp-pepper-change-me"),
-        description="Server-side secret mixed into OTP hashes.",
+    otp_pepper: SecretStr | None = Field(
+        default=None,
+        description="Server-side secret mixed into OTP hashes (unset: as data_key).",
     )
     jurisdiction: str = Field(
         default="default",

@@ -14,7 +14,10 @@ delivery of every delivered cold-chain order.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from psycopg.rows import class_row, dict_row
 
 from dispatch.adapters.postgres.unit_of_work import Database
 from dispatch.delivery.handoff import attach_temperature_record
@@ -41,9 +44,10 @@ log = logging.getLogger(__name__)
 
 # Delivered orders with a cold product and no record yet; the box is the one
 # assigned to the delivering rider (dispatch keeps no box-assignment history).
+# read with class_row(_PendingProof)
 _PENDING_PROOFS = """
-SELECT p.order_id::text, o.picked_up_at, p.delivered_at, cb.id, tp.code, tp.min_c,
-       tp.max_c
+SELECT p.order_id::text AS order_id, o.picked_up_at, p.delivered_at, cb.id AS box_id,
+       tp.code, tp.min_c, tp.max_c
 FROM dispatch.proof_of_delivery p
 JOIN dispatch.customer_order o ON o.id = p.order_id
 JOIN dispatch.cold_box cb ON cb.rider_id = p.rider_id
@@ -55,6 +59,19 @@ WHERE p.temperature_record IS NULL AND o.picked_up_at IS NOT NULL
 ORDER BY p.delivered_at
 LIMIT %s
 """
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingProof:
+    """A delivered cold-chain order lacking its temperature record, and its box."""
+
+    order_id: str
+    picked_up_at: datetime
+    delivered_at: datetime
+    box_id: str
+    code: str
+    min_c: float
+    max_c: float
 
 
 class DispatchHolds:
@@ -99,13 +116,13 @@ def release_recovered_boxes(database: Database, store: TelemetryStore) -> int:
         ]
     if not boxes:
         return 0
-    with store.transaction() as conn:
-        rows = conn.execute(
+    with store.transaction() as conn, conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
             "SELECT DISTINCT box_id FROM telemetry.excursion WHERE box_id = ANY(%s)"
             " AND kind = ANY(%s) AND status <> 'resolved' AND retracted_at IS NULL",
             (boxes, [k.value for k in HOLDING_KINDS]),
         ).fetchall()
-    in_doubt = {str(r[0]) for r in rows}
+    in_doubt = {str(r["box_id"]) for r in rows}
     cleared = 0
     for box_id in boxes:
         if box_id in in_doubt:
@@ -133,16 +150,16 @@ def attach_pending_temperature_records(
 ) -> int:
     """Attach records to delivered cold-chain orders lacking one; how many."""
     with database.transaction() as tx:
-        rows = tx.conn.execute(_PENDING_PROOFS, (limit,)).fetchall()
+        pending = tx.fetch_all(class_row(_PendingProof), _PENDING_PROOFS, (limit,))
     attached = 0
-    for order_id, picked_at, delivered_at, box_id, code, low_c, high_c in rows:
-        profile = TemperatureProfile(code, low_c, high_c, hysteresis_c=0.0)
+    for p in pending:
+        profile = TemperatureProfile(p.code, p.min_c, p.max_c, hysteresis_c=0.0)
         record = temperature_record(
-            store.samples(box_id, picked_at, delivered_at), profile
+            store.samples(p.box_id, p.picked_up_at, p.delivered_at), profile
         )
-        payload = record_as_json(record) | {"box_id": box_id}
+        payload = record_as_json(record) | {"box_id": p.box_id}
         with database.transaction() as tx:
-            attach_temperature_record(tx, order_id, payload)
+            attach_temperature_record(tx, p.order_id, payload)
         attached += 1
     if attached:
         log.info("attached %d temperature records", attached)

@@ -1,13 +1,26 @@
-"""An in-process MQTT broker (amqtt) for when no MQTT_URL is set."""
+"""An in-process MQTT broker (amqtt) for when no MQTT_URL is set.
+
+It requires a username and password: anonymous clients are refused, so nobody
+else on the host can fake an excursion or hide one. The credentials are the
+caller's (``serve`` and ``ingest`` use the data folder's, see
+:mod:`dispatch.dev_secrets`) or random per broker; :attr:`EmbeddedBroker.url`
+carries them to the clients that should connect.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import socket
+import tempfile
 import threading
 import warnings
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
+
+from argon2 import PasswordHasher
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +40,19 @@ class EmbeddedBroker:
     is the ``mqtt://host:port`` clients connect to.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        username: str = "rxdispatch",
+        password: str | None = None,
+    ) -> None:
         self.host = host
         self.port = port or free_port(host)
+        self.username = username
+        self.password = password or secrets.token_urlsafe(24)
+        self._passwd_dir = tempfile.TemporaryDirectory(prefix="rxd-mqtt-")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._broker: Any = None
         self._thread: threading.Thread | None = None
@@ -38,7 +61,18 @@ class EmbeddedBroker:
 
     @property
     def url(self) -> str:
-        return f"mqtt://{self.host}:{self.port}"
+        """``mqtt://user:password@host:port``: what a client needs to connect."""
+        user, password = quote(self.username, safe=""), quote(self.password, safe="")
+        return f"mqtt://{user}:{password}@{self.host}:{self.port}"
+
+    def _password_file(self) -> Path:
+        path = Path(self._passwd_dir.name) / "passwd"
+        path.write_text(
+            f"{self.username}:{PasswordHasher().hash(self.password)}\n",
+            encoding="utf-8",
+        )
+        path.chmod(0o600)
+        return path
 
     def start(self, timeout_s: float = 15.0) -> EmbeddedBroker:
         self._thread = threading.Thread(
@@ -65,8 +99,8 @@ class EmbeddedBroker:
                 "default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}
             },
             "plugins": {
-                "amqtt.plugins.authentication.AnonymousAuthPlugin": {
-                    "allow_anonymous": True
+                "amqtt.plugins.authentication.FileAuthPlugin": {
+                    "password_file": str(self._password_file())
                 }
             },
         }
@@ -93,6 +127,7 @@ class EmbeddedBroker:
         loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self._passwd_dir.cleanup()
 
     def __enter__(self) -> EmbeddedBroker:
         return self.start()

@@ -16,8 +16,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import LiteralString, TypeVar
 
 import psycopg
+from psycopg.abc import Params
+from psycopg.rows import RowFactory, dict_row, kwargs_row
 
 from telemetry.errors import ExcursionNotFound, ExcursionTransitionInvalid
 from telemetry.excursions import Episode, ExcursionKind, Rule
@@ -35,7 +38,9 @@ __all__ = [
 ]
 
 Conn = psycopg.Connection[tuple[object, ...]]
+R = TypeVar("R")
 
+# read with kwargs_row(_stored)
 _SELECT = """
 SELECT id, box_id, kind, rule, status, started_at, alarmed_at, ended_at, peak_c,
        detected_at, profile_code
@@ -67,15 +72,50 @@ class StoredExcursion:
         )  # fmt: skip
 
 
-def _stored(row: tuple[object, ...]) -> StoredExcursion:
-    ex = StoredExcursion(*row)  # type: ignore[arg-type]
+def _stored(
+    *,
+    id: int,
+    box_id: str,
+    kind: str,
+    rule: str,
+    status: str,
+    started_at: datetime,
+    alarmed_at: datetime,
+    ended_at: datetime | None,
+    peak_c: float | None,
+    detected_at: datetime,
+    profile_code: str | None,
+) -> StoredExcursion:
+    """A :class:`StoredExcursion` from a row of ``_SELECT`` (``kwargs_row``)."""
     return StoredExcursion(
-        ex.id,
-        ex.box_id,
-        ExcursionKind(ex.kind),
-        Rule(ex.rule),
-        *row[4:],  # type: ignore[arg-type]
+        id=id,
+        box_id=BoxId(box_id),
+        kind=ExcursionKind(kind),
+        rule=Rule(rule),
+        status=status,
+        started_at=started_at,
+        alarmed_at=alarmed_at,
+        ended_at=ended_at,
+        peak_c=peak_c,
+        detected_at=detected_at,
+        profile_code=profile_code,
     )
+
+
+def _fetch_all(
+    conn: Conn, rows: RowFactory[R], query: LiteralString, params: Params | None = None
+) -> list[R]:
+    """Every row of ``query``, made (read by column name) by ``rows``."""
+    with conn.cursor(row_factory=rows) as cur:
+        return cur.execute(query, params).fetchall()
+
+
+def _fetch_one(
+    conn: Conn, rows: RowFactory[R], query: LiteralString, params: Params | None = None
+) -> R | None:
+    """The first row of ``query``, made (read by column name) by ``rows``."""
+    with conn.cursor(row_factory=rows) as cur:
+        return cur.execute(query, params).fetchone()
 
 
 def _lock_boxes(conn: Conn, boxes: Sequence[str]) -> None:
@@ -107,12 +147,13 @@ def reconcile(
     lower = min(
         [e.started_at for e in episodes] + ([retract_from] if retract_from else [])
     )
-    rows = conn.execute(
+    stored = _fetch_all(
+        conn,
+        kwargs_row(_stored),
         _SELECT + " WHERE box_id = %s AND retracted_at IS NULL"
         " AND (ended_at IS NULL OR ended_at >= %s) ORDER BY started_at",
         (box_id, lower),
-    ).fetchall()
-    stored = [_stored(r) for r in rows]
+    )
     matched: set[int] = set()
     created: list[int] = []
     for episode in sorted(episodes, key=lambda e: e.started_at):
@@ -144,7 +185,9 @@ def reconcile(
 def _insert(
     conn: Conn, box_id: BoxId, e: Episode, profile_code: str, now: datetime
 ) -> int:
-    row = conn.execute(
+    row = _fetch_one(
+        conn,
+        dict_row,
         """
         INSERT INTO telemetry.excursion (box_id, kind, rule, profile_code, status,
             started_at, alarmed_at, ended_at, peak_c, detected_at, resolved_at)
@@ -154,9 +197,9 @@ def _insert(
         (box_id, e.kind.value, e.rule.value, profile_code,
          "open" if e.ended_at is None else "resolved", e.started_at, e.alarmed_at,
          e.ended_at, e.peak_c, now, None if e.ended_at is None else now),
-    ).fetchone()  # fmt: skip
+    )  # fmt: skip
     assert row is not None  # noqa: S101
-    new_id: int = row[0]  # type: ignore[assignment]
+    new_id: int = row["id"]
     return new_id
 
 
@@ -177,20 +220,24 @@ def _update(conn: Conn, excursion_id: int, e: Episode, now: datetime) -> None:
 
 def boxes_with_episodes(conn: Conn, boxes: Sequence[str], since: datetime) -> set[str]:
     """Which of ``boxes`` have stored (non-retracted) episodes reaching ``since``."""
-    rows = conn.execute(
+    rows = _fetch_all(
+        conn,
+        dict_row,
         "SELECT DISTINCT box_id FROM telemetry.excursion WHERE box_id = ANY(%s)"
         " AND retracted_at IS NULL AND kind <> 'box_silent'"
         " AND (ended_at IS NULL OR ended_at >= %s)",
         (list(boxes), since),
-    ).fetchall()
-    return {str(r[0]) for r in rows}
+    )
+    return {str(r["box_id"]) for r in rows}
 
 
 def start_silences(conn: Conn, *, now: datetime) -> list[int]:
     """Open a ``box_silent`` episode for every box quiet for N report intervals
     as of ``now`` (business time, like ``last_received_at``)."""
     conn.execute("SELECT pg_advisory_xact_lock(hashtext('telemetry.silence'))")
-    rows = conn.execute(
+    rows = _fetch_all(
+        conn,
+        dict_row,
         """
         INSERT INTO telemetry.excursion
             (box_id, kind, rule, profile_code, started_at, alarmed_at, detected_at)
@@ -206,17 +253,19 @@ def start_silences(conn: Conn, *, now: datetime) -> list[int]:
         RETURNING id
         """,
         {"now": now},
-    ).fetchall()
-    return [int(r[0]) for r in rows]  # type: ignore[call-overload]
+    )
+    return [int(r["id"]) for r in rows]
 
 
 def open_silences(conn: Conn) -> set[BoxId]:
     """Boxes with an unresolved ``box_silent`` episode."""
-    rows = conn.execute(
+    rows = _fetch_all(
+        conn,
+        dict_row,
         "SELECT box_id FROM telemetry.excursion WHERE kind = 'box_silent'"
-        " AND status <> 'resolved' AND retracted_at IS NULL"
-    ).fetchall()
-    return {BoxId(str(r[0])) for r in rows}
+        " AND status <> 'resolved' AND retracted_at IS NULL",
+    )
+    return {BoxId(str(r["box_id"])) for r in rows}
 
 
 def resolve_silences(conn: Conn, boxes: Sequence[str], *, now: datetime) -> int:
@@ -235,10 +284,12 @@ def resolve_silences(conn: Conn, boxes: Sequence[str], *, now: datetime) -> int:
 
 def get(conn: Conn, excursion_id: int) -> StoredExcursion:
     """The excursion with that id, or :class:`ExcursionNotFound`."""
-    row = conn.execute(_SELECT + " WHERE id = %s", (excursion_id,)).fetchone()
-    if row is None:
+    stored = _fetch_one(
+        conn, kwargs_row(_stored), _SELECT + " WHERE id = %s", (excursion_id,)
+    )
+    if stored is None:
         raise ExcursionNotFound(excursion_id)
-    return _stored(row)
+    return stored
 
 
 def acknowledge(
@@ -271,7 +322,8 @@ def resolve(conn: Conn, excursion_id: int, *, now: datetime) -> StoredExcursion:
 
 def unresolved(conn: Conn) -> list[StoredExcursion]:
     """Every open or acknowledged, non-retracted excursion."""
-    rows = conn.execute(
-        _SELECT + " WHERE status <> 'resolved' AND retracted_at IS NULL ORDER BY id"
-    ).fetchall()
-    return [_stored(r) for r in rows]
+    return _fetch_all(
+        conn,
+        kwargs_row(_stored),
+        _SELECT + " WHERE status <> 'resolved' AND retracted_at IS NULL ORDER BY id",
+    )

@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+from psycopg.rows import dict_row
+
 from dispatch.holds.reasons import HoldReason
 from dispatch.ports import EventPublisher
 from dispatch.worker_health import WorkerHealth
@@ -94,12 +96,15 @@ class ExcursionNotifier:
 
     def start(self) -> ExcursionNotifier:
         """Start the thread and re-queue anything a previous run left unnotified."""
-        with self._store.transaction() as conn:
-            rows = conn.execute(
+        with (
+            self._store.transaction() as conn,
+            conn.cursor(row_factory=dict_row) as cur,
+        ):
+            rows = cur.execute(
                 "SELECT id FROM telemetry.excursion WHERE notified_at IS NULL"
                 " AND retracted_at IS NULL ORDER BY id"
             ).fetchall()
-        self.submit([int(str(r[0])) for r in rows])
+        self.submit([int(r["id"]) for r in rows])
         self.health.register(NOTIFIER)
         self._thread = threading.Thread(
             target=self._run, name="telemetry-notify", daemon=True
@@ -142,12 +147,14 @@ class ExcursionNotifier:
     def notify(self, excursion_id: int) -> bool:
         """Hold, publish, POST, then stamp ``notified_at``; False if already done."""
         with self._store.transaction() as conn:
-            row = conn.execute(
-                "SELECT notified_at IS NOT NULL FROM telemetry.excursion WHERE id = %s",
-                (excursion_id,),
-            ).fetchone()
+            with conn.cursor(row_factory=dict_row) as cur:
+                row = cur.execute(
+                    "SELECT notified_at IS NOT NULL AS notified"
+                    " FROM telemetry.excursion WHERE id = %s",
+                    (excursion_id,),
+                ).fetchone()
             excursion = excursion_store.get(conn, excursion_id)
-        if row is None or row[0]:
+        if row is None or row["notified"]:
             return False
         self._quarantine(excursion)
         hold = self._hold(excursion)

@@ -11,6 +11,7 @@ import logging
 import threading
 
 from dispatch.adapters.postgres.unit_of_work import Database
+from dispatch.dev_secrets import reveal
 from dispatch.ports import Clock, EventPublisher
 from dispatch.worker_health import WorkerHealth
 from telemetry.dispatch_link import (
@@ -56,7 +57,7 @@ class TelemetryRuntime:
         webhooks = (
             WebhookSender(
                 settings.webhook_urls,
-                settings.webhook_secret.get_secret_value().encode(),
+                reveal(settings.webhook_secret, "TELEMETRY_WEBHOOK_SECRET").encode(),
             )
             if settings.webhook_urls
             else None

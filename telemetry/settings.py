@@ -70,7 +70,10 @@ class TelemetrySettings(BaseSettings):
         default_factory=list,
         description="URLs that receive HMAC-signed excursion notifications (JSON).",
     )
-    webhook_secret: SecretStr = Field(
-        default=SecretStr("dev-only-webhook-secret-change-me"),
-        description="HMAC-SHA256 key of the X-Rxdispatch-Signature webhook header.",
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "HMAC-SHA256 key of the X-Rxdispatch-Signature webhook header "
+            "(unset: as DISPATCH_DATA_KEY)."
+        ),
     )

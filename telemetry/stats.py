@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from psycopg.rows import dict_row
+
 from telemetry.store import TelemetryStore
 
 __all__ = ["BoxSeen", "TelemetryStats", "read_stats"]
@@ -41,23 +43,24 @@ class TelemetryStats:
 
 def read_stats(store: TelemetryStore) -> TelemetryStats:
     """Read the counters in one transaction."""
-    with store.transaction() as conn:
-        row = conn.execute("SELECT count(*) FROM telemetry.reading").fetchone()
-        dead = conn.execute(
-            "SELECT reason, count(*) FROM telemetry.dead_letter GROUP BY reason"
+    with store.transaction() as conn, conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute("SELECT count(*) AS n FROM telemetry.reading").fetchone()
+        dead = cur.execute(
+            "SELECT reason, count(*) AS n FROM telemetry.dead_letter GROUP BY reason"
             " ORDER BY reason"
         ).fetchall()
-        open_ = conn.execute(
-            "SELECT kind, count(*) FROM telemetry.excursion WHERE status <> 'resolved'"
-            " AND retracted_at IS NULL GROUP BY kind ORDER BY kind"
+        open_ = cur.execute(
+            "SELECT kind, count(*) AS n FROM telemetry.excursion"
+            " WHERE status <> 'resolved' AND retracted_at IS NULL"
+            " GROUP BY kind ORDER BY kind"
         ).fetchall()
     boxes = [
         BoxSeen(r.box_id, r.last_received_at, r.recorded_at, r.temp_c)
         for r in store.latest_per_box()
     ]
     return TelemetryStats(
-        int(str(row[0])) if row else 0,
-        {str(k): int(str(v)) for k, v in dead},
-        {str(k): int(str(v)) for k, v in open_},
+        int(row["n"]) if row else 0,
+        {str(r["reason"]): int(r["n"]) for r in dead},
+        {str(r["kind"]): int(r["n"]) for r in open_},
         boxes,
     )

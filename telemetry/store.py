@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple, SupportsFloat, SupportsInt
 
 import psycopg
-from psycopg.rows import tuple_row
+from psycopg.rows import class_row, dict_row, kwargs_row, tuple_row
 
 from dispatch.clock import SystemClock
 from dispatch.ports import Clock
@@ -49,6 +50,7 @@ SELECT {_COLUMNS} FROM pg_temp.reading_stage
 ON CONFLICT DO NOTHING
 """
 # only when the plain merge met duplicates (redelivery): which rows are new
+# (read with class_row(_ReadingKey))
 _MERGE_STAGE_RETURNING = _MERGE_STAGE + "RETURNING box_id, seq, recorded_at"
 _KEEP_NEWER = ", ".join(
     f"{c} = CASE WHEN excluded.recorded_at >= b.recorded_at "
@@ -77,6 +79,7 @@ SELECT box_id, profile_code, low_c, high_c, hysteresis_c, single_event_delay_s,
        report_interval_s, silent_after_intervals
 FROM telemetry.box_rules
 """
+# read with class_row(_HistoryRow)
 _HISTORY = """
 SELECT r.box_id, r.recorded_at, r.seq, r.temp_c, r.battery_pct, r.door_open
 FROM unnest(%s::text[], %s::timestamptz[]) AS w(box_id, since)
@@ -123,6 +126,57 @@ class LatestReading:
     lat: float | None
     lon: float | None
     last_received_at: datetime
+
+
+class _ReadingKey(NamedTuple):
+    """What identifies a stored reading (equal to the plain tuple of its fields)."""
+
+    box_id: BoxId
+    seq: int
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _HistoryRow:
+    """A row of ``_HISTORY``: a box and one of its samples."""
+
+    box_id: str
+    recorded_at: datetime
+    seq: int
+    temp_c: float
+    battery_pct: float | None
+    door_open: bool | None
+
+
+def _box_rules(
+    *,
+    box_id: str,
+    profile_code: str,
+    low_c: SupportsFloat,
+    high_c: SupportsFloat,
+    hysteresis_c: SupportsFloat,
+    single_event_delay_s: SupportsFloat,
+    cumulative_budget_s: SupportsFloat,
+    cumulative_window_s: SupportsFloat,
+    low_battery_pct: SupportsFloat,
+    door_open_max_s: SupportsFloat,
+    report_interval_s: SupportsFloat,
+    silent_after_intervals: SupportsInt,
+) -> tuple[BoxId, BoxRules]:
+    """A box and its rules from a row of ``_BOX_RULES`` (``kwargs_row``)."""
+    low, high = float(low_c), float(high_c)
+    # dispatch's profiles carry no hysteresis: keep it inside the range
+    hysteresis = min(float(hysteresis_c), (high - low) / 4)
+    profile = TemperatureProfile(
+        str(profile_code), low, high, hysteresis, float(single_event_delay_s),
+        float(cumulative_budget_s), float(cumulative_window_s),
+    )  # fmt: skip
+    return BoxId(str(box_id)), BoxRules(
+        profile, low_battery_pct=float(low_battery_pct),
+        door_open_max_s=float(door_open_max_s),
+        report_interval_s=float(report_interval_s),
+        silent_after_intervals=int(silent_after_intervals),
+    )  # fmt: skip
 
 
 class _DuplicateRowsError(Exception):
@@ -191,15 +245,16 @@ class TelemetryStore:
     # -- partitions ---------------------------------------------------------------
     def ensure_partitions(self, first: date, last: date) -> int:
         """Create the daily partitions covering ``first..last``; how many were new."""
-        with self.transaction() as conn:
-            row = conn.execute(
-                "SELECT telemetry.ensure_reading_partitions(%s, %s)", (first, last)
+        with self.transaction() as conn, conn.cursor(row_factory=dict_row) as cur:
+            row = cur.execute(
+                "SELECT telemetry.ensure_reading_partitions(%s, %s) AS created",
+                (first, last),
             ).fetchone()
         day = first
         while day <= last:
             self._days_ready.add(day)
             day += timedelta(days=1)
-        return int(row[0]) if row else 0  # type: ignore[call-overload]
+        return int(row["created"]) if row else 0
 
     def ensure_partitions_around(self, now: datetime, back_days: int = 31) -> int:
         """Partitions for the codec's accepted window (back) and a week ahead."""
@@ -210,11 +265,12 @@ class TelemetryStore:
 
     def drop_partitions_before(self, cutoff: date) -> int:
         """Retention on the plain path: drop whole days before ``cutoff``."""
-        with self.transaction() as conn:
-            row = conn.execute(
-                "SELECT telemetry.drop_reading_partitions_before(%s)", (cutoff,)
+        with self.transaction() as conn, conn.cursor(row_factory=dict_row) as cur:
+            row = cur.execute(
+                "SELECT telemetry.drop_reading_partitions_before(%s) AS dropped",
+                (cutoff,),
             ).fetchone()
-        return int(row[0]) if row else 0  # type: ignore[call-overload]
+        return int(row["dropped"]) if row else 0
 
     # -- writes -------------------------------------------------------------------
     def write_batch(
@@ -289,11 +345,11 @@ class TelemetryStore:
             return [(r.box_id, r) for r in readings]  # readings are samples
         except _DuplicateRowsError:
             pass
-        cur.execute(_MERGE_STAGE_RETURNING)
-        new = {(box, seq, at) for box, seq, at in cur.fetchall()}
+        with conn.cursor(row_factory=class_row(_ReadingKey)) as keys:
+            new = set(keys.execute(_MERGE_STAGE_RETURNING).fetchall())
         out: list[tuple[BoxId, SampleLike]] = []
         for r in readings:
-            key = (r.box_id, r.seq, r.recorded_at)
+            key = _ReadingKey(r.box_id, r.seq, r.recorded_at)
             if key in new:
                 new.discard(key)  # a reading twice in one batch counts once
                 out.append((r.box_id, r))
@@ -329,22 +385,11 @@ class TelemetryStore:
 
     def box_rules(self) -> dict[BoxId, BoxRules]:
         """Detection rules of every active box, keyed by box id."""
-        with self.transaction() as conn:
-            rows = conn.execute(_BOX_RULES).fetchall()
-        rules: dict[BoxId, BoxRules] = {}
-        for box, code, lo, hi, hyst, delay, budget, window, bat, door, every, n in rows:
-            low_c, high_c = float(lo), float(hi)  # type: ignore[arg-type]
-            # dispatch's profiles carry no hysteresis: keep it inside the range
-            hysteresis_c = min(float(hyst), (high_c - low_c) / 4)  # type: ignore[arg-type]
-            profile = TemperatureProfile(
-                str(code), low_c, high_c, hysteresis_c, float(delay),  # type: ignore[arg-type]
-                float(budget), float(window),  # type: ignore[arg-type]
-            )  # fmt: skip
-            rules[BoxId(str(box))] = BoxRules(
-                profile, low_battery_pct=float(bat), door_open_max_s=float(door),  # type: ignore[arg-type]
-                report_interval_s=float(every), silent_after_intervals=int(n),  # type: ignore[arg-type,call-overload]
-            )  # fmt: skip
-        return rules
+        with (
+            self.transaction() as conn,
+            conn.cursor(row_factory=kwargs_row(_box_rules)) as cur,
+        ):
+            return dict(cur.execute(_BOX_RULES).fetchall())
 
     # -- queries ------------------------------------------------------------------
     def history(self, since: dict[BoxId, datetime]) -> dict[BoxId, list[Sample]]:
@@ -353,16 +398,24 @@ class TelemetryStore:
         if not since:
             return out
         boxes = list(since)
-        with self.transaction() as conn:
-            rows = conn.execute(_HISTORY, (boxes, [since[b] for b in boxes])).fetchall()
-        for box, at, seq, temp, bat, door in rows:
-            out[BoxId(str(box))].append(Sample(at, seq, temp, bat, door))  # type: ignore[arg-type]
+        with (
+            self.transaction() as conn,
+            conn.cursor(row_factory=class_row(_HistoryRow)) as cur,
+        ):
+            rows = cur.execute(_HISTORY, (boxes, [since[b] for b in boxes])).fetchall()
+        for r in rows:
+            out[BoxId(str(r.box_id))].append(
+                Sample(r.recorded_at, r.seq, r.temp_c, r.battery_pct, r.door_open)
+            )
         return out
 
     def readings(self, box_id: str, start: datetime, end: datetime) -> list[Reading]:
         """Raw readings of a box, ``start <= recorded_at < end``, in device order."""
-        with self.transaction() as conn:
-            rows = conn.execute(
+        with (
+            self.transaction() as conn,
+            conn.cursor(row_factory=class_row(Reading)) as cur,
+        ):
+            return cur.execute(
                 """
                 SELECT box_id, seq, recorded_at, temp_c, battery_pct, door_open, lat,
                        lon, received_at
@@ -372,7 +425,6 @@ class TelemetryStore:
                 """,
                 (box_id, start, end),
             ).fetchall()
-        return [Reading(*row) for row in rows]  # type: ignore[arg-type]
 
     def downsampled(
         self, box_id: str, start: datetime, end: datetime, bucket_s: int
@@ -388,14 +440,17 @@ class TelemetryStore:
             "TIMESTAMPTZ '2000-01-01 00:00:00+00')"
         )
         query = f"""
-            SELECT {bucket} AS b, count(*), min(temp_c), max(temp_c), avg(temp_c)
+            SELECT {bucket} AS bucket_at, count(*) AS readings, min(temp_c) AS min_c,
+                   max(temp_c) AS max_c, avg(temp_c) AS mean_c
             FROM telemetry.reading
             WHERE box_id = %s AND recorded_at >= %s AND recorded_at < %s
-            GROUP BY b ORDER BY b
+            GROUP BY bucket_at ORDER BY bucket_at
         """
-        with self.transaction() as conn:
-            rows = conn.execute(query, (bucket_s, box_id, start, end)).fetchall()
-        return [Bucket(*row) for row in rows]  # type: ignore[arg-type]
+        with (
+            self.transaction() as conn,
+            conn.cursor(row_factory=class_row(Bucket)) as cur,
+        ):
+            return cur.execute(query, (bucket_s, box_id, start, end)).fetchall()
 
     def _connection_ready(self) -> None:
         with self.transaction():
@@ -403,20 +458,25 @@ class TelemetryStore:
 
     def latest_per_box(self) -> list[LatestReading]:
         """The newest reading of every box that ever reported."""
-        with self.transaction() as conn:
-            rows = conn.execute(
+        with (
+            self.transaction() as conn,
+            conn.cursor(row_factory=class_row(LatestReading)) as cur,
+        ):
+            return cur.execute(
                 """
                 SELECT box_id, seq, recorded_at, temp_c, battery_pct, door_open, lat,
                        lon, last_received_at
                 FROM telemetry.box_latest ORDER BY box_id
                 """
             ).fetchall()
-        return [LatestReading(*row) for row in rows]  # type: ignore[arg-type]
 
     def samples(self, box_id: str, start: datetime, end: datetime) -> list[Sample]:
         """Detector samples of a box over ``[start, end]`` (a delivery's span)."""
-        with self.transaction() as conn:
-            rows = conn.execute(
+        with (
+            self.transaction() as conn,
+            conn.cursor(row_factory=class_row(Sample)) as cur,
+        ):
+            return cur.execute(
                 """
                 SELECT recorded_at, seq, temp_c, battery_pct, door_open
                 FROM telemetry.reading
@@ -425,4 +485,3 @@ class TelemetryStore:
                 """,
                 (box_id, start, end),
             ).fetchall()
-        return [Sample(*row) for row in rows]  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 from psycopg import Connection
-from psycopg.rows import dict_row
+from psycopg.rows import class_row, dict_row
 from psycopg_pool import ConnectionPool
 
 from api.auth.credentials import (
@@ -26,21 +26,21 @@ from api.errors import ApiConflict, ApiRuleViolation
 INSERT_USER = """
 INSERT INTO auth.user_account (username, password_hash, role)
 VALUES (%(username)s, %(password_hash)s, %(role)s)
-RETURNING user_id::text
+RETURNING user_id::text AS user_id
 """
 UPSERT_USER = """
 INSERT INTO auth.user_account (username, password_hash, role)
 VALUES (%(username)s, %(password_hash)s, %(role)s)
 ON CONFLICT (username) DO UPDATE
   SET password_hash = EXCLUDED.password_hash, role = EXCLUDED.role, active = true
-RETURNING user_id::text
+RETURNING user_id::text AS user_id
 """
 SELECT_USER_BY_NAME = """
-SELECT user_id::text, username, password_hash, role, active
+SELECT user_id::text AS user_id, username, password_hash, role, active
 FROM auth.user_account WHERE username = %(username)s
 """
 LIST_USERS = """
-SELECT user_id::text, username, password_hash, role, active
+SELECT user_id::text AS user_id, username, password_hash, role, active
 FROM auth.user_account ORDER BY username
 """
 INSERT_DEVICE = """
@@ -61,7 +61,7 @@ VALUES (%(digest)s, %(order_id)s, %(expires_at)s)
 ON CONFLICT (token_sha256) DO NOTHING
 """
 SELECT_TRACKING_LINK = """
-SELECT link_id::text, order_id, expires_at, closed_at
+SELECT link_id::text AS link_id, order_id, expires_at, closed_at
 FROM auth.tracking_link WHERE token_sha256 = %(digest)s
 """
 MOVE_TRACKING_LINKS = """
@@ -148,8 +148,11 @@ class AuthStore:
             "password_hash": hash_password(password),
         }
         try:
-            with self._pool.connection() as conn:
-                row = conn.execute(
+            with (
+                self._pool.connection() as conn,
+                conn.cursor(row_factory=dict_row) as cur,
+            ):
+                row = cur.execute(
                     UPSERT_USER if replace else INSERT_USER, params
                 ).fetchone()
         except psycopg.errors.UniqueViolation as exc:
@@ -160,7 +163,7 @@ class AuthStore:
             ) from exc
         if row is None:  # pragma: no cover - RETURNING always yields a row
             raise ApiConflict(f"user {username.lower()!r} was not stored")
-        return str(row[0])
+        return str(row["user_id"])
 
     def user_by_name(self, username: str) -> UserRecord | None:
         """The user called ``username``, or None."""
@@ -193,12 +196,13 @@ class AuthStore:
         if cached is not None:
             return cached
         epoch = self.device_cache.epoch
-        with self._pool.connection() as conn:
-            row = conn.execute(SELECT_DEVICE_RIDER, {"digest": digest}).fetchone()
+        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            row = cur.execute(SELECT_DEVICE_RIDER, {"digest": digest}).fetchone()
         if row is None:
             return None
-        self.device_cache.put(digest, str(row[0]), epoch)
-        return str(row[0])
+        rider_id = str(row["rider_id"])
+        self.device_cache.put(digest, rider_id, epoch)
+        return rider_id
 
     def revoke_device_tokens(self, rider_id: str) -> int:
         """Revoke every live token of ``rider_id``; return how many. Refused in
@@ -232,18 +236,13 @@ class AuthStore:
         """The link a token opens, or None."""
         if not token.startswith(TRACKING_PREFIX):
             return None
-        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            row = cur.execute(
+        with (
+            self._pool.connection() as conn,
+            conn.cursor(row_factory=class_row(TrackingLink)) as cur,
+        ):
+            return cur.execute(
                 SELECT_TRACKING_LINK, {"digest": token_digest(token)}
             ).fetchone()
-        if row is None:
-            return None
-        return TrackingLink(
-            link_id=str(row["link_id"]),
-            order_id=str(row["order_id"]),
-            expires_at=row["expires_at"],
-            closed_at=row["closed_at"],
-        )
 
     @staticmethod
     def move_tracking_links(

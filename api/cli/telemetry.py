@@ -8,16 +8,17 @@ import threading
 
 import typer
 
+from api.services import AppSettings
 from dispatch.adapters.postgres.database import migrate as migrate_database
 from dispatch.adapters.postgres.database import open_pool
 from dispatch.adapters.postgres.embedded import resolve_database_url
 from dispatch.adapters.postgres.unit_of_work import Database
 from dispatch.clock import clock_from_settings
 from dispatch.context import DispatchContext
-from dispatch.settings import ClockSettings, DatabaseSettings, DispatchSettings
+from dispatch.dev_secrets import dev_secret
+from dispatch.settings import DatabaseSettings
 from telemetry.embedded_broker import EmbeddedBroker
 from telemetry.runtime import TelemetryRuntime
-from telemetry.settings import TelemetrySettings
 from telemetry.stats import read_stats
 from telemetry.store import TelemetryStore
 
@@ -33,18 +34,20 @@ def _database_url() -> str:
 
 def ingest_command() -> None:
     """Run the MQTT ingest worker until SIGINT/SIGTERM (no MQTT_URL: embedded)."""
-    settings = TelemetrySettings()
+    app_settings = AppSettings()  # resolves the secrets (dispatch.dev_secrets)
+    settings = app_settings.telemetry
     url = _database_url()
     migrate_database(url)
     broker = None
     mqtt_url = settings.mqtt_url
     if mqtt_url is None:
-        broker = EmbeddedBroker().start()
+        password = dev_secret("mqtt", app_settings.database.data_dir)
+        broker = EmbeddedBroker(password=password.get_secret_value()).start()
         mqtt_url = broker.url
     pool = open_pool(url, min_size=1, max_size=4)
-    clock = clock_from_settings(ClockSettings())
+    clock = clock_from_settings(app_settings.clock)
     dispatch_db = Database(
-        pool, DispatchContext.from_settings(DispatchSettings()), clock=clock
+        pool, DispatchContext.from_settings(app_settings.dispatch), clock=clock
     )
     runtime = TelemetryRuntime(
         settings,

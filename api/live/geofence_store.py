@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from api.live.geofence import FenceEvent
@@ -58,10 +59,8 @@ class FenceEventStore:
 
     def events_of(self, rider_id: str) -> list[dict[str, object]]:
         """Every stored event of a rider, oldest first."""
-        with self._pool.connection() as conn:
-            cur = conn.execute(SELECT_FENCE_EVENTS, {"rider_id": rider_id})
-            names = [c.name for c in cur.description or ()]
-            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            return cur.execute(SELECT_FENCE_EVENTS, {"rider_id": rider_id}).fetchall()
 
 
 def _log_failure(future: asyncio.Future[None]) -> None:

@@ -19,6 +19,7 @@ from api.schemas.auth import (
     UserCreate,
     UserRead,
 )
+from dispatch.dev_secrets import reveal
 
 router = APIRouter(tags=["auth"])
 
@@ -44,7 +45,7 @@ def login(body: LoginRequest, services: ServicesDep, ip: ClientIp) -> TokenRead:
     services.login_limiter.reset(keys[0])
     api = services.settings.api
     token, expires_at = issue_access_token(
-        secret=api.jwt_secret.get_secret_value(),
+        secret=reveal(api.jwt_secret, "API_JWT_SECRET"),
         user_id=user.user_id,
         username=user.username,
         role=user.role,

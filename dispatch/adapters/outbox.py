@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from psycopg.rows import dict_row
+
 from dispatch.adapters.postgres.unit_of_work import Tx
 from dispatch.ports import PatientMessage
 
@@ -32,15 +34,15 @@ class OutboxNotifier:
 
 def read_messages(tx: Tx, order_id: str) -> list[PatientMessage]:
     """Decrypted outbox messages of an order, oldest first (caller audits the read)."""
-    rows = tx.conn.execute(SELECT_MESSAGES, (order_id,)).fetchall()
+    rows = tx.fetch_all(dict_row, SELECT_MESSAGES, (order_id,))
     return [
         PatientMessage(
             order_id=order_id,
-            kind=row[0],
+            kind=row["kind"],
             body=tx.ctx.cipher.decrypt(
-                bytes(row[1]), owner=f"outbox:{order_id}"
+                bytes(row["body_enc"]), owner=f"outbox:{order_id}"
             ).decode(),
-            expires_at=row[2],
+            expires_at=row["expires_at"],
         )
         for row in rows
     ]

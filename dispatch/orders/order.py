@@ -8,7 +8,7 @@ and service-area rules are applied by :mod:`dispatch.orders.intake`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NewType
 
@@ -30,6 +30,9 @@ __all__ = [
 OrderId = NewType("OrderId", str)
 MAX_LINE_QUANTITY = 10_000
 MAX_ACCESS_NOTES_CHARS = 500
+#: How far ahead an order may be promised: dates beyond it are mistakes (year 9999
+#: once overflowed the expiry arithmetic of sourcing into a 500).
+MAX_BOOKING_AHEAD = timedelta(days=31)
 
 
 class OrderStatus(StrEnum):
@@ -130,6 +133,10 @@ class OrderRequest:
             raise InvalidTimeWindow("the promised window closes before it opens")
         if end <= now:
             raise InvalidTimeWindow("the promised window is in the past")
+        if end > now + MAX_BOOKING_AHEAD:
+            raise InvalidTimeWindow(
+                f"the promised window must close within {MAX_BOOKING_AHEAD.days} days"
+            )
         if not self.contact.name.strip() or not self.contact.address.strip():
             raise InvalidInput("patient name and address are required")
         if len(self.access_notes) > MAX_ACCESS_NOTES_CHARS:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from dispatch.adapters.postgres import orders as orders_repo
+from dispatch.adapters.postgres.orders import UNSET, Unset
 from dispatch.adapters.postgres.unit_of_work import Tx
 from dispatch.domain import GeoPoint
 from dispatch.events import OrderStatusChanged
@@ -22,20 +25,34 @@ def move(
     actor: str,
     position: GeoPoint | None = None,
     reason: str = "",
-    **fields: Any,
+    pharmacy_id: str | Unset | None = UNSET,
+    rider_id: str | Unset | None = UNSET,
+    candidate_pharmacy_ids: Sequence[str] | Unset = UNSET,
+    picked_up_at: datetime | Unset | None = UNSET,
 ) -> None:
     """Move ``order`` to ``target`` and record who, when and where.
 
     Raises ``IllegalTransition`` if the state machine forbids it.
 
-    ``fields`` are further order columns to set in the same update.
+    ``pharmacy_id`` ... ``picked_up_at`` are further order columns to set in the
+    same update (see :func:`~dispatch.adapters.postgres_orders.update_order`).
     """
     check_transition(order.id, order.status, target, held_from=order.held_from)
+    held_from: OrderStatus | Unset | None = UNSET
     if target is OrderStatus.ON_HOLD:
-        fields.setdefault("held_from", order.status)
+        held_from = order.status
     elif order.status is OrderStatus.ON_HOLD:
-        fields.setdefault("held_from", None)
-    orders_repo.update_order(tx, order.id, status=target, **fields)
+        held_from = None
+    orders_repo.update_order(
+        tx,
+        order.id,
+        status=target,
+        held_from=held_from,
+        pharmacy_id=pharmacy_id,
+        rider_id=rider_id,
+        candidate_pharmacy_ids=candidate_pharmacy_ids,
+        picked_up_at=picked_up_at,
+    )
     transition = Transition(
         order.id, order.status, target, actor, tx.now, position, reason
     )

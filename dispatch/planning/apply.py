@@ -278,7 +278,9 @@ def _assign(tx: Tx, order: Order, rider_id: str, pharmacy_id: str | None) -> Non
         else:
             # sold out meanwhile: keep the held stock; only that pharmacy next time
             orders_repo.update_order(
-                tx, order.id, candidate_pharmacy_ids=[order.pharmacy_id]
+                tx,
+                order.id,
+                candidate_pharmacy_ids=[order.pharmacy_id] if order.pharmacy_id else [],
             )
     if order.status is OrderStatus.SOURCED:
         move(tx, order, OrderStatus.ASSIGNED, actor=PLANNER, rider_id=rider_id)

@@ -8,57 +8,17 @@ staff data (SKUs, lot numbers, quantities) and never reach a rider's view.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date
 
+from dispatch.adapters.postgres import picking as picking_repo
+from dispatch.adapters.postgres.picking import PickLine
 from dispatch.adapters.postgres.unit_of_work import Tx
 from dispatch.errors import LotMismatch, PharmacyNotFound
 from dispatch.orders.order import OrderStatus
 
 __all__ = ["PickLine", "check_scan", "order_pick_list", "pharmacy_pick_list"]
 
-_SELECT = """
-SELECT r.order_id::text, o.status, l.pharmacy_id, l.sku, r.lot_id, l.lot_number,
-    l.expiry_date, r.quantity
-FROM dispatch.reservation r
-JOIN dispatch.stock_lot l ON l.id = r.lot_id
-JOIN dispatch.customer_order o ON o.id = r.order_id
-WHERE r.status = 'held' AND {where}
-ORDER BY o.created_at, r.order_id, l.sku, r.lot_id
-"""
 # orders whose goods are still on the pharmacy's shelf, waiting for a rider
 _AWAITING_PICKUP = (OrderStatus.SOURCED.value, OrderStatus.ASSIGNED.value)
-
-
-@dataclass(frozen=True, slots=True)
-class PickLine:
-    """Units of one lot to hand over for one order."""
-
-    order_id: str
-    order_status: OrderStatus
-    pharmacy_id: str
-    sku: str
-    lot_id: int
-    lot_number: str
-    expiry_date: date
-    quantity: int
-
-
-def _lines(tx: Tx, where: str, params: tuple[object, ...]) -> list[PickLine]:
-    rows = tx.conn.execute(_SELECT.format(where=where), params).fetchall()
-    return [
-        PickLine(
-            order_id=str(r[0]),
-            order_status=OrderStatus(r[1]),
-            pharmacy_id=str(r[2]),
-            sku=str(r[3]),
-            lot_id=int(r[4]),
-            lot_number=str(r[5]),
-            expiry_date=r[6],
-            quantity=int(r[7]),
-        )
-        for r in rows
-    ]
 
 
 def order_pick_list(tx: Tx, order_id: str) -> list[PickLine]:
@@ -66,17 +26,14 @@ def order_pick_list(tx: Tx, order_id: str) -> list[PickLine]:
     from dispatch.adapters.postgres.orders import get_order
 
     get_order(tx, order_id)  # unknown order -> OrderNotFound
-    return _lines(tx, "r.order_id = %s", (order_id,))
+    return picking_repo.list_lines(tx, "r.order_id = %s", (order_id,))
 
 
 def pharmacy_pick_list(tx: Tx, pharmacy_id: str) -> list[PickLine]:
     """Lots to prepare at ``pharmacy_id``: every sourced or assigned order's holds."""
-    row = tx.conn.execute(
-        "SELECT 1 FROM dispatch.pharmacy WHERE id = %s", (pharmacy_id,)
-    ).fetchone()
-    if row is None:
+    if not picking_repo.pharmacy_exists(tx, pharmacy_id):
         raise PharmacyNotFound(pharmacy_id)
-    return _lines(
+    return picking_repo.list_lines(
         tx,
         "l.pharmacy_id = %s AND o.status = ANY(%s::text[])",
         (pharmacy_id, list(_AWAITING_PICKUP)),

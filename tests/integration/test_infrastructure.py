@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 
-import paho.mqtt.client as mqtt
 import psycopg
 
 from dispatch.adapters.postgres.database import migrate
+from tests.mqtt_clients import connected_client
 
 
 def test_fresh_db_is_migrated_and_writable(fresh_db: str) -> None:
@@ -22,16 +22,13 @@ def test_fresh_db_is_migrated_and_writable(fresh_db: str) -> None:
 
 def test_broker_round_trips_a_qos1_message(mqtt_url: str, unique_id: str) -> None:
     """A QoS 1 message published to the broker reaches a subscriber."""
-    host, port = mqtt_url.removeprefix("mqtt://").rsplit("@", 1)[-1].split(":")
     topic = f"rxd-test/{unique_id}/ping"
     got = threading.Event()
-    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"s-{unique_id}")
+    sub = connected_client(mqtt_url, client_id=f"s-{unique_id}")
     sub.on_message = lambda c, u, m: got.set()
-    sub.connect(host, int(port))
     sub.subscribe(topic, qos=1)
     sub.loop_start()
-    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"p-{unique_id}")
-    pub.connect(host, int(port))
+    pub = connected_client(mqtt_url, client_id=f"p-{unique_id}")
     pub.loop_start()
     try:
         for _ in range(20):

@@ -6,37 +6,25 @@ from collections.abc import Iterator
 from typing import Any
 
 import psycopg
+from psycopg.rows import class_row
 
-from dispatch.adapters.postgres.unit_of_work import Tx
+from dispatch.adapters.postgres.unit_of_work import AuditHeadRow, Tx
 from dispatch.audit.chain import AuditEntry, AuditProblem, verify_chain
 
-SELECT_ENTRIES = """
-SELECT seq, recorded_at, actor, action, subject_type, subject_id, details,
-    prev_hash, entry_hash
-FROM dispatch.audit_entry ORDER BY seq
-"""
+# the fields of AuditEntry: read with class_row(AuditEntry)
+ENTRY_COLUMNS = (
+    "seq, recorded_at, actor, action, subject_type, subject_id, details,"
+    " prev_hash, entry_hash"
+)
+SELECT_ENTRIES = f"SELECT {ENTRY_COLUMNS} FROM dispatch.audit_entry ORDER BY seq"
 SELECT_HEAD = "SELECT last_seq, last_hash FROM dispatch.audit_head"
 
 
-def _entry(row: Any) -> AuditEntry:
-    return AuditEntry(
-        seq=int(row[0]),
-        recorded_at=row[1],
-        actor=row[2],
-        action=row[3],
-        subject_type=row[4],
-        subject_id=row[5],
-        details=row[6],
-        prev_hash=row[7],
-        entry_hash=row[8],
-    )
-
-
 def _iter_entries(conn: psycopg.Connection[Any]) -> Iterator[AuditEntry]:
-    with conn.cursor(name="audit_scan") as cur:  # server-side: constant memory
+    # server-side: constant memory
+    with conn.cursor(name="audit_scan", row_factory=class_row(AuditEntry)) as cur:
         cur.execute(SELECT_ENTRIES)
-        for row in cur:
-            yield _entry(row)
+        yield from cur
 
 
 def verify_database(url: str) -> tuple[int, list[AuditProblem]]:
@@ -47,8 +35,11 @@ def verify_database(url: str) -> tuple[int, list[AuditProblem]]:
     with psycopg.connect(url) as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         with conn.transaction():
-            head_row = conn.execute(SELECT_HEAD).fetchone()
-            head = (int(head_row[0]), str(head_row[1])) if head_row else None
+            with conn.cursor(row_factory=class_row(AuditHeadRow)) as cur:
+                head_row = cur.execute(SELECT_HEAD).fetchone()
+            head = (
+                (int(head_row.last_seq), str(head_row.last_hash)) if head_row else None
+            )
             count = 0
 
             def counted() -> Iterator[AuditEntry]:
@@ -65,10 +56,9 @@ def list_entries(
     tx: Tx, *, subject_id: str | None = None, limit: int = 200
 ) -> list[AuditEntry]:
     """Most recent entries (optionally of one subject), newest first."""
-    rows = tx.conn.execute(
-        "SELECT seq, recorded_at, actor, action, subject_type, subject_id, details,"
-        " prev_hash, entry_hash FROM dispatch.audit_entry"
+    return tx.fetch_all(
+        class_row(AuditEntry),
+        f"SELECT {ENTRY_COLUMNS} FROM dispatch.audit_entry"
         " WHERE (%s::text IS NULL OR subject_id = %s) ORDER BY seq DESC LIMIT %s",
         (subject_id, subject_id, limit),
-    ).fetchall()
-    return [_entry(r) for r in rows]
+    )

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 import psycopg
+from psycopg.rows import class_row, dict_row, kwargs_row
 from psycopg.types.json import Jsonb
 
 from dispatch.adapters.postgres.unit_of_work import Tx
@@ -59,16 +60,17 @@ UPDATE dispatch.pharmacy SET name = %s, lat = %s, lon = %s, opening_hours = %s,
     timezone = %s, active = %s
 WHERE id = %s"""
 INSERT_PRODUCT = "INSERT INTO dispatch.product VALUES (%s, %s, %s, %s, %s, %s)"
-SELECT_PRODUCTS = """
-SELECT sku, name, storage_class, prescription_only, controlled_schedule,
-    min_shelf_life_days
-FROM dispatch.product WHERE sku = ANY(%s)
-"""
+PRODUCT_COLUMNS = (
+    "sku, name, storage_class, prescription_only, controlled_schedule,"
+    " min_shelf_life_days"
+)
+SELECT_PRODUCTS = f"SELECT {PRODUCT_COLUMNS} FROM dispatch.product WHERE sku = ANY(%s)"
 INSERT_LOT = """
 INSERT INTO dispatch.stock_lot
     (pharmacy_id, sku, lot_number, expiry_date, quantity_on_hand)
 VALUES (%s, %s, %s, %s, %s) RETURNING id
 """
+# the fields of StockLot: read with class_row(StockLot)
 LOT_COLUMNS = (
     "id, pharmacy_id, sku, lot_number, expiry_date, quantity_on_hand, quantity_reserved"
 )
@@ -122,8 +124,8 @@ def _hours_from_json(raw: Any) -> tuple[OpeningInterval, ...]:
 
 def list_temperature_profiles(tx: Tx) -> dict[str, TemperatureProfile]:
     """Every temperature profile by code."""
-    rows = tx.conn.execute(SELECT_PROFILES).fetchall()
-    return {r[0]: TemperatureProfile(*r) for r in rows}
+    profiles = tx.fetch_all(class_row(TemperatureProfile), SELECT_PROFILES)
+    return {p.code: p for p in profiles}
 
 
 def upsert_temperature_profile(tx: Tx, profile: TemperatureProfile) -> None:
@@ -166,36 +168,42 @@ def insert_pharmacy(tx: Tx, pharmacy: Pharmacy) -> None:
         ) from exc
 
 
-def _pharmacy(row: Any) -> Pharmacy:
-    return Pharmacy(
-        id=PharmacyId(row[0]),
-        name=row[1],
-        location=GeoPoint(row[2], row[3]),
-        licence_number=row[4],
-        opening_hours=_hours_from_json(row[5]),
-        timezone=row[6],
-        active=row[7],
-    )
+def _pharmacy_fields(
+    *,
+    id: str,
+    name: str,
+    lat: float,
+    lon: float,
+    licence_number: str,
+    opening_hours: Any,
+    timezone: str,
+    active: bool,
+) -> dict[str, Any]:
+    """A row of ``SELECT_PHARMACIES`` (``kwargs_row``) as :class:`Pharmacy`
+    keyword arguments, not yet checked by the type."""
+    return {
+        "id": PharmacyId(id),
+        "name": name,
+        "location": GeoPoint(lat, lon),
+        "licence_number": licence_number,
+        "opening_hours": _hours_from_json(opening_hours),
+        "timezone": timezone,
+        "active": active,
+    }
 
 
 def lock_pharmacy_fields(tx: Tx, pharmacy_id: str) -> dict[str, Any]:
     """A pharmacy's stored fields, row-locked, as :class:`Pharmacy` keyword
     arguments (not checked: lets an edit repair a row the type would refuse);
     :class:`PharmacyNotFound` if there is none."""
-    row = tx.conn.execute(
-        SELECT_PHARMACIES + " WHERE id = %s FOR UPDATE", (pharmacy_id,)
-    ).fetchone()
-    if row is None:
+    fields = tx.fetch_one(
+        kwargs_row(_pharmacy_fields),
+        SELECT_PHARMACIES + " WHERE id = %s FOR UPDATE",
+        (pharmacy_id,),
+    )
+    if fields is None:
         raise PharmacyNotFound(pharmacy_id)
-    return {
-        "id": PharmacyId(row[0]),
-        "name": row[1],
-        "location": GeoPoint(row[2], row[3]),
-        "licence_number": row[4],
-        "opening_hours": _hours_from_json(row[5]),
-        "timezone": row[6],
-        "active": row[7],
-    }
+    return fields
 
 
 def update_pharmacy(tx: Tx, pharmacy: Pharmacy) -> None:
@@ -225,20 +233,22 @@ def list_pharmacies(
     domain type refuses (e.g. a time zone this host no longer knows) is left out
     and recorded there (id -> the refusal) instead of failing the whole read."""
     if ids is None:
-        rows = tx.conn.execute(SELECT_PHARMACIES).fetchall()
+        rows = tx.fetch_all(kwargs_row(_pharmacy_fields), SELECT_PHARMACIES)
     else:
-        rows = tx.conn.execute(
-            SELECT_PHARMACIES + " WHERE id = ANY(%s)", (list(ids),)
-        ).fetchall()
-    if unreadable is None:
-        return {PharmacyId(r[0]): _pharmacy(r) for r in rows}
+        rows = tx.fetch_all(
+            kwargs_row(_pharmacy_fields),
+            SELECT_PHARMACIES + " WHERE id = ANY(%s)",
+            (list(ids),),
+        )
     found: dict[PharmacyId, Pharmacy] = {}
-    for r in rows:
+    for fields in rows:
         try:
-            found[PharmacyId(r[0])] = _pharmacy(r)
+            found[fields["id"]] = Pharmacy(**fields)
         except Exception as exc:  # a refused row must not hide the others
+            if unreadable is None:
+                raise
             refusal = str(exc) if isinstance(exc, DispatchError) else ""
-            unreadable[r[0]] = refusal or type(exc).__name__
+            unreadable[fields["id"]] = refusal or type(exc).__name__
     return found
 
 
@@ -270,14 +280,31 @@ def insert_product(tx: Tx, product: Product) -> None:
         raise DuplicateEntity(f"product {p.sku!r} already exists") from exc
 
 
+def _product(
+    *,
+    sku: str,
+    name: str,
+    storage_class: str,
+    prescription_only: bool,
+    controlled_schedule: str | None,
+    min_shelf_life_days: int,
+) -> Product:
+    """A :class:`Product` from a row of ``PRODUCT_COLUMNS`` (``kwargs_row``)."""
+    return Product(
+        sku=Sku(sku),
+        name=name,
+        storage_class=StorageClass(storage_class),
+        prescription_only=prescription_only,
+        controlled_schedule=controlled_schedule,
+        min_shelf_life_days=min_shelf_life_days,
+    )
+
+
 def get_products(tx: Tx, skus: Iterable[str]) -> dict[Sku, Product]:
     """Products by SKU; raises :class:`ProductNotFound` naming the first unknown SKU."""
     wanted = list(dict.fromkeys(skus))
-    rows = tx.conn.execute(SELECT_PRODUCTS, (wanted,)).fetchall()
-    found = {
-        Sku(r[0]): Product(Sku(r[0]), r[1], StorageClass(r[2]), r[3], r[4], r[5])
-        for r in rows
-    }
+    products = tx.fetch_all(kwargs_row(_product), SELECT_PRODUCTS, (wanted,))
+    found = {p.sku: p for p in products}
     for sku in wanted:
         if sku not in found:
             raise ProductNotFound(sku)
@@ -298,20 +325,17 @@ def list_products(
         "offset": offset,
     }
     where = " WHERE (%(storage)s::text IS NULL OR storage_class = %(storage)s::text)"
-    total = tx.conn.execute(
-        "SELECT count(*) FROM dispatch.product" + where, params
-    ).fetchone()
-    rows = tx.conn.execute(
-        "SELECT sku, name, storage_class, prescription_only, controlled_schedule,"
-        " min_shelf_life_days FROM dispatch.product"
+    total = tx.fetch_one(
+        dict_row, "SELECT count(*) AS total FROM dispatch.product" + where, params
+    )
+    products = tx.fetch_all(
+        kwargs_row(_product),
+        f"SELECT {PRODUCT_COLUMNS} FROM dispatch.product"
         + where
         + " ORDER BY sku LIMIT %(limit)s OFFSET %(offset)s",
         params,
-    ).fetchall()
-    products = [
-        Product(Sku(r[0]), r[1], StorageClass(r[2]), r[3], r[4], r[5]) for r in rows
-    ]
-    return products, int(total[0]) if total else 0
+    )
+    return products, int(total["total"]) if total else 0
 
 
 def insert_lot(
@@ -326,9 +350,11 @@ def insert_lot(
     """Receive a lot into stock; returns its id."""
     try:
         with tx.conn.transaction():
-            row = tx.conn.execute(
-                INSERT_LOT, (pharmacy_id, sku, lot_number, expiry_date, quantity)
-            ).fetchone()
+            row = tx.fetch_one(
+                dict_row,
+                INSERT_LOT,
+                (pharmacy_id, sku, lot_number, expiry_date, quantity),
+            )
     except psycopg.errors.UniqueViolation as exc:
         raise DuplicateEntity(f"lot {lot_number!r} already exists there") from exc
     except psycopg.errors.ForeignKeyViolation as exc:
@@ -339,28 +365,21 @@ def insert_lot(
         ) from exc
     if row is None:  # pragma: no cover - RETURNING always yields a row
         raise RuntimeError("INSERT ... RETURNING returned nothing")
-    return int(row[0])
-
-
-def lot_from_row(row: Any) -> StockLot:
-    """A :class:`StockLot` from a row of ``LOT_COLUMNS``."""
-    return StockLot(
-        int(row[0]), PharmacyId(row[1]), Sku(row[2]), row[3], row[4], row[5], row[6]
-    )
+    return int(row["id"])
 
 
 def list_lots(
     tx: Tx, *, pharmacy_id: str | None = None, sku: str | None = None
 ) -> list[StockLot]:
     """Lots, optionally filtered, in id order."""
-    rows = tx.conn.execute(
+    return tx.fetch_all(
+        class_row(StockLot),
         f"SELECT {LOT_COLUMNS} FROM dispatch.stock_lot"
         " WHERE (%s::text IS NULL OR pharmacy_id = %s)"
         " AND (%s::text IS NULL OR sku = %s)"
         " ORDER BY id",
         (pharmacy_id, pharmacy_id, sku, sku),
-    ).fetchall()
-    return [lot_from_row(r) for r in rows]
+    )
 
 
 def insert_rider(tx: Tx, rider: Rider) -> None:
@@ -389,40 +408,56 @@ def insert_rider(tx: Tx, rider: Rider) -> None:
         raise DuplicateEntity(f"rider {r.id!r} already exists") from exc
 
 
-def _rider(row: Any) -> Rider:
-    pos = GeoPoint(row[7], row[8]) if row[7] is not None else None
+def _rider(
+    *,
+    id: str,
+    name: str,
+    vehicle_type: str,
+    cold_box_slots: int,
+    skills: list[str],
+    shift_start_at: datetime | None,
+    shift_end_at: datetime | None,
+    lat: float | None,
+    lon: float | None,
+    position_at: datetime | None,
+    status: str,
+    version: int,
+) -> Rider:
+    """A :class:`Rider` from a row of ``RIDER_COLUMNS`` (``kwargs_row``)."""
+    pos = GeoPoint(lat, lon) if lat is not None and lon is not None else None
     return Rider(
-        id=RiderId(row[0]),
-        name=row[1],
-        vehicle_type=VehicleType(row[2]),
-        cold_box_slots=row[3],
-        skills=frozenset(row[4]),
-        shift_start_at=row[5],
-        shift_end_at=row[6],
+        id=RiderId(id),
+        name=name,
+        vehicle_type=VehicleType(vehicle_type),
+        cold_box_slots=cold_box_slots,
+        skills=frozenset(skills),
+        shift_start_at=shift_start_at,
+        shift_end_at=shift_end_at,
         position=pos,
-        position_at=row[9],
-        status=RiderStatus(row[10]),
-        version=row[11],
+        position_at=position_at,
+        status=RiderStatus(status),
+        version=version,
     )
 
 
 def list_riders(tx: Tx) -> list[Rider]:
     """Every rider, by id."""
-    rows = tx.conn.execute(
-        f"SELECT {RIDER_COLUMNS} FROM dispatch.rider ORDER BY id"
-    ).fetchall()
-    return [_rider(r) for r in rows]
+    return tx.fetch_all(
+        kwargs_row(_rider), f"SELECT {RIDER_COLUMNS} FROM dispatch.rider ORDER BY id"
+    )
 
 
 def get_rider(tx: Tx, rider_id: str, *, for_update: bool = False) -> Rider:
     """One rider or :class:`RiderNotFound`."""
     lock = " FOR UPDATE" if for_update else ""
-    row = tx.conn.execute(
-        f"SELECT {RIDER_COLUMNS} FROM dispatch.rider WHERE id = %s{lock}", (rider_id,)
-    ).fetchone()
-    if row is None:
+    rider = tx.fetch_one(
+        kwargs_row(_rider),
+        f"SELECT {RIDER_COLUMNS} FROM dispatch.rider WHERE id = %s{lock}",
+        (rider_id,),
+    )
+    if rider is None:
         raise RiderNotFound(rider_id)
-    return _rider(row)
+    return rider
 
 
 def update_rider_position(
@@ -462,19 +497,14 @@ def insert_cold_box(tx: Tx, box: ColdBox) -> None:
 
 def get_cold_box(tx: Tx, box_id: str, *, for_update: bool = False) -> ColdBox:
     """One cold box or :class:`ColdBoxNotFound`."""
-    row = tx.conn.execute(
-        SELECT_BOX + (" FOR UPDATE" if for_update else ""), (box_id,)
-    ).fetchone()
-    if row is None:
-        raise ColdBoxNotFound(box_id)
-    return ColdBox(
-        id=row[0],
-        profile_code=row[1],
-        rider_id=RiderId(row[2]) if row[2] else None,
-        quarantined_at=row[3],
-        quarantine_reason=row[4],
-        quarantine_ref=row[5],
+    box = tx.fetch_one(
+        class_row(ColdBox),
+        SELECT_BOX + (" FOR UPDATE" if for_update else ""),
+        (box_id,),
     )
+    if box is None:
+        raise ColdBoxNotFound(box_id)
+    return box
 
 
 def set_cold_box_quarantine(
@@ -504,26 +534,29 @@ def bump_rider_version(tx: Tx, rider_id: str) -> None:
 
 def quarantined_box_riders(tx: Tx) -> frozenset[RiderId]:
     """Riders carrying a quarantined cold box."""
-    rows = tx.conn.execute(
+    rows = tx.fetch_all(
+        dict_row,
         "SELECT rider_id FROM dispatch.cold_box"
-        " WHERE quarantined_at IS NOT NULL AND rider_id IS NOT NULL"
-    ).fetchall()
-    return frozenset(RiderId(r[0]) for r in rows)
+        " WHERE quarantined_at IS NOT NULL AND rider_id IS NOT NULL",
+    )
+    return frozenset(RiderId(r["rider_id"]) for r in rows)
 
 
 def list_quarantined_boxes(tx: Tx) -> list[ColdBox]:
     """Every quarantined cold box, by id."""
-    rows = tx.conn.execute(
-        "SELECT id FROM dispatch.cold_box WHERE quarantined_at IS NOT NULL ORDER BY id"
-    ).fetchall()
-    return [get_cold_box(tx, r[0]) for r in rows]
+    rows = tx.fetch_all(
+        dict_row,
+        "SELECT id FROM dispatch.cold_box WHERE quarantined_at IS NOT NULL ORDER BY id",
+    )
+    return [get_cold_box(tx, r["id"]) for r in rows]
 
 
 def cold_box_of_rider(tx: Tx, rider_id: str) -> ColdBox | None:
     """The box the rider carries (a quarantined one first), or None."""
-    row = tx.conn.execute(
+    row = tx.fetch_one(
+        dict_row,
         "SELECT id FROM dispatch.cold_box WHERE rider_id = %s"
         " ORDER BY quarantined_at IS NULL, id LIMIT 1",
         (rider_id,),
-    ).fetchone()
-    return get_cold_box(tx, row[0]) if row is not None else None
+    )
+    return get_cold_box(tx, row["id"]) if row is not None else None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+
+from psycopg.rows import dict_row, kwargs_row
 
 from dispatch.adapters.postgres.unit_of_work import Tx
 from dispatch.errors import HoldNotFound
@@ -21,7 +22,7 @@ SELECT_HOLD = """
 SELECT h.id, h.reason, h.box_id, h.excursion_ref, h.placed_by, h.placed_at, h.decision,
     h.decided_by, h.decided_at, h.reason_note,
     coalesce(array_agg(ho.order_id::text ORDER BY ho.order_id)
-             FILTER (WHERE ho.order_id IS NOT NULL), ARRAY[]::text[])
+             FILTER (WHERE ho.order_id IS NOT NULL), ARRAY[]::text[]) AS order_ids
 FROM dispatch.hold h LEFT JOIN dispatch.hold_order ho ON ho.hold_id = h.id
 WHERE {where}
 GROUP BY h.id
@@ -55,10 +56,12 @@ def insert_hold(
     actor: str,
 ) -> int | None:
     """A new hold's id, or None if ``excursion_ref`` already has one."""
-    row = tx.conn.execute(
-        INSERT_HOLD, (reason.value, note, box_id, excursion_ref, actor, tx.now)
-    ).fetchone()
-    return int(row[0]) if row else None
+    row = tx.fetch_one(
+        dict_row,
+        INSERT_HOLD,
+        (reason.value, note, box_id, excursion_ref, actor, tx.now),
+    )
+    return int(row["id"]) if row else None
 
 
 def add_orders(tx: Tx, hold_id: int, order_ids: list[str]) -> None:
@@ -70,19 +73,33 @@ def add_orders(tx: Tx, hold_id: int, order_ids: list[str]) -> None:
         )
 
 
-def _hold(row: Any) -> Hold:
+def _hold(
+    *,
+    id: int,
+    reason: str,
+    box_id: str | None,
+    excursion_ref: str | None,
+    placed_by: str,
+    placed_at: datetime,
+    decision: str | None,
+    decided_by: str | None,
+    decided_at: datetime | None,
+    reason_note: str,
+    order_ids: list[str],
+) -> Hold:
+    """A :class:`Hold` from a row of ``SELECT_HOLD`` (``kwargs_row``)."""
     return Hold(
-        id=row[0],
-        reason=HoldReason(row[1]),
-        box_id=row[2],
-        excursion_ref=row[3],
-        placed_by=row[4],
-        placed_at=row[5],
-        decision=row[6],
-        decided_by=row[7],
-        decided_at=row[8],
-        reason_note=row[9],
-        order_ids=tuple(row[10]),
+        id=id,
+        reason=HoldReason(reason),
+        box_id=box_id,
+        excursion_ref=excursion_ref,
+        placed_by=placed_by,
+        placed_at=placed_at,
+        decision=decision,
+        decided_by=decided_by,
+        decided_at=decided_at,
+        reason_note=reason_note,
+        order_ids=tuple(order_ids),
     )
 
 
@@ -92,26 +109,29 @@ def get_hold(tx: Tx, hold_id: int, *, for_update: bool = False) -> Hold:
         tx.conn.execute(
             "SELECT 1 FROM dispatch.hold WHERE id = %s FOR UPDATE", (hold_id,)
         )
-    row = tx.conn.execute(SELECT_HOLD.format(where="h.id = %s"), (hold_id,)).fetchone()
-    if row is None:
+    hold = tx.fetch_one(
+        kwargs_row(_hold), SELECT_HOLD.format(where="h.id = %s"), (hold_id,)
+    )
+    if hold is None:
         raise HoldNotFound(str(hold_id))
-    return _hold(row)
+    return hold
 
 
 def find_by_excursion(tx: Tx, excursion_ref: str) -> Hold | None:
     """The hold placed for an excursion, if any."""
-    row = tx.conn.execute(
-        SELECT_HOLD.format(where="h.excursion_ref = %s"), (excursion_ref,)
-    ).fetchone()
-    return _hold(row) if row else None
+    return tx.fetch_one(
+        kwargs_row(_hold),
+        SELECT_HOLD.format(where="h.excursion_ref = %s"),
+        (excursion_ref,),
+    )
 
 
 def list_open_holds(tx: Tx) -> list[Hold]:
     """Holds still waiting for a decision, oldest first."""
-    rows = tx.conn.execute(
-        SELECT_HOLD.format(where="h.decision IS NULL") + " ORDER BY h.id"
-    ).fetchall()
-    return [_hold(r) for r in rows]
+    return tx.fetch_all(
+        kwargs_row(_hold),
+        SELECT_HOLD.format(where="h.decision IS NULL") + " ORDER BY h.id",
+    )
 
 
 def decide(tx: Tx, hold_id: int, decision: str, actor: str, note: str) -> None:
@@ -134,9 +154,10 @@ def link_replacement(tx: Tx, hold_id: int, order_id: str, replacement_id: str) -
 
 def orders_carried_by(tx: Tx, rider_id: str) -> list[str]:
     """Ids of picked-up orders a rider is carrying."""
-    rows = tx.conn.execute(
-        "SELECT id::text FROM dispatch.customer_order"
+    rows = tx.fetch_all(
+        dict_row,
+        "SELECT id::text AS id FROM dispatch.customer_order"
         " WHERE rider_id = %s AND status = 'picked_up' ORDER BY id",
         (rider_id,),
-    ).fetchall()
-    return [r[0] for r in rows]
+    )
+    return [r["id"] for r in rows]

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from psycopg.rows import dict_row
+
 from dispatch.adapters.postgres.unit_of_work import Tx
 
 SELECT_RIDER_BLOBS = """
-SELECT id::text, contact_enc, access_notes_enc FROM dispatch.customer_order
+SELECT id::text AS id, contact_enc, access_notes_enc FROM dispatch.customer_order
 WHERE id = ANY(%s::uuid[]) AND rider_id = %s AND status = ANY(%s::text[])
 """
 RECORD_DISCLOSURES = """
 INSERT INTO dispatch.rider_disclosure (rider_id, order_id, disclosed_at)
 SELECT %s, unnest(%s::uuid[]), %s
 ON CONFLICT (rider_id, order_id) DO NOTHING
-RETURNING order_id::text
+RETURNING order_id::text AS order_id
 """
 
 
@@ -24,11 +26,14 @@ def rider_order_blobs(
 ) -> dict[str, tuple[bytes, bytes | None]]:
     """Order id -> (encrypted contact, encrypted notes or None), for those of
     ``order_ids`` that ``rider_id`` holds in one of ``statuses``."""
-    rows = tx.conn.execute(
-        SELECT_RIDER_BLOBS, (list(order_ids), rider_id, list(statuses))
-    ).fetchall()
+    rows = tx.fetch_all(
+        dict_row, SELECT_RIDER_BLOBS, (list(order_ids), rider_id, list(statuses))
+    )
     return {
-        str(r[0]): (bytes(r[1]), bytes(r[2]) if r[2] is not None else None)
+        str(r["id"]): (
+            bytes(r["contact_enc"]),
+            bytes(r["access_notes_enc"]) if r["access_notes_enc"] is not None else None,
+        )
         for r in rows
     }
 
@@ -37,7 +42,7 @@ def record_disclosures(tx: Tx, rider_id: str, order_ids: Collection[str]) -> set
     """Record that ``rider_id`` was shown these orders' patient data; returns the
     ids recorded now (not before). A concurrent recorder of the same pair waits
     for this transaction, then finds it recorded."""
-    rows = tx.conn.execute(
-        RECORD_DISCLOSURES, (rider_id, sorted(order_ids), tx.now)
-    ).fetchall()
-    return {str(r[0]) for r in rows}
+    rows = tx.fetch_all(
+        dict_row, RECORD_DISCLOSURES, (rider_id, sorted(order_ids), tx.now)
+    )
+    return {str(r["order_id"]) for r in rows}

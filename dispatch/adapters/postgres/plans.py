@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from psycopg.rows import class_row, dict_row
 from psycopg.types.json import Jsonb
 
 from dispatch.adapters.postgres.unit_of_work import Tx
@@ -16,6 +18,22 @@ SELECT version, created_at, status, cost, solve_time_s, trigger_reasons, routes,
     unassigned
 FROM dispatch.plan ORDER BY version DESC LIMIT 1
 """
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRow:
+    """A row of ``SELECT_LATEST`` (``routes`` and ``unassigned`` as stored JSON)."""
+
+    version: int
+    created_at: datetime
+    status: str
+    cost: int
+    solve_time_s: float
+    trigger_reasons: list[str]
+    routes: list[dict[str, Any]]
+    unassigned: list[dict[str, Any]]
+
+
 INSERT_PLAN = """
 INSERT INTO dispatch.plan (version, created_at, status, cost, solve_time_s,
     trigger_reasons, routes, unassigned)
@@ -51,13 +69,13 @@ def _routes_json(plan: Plan) -> list[dict[str, Any]]:
 
 def latest_version(tx: Tx) -> int | None:
     """The version of the most recently applied plan (primary-key look-up)."""
-    row = tx.conn.execute("SELECT max(version) FROM dispatch.plan").fetchone()
-    return int(row[0]) if row and row[0] is not None else None
+    row = tx.fetch_one(dict_row, "SELECT max(version) AS version FROM dispatch.plan")
+    return int(row["version"]) if row and row["version"] is not None else None
 
 
 def latest_plan(tx: Tx) -> Plan | None:
     """The most recently applied plan, if any."""
-    row = tx.conn.execute(SELECT_LATEST).fetchone()
+    row = tx.fetch_one(class_row(PlanRow), SELECT_LATEST)
     if row is None:
         return None
     routes = tuple(
@@ -76,20 +94,20 @@ def latest_plan(tx: Tx) -> Plan | None:
             duration_s=r["duration_s"],
             distance_m=r["distance_m"],
         )
-        for r in row[6]
+        for r in row.routes
     )
     unassigned = tuple(
-        UnservableOrder(u["order_id"], u["reason"], u["detail"]) for u in row[7]
+        UnservableOrder(u["order_id"], u["reason"], u["detail"]) for u in row.unassigned
     )
     return Plan(
-        version=row[0],
-        created_at=row[1],
-        status=row[2],
-        cost=row[3],
-        solve_time_s=row[4],
+        version=row.version,
+        created_at=row.created_at,
+        status=row.status,
+        cost=row.cost,
+        solve_time_s=row.solve_time_s,
         routes=routes,
         unassigned=unassigned,
-        trigger_reasons=tuple(row[5]),
+        trigger_reasons=tuple(row.trigger_reasons),
     )
 
 

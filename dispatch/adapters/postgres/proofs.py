@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from psycopg.rows import class_row, kwargs_row
 from psycopg.types.json import Jsonb
 
 from dispatch.adapters.postgres.unit_of_work import Tx
@@ -20,6 +21,7 @@ ON CONFLICT (order_id) DO UPDATE SET code_hash = EXCLUDED.code_hash,
     issued_at = EXCLUDED.issued_at, expires_at = EXCLUDED.expires_at,
     attempts = 0, used_at = NULL, locked_at = NULL
 """
+# the fields of OtpState: read with class_row(OtpState)
 SELECT_OTP = """
 SELECT code_hash, issued_at, expires_at, attempts, used_at, locked_at
 FROM dispatch.otp WHERE order_id = %s FOR UPDATE
@@ -37,9 +39,9 @@ UPDATE dispatch.proof_of_delivery
 SET temperature_record = %s, temperature_attached_at = %s WHERE order_id = %s
 """
 SELECT_PROOF = """
-SELECT order_id::text, method, delivered_at, rider_id, lat, lon, distance_m, flagged,
-    id_document_type, id_last_digits, signature IS NOT NULL, temperature_record,
-    temperature_attached_at
+SELECT order_id::text AS order_id, method, delivered_at, rider_id, lat, lon,
+    distance_m, flagged, id_document_type, id_last_digits,
+    signature IS NOT NULL AS signed, temperature_record, temperature_attached_at
 FROM dispatch.proof_of_delivery WHERE order_id = %s
 """
 
@@ -71,8 +73,7 @@ def store_otp(tx: Tx, order_id: str, state: OtpState) -> None:
 
 def load_otp_for_update(tx: Tx, order_id: str) -> OtpState | None:
     """The OTP state of an order, row-locked, or None."""
-    row = tx.conn.execute(SELECT_OTP, (order_id,)).fetchone()
-    return OtpState(*row) if row else None
+    return tx.fetch_one(class_row(OtpState), SELECT_OTP, (order_id,))
 
 
 def save_otp_attempt(tx: Tx, order_id: str, state: OtpState) -> None:
@@ -121,10 +122,37 @@ def attach_temperature(tx: Tx, order_id: str, record: Mapping[str, Any]) -> bool
 
 def get_proof(tx: Tx, order_id: str) -> ProofRecord | None:
     """The proof record of an order, if delivered."""
-    r = tx.conn.execute(SELECT_PROOF, (order_id,)).fetchone()
-    if r is None:
-        return None
-    pos = GeoPoint(r[4], r[5]) if r[4] is not None else None
+    return tx.fetch_one(kwargs_row(_proof), SELECT_PROOF, (order_id,))
+
+
+def _proof(
+    *,
+    order_id: str,
+    method: str,
+    delivered_at: datetime,
+    rider_id: str | None,
+    lat: float | None,
+    lon: float | None,
+    distance_m: float | None,
+    flagged: bool,
+    id_document_type: str | None,
+    id_last_digits: str | None,
+    signed: bool,
+    temperature_record: Mapping[str, Any] | None,
+    temperature_attached_at: datetime | None,
+) -> ProofRecord:
+    """A :class:`ProofRecord` from a row of ``SELECT_PROOF`` (``kwargs_row``)."""
     return ProofRecord(
-        r[0], r[1], r[2], r[3], pos, r[6], r[7], r[8], r[9], r[10], r[11], r[12]
+        order_id=order_id,
+        method=method,
+        delivered_at=delivered_at,
+        rider_id=rider_id,
+        position=GeoPoint(lat, lon) if lat is not None and lon is not None else None,
+        distance_m=distance_m,
+        flagged=flagged,
+        id_document_type=id_document_type,
+        id_last_digits=id_last_digits,
+        signed=signed,
+        temperature_record=temperature_record,
+        temperature_attached_at=temperature_attached_at,
     )

@@ -14,11 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from dispatch.adapters.postgres.catalogue import lot_from_row
+from psycopg.rows import class_row, dict_row
+
 from dispatch.adapters.postgres.unit_of_work import Tx
 from dispatch.domain import StockLot
 from dispatch.errors import InsufficientStock
 
+# the fields of StockLot: read with class_row(StockLot)
 SELECT_USABLE = """
 SELECT l.id, l.pharmacy_id, l.sku, l.lot_number, l.expiry_date, l.quantity_on_hand,
     l.quantity_reserved
@@ -81,8 +83,9 @@ def usable_lots(
     expiries = [min_expiry_by_sku[s] for s in skus]
     pharmacies = list(pharmacy_ids) if pharmacy_ids is not None else None
     sql = SELECT_USABLE + (" FOR UPDATE OF l" if lock else "")
-    rows = tx.conn.execute(sql, (skus, expiries, pharmacies, pharmacies)).fetchall()
-    return [lot_from_row(r) for r in rows]
+    return tx.fetch_all(
+        class_row(StockLot), sql, (skus, expiries, pharmacies, pharmacies)
+    )
 
 
 def reserve(tx: Tx, order_id: str, picks: Iterable[tuple[int, int]]) -> None:
@@ -96,8 +99,9 @@ def reserve(tx: Tx, order_id: str, picks: Iterable[tuple[int, int]]) -> None:
 
 def reservations(tx: Tx, order_id: str, statuses: Iterable[str]) -> list[Reservation]:
     """Reservations of an order in the given statuses."""
-    rows = tx.conn.execute(SELECT_RESERVATIONS, (order_id, list(statuses))).fetchall()
-    return [Reservation(*r) for r in rows]
+    return tx.fetch_all(
+        class_row(Reservation), SELECT_RESERVATIONS, (order_id, list(statuses))
+    )
 
 
 def close_reservations(
@@ -122,14 +126,15 @@ def close_reservations(
 
 def lot_totals(tx: Tx, lot_id: int) -> tuple[int, int]:
     """``(quantity_on_hand, quantity_reserved)`` of a lot."""
-    row = tx.conn.execute(
+    row = tx.fetch_one(
+        dict_row,
         "SELECT quantity_on_hand, quantity_reserved FROM dispatch.stock_lot"
         " WHERE id = %s",
         (lot_id,),
-    ).fetchone()
+    )
     if row is None:
         raise InsufficientStock(f"lot {lot_id} does not exist")
-    return int(row[0]), int(row[1])
+    return int(row["quantity_on_hand"]), int(row["quantity_reserved"])
 
 
 def release(tx: Tx, held: Iterable[Reservation]) -> None:

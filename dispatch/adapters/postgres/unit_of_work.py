@@ -20,9 +20,12 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, LiteralString, TypeVar
 
 import psycopg
+from psycopg import sql
+from psycopg.abc import Params
+from psycopg.rows import RowFactory, class_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
@@ -36,6 +39,9 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Database", "Tx"]
 
+R = TypeVar("R")
+Query = LiteralString | bytes | sql.SQL | sql.Composed
+
 LOCK_AUDIT_HEAD = "SELECT last_seq, last_hash FROM dispatch.audit_head FOR UPDATE"
 INSERT_AUDIT = """
 INSERT INTO dispatch.audit_entry
@@ -44,6 +50,14 @@ INSERT INTO dispatch.audit_entry
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
 """
 UPDATE_AUDIT_HEAD = "UPDATE dispatch.audit_head SET last_seq = %s, last_hash = %s"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditHeadRow:
+    """A row of ``dispatch.audit_head``: where the chain ends."""
+
+    last_seq: int
+    last_hash: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +102,24 @@ class Tx:
         """Publish ``event`` once the transaction has committed."""
         self.events.append(event)
 
+    def fetch_one(
+        self, rows: RowFactory[R], query: Query, params: Params | None = None
+    ) -> R | None:
+        """The first row of ``query``, made by the row factory ``rows``, or None.
+
+        Rows are read by column name (``class_row``, ``kwargs_row``, ``dict_row``),
+        so a column added or moved in the SQL cannot shift values silently.
+        """
+        with self.conn.cursor(row_factory=rows) as cur:
+            return cur.execute(query, params).fetchone()
+
+    def fetch_all(
+        self, rows: RowFactory[R], query: Query, params: Params | None = None
+    ) -> list[R]:
+        """Every row of ``query``, made by the row factory ``rows``."""
+        with self.conn.cursor(row_factory=rows) as cur:
+            return cur.execute(query, params).fetchall()
+
     def savepoint(self) -> AbstractContextManager[Any]:
         """A nested transaction: rolled back alone if its block raises."""
         return self.conn.transaction()
@@ -96,12 +128,11 @@ class Tx:
         """Chain and insert the pending audit entries (takes the chain-head lock)."""
         if not self._audit:
             return
+        head = self.fetch_one(class_row(AuditHeadRow), LOCK_AUDIT_HEAD)
+        if head is None:
+            raise RuntimeError("dispatch.audit_head is missing its row")
+        seq, prev = int(head.last_seq), str(head.last_hash)
         with self.conn.cursor() as cur:
-            cur.execute(LOCK_AUDIT_HEAD)
-            row = cur.fetchone()
-            if row is None:
-                raise RuntimeError("dispatch.audit_head is missing its row")
-            seq, prev = int(row[0]), str(row[1])
             rows = []
             for pending in self._audit:
                 seq += 1

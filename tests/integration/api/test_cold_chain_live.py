@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-import paho.mqtt.client as mqtt
 import pytest
 from fastapi.testclient import TestClient
 
@@ -20,6 +19,7 @@ from dispatch.orders import fulfilment
 from telemetry.settings import TelemetrySettings
 from tests.integration.api.conftest import PASSWORD, api_settings, login, services_of
 from tests.integration.api.test_order_flow import PHARMACY, _order_body
+from tests.mqtt_clients import connected_client
 
 
 @pytest.fixture
@@ -40,9 +40,7 @@ def ingest_client(
 
 
 def _publish(mqtt_url: str, topic: str, payload: bytes) -> None:
-    host, port = mqtt_url.removeprefix("mqtt://").rsplit("@", 1)[-1].split(":")
-    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-    pub.connect(host, int(port))
+    pub = connected_client(mqtt_url)
     pub.loop_start()
     try:
         pub.publish(topic, payload, qos=1).wait_for_publish(10)

@@ -206,7 +206,8 @@ def test_order_lifecycle_and_audience_views(
 
 
 def test_bad_orders_get_typed_problems(client: TestClient, creds: Credentials) -> None:
-    """Missing key, unknown SKU, inverted window, reused key: clear 4xx codes."""
+    """Missing key, unknown SKU, inverted or year-9999 window, reused key: clear
+    4xx codes."""
     _seed_catalogue(client, creds)
     disp = creds(Role.dispatcher)
     no_key = client.post("/orders", headers=disp, json=_order_body())
@@ -230,6 +231,12 @@ def test_bad_orders_get_typed_problems(client: TestClient, creds: Credentials) -
         422,
         "invalid_time_window",
     )
+    body = _order_body()
+    body["window_end_at"] = "9999-12-31T23:00:00+00:00"
+    far = client.post(
+        "/orders", headers={**disp, "Idempotency-Key": "k-far-0001"}, json=body
+    )
+    assert (far.status_code, far.json()["code"]) == (422, "invalid_time_window")
     first = client.post(
         "/orders",
         headers={**disp, "Idempotency-Key": "k-reuse-01"},
@@ -245,7 +252,7 @@ def test_bad_orders_get_typed_problems(client: TestClient, creds: Credentials) -
         409,
         "idempotency_key_reused",
     )
-    for r in (no_key, unknown, inverted, reused):
+    for r in (no_key, unknown, inverted, far, reused):
         assert r.headers["content-type"] == "application/problem+json"
         assert "Traceback" not in r.text
 

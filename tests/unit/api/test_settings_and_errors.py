@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from api.auth.credentials import decode_access_token, issue_access_token
+from api.auth.principals import Role
 from api.errors import (
     ApiError,
     ApiNotFound,
@@ -13,20 +17,31 @@ from api.errors import (
     Unauthenticated,
     domain_status,
 )
+from api.services import AppSettings
 from api.settings import ApiSettings
 from dispatch import errors as dispatch_errors
+from dispatch.settings import DatabaseSettings, DispatchSettings
 from telemetry import errors as telemetry_errors
+from telemetry.settings import TelemetrySettings
+
+OLD_JWT_PLACEHOLDER = "dev-only-jwt-secret-change-me-00000000000000000"
 
 
 def test_placeholder_jwt_secret_is_refused_in_production() -> None:
-    """The shipped dev secret cannot be used outside dev/test."""
+    """Production needs both API secrets set, long and not placeholders."""
     with pytest.raises(ValidationError, match="API_JWT_SECRET"):
         ApiSettings(environment="production")
     with pytest.raises(ValidationError, match="API_JWT_SECRET"):
         ApiSettings(environment="production", jwt_secret=SecretStr("short"))
+    with pytest.raises(ValidationError, match="API_TRACKING_LINK_SECRET"):
+        ApiSettings(
+            environment="production",
+            jwt_secret=SecretStr("q8Zr1v0hJ3kLm5Nn7Pp9Rr2Tt4Vv6Xx8"),
+        )
     ok = ApiSettings(
         environment="production",
         jwt_secret=SecretStr("q8Zr1v0hJ3kLm5Nn7Pp9Rr2Tt4Vv6Xx8"),
+        tracking_link_secret=SecretStr("Zq8r1v0hJ3kLm5Nn7Pp9Rr2Tt4Vv6Xx8"),
     )
     assert ok.environment == "production"
 
@@ -88,3 +103,67 @@ def test_api_errors_have_distinct_codes_and_statuses() -> None:
     classes = [Unauthenticated, Forbidden, ApiNotFound, RateLimited]
     assert len({c.code for c in classes}) == len(classes)
     assert all(400 <= c.status < 500 for c in [ApiError, *classes])
+
+
+def _production(tmp_path: Path, **secrets: str) -> AppSettings:
+    strong = {
+        "jwt_secret": "j" + "q8Zr1v0hJ3kLm5Nn7Pp9Rr2Tt4Vv6Xx8",
+        "tracking_link_secret": "t" + "q8Zr1v0hJ3kLm5Nn7Pp9Rr2Tt4Vv6Xx8",
+        "data_key": "d" + "q8Zr1v0hJ3kLm5Nn7Pp9Rr2Tt4Vv6Xx8",
+        "otp_pepper": "o" + "q8Zr1v0hJ3kLm5Nn7Pp9Rr2Tt4Vv6Xx8",
+        "webhook_secret": "w" + "q8Zr1v0hJ3kLm5Nn7Pp9Rr2Tt4Vv6Xx8",
+    } | secrets
+    return AppSettings(
+        api=ApiSettings(
+            environment="production",
+            jwt_secret=SecretStr(strong["jwt_secret"]),
+            tracking_link_secret=SecretStr(strong["tracking_link_secret"]),
+        ),
+        database=DatabaseSettings(data_dir=tmp_path),
+        dispatch=DispatchSettings(
+            data_key=SecretStr(strong["data_key"]),
+            otp_pepper=SecretStr(strong["otp_pepper"]),
+        ),
+        telemetry=TelemetrySettings(webhook_secret=SecretStr(strong["webhook_secret"])),
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "env_var"),
+    [
+        ("data_key", "DISPATCH_DATA_KEY"),
+        ("otp_pepper", "DISPATCH_OTP_PEPPER"),
+        ("webhook_secret", "TELEMETRY_WEBHOOK_SECRET"),
+    ],
+)
+def test_production_checks_every_secret_not_only_the_jwt_one(
+    tmp_path: Path, field: str, env_var: str
+) -> None:
+    """The patient-data key, the OTP pepper and the webhook secret may not stay
+    placeholders in production either."""
+    assert _production(tmp_path).api.environment == "production"
+    with pytest.raises(ValidationError, match=env_var):
+        _production(tmp_path, **{field: "dev-only-otp-pepper-change-me"})
+
+
+def test_the_default_app_never_runs_on_a_secret_from_the_source(
+    tmp_path: Path,
+) -> None:
+    """A token signed with the JWT placeholder earlier versions shipped is refused
+    by a default (dev) app, whose secrets are random per data folder."""
+    settings = AppSettings(database=DatabaseSettings(data_dir=tmp_path))
+    resolved = settings.api.jwt_secret
+    assert resolved is not None
+    assert resolved.get_secret_value() != OLD_JWT_PLACEHOLDER
+    forged, _ = issue_access_token(
+        secret=OLD_JWT_PLACEHOLDER,
+        user_id="u-1",
+        username="mallory",
+        role=Role.admin,
+        ttl_s=300,
+    )
+    with pytest.raises(Unauthenticated):
+        decode_access_token(forged, secret=resolved.get_secret_value())
+    again = AppSettings(database=DatabaseSettings(data_dir=tmp_path))
+    assert again.api.jwt_secret == resolved
+    assert again.dispatch.data_key == settings.dispatch.data_key

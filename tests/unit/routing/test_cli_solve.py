@@ -12,7 +12,11 @@ DATA = Path(__file__).parents[2] / "data" / "routing"
 
 
 def test_solve_writes_a_complete_vrplib_solution(tmp_path: Path) -> None:
-    """Every customer of C101 appears exactly once; a cost line closes the file."""
+    """Every customer of C101 appears exactly once; a cost line closes the file.
+
+    One worker: a second one is a spawned process, which on a loaded host starts
+    after the 1 s deadline, and whose engine then has no time for a first solution.
+    """
     out = tmp_path / "C101.sol"
     result = CliRunner().invoke(
         app,
@@ -22,6 +26,8 @@ def test_solve_writes_a_complete_vrplib_solution(tmp_path: Path) -> None:
             "--time-limit",
             "1",
             "--seed",
+            "1",
+            "--workers",
             "1",
             "--out",
             str(out),

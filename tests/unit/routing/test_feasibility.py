@@ -276,10 +276,14 @@ def test_two_pharmacies_at_one_location_are_told_apart_by_reference() -> None:
     assert pickup.site_ref == "quick"
     slow = replace(pickup, site_ref="slow", departure_s=pickup.start_s + 30)
     shifted = [
-        replace(v, arrival_s=v.arrival_s + 30, start_s=v.start_s + 30,
-                departure_s=v.departure_s + 30)
+        replace(
+            v,
+            arrival_s=v.arrival_s + 30,
+            start_s=v.start_s + 30,
+            departure_s=v.departure_s + 30,
+        )
         for v in fine.routes[0].visits[1:]
-    ]  # fmt: skip
+    ]
     route = replace(fine.routes[0], visits=(slow, *shifted))
     assert _codes(problem, replace(fine, routes=(route,))) == set()
     quick = replace(slow, site_ref="quick")  # the 30 s spent at the quick one

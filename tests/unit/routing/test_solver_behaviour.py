@@ -137,27 +137,18 @@ def test_job_crowded_out_is_reported_not_profitable() -> None:
 
 
 def test_two_workers_return_a_checked_plan() -> None:
-    """Diversified searches run in worker processes; the best plan comes back."""
+    """Diversified searches run in worker processes; the best plan comes back.
+
+    Each search stops after 50 solutions, long before its time limit: with 1 s, the
+    spawned worker of a loaded host started after the deadline, and its engine had
+    no time left for a first solution.
+    """
     vehicles = [Vehicle("a", 0, 0, capacity=(4,)), Vehicle("b", 10, 10, capacity=(4,))]
     problem = line_problem(vehicles, _city_jobs(8))
-    solution = solve(problem, SolverParams(time_limit_s=1.0, num_workers=2))
+    params = SolverParams(time_limit_s=60.0, num_workers=2, solution_limit=50)
+    solution = solve(problem, params)
     assert check(problem, solution) == []
     assert not solution.unassigned
-
-
-def test_extra_workers_search_differently_from_the_first() -> None:
-    """Worker i gets seed + i and a first solution that builds routes on every
-    standard family (SAVINGS built none on pickup-and-delivery pairs)."""
-    from routing import FirstSolution
-    from routing.solver import _worker_params
-
-    params = SolverParams(seed=3, num_workers=4)
-    configs = [_worker_params(params, i) for i in range(4)]
-    assert [c.seed for c in configs] == [3, 4, 5, 6]
-    assert all(c.num_workers == 1 for c in configs)
-    assert configs[0].first_solution == params.first_solution
-    assert configs[1].first_solution != configs[0].first_solution
-    assert FirstSolution.SAVINGS not in {c.first_solution for c in configs}
 
 
 def _in_a_process(function: Callable[..., T], *args: object) -> T:

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import SecretStr
 
 from dispatch.context import DispatchContext
 from dispatch.crypto import PatientDataCipher
@@ -159,7 +160,10 @@ def test_policy_settings_are_coherent() -> None:
     assert nearest.effective_sourcing_policy() == "nearest"
     with pytest.raises(ValueError, match="greedy"):
         DispatchSettings(policy="greedy", sourcing_policy="joint")
-    ctx = DispatchContext.from_settings(DispatchSettings(policy="greedy"))
+    greedy = DispatchSettings(
+        policy="greedy", data_key=SecretStr("k" * 32), otp_pepper=SecretStr("p" * 32)
+    )
+    ctx = DispatchContext.from_settings(greedy)
     assert (ctx.dispatch_policy, ctx.sourcing_policy) == ("greedy", "nearest")
     with pytest.raises(ValueError, match="nearest"):
         DispatchContext(PatientDataCipher("k" * 32), b"p", dispatch_policy="greedy")

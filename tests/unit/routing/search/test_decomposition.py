@@ -2,49 +2,58 @@
 
 from __future__ import annotations
 
-import itertools
 import multiprocessing
 import random
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
-from routing import Site, SolverParams, TimeWindow, check, solve
-from routing.construction import greedy_routes
-from routing.decomposition import (
-    GROUP_ROUTES,
-    _disjoint_groups,
-    _Groups,
-    _nearest_routes,
-    decomposable,
-    eliminate_by_parts,
-    improve_by_parts,
-    independent_routes,
+from routing import (
+    Metaheuristic,
+    RoutingSolution,
+    Site,
+    SolverParams,
+    TimeWindow,
+    check,
+    solve,
 )
-from routing.instances import Instance, parse_instance
+from routing.construction import greedy_routes
+from routing.instances import Instance
 from routing.layout import Layout, build_layout
 from routing.ortools_backend import EngineResult
-from routing.solver import _from_solution, _improve_by_parts, _Run, _to_solution
+from routing.search.decomposition import (
+    GROUP_ROUTES,
+    Groups,
+    _disjoint_groups,
+    _nearest_routes,
+    decomposable,
+    improve_by_parts,
+    improve_plan,
+    independent_routes,
+)
+from routing.search.run import Run, to_solution
 
-DATA = Path(__file__).parents[2] / "data" / "routing"
+from .instance_files import c101, homberger, li_lim, route_cost
+
+_DESCENT = SolverParams(metaheuristic=Metaheuristic.GREEDY_DESCENT)
+"""Searches that stop at their local optimum: the same on any host, unless their
+time limit is reached first."""
 
 
-def _homberger() -> Instance:
-    return parse_instance((DATA / "R1_2_1.txt").read_text(), "R1_2_1.txt")
-
-
-def _li_lim() -> Instance:
-    return parse_instance((DATA / "lr104.txt").read_text(), "lr104.txt")
-
-
-def _cost(instance: Instance, stops: list[int]) -> int:
-    # DIMACS instances carry no distances: travel time is the cost.
-    matrix = instance.problem.durations["default"]
-    path = [0, *stops, 0]
-    return sum(int(matrix[a, b]) for a, b in itertools.pairwise(path))
+def _greedy_plan(instance: Instance) -> RoutingSolution:
+    """The greedy construction as a plan: every job served, hard rules kept."""
+    problem = instance.problem
+    layout = build_layout(problem)
+    routes = greedy_routes(problem, layout)
+    cost = sum(
+        route_cost(instance, [layout.nodes[n].location for n in route])
+        for route in routes
+    )
+    result = EngineResult.of_routes(problem, layout, routes, cost, "feasible", False)
+    return to_solution(Run(problem, _DESCENT, layout, 0.0), result, 0)
 
 
 def _four_long_routes(layout: Layout) -> list[list[int]]:
@@ -55,7 +64,7 @@ def _four_long_routes(layout: Layout) -> list[list[int]]:
 
 def test_only_depot_based_vrptw_of_enough_jobs_splits() -> None:
     """200-job VRPTW splits; 99 jobs, pickups, soft windows or two depots do not."""
-    problem = _homberger().problem
+    problem = homberger().problem
     assert decomposable(problem)
     assert not decomposable(replace(problem, jobs=problem.jobs[:99]))
     first = problem.jobs[0]
@@ -76,15 +85,19 @@ def test_only_depot_based_vrptw_of_enough_jobs_splits() -> None:
     )
 
 
-def test_re_planning_groups_keeps_every_job_and_shortens_a_greedy_plan() -> None:
-    """From the greedy construction, two seconds of groups: same jobs, less cost."""
-    instance = _homberger()
+def test_re_planning_groups_keeps_every_job_and_shortens_a_greedy_plan(
+    group_deadline: Callable[[float], float],
+) -> None:
+    """From the greedy construction, two seconds of groups: same jobs, less cost.
+
+    Each group is searched to its local optimum (``group_deadline``), so the first
+    one shortens the plan on any host.
+    """
+    instance = homberger()
     problem = instance.problem
     layout = build_layout(problem)
     greedy = greedy_routes(problem, layout)
-    parts = improve_by_parts(
-        problem, layout, SolverParams(), greedy, time.monotonic() + 2.0
-    )
+    parts = improve_by_parts(problem, layout, _DESCENT, greedy, group_deadline(2.0))
     jobs = sorted(n for route in parts.routes for n in route)
     assert jobs == sorted(n for route in greedy for n in route)
     assert len(jobs) == len(problem.jobs)
@@ -93,7 +106,7 @@ def test_re_planning_groups_keeps_every_job_and_shortens_a_greedy_plan() -> None
 
     def total(routes: list[list[int]]) -> int:
         return sum(
-            _cost(instance, [layout.nodes[n].location for n in route])
+            route_cost(instance, [layout.nodes[n].location for n in route])
             for route in routes
         )
 
@@ -102,57 +115,34 @@ def test_re_planning_groups_keeps_every_job_and_shortens_a_greedy_plan() -> None
 
 def test_li_lim_routes_are_independent_but_not_split_for_distance() -> None:
     """Li & Lim: one pickup site per job, one depot: elimination by groups applies."""
-    problem = _li_lim().problem
+    problem = li_lim().problem
     assert independent_routes(problem)
     assert not decomposable(problem)
 
 
-def test_elimination_by_groups_empties_routes_and_keeps_every_job() -> None:
-    """lr104 from the greedy construction: fewer routes, same stops, pairs intact."""
-    problem = _li_lim().problem
-    layout = build_layout(problem)
-    greedy = greedy_routes(problem, layout)
-    parts = eliminate_by_parts(
-        problem, layout, SolverParams(), greedy, time.monotonic() + 3.0
-    )
-    used = sum(1 for route in parts.routes if route)
-    assert parts.accepted >= 1
-    assert parts.routes_removed >= parts.accepted
-    assert used == sum(1 for route in greedy if route) - parts.routes_removed
-    assert sorted(n for r in parts.routes for n in r) == sorted(
-        n for r in greedy for n in r
-    )
-    for route in parts.routes:
-        for position, node in enumerate(route):
-            group = layout.jobs[layout.nodes[node].job]
-            if node in group.deliveries:
-                assert group.pickups[0] in route[:position]
-
-
 def test_a_large_vrptw_solve_with_the_split_phase_is_feasible() -> None:
-    """The whole path: 200 customers, 3 s, one worker; the checker finds nothing."""
-    instance = _homberger()
-    solution = solve(instance.problem, SolverParams(time_limit_s=3.0))
+    """The whole path: 200 customers, 3 s, one worker; the checker finds nothing.
+
+    Warm-started from a plan serving every job: how many jobs a cold search finds
+    in its 0.6 s depends on the host's speed (a loaded one left 11 out), and no
+    phase may lose a job it was given.
+    """
+    instance = homberger()
+    initial = _greedy_plan(instance)
+    solution = solve(instance.problem, SolverParams(time_limit_s=3.0), initial)
     assert check(instance.problem, solution) == []
     assert not solution.unassigned
     assert solution.cost == sum(route.distance_m for route in solution.routes)
-
-
-def test_vehicle_minimising_solve_with_groups_is_feasible() -> None:
-    """lr104, 3 s, fewest vehicles first: the checker finds nothing."""
-    problem = _li_lim().problem
-    solution = solve(problem, SolverParams(time_limit_s=3.0, minimise_vehicles=True))
-    assert check(problem, solution) == []
-    assert not solution.unassigned
 
 
 def test_jobs_left_out_by_the_whole_search_are_searched_for_not_split() -> None:
     """A plan missing jobs goes back to the whole-problem search, which serves them.
 
     (Groups only re-plan served jobs, so splitting would leave them out for good.)
+    On C101 (100 customers, decomposable too) the search by greedy descent stops
+    at its local optimum, a few tenths of a second here, long before the deadline.
     """
-    instance = _homberger()
-    problem = instance.problem
+    problem = c101().problem
     layout = build_layout(problem)
     greedy = greedy_routes(problem, layout)
     left_out = [route.pop() for route in greedy if route][:3]
@@ -165,15 +155,15 @@ def test_jobs_left_out_by_the_whole_search_are_searched_for_not_split() -> None:
         status="degraded",
         warm_started=False,
     )
-    run = _Run(problem, SolverParams(), layout, time.monotonic() + 3.0)
-    result = _improve_by_parts(run, start)
+    run = Run(problem, _DESCENT, layout, time.monotonic() + 60.0)
+    result = improve_plan(run, start)
     served = {n for sequence in result.sequences for n in sequence}
     assert set(left_out) <= served
 
 
 def test_a_group_of_long_routes_still_holds_three_routes() -> None:
     """Four 30-stop routes: 50 stops would be two routes; a group takes three."""
-    problem = _homberger().problem
+    problem = homberger().problem
     layout = build_layout(problem)
     routes = _four_long_routes(layout)
     locations = np.array([n.location for n in layout.nodes], dtype=np.int64)
@@ -186,9 +176,9 @@ def test_a_group_of_long_routes_still_holds_three_routes() -> None:
 
 def test_groups_solved_together_share_no_route_nor_spare_vehicle() -> None:
     """Two groups at a time (two cores): disjoint routes, one empty vehicle each."""
-    problem = _homberger().problem
+    problem = homberger().problem
     layout = build_layout(problem)
-    parts = _Groups(problem, layout, SolverParams(), greedy_routes(problem, layout))
+    parts = Groups(problem, layout, SolverParams(), greedy_routes(problem, layout))
     queue: list[int] = []
     rng = random.Random(0)
     for _ in range(10):
@@ -206,34 +196,37 @@ def test_groups_solved_together_share_no_route_nor_spare_vehicle() -> None:
 def test_long_routes_too_few_for_two_groups_search_one_group_twice() -> None:
     """Four 30-stop routes: a second full group cannot be formed, so the second
     worker searches the first group too (and only one result can be kept)."""
-    problem = _homberger().problem
+    problem = homberger().problem
     layout = build_layout(problem)
     routes = _four_long_routes(layout)
     routes += [[] for _ in range(len(problem.vehicles) - len(routes))]
-    parts = _Groups(problem, layout, SolverParams(), routes)
+    parts = Groups(problem, layout, SolverParams(), routes)
     batch = _disjoint_groups(parts, [], random.Random(0), 2)
     assert len(batch) == 2
     assert batch[0] == batch[1]
     assert len(batch[0][0]) == GROUP_ROUTES
 
 
-def test_groups_re_planned_in_a_pool_keep_every_job_and_shorten_the_plan() -> None:
-    """Two groups at a time, one in a spawned process: same jobs, exact cost."""
-    instance = _homberger()
+def test_groups_re_planned_in_a_pool_keep_every_job_and_shorten_the_plan(
+    group_deadline: Callable[[float], float],
+) -> None:
+    """Two groups at a time, one in a spawned process: same jobs, exact cost
+    (both groups of the first pair, searched to their local optimum, shorten it)."""
+    instance = homberger()
     problem = instance.problem
     layout = build_layout(problem)
     greedy = greedy_routes(problem, layout)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=context) as pool:
         parts = improve_by_parts(
-            problem, layout, SolverParams(), greedy, time.monotonic() + 3.0, pool, 2
+            problem, layout, _DESCENT, greedy, group_deadline(3.0), pool, 2
         )
     assert sorted(n for r in parts.routes for n in r) == sorted(
         n for r in greedy for n in r
     )
     assert parts.accepted >= 2
     costs = [
-        _cost(instance, [layout.nodes[n].location for n in route])
+        route_cost(instance, [layout.nodes[n].location for n in route])
         for routes in (parts.routes, greedy)
         for route in routes
     ]
@@ -242,29 +235,14 @@ def test_groups_re_planned_in_a_pool_keep_every_job_and_shorten_the_plan() -> No
     )
 
 
-def test_a_plan_moves_between_workers_layouts_unchanged() -> None:
-    """Workers shuffle their layouts by seed; a plan read across keeps its cost."""
-    instance = _homberger()
-    problem = instance.problem
-    theirs = _Run(problem, SolverParams(seed=1), build_layout(problem, seed=1), 0.0)
-    routes = greedy_routes(problem, theirs.layout)
-    stops = [[theirs.layout.nodes[n].location for n in route] for route in routes]
-    cost = sum(_cost(instance, route) for route in stops)
-    result = EngineResult.of_routes(
-        problem, theirs.layout, routes, cost, "feasible", warm_started=False
-    )
-    ours = _Run(problem, SolverParams(), build_layout(problem), 0.0)
-    moved = _from_solution(ours, _to_solution(theirs, result, 0))
-    assert moved.objective == cost
-    assert [[ours.layout.nodes[n].location for n in s] for s in moved.sequences] == (
-        stops
-    )
-
-
 def test_two_workers_on_a_large_vrptw_give_a_feasible_plan() -> None:
-    """Whole-problem search on both workers, then groups two at a time."""
-    instance = _homberger()
-    solution = solve(instance.problem, SolverParams(time_limit_s=4.0, num_workers=2))
+    """Whole-problem search on both workers, then groups two at a time (from a
+    previous plan: a cold start is planned by sectors, tested apart, and a
+    cold search may not find every job in time on a slow host)."""
+    instance = homberger()
+    initial = _greedy_plan(instance)
+    params = SolverParams(time_limit_s=4.0, num_workers=2)
+    solution = solve(instance.problem, params, initial)
     assert check(instance.problem, solution) == []
     assert not solution.unassigned
     assert solution.cost == sum(route.distance_m for route in solution.routes)

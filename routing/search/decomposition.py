@@ -6,11 +6,11 @@ group of routes with its jobs and vehicles is a smaller problem of the same kind
 engine's descents cost about quadratically in the nodes, so a 50-job group is searched
 many times per second where a whole 200-job problem gets a handful of descents in ten
 seconds. Each group is solved from scratch (iterated local search), and its new routes
-are kept only when they are better (with a process pool, several groups at once):
-
-- ``improve_by_parts`` (VRPTW, distance): when the group's routes get shorter;
-- ``eliminate_by_parts`` (fewest vehicles first): when the jobs of the smallest route
-  and of its neighbours fit on the neighbours' vehicles alone.
+are kept only when they are shorter (with a process pool, several groups at once):
+``improve_by_parts`` over node sequences, ``improve_plan`` as the last phase of a
+run. ``by_parts`` says which runs end so, ``whole_share`` how long the whole problem
+is searched first. The groups (``Groups``, ``solve_group``) also serve the sectors'
+first plan and the elimination of routes by groups (``routing.search.elimination``).
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from routing.errors import NoSolutionFound
 from routing.insertion import Planner
 from routing.layout import Layout, build_layout
 from routing.model import Job, RoutingProblem, Site
-from routing.ortools_backend import EngineRequest, run_engine
+from routing.ortools_backend import EngineRequest, EngineResult, run_engine
 from routing.params import SolverParams
+from routing.search.run import READ_BACK_S_PER_NODE, Run, served, versus_start
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +40,15 @@ GROUP_STOPS = 50
 """Routes join a group, nearest first, until it holds at least this many stops..."""
 GROUP_ROUTES = 3
 """...and at least this many routes (on long routes two leave little to exchange)."""
-ELIMINATION_GROUP_STOPS = 60
-"""The same for a route-elimination group (one route fewer to fit them on)."""
 SLICE_S = 1.0
 """Search time per group."""
+_PARTS_MAIN_SHARE = ((150, 0.5), (2**31, 0.2))
+"""Share of the time spent on the whole problem before re-planning groups of routes
+(decomposable problems only), by number of jobs. Measured (benchmarks/README.md):
+Solomon (100 customers) 0.5 better than 0.2; Homberger (200) 0.2 better than 0.1,
+0.3 and 0.5."""
+_PARTS_MIN_S = 3.0
+"""Least time limit for which the decomposition phase runs (groups get 1 s each)."""
 
 GroupPlan = list[list[tuple[int, int]]]
 """A group's new routes, one per vehicle: (job, stop) pairs, ``job`` indexing the
@@ -89,6 +95,67 @@ def decomposable(problem: RoutingProblem) -> bool:
     )
 
 
+def by_parts(problem: RoutingProblem, params: SolverParams) -> bool:
+    """Whether the distance search ends by re-planning groups of routes."""
+    return (
+        not params.plain
+        and not params.minimise_vehicles
+        and params.time_limit_s >= _PARTS_MIN_S
+        and decomposable(problem)
+    )
+
+
+def whole_share(problem: RoutingProblem) -> float:
+    """Share of the time spent on the whole problem before groups (``by_parts``)."""
+    return next(x for n, x in _PARTS_MAIN_SHARE if len(problem.jobs) < n)
+
+
+def improve_plan(
+    run: Run, result: EngineResult, pool: Executor | None = None, width: int = 1
+) -> EngineResult:
+    """Re-plan groups of neighbouring routes for the rest of the time (``width``
+    groups at a time with a ``pool``: ``improve_by_parts``).
+
+    Groups only re-plan jobs already served: if the whole-problem search left any
+    job out (a short limit, a loaded machine), it goes on instead, warm-started.
+    """
+    reserve_s = READ_BACK_S_PER_NODE * len(run.layout.nodes)
+    if served(result) < len(run.problem.jobs):  # one node per job: see decomposable
+        request = EngineRequest(
+            time_limit_s=max(0.05, run.remaining_s() - reserve_s),
+            initial=[list(s) for s in result.sequences],
+        )
+        try:
+            return versus_start(result, run.engine(request))
+        except NoSolutionFound:
+            return result
+    parts = improve_by_parts(
+        run.problem,
+        run.layout,
+        run.params,
+        result.sequences,
+        run.deadline - reserve_s,
+        pool,
+        width,
+    )
+    if not parts.accepted:
+        return result
+    return with_routes(run, result, parts)
+
+
+def with_routes(run: Run, result: EngineResult, parts: PartsResult) -> EngineResult:
+    """``result`` with the routes a decomposition phase left (``parts``)."""
+    objective = result.objective + parts.cost_change
+    return EngineResult.of_routes(
+        run.problem,
+        run.layout,
+        parts.routes,
+        objective,
+        "feasible",
+        result.warm_started,
+    )
+
+
 def improve_by_parts(
     problem: RoutingProblem,
     layout: Layout,
@@ -105,7 +172,7 @@ def improve_by_parts(
     groups are solved at a time, one here and the others in the pool
     (``_disjoint_groups``).
     """
-    parts = _Groups(problem, layout, params, sequences)
+    parts = Groups(problem, layout, params, sequences)
     rng = random.Random(params.seed)
     queue: list[int] = []
     change = groups = improved = 0
@@ -161,7 +228,7 @@ def _solve_batch(
 
 
 def _disjoint_groups(
-    parts: _Groups, queue: list[int], rng: random.Random, width: int
+    parts: Groups, queue: list[int], rng: random.Random, width: int
 ) -> list[tuple[list[int], list[int]]]:
     """``width`` groups, each with one empty vehicle to spare: disjoint ones while
     the routes left make a full group, then copies of the first (searched from
@@ -200,50 +267,7 @@ def _disjoint_groups(
     return batch
 
 
-def eliminate_by_parts(
-    problem: RoutingProblem,
-    layout: Layout,
-    params: SolverParams,
-    sequences: Sequence[Sequence[int]],
-    deadline: float,
-) -> PartsResult:
-    """Empty routes, smallest first, by re-planning each with its neighbours on
-    their vehicles alone; a route whose group cannot do without it is kept.
-
-    Every job of ``sequences`` stays served; the cost may rise (vehicles come first).
-    A route with fewer than two neighbours in its group is left to the
-    whole-problem attempts.
-    """
-    parts = _Groups(problem, layout, params, sequences)
-    routes = parts.routes
-    tried: set[int] = set()
-    change = groups = eliminated = 0
-    while deadline - time.monotonic() > SLICE_S * 0.5:
-        candidates = [v for v, route in enumerate(routes) if route and v not in tried]
-        if not candidates:
-            break
-        victim = min(candidates, key=lambda v: (len(routes[v]), v))
-        tried.add(victim)
-        group = parts.nearest(victim, ELIMINATION_GROUP_STOPS)
-        if len(group) < 3:
-            # Long routes: one neighbour rarely takes a whole route's jobs, and the
-            # whole-problem attempts that follow need the time (lr204, lrc203).
-            continue
-        groups += 1
-        sub, jobs = parts.task(group, group[1:])
-        limit_s = min(SLICE_S, deadline - time.monotonic())
-        plan = solve_group(sub, params, limit_s, 0)
-        proposal = parts.evaluate(group, group[1:], jobs, plan)
-        if proposal is not None:
-            parts.apply(group, proposal[1])
-            change += proposal[0]
-            eliminated += 1
-            tried = set()
-    logger.debug("elimination by groups: %d tried, %d kept", groups, eliminated)
-    return parts.result(change, eliminated)
-
-
-class _Groups:
+class Groups:
     """A plan being re-planned group by group (routes are layout job nodes)."""
 
     def __init__(

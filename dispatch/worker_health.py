@@ -4,7 +4,9 @@ excursion notifier and monitor, the silence monitor.
 A worker never dies of a failed round: it reports the failure here and goes on
 with the next round. :meth:`WorkerHealth.failed` logs it (structured: the worker,
 the stage, the exception's type and where it was raised, never its message, which
-may carry data), counts it, marks the worker ``degraded`` (readiness shows which
+may carry data; an error when it is new, then a warning on the 2nd, 4th, 8th ...
+failure in a row, so a worker failing every round does not flood the log), counts
+it, marks the worker ``degraded`` (readiness shows which
 and why) and tells the dispatchers once per spell (:class:`WorkerFailed` on the
 dispatch feed: again only when the error changes, not every round). The next good
 round (:meth:`WorkerHealth.ok`) clears it and says so (:class:`WorkerRecovered`).
@@ -142,15 +144,22 @@ class WorkerHealth:
                 since=state.since or now,
             )
             self._states[name] = state
-        log.error(
-            "worker %s failed in %s: %s (%d in a row); trace: %s",
-            name,
-            stage,
-            error,
-            state.consecutive_failures,
-            _where(exc),
-            extra={"worker": name, "stage": stage, "error_type": type(exc).__name__},
-        )
+        n = state.consecutive_failures
+        if alert or n & (n - 1) == 0:  # a new error, then the 2nd, 4th, 8th ... time
+            log.log(
+                logging.ERROR if alert else logging.WARNING,
+                "worker %s failed in %s: %s (%d in a row); trace: %s",
+                name,
+                stage,
+                error,
+                n,
+                _where(exc),
+                extra={
+                    "worker": name,
+                    "stage": stage,
+                    "error_type": type(exc).__name__,
+                },
+            )
         if alert:
             self._publish(
                 WorkerFailed(name, stage, error, state.consecutive_failures, status)

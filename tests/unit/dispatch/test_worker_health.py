@@ -112,3 +112,12 @@ def test_supervise_restarts_a_loop_that_raises_or_returns() -> None:
     assert len(runs) == 3
     assert health.state("w").failures_total == 2
     assert health.state("w").status == "ok"
+
+
+def test_a_worker_failing_every_round_does_not_flood_the_log(caplog) -> None:
+    health = WorkerHealth()
+    with caplog.at_level(logging.WARNING, logger="dispatch.worker_health"):
+        for _ in range(16):
+            health.failed("ingest", _raise(OSError()), stage="commit")
+    assert [r.levelname for r in caplog.records] == ["ERROR"] + ["WARNING"] * 4
+    assert health.state("ingest").failures_total == 16

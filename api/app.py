@@ -2,6 +2,10 @@
 starts what it needs (embedded PostgreSQL when ``DATABASE_URL`` is unset, the
 pool, migrations, the live hub, and the dispatch/telemetry workers). Nothing
 runs at import time; ``uvicorn --factory api.app:create_app``.
+
+Shutdown undoes it in reverse and never stops half way: the workers' contexts
+do not raise, and the embedded PostgreSQL is released by the lifespan itself,
+not left to interpreter exit.
 """
 
 from __future__ import annotations
@@ -35,7 +39,10 @@ from api.routers.live import router as ws_router
 from api.services import AppSettings, Services, build_services
 from api.workers import run_ingest, run_replanner
 from dispatch.adapters.postgres.database import migrate, open_pool
-from dispatch.adapters.postgres.embedded import resolve_database_url
+from dispatch.adapters.postgres.embedded import (
+    resolve_database_url,
+    stop_embedded_postgres,
+)
 from dispatch.errors import DispatchError
 from telemetry.errors import TelemetryError
 
@@ -88,6 +95,11 @@ def _ensure_bootstrap_admin(services: Services) -> None:
 async def _compose(app: FastAPI, settings: AppSettings) -> AsyncIterator[Services]:
     async with AsyncExitStack() as stack:
         db = settings.database
+        if not db.database_url:
+            # registered first, so it runs last: after the workers and the pool
+            stack.push_async_callback(
+                asyncio.to_thread, stop_embedded_postgres, db.data_dir
+            )
         url = await asyncio.to_thread(
             resolve_database_url, db.database_url, db.data_dir
         )

@@ -38,7 +38,18 @@ SENSITIVE_KEYS = frozenset(
     }
 )
 #: Context keys kept from ``extra=`` (ids only).
-CONTEXT_KEYS = ("rider_id", "order_id", "box_id", "plan_version", "package", "client")
+CONTEXT_KEYS = (
+    "rider_id",
+    "order_id",
+    "box_id",
+    "pharmacy_id",
+    "plan_version",
+    "package",
+    "client",
+    "worker",
+    "stage",
+    "error_type",
+)
 MASK = "***"
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+"), "Bearer " + MASK),

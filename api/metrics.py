@@ -12,6 +12,7 @@ class Metrics:
     def __init__(self) -> None:
         self._counters: dict[str, float] = {}
         self._gauges: dict[str, Callable[[], float]] = {}
+        self._sources: list[Callable[[], dict[str, float]]] = []
         self._lock = threading.Lock()
 
     def inc(self, name: str, value: float = 1) -> None:
@@ -23,10 +24,16 @@ class Metrics:
         """Register a gauge read when metrics are collected."""
         self._gauges[name] = read
 
+    def source(self, read: Callable[[], dict[str, float]]) -> None:
+        """Register a reader of several gauges at once (names it chooses)."""
+        self._sources.append(read)
+
     def snapshot(self) -> dict[str, float]:
         """Every counter and gauge, by name."""
         with self._lock:
             values = {k: float(v) for k, v in self._counters.items()}
         for name, read in self._gauges.items():
             values[name] = float(read())
+        for source in self._sources:
+            values.update({k: float(v) for k, v in source().items()})
         return dict(sorted(values.items()))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -26,6 +26,7 @@ from dispatch.context import DispatchContext
 from dispatch.dev_secrets import resolve_secret, reveal
 from dispatch.ports import Clock
 from dispatch.settings import ClockSettings, DatabaseSettings, DispatchSettings
+from dispatch.worker_health import WorkerHealth
 from telemetry.settings import TelemetrySettings
 
 
@@ -103,10 +104,13 @@ class Services:
     """Business time (warped when the settings say so)."""
     idempotency: IdempotencyStore
     database_url: str = ""
+    workers: WorkerHealth = field(default_factory=WorkerHealth)
+    """Health of the background workers (readiness, metrics, dispatch alerts)."""
 
 
-def _metrics(hub: Hub) -> Metrics:
+def _metrics(hub: Hub, workers: WorkerHealth) -> Metrics:
     metrics = Metrics()
+    metrics.source(workers.metrics)
     metrics.gauge("ws_clients", lambda: hub.subscriber_count)
     metrics.gauge("ws_closed_slow_total", lambda: hub.closed_slow)
     metrics.gauge("ws_positions_published_total", lambda: hub.positions_published)
@@ -146,6 +150,7 @@ def build_services(
     )
     routes = RiderRoutes(db, live, hub)
     publisher.on_change = routes.on_event
+    workers = WorkerHealth(publisher, clock=clock)
     return Services(
         settings=settings,
         pool=pool,
@@ -170,11 +175,12 @@ def build_services(
             min_interval_s=api.position_store_interval_s,
             min_move_m=api.position_store_move_m,
         ),
-        metrics=_metrics(hub),
+        metrics=_metrics(hub, workers),
         clock=clock,
         idempotency=IdempotencyStore(
             ("idempotency:" + reveal(api.jwt_secret, "API_JWT_SECRET")).encode(),
             ttl_s=api.idempotency_ttl_s,
         ),
         database_url=database_url,
+        workers=workers,
     )

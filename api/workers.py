@@ -1,5 +1,12 @@
 """Background workers the lifespan runs beside the API: continuous re-planning
-and the MQTT telemetry ingest (with its excursion notifier and proof records)."""
+and the MQTT telemetry ingest (with its excursion notifier and proof records).
+
+Each reports to ``services.workers`` (:class:`~dispatch.worker_health.WorkerHealth`:
+readiness, metrics, dispatch alerts). Stopping never raises and never skips a
+step: the re-planner task is cancelled, then the solver worker process is stopped
+(terminated if it hangs); the ingest is stopped, then the embedded broker, each
+even if the step before it failed.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +20,8 @@ from api.services import Services
 from dispatch.adapters.memory import FanoutPublisher
 from dispatch.adapters.solver_pool import SolverPool
 from dispatch.dev_secrets import dev_secret
-from dispatch.planning.replanner import Replanner
+from dispatch.planning.replanner import WORKER, Replanner
+from dispatch.worker_health import supervise
 from routing import SolverParams
 from telemetry.embedded_broker import EmbeddedBroker
 from telemetry.runtime import TelemetryRuntime
@@ -32,6 +40,7 @@ async def run_replanner(services: Services) -> AsyncIterator[Replanner]:
         solver_params=SolverParams(time_limit_s=settings.solver_time_limit_s),
         debounce_s=settings.replan_debounce_s,
         timer_s=settings.replan_timer_s,
+        health=services.workers,
     )
     previous = services.db.publisher
     services.db.publisher = FanoutPublisher(services.publisher, replanner)
@@ -40,16 +49,26 @@ async def run_replanner(services: Services) -> AsyncIterator[Replanner]:
     services.metrics.gauge("replan_stale_total", lambda: replanner.stats.stale)
     services.metrics.gauge("replan_failed_total", lambda: replanner.stats.failed)
     services.metrics.gauge("replan_skipped_total", lambda: replanner.stats.skipped)
-    task = asyncio.create_task(replanner.run(), name="replanner")
+    services.metrics.gauge("replan_set_aside_orders", lambda: replanner.stats.set_aside)
+    services.metrics.gauge(
+        "replan_unusable_pharmacies", lambda: replanner.stats.unusable_pharmacies
+    )
+    task = asyncio.create_task(
+        supervise(WORKER, replanner.run, services.workers), name="replanner"
+    )
     replanner.trigger("startup")
     try:
         yield replanner
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        services.db.publisher = previous
-        await asyncio.to_thread(solver.close)
+        try:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        except Exception:  # never raised by supervise; stopping goes on regardless
+            log.exception("the re-planner task ended with an error")
+        finally:
+            services.db.publisher = previous
+            await asyncio.to_thread(solver.close)
 
 
 @asynccontextmanager
@@ -69,20 +88,26 @@ async def run_ingest(services: Services) -> AsyncIterator[TelemetryRuntime]:
         embedded = EmbeddedBroker(password=password.get_secret_value())
         broker = await asyncio.to_thread(embedded.start)
         mqtt_url = broker.url
-    runtime = TelemetryRuntime(
-        settings,
-        database_url=services.database_url,
-        mqtt_url=mqtt_url,
-        shared_subscriptions=broker is None,  # amqtt has no $share subscriptions
-        dispatch_db=services.db,
-        publisher=services.publisher,
-        clock=services.clock,
-    )
-    await asyncio.to_thread(runtime.start)
-    log.info("telemetry ingest running")
     try:
-        yield runtime
+        runtime = TelemetryRuntime(
+            settings,
+            database_url=services.database_url,
+            mqtt_url=mqtt_url,
+            shared_subscriptions=broker is None,  # amqtt has no $share subscriptions
+            dispatch_db=services.db,
+            publisher=services.publisher,
+            clock=services.clock,
+            health=services.workers,
+        )
+        try:
+            await asyncio.to_thread(runtime.start)
+            log.info("telemetry ingest running")
+            yield runtime
+        finally:
+            try:
+                await asyncio.to_thread(runtime.stop)
+            except Exception:
+                log.exception("stopping the telemetry ingest failed")
     finally:
-        await asyncio.to_thread(runtime.stop)
         if broker is not None:
             await asyncio.to_thread(broker.stop)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
 from typing import NewType
+from zoneinfo import ZoneInfo
 
 from dispatch.errors import InvalidInput, InvalidQuantity
 
@@ -30,6 +31,7 @@ __all__ = [
     "StorageClass",
     "TemperatureProfile",
     "VehicleType",
+    "require_timezone",
     "require_utc",
 ]
 
@@ -44,6 +46,25 @@ def require_utc(value: datetime, name: str) -> datetime:
     """``value`` if it is timezone-aware, else :class:`InvalidInput`."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidInput(f"{name} must be timezone-aware")
+    return value
+
+
+def require_timezone(value: str, name: str = "timezone") -> str:
+    """``value`` if it names an IANA time zone this host knows (``Europe/Malta``),
+    else :class:`InvalidInput`; the message names the field, not the value."""
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > 64
+        or value == "localtime"  # the host's own zone: not portable
+    ):
+        raise InvalidInput(f"{name} must be an IANA time zone such as Europe/Malta")
+    try:
+        ZoneInfo(value)
+    except (ValueError, KeyError, OSError) as exc:  # ZoneInfoNotFoundError: KeyError
+        raise InvalidInput(
+            f"{name} is not a known IANA time zone (e.g. Europe/Malta)"
+        ) from exc
     return value
 
 
@@ -125,10 +146,15 @@ class Pharmacy:
     opening_hours: tuple[OpeningInterval, ...] = ()
     """Empty: open around the clock."""
     timezone: str = "Europe/Malta"
+    """IANA name of the zone ``opening_hours`` are in (checked: a zone the host
+    does not know would make every plan that offers this pharmacy fail)."""
+    active: bool = True
+    """False: deactivated, no new order is sourced here (orders in flight keep it)."""
 
     def __post_init__(self) -> None:
         require_id(self.id, "pharmacy id")
         require_id(self.licence_number, "licence number")
+        require_timezone(self.timezone)
 
 
 @dataclass(frozen=True, slots=True)

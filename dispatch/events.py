@@ -19,11 +19,14 @@ __all__ = [
     "OrderStatusChanged",
     "OrderUnassignable",
     "OtpLockedOut",
+    "PharmacyChanged",
     "PlanUpdated",
     "ProofFlagged",
     "RiderChanged",
     "RiderStopReleased",
     "StockWrittenOff",
+    "WorkerFailed",
+    "WorkerRecovered",
 ]
 
 
@@ -173,3 +176,40 @@ class OrderUnassignable(DispatchEvent):
     order_id: str
     reason: str
     detail: str = field(default="")
+
+
+@dataclass(frozen=True, slots=True)
+class PharmacyChanged(DispatchEvent):
+    """A pharmacy was edited (``what``: the fields) or (de)activated; plans
+    offer it with its new hours, zone and place."""
+
+    type: ClassVar[str] = "pharmacy.changed"
+    triggers_replan: ClassVar[bool] = True
+    pharmacy_id: str
+    what: tuple[str, ...]
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerFailed(DispatchEvent):
+    """A background worker (``replanner``, ``ingest``, ``notifier``,
+    ``excursion_monitor``, ``silence_monitor``) failed a round and goes on with
+    the next; sent once per spell and error, not every round. ``error`` is the
+    exception type and code location, never its message."""
+
+    type: ClassVar[str] = "worker.failed"
+    worker: str
+    stage: str
+    error: str
+    consecutive_failures: int
+    status: str = "degraded"
+    """``degraded`` (a round failed) or ``stopped`` (its loop ended; restarting)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRecovered(DispatchEvent):
+    """A worker that had failed completed a round again."""
+
+    type: ClassVar[str] = "worker.recovered"
+    worker: str
+    failed_rounds: int

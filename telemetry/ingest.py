@@ -12,6 +12,12 @@ detection runs for the batch's boxes inside its transaction (a savepoint: alerts
 commit with their readings; a detector failure is logged and recomputed from
 history on the box's next batch, never blocking readings); new excursions go to
 the notifier right after the commit.
+
+No exception ends the worker: a failed stage is reported to
+:class:`~dispatch.worker_health.WorkerHealth` (``ingest``: collect, decode, store,
+commit; ``excursion_monitor``: detection; ``silence_monitor``: the silence check)
+and retried, and :meth:`IngestWorker.run_supervised` restarts the loop itself
+should it ever raise.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from datetime import UTC, datetime
 
 import psycopg
 
+from dispatch.worker_health import WorkerHealth
 from telemetry.codec import CodecLimits, decode_payload
 from telemetry.errors import (
     PayloadRejected,
@@ -41,9 +48,21 @@ from telemetry.monitor import ExcursionMonitor
 from telemetry.store import TelemetryStore, WriteResult
 from telemetry.topics import box_id_from_topic
 
-__all__ = ["Acknowledger", "IngestMetrics", "IngestParams", "IngestWorker"]
+__all__ = [
+    "EXCURSION_MONITOR",
+    "INGEST",
+    "SILENCE_MONITOR",
+    "Acknowledger",
+    "IngestMetrics",
+    "IngestParams",
+    "IngestWorker",
+]
 
 log = logging.getLogger(__name__)
+
+INGEST = "ingest"
+EXCURSION_MONITOR = "excursion_monitor"
+SILENCE_MONITOR = "silence_monitor"
 
 Acknowledger = Callable[[Sequence[InboundMessage]], object]
 CommitHook = Callable[[Sequence[InboundMessage], WriteResult, float], None]
@@ -83,6 +102,26 @@ class IngestMetrics:
     last_commit_at: datetime | None = None
 
 
+class _Either:
+    """Set when any of its events is (the decoder stops with the worker's stop
+    or with the end of the run that started it)."""
+
+    def __init__(self, *events: threading.Event) -> None:
+        self._events = events
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self._events)
+
+    def wait(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self._events[0].wait(min(left, 0.1))
+        return True
+
+
 @dataclass(slots=True)
 class _Batch:
     messages: list[InboundMessage]
@@ -103,9 +142,13 @@ class IngestWorker:
         params: IngestParams | None = None,
         on_excursions: Callable[[list[int]], None] | None = None,
         on_commit: CommitHook | None = None,
+        health: WorkerHealth | None = None,
     ) -> None:
         self.params = params or IngestParams()
         self.metrics = IngestMetrics()
+        self.health = health or WorkerHealth()
+        for name in (INGEST, EXCURSION_MONITOR, SILENCE_MONITOR):
+            self.health.register(name)
         self._store = store
         self._inbox = inbox
         self._ack = ack
@@ -118,49 +161,80 @@ class IngestWorker:
         self._topic_boxes: dict[str, BoxId] = {}
 
     # -- loop -----------------------------------------------------------------
+    def run_supervised(
+        self, stop: threading.Event, *, backoff_s: float = 1.0, max_s: float = 30.0
+    ) -> None:
+        """:meth:`run`, restarted after a doubling back-off whenever it raises."""
+        delay = backoff_s
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                self.run(stop)
+            except Exception as exc:
+                self.health.failed(INGEST, exc, stage="loop", stopped=True)
+                if time.monotonic() - started > max_s:
+                    delay = backoff_s
+                stop.wait(delay)
+                delay = min(delay * 2, max_s)
+
     def run(self, stop: threading.Event) -> None:
         """Process batches until ``stop`` is set; unacked work is left to the broker."""
         decoded: queue.Queue[_Batch] = queue.Queue(maxsize=2)
+        ended = threading.Event()  # this run's decoder stops with it, however
         decoder = threading.Thread(
             target=self._decode_loop,
-            args=(stop, decoded),
+            args=(_Either(stop, ended), decoded),
             name="telemetry-decode",
             daemon=True,
         )
         decoder.start()
         pending: _Batch | None = None
-        while not stop.is_set():
-            batch = pending
-            if batch is None:
+        try:
+            while not stop.is_set():
+                batch = pending
+                if batch is None:
+                    try:
+                        batch = decoded.get(timeout=0.2)
+                    except queue.Empty:
+                        self._housekeeping()
+                        continue
+                pending = None
                 try:
-                    batch = decoded.get(timeout=0.2)
-                except queue.Empty:
-                    self._housekeeping()
-                    continue
-            pending = None
-            try:
-                self._commit(batch, stop)
-            except Exception:  # keep the unacked batch and try again
-                log.exception("batch failed; retrying it")
-                pending = batch
-                stop.wait(1.0)
-            self._housekeeping()
-        decoder.join(timeout=5)
+                    self._commit(batch, stop)
+                except Exception as exc:  # keep the unacked batch and try again
+                    self.health.failed(INGEST, exc, stage="commit")
+                    pending = batch
+                    stop.wait(1.0)
+                self._housekeeping()
+        finally:
+            ended.set()
+            decoder.join(timeout=5)
 
-    def _decode_loop(self, stop: threading.Event, out: queue.Queue[_Batch]) -> None:
+    def _decode_loop(self, stop: _Either, out: queue.Queue[_Batch]) -> None:
         while not stop.is_set():
-            messages = self._collect(stop)
+            try:
+                messages = self._collect(stop)
+            except Exception as exc:
+                self.health.failed(INGEST, exc, stage="collect")
+                stop.wait(1.0)
+                continue
             if not messages:
                 continue
-            batch = self._decode_batch(messages)
-            while not stop.is_set():
+            batch: _Batch | None = None
+            while batch is None and not stop.is_set():
+                try:  # the messages stay unacked until decoded and committed
+                    batch = self._decode_batch(messages)
+                except Exception as exc:
+                    self.health.failed(INGEST, exc, stage="decode")
+                    stop.wait(1.0)
+            while batch is not None and not stop.is_set():
                 try:
                     out.put(batch, timeout=0.2)
                     break
                 except queue.Full:
                     continue
 
-    def _collect(self, stop: threading.Event) -> list[InboundMessage]:
+    def _collect(self, stop: _Either) -> list[InboundMessage]:
         inbox = self._inbox
         try:
             first = inbox.get(timeout=0.2)
@@ -220,6 +294,7 @@ class IngestWorker:
             log.warning(
                 "dead-lettered %d of %d messages", len(dead), len(batch.messages)
             )
+        self.health.ok(INGEST)
         if self._on_commit is not None:
             self._on_commit(batch.messages, result, committed)
         self._notify(created)
@@ -305,10 +380,12 @@ class IngestWorker:
                     after_insert=functools.partial(self._detect, created),
                 )
                 return result, dead, created
-            except StoreUnavailable:
+            except StoreUnavailable as exc:
                 self.metrics.store_retries += 1
                 fresh = False  # the registry may have changed meanwhile
                 log.warning("store unavailable; retrying batch in %.1f s", delay)
+                if delay == self.params.retry_initial_s:  # once per batch
+                    self.health.failed(INGEST, exc, stage="store")
             except psycopg.DatabaseError:
                 log.exception("store refused a batch; isolating the bad message")
                 return (*self._write_one_by_one(batch.messages), [])
@@ -351,9 +428,11 @@ class IngestWorker:
             created.extend(self.monitor.process(inserted))
         except StoreUnavailable:
             raise  # the connection is gone: the whole batch is retried
-        except Exception:  # recomputed from history on the box's next batch
+        except Exception as exc:  # recomputed from history on the box's next batch
             self.metrics.stage_failures += 1
-            log.exception("excursion detection failed; will recompute")
+            self.health.failed(EXCURSION_MONITOR, exc, stage="detect")
+        else:
+            self.health.ok(EXCURSION_MONITOR)
 
     def _notify(self, created: list[int]) -> None:
         if not created:
@@ -372,7 +451,10 @@ class IngestWorker:
             return
         self._silence_at = now
         try:
-            self._notify(self.monitor.check_silence())
-        except Exception:
+            created = self.monitor.check_silence()
+        except Exception as exc:  # checked again at the next interval
             self.metrics.stage_failures += 1
-            log.exception("silence check failed")
+            self.health.failed(SILENCE_MONITOR, exc, stage="check_silence")
+            return
+        self.health.ok(SILENCE_MONITOR)
+        self._notify(created)

@@ -5,7 +5,9 @@ New excursion rows have ``notified_at`` NULL (an outbox); :class:`ExcursionNotif
 works them off on its own thread and stamps ``notified_at`` afterwards, so a crash
 between detection and notification re-notifies at the next start instead of
 never. Holds are idempotent per excursion (``excursion_ref``), so that retry
-cannot double-hold.
+cannot double-hold. A notification that raises is reported to
+:class:`~dispatch.worker_health.WorkerHealth` (worker ``notifier``) and retried
+after ``retry_s``; the thread never dies of it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -20,6 +23,7 @@ from psycopg.rows import dict_row
 
 from dispatch.holds.reasons import HoldReason
 from dispatch.ports import EventPublisher
+from dispatch.worker_health import WorkerHealth
 from telemetry import excursion_store
 from telemetry.events import ExcursionOpened
 from telemetry.excursion_store import StoredExcursion
@@ -27,9 +31,11 @@ from telemetry.excursions import ExcursionKind
 from telemetry.store import TelemetryStore
 from telemetry.webhooks import WebhookSender
 
-__all__ = ["ExcursionNotifier", "HoldPlacer", "PlacedHold"]
+__all__ = ["NOTIFIER", "ExcursionNotifier", "HoldPlacer", "PlacedHold"]
 
 log = logging.getLogger(__name__)
+
+NOTIFIER = "notifier"
 
 #: ``excursion_ref`` of holds and box quarantines placed for an excursion
 EXCURSION_REF_PREFIX = "telemetry.excursion:"
@@ -70,7 +76,11 @@ class ExcursionNotifier:
         holds: HoldPlacer | None = None,
         publisher: EventPublisher | None = None,
         webhooks: WebhookSender | None = None,
+        health: WorkerHealth | None = None,
+        retry_s: float = 30.0,
     ) -> None:
+        self.health = health or WorkerHealth()
+        self.retry_s = retry_s
         self._store = store
         self._holds = holds
         self._publisher = publisher
@@ -95,6 +105,7 @@ class ExcursionNotifier:
                 " AND retracted_at IS NULL ORDER BY id"
             ).fetchall()
         self.submit([int(r["id"]) for r in rows])
+        self.health.register(NOTIFIER)
         self._thread = threading.Thread(
             target=self._run, name="telemetry-notify", daemon=True
         )
@@ -107,11 +118,31 @@ class ExcursionNotifier:
             self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        while (excursion_id := self._queue.get()) is not None:
+        retry: dict[int, float] = {}  # excursion id -> when to try it again
+        while True:
+            now = time.monotonic()
+            for excursion_id in [i for i, at in retry.items() if at <= now]:
+                del retry[excursion_id]
+                self._attempt(excursion_id, retry)
+            wait = max(0.0, min(retry.values()) - now) if retry else None
             try:
-                self.notify(excursion_id)
-            except Exception:  # left unnotified: retried at the next start
-                log.exception("notifying excursion %d failed", excursion_id)
+                item = self._queue.get(timeout=wait)
+            except queue.Empty:
+                continue
+            if item is None:
+                return
+            retry.pop(item, None)
+            self._attempt(item, retry)
+
+    def _attempt(self, excursion_id: int, retry: dict[int, float]) -> None:
+        try:
+            self.notify(excursion_id)
+        except Exception as exc:  # retried later here, and at the next start
+            self.health.failed(NOTIFIER, exc, stage="notify")
+            retry[excursion_id] = time.monotonic() + self.retry_s
+        else:
+            if not retry:
+                self.health.ok(NOTIFIER)
 
     def notify(self, excursion_id: int) -> bool:
         """Hold, publish, POST, then stamp ``notified_at``; False if already done."""

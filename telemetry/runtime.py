@@ -13,6 +13,7 @@ import threading
 from dispatch.adapters.postgres.unit_of_work import Database
 from dispatch.dev_secrets import reveal
 from dispatch.ports import Clock, EventPublisher
+from dispatch.worker_health import WorkerHealth
 from telemetry.dispatch_link import (
     DispatchHolds,
     attach_pending_temperature_records,
@@ -25,9 +26,12 @@ from telemetry.settings import TelemetrySettings
 from telemetry.store import TelemetryStore
 from telemetry.webhooks import WebhookSender
 
-__all__ = ["TelemetryRuntime"]
+__all__ = ["PROOFS", "TelemetryRuntime"]
 
 log = logging.getLogger(__name__)
+
+PROOFS = "telemetry_proofs"
+"""Worker name of the loop attaching temperature records and clearing boxes."""
 
 
 class TelemetryRuntime:
@@ -44,7 +48,9 @@ class TelemetryRuntime:
         publisher: EventPublisher | None = None,
         proof_interval_s: float = 10.0,
         clock: Clock | None = None,
+        health: WorkerHealth | None = None,
     ) -> None:
+        self.health = health or WorkerHealth()
         self._dispatch_db = dispatch_db
         self._proof_interval_s = proof_interval_s
         self._store = TelemetryStore(database_url, clock=clock)
@@ -61,6 +67,7 @@ class TelemetryRuntime:
             holds=DispatchHolds(dispatch_db) if dispatch_db is not None else None,
             publisher=publisher,
             webhooks=webhooks,
+            health=self.health,
         )
         params = IngestParams(
             batch_max_messages=settings.batch_max_messages,
@@ -79,11 +86,14 @@ class TelemetryRuntime:
             ca_file=settings.mqtt_ca_file,
             on_excursions=self.notifier.submit,
             clock=self._store.clock,
+            health=self.health,
         )
         self._stop = threading.Event()
         self._proofs: threading.Thread | None = None
 
     def start(self) -> TelemetryRuntime:
+        if self._dispatch_db is not None:
+            self.health.register(PROOFS)
         self.notifier.start()
         self.ingest.start()
         if self._dispatch_db is not None:
@@ -98,17 +108,24 @@ class TelemetryRuntime:
         while not self._stop.wait(self._proof_interval_s):
             try:
                 attach_pending_temperature_records(self._dispatch_db, self._store)
-            except Exception:
-                log.exception("attaching temperature records failed")
-            try:
                 release_recovered_boxes(self._dispatch_db, self._store)
-            except Exception:
-                log.exception("clearing recovered cold boxes failed")
+            except Exception as exc:  # the next interval tries again
+                self.health.failed(PROOFS, exc, stage="proofs")
+            else:
+                self.health.ok(PROOFS)
 
     def stop(self) -> None:
+        """Stop every part; one failing to stop does not keep the others running."""
         self._stop.set()
-        self.ingest.stop()
-        self.notifier.stop()
+        steps = [("ingest", self.ingest.stop), ("notifier", self.notifier.stop)]
+        steps.append(("proofs", self._join_proofs))
+        steps.append(("store", self._store.close))
+        for name, step in steps:
+            try:
+                step()
+            except Exception:
+                log.exception("stopping telemetry %s failed", name)
+
+    def _join_proofs(self) -> None:
         if self._proofs is not None:
             self._proofs.join(timeout=30)
-        self._store.close()

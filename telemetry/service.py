@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 
 from dispatch.ports import Clock
+from dispatch.worker_health import WorkerHealth
 from telemetry.ingest import CommitHook, IngestParams, IngestWorker
 from telemetry.model import InboundMessage
 from telemetry.mqtt import MqttTransport
@@ -38,6 +39,7 @@ class IngestService:
         on_excursions: Callable[[list[int]], None] | None = None,
         on_commit: CommitHook | None = None,
         clock: Clock | None = None,
+        health: WorkerHealth | None = None,
     ) -> None:
         self.params = params or IngestParams()
         self.store = TelemetryStore(database_url, clock=clock)
@@ -57,6 +59,7 @@ class IngestService:
             params=self.params,
             on_excursions=on_excursions,
             on_commit=on_commit,
+            health=health,
         )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -72,7 +75,7 @@ class IngestService:
             log.warning("could not prepare partitions at startup")
         self.transport.start()
         self._thread = threading.Thread(
-            target=self.worker.run,
+            target=self.worker.run_supervised,
             args=(self._stop,),
             name="telemetry-ingest",
             daemon=True,

@@ -2,10 +2,10 @@
 
 Dispatch events (ids and codes only) go to the dispatch feed; alerts (holds,
 OTP lock-outs, flagged proofs, unassignable orders, riders' dropped next stops,
-write-offs) are wrapped as ``alert``; order status changes also reach that
-order's patient feed, mapped to the patient's vocabulary. Side effects that
-touch the database (closing tracking links, refreshing routes) run on a worker
-thread: ``publish`` never blocks.
+write-offs, background workers failing and recovering) are wrapped as ``alert``;
+order status changes also reach that order's patient feed, mapped to the patient's
+vocabulary. Side effects that touch the database (closing tracking links,
+refreshing routes) run on a worker thread: ``publish`` never blocks.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from dispatch.events import (
     RiderChanged,
     RiderStopReleased,
     StockWrittenOff,
+    WorkerFailed,
+    WorkerRecovered,
 )
 from dispatch.orders.order import OrderStatus
 from telemetry.events import ExcursionOpened
@@ -43,6 +45,8 @@ ALERT_EVENTS = (
     RiderStopReleased,
     OrderUnassignable,
     StockWrittenOff,
+    WorkerFailed,
+    WorkerRecovered,
 )
 TERMINAL = frozenset({OrderStatus.DELIVERED, OrderStatus.FAILED, OrderStatus.CANCELLED})
 

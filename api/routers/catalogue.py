@@ -16,13 +16,14 @@ from api.schemas.catalogue import (
     LotRead,
     PharmacyCreate,
     PharmacyRead,
+    PharmacyUpdate,
     ProductCreate,
     ProductRead,
     StockImportRead,
 )
 from api.schemas.common import Page
 from api.schemas.stock_csv import parse_stock_csv
-from dispatch.domain import StorageClass
+from dispatch.domain import GeoPoint, StorageClass
 from dispatch.errors import DispatchError
 from dispatch.stock import catalogue
 from dispatch.stock import queries as stock_queries
@@ -70,6 +71,36 @@ def get_pharmacy(pharmacy_id: str, services: ServicesDep) -> PharmacyRead:
     """One pharmacy."""
     with services.db.transaction() as tx:
         return PharmacyRead.of(stock_queries.get_pharmacy(tx, pharmacy_id))
+
+
+@router.patch(
+    "/pharmacies/{pharmacy_id}",
+    response_model=PharmacyRead,
+    responses=error_responses(401, 403, 404, 422),
+)
+def update_pharmacy(
+    pharmacy_id: str, body: PharmacyUpdate, services: ServicesDep, who: Pharmacist
+) -> PharmacyRead:
+    """Edit a pharmacy's name, opening hours, time zone or location (within the
+    service area), or deactivate it (``active: false``: no new orders are sourced
+    there; orders in flight keep it) or reactivate it. Audited; the same roles as
+    registering one (admin or pharmacist)."""
+    with services.db.transaction() as tx:
+        pharmacy = catalogue.update_pharmacy(
+            tx,
+            pharmacy_id,
+            actor=actor_of(who),
+            name=body.name,
+            location=(
+                GeoPoint(body.location.lat, body.location.lon)
+                if body.location is not None
+                else None
+            ),
+            opening_hours=body.intervals(),
+            timezone=body.timezone,
+            active=body.active,
+        )
+    return PharmacyRead.of(pharmacy)
 
 
 @router.post(

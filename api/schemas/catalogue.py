@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, time
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.schemas.common import Point
 from dispatch.domain import (
@@ -16,9 +16,22 @@ from dispatch.domain import (
     Sku,
     StockLot,
     StorageClass,
+    require_timezone,
 )
+from dispatch.errors import InvalidInput
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+TIMEZONE_DESCRIPTION = (
+    "IANA time zone of the opening hours (e.g. Europe/Malta); an unknown zone is "
+    "refused (422 naming this field)."
+)
+
+
+def _known_timezone(value: str) -> str:
+    try:
+        return require_timezone(value)
+    except InvalidInput as exc:
+        raise ValueError(str(exc)) from None
 
 
 class OpeningIntervalSchema(BaseModel):
@@ -43,7 +56,11 @@ class PharmacyCreate(BaseModel):
     opening_hours: list[OpeningIntervalSchema] = Field(
         default_factory=list, description="Empty: open around the clock."
     )
-    timezone: str = Field(default="Europe/Malta", max_length=64)
+    timezone: str = Field(
+        default="Europe/Malta", max_length=64, description=TIMEZONE_DESCRIPTION
+    )
+
+    _timezone = field_validator("timezone")(_known_timezone)
 
     def to_domain(self) -> Pharmacy:
         """The domain object (raises dispatch errors on bad data)."""
@@ -60,6 +77,41 @@ class PharmacyCreate(BaseModel):
         )
 
 
+class PharmacyUpdate(BaseModel):
+    """Changes to a pharmacy: only the fields given change (``null`` = keep).
+
+    ``active: false`` deactivates it: no new order is sourced there, orders
+    already reserved there are unaffected; ``true`` reactivates it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    location: Point | None = Field(
+        default=None, description="Must lie within the service area."
+    )
+    opening_hours: list[OpeningIntervalSchema] | None = Field(
+        default=None, description="Replaces every interval; empty: around the clock."
+    )
+    timezone: str | None = Field(
+        default=None, max_length=64, description=TIMEZONE_DESCRIPTION
+    )
+    active: bool | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        return None if value is None else _known_timezone(value)
+
+    def intervals(self) -> tuple[OpeningInterval, ...] | None:
+        """The domain intervals, if given (raises dispatch errors on bad data)."""
+        if self.opening_hours is None:
+            return None
+        return tuple(
+            OpeningInterval(h.weekday, h.opens, h.closes) for h in self.opening_hours
+        )
+
+
 class PharmacyRead(BaseModel):
     """A registered pharmacy."""
 
@@ -69,6 +121,9 @@ class PharmacyRead(BaseModel):
     licence_number: str
     opening_hours: list[OpeningIntervalSchema]
     timezone: str
+    active: bool = Field(
+        default=True, description="False: deactivated, no new orders sourced here."
+    )
 
     @classmethod
     def of(cls, p: Pharmacy) -> PharmacyRead:
@@ -83,6 +138,7 @@ class PharmacyRead(BaseModel):
                 for h in p.opening_hours
             ],
             timezone=p.timezone,
+            active=p.active,
         )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import time
 from concurrent.futures import ProcessPoolExecutor
 
 from dispatch.errors import SolverTimedOut
@@ -78,6 +79,27 @@ class SolverPool:
             process.terminate()
         old.shutdown(wait=False, cancel_futures=True)
 
-    def close(self) -> None:
-        """Stop the worker."""
-        self._executor.shutdown(wait=True, cancel_futures=True)
+    @property
+    def worker_pids(self) -> list[int]:
+        """Process ids of the running worker(s) (none before the first use)."""
+        processes = getattr(self._executor, "_processes", None) or {}
+        return [p.pid for p in list(processes.values()) if p.pid is not None]
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Stop the worker: queued solves are cancelled, a running one gets
+        ``timeout_s`` to finish, then the process is terminated (and killed), so
+        closing never leaves a worker behind nor waits on a stuck solve."""
+        executor = self._executor
+        processes = list((getattr(executor, "_processes", None) or {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + timeout_s
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+        for process in processes:
+            if process.is_alive():
+                log.warning("solver worker did not stop; terminating it")
+                process.terminate()
+                process.join(5)
+            if process.is_alive():
+                process.kill()
+                process.join(5)

@@ -49,7 +49,9 @@ def take_snapshot(tx: Tx, *, include_greedy: bool = False) -> PlanningSnapshot:
 
     Orders the greedy dispatcher assigned, and the riders carrying them, are left
     out (never re-planned) unless ``include_greedy`` (the greedy dispatcher's own
-    view, which needs to know who is busy).
+    view, which needs to know who is busy). A pharmacy row the domain type
+    refuses is left out and named in ``invalid_pharmacies``: one bad row must not
+    stop every plan.
     """
     orders = orders_repo.list_orders(tx, statuses=PLANNABLE)
     riders = catalogue.list_riders(tx)
@@ -59,11 +61,14 @@ def take_snapshot(tx: Tx, *, include_greedy: bool = False) -> PlanningSnapshot:
         orders = [o for o in orders if o.dispatched_by != "greedy"]
         riders = [r for r in riders if r.id not in busy]
     skus = {line.sku for o in orders for line in o.lines}
+    unreadable: dict[str, str] = {}
+    pharmacies = catalogue.list_pharmacies(tx, unreadable=unreadable)
     return PlanningSnapshot(
         now=tx.now,
         riders=tuple(riders),
         orders=tuple(orders),
-        pharmacies=catalogue.list_pharmacies(tx),
+        pharmacies=pharmacies,
+        invalid_pharmacies=unreadable,
         products=catalogue.get_products(tx, skus) if skus else {},
         profiles=catalogue.list_temperature_profiles(tx),
         previous=plans_repo.latest_plan(tx),

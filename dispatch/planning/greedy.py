@@ -14,6 +14,7 @@ command that applies it in one transaction.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from dispatch.adapters.postgres import orders as orders_repo
@@ -30,6 +31,9 @@ from dispatch.planning.problem import (
     cold_slots,
     usable_riders,
 )
+from dispatch.worker_health import describe_error
+
+log = logging.getLogger(__name__)
 
 __all__ = ["GREEDY", "GreedyAssignment", "choose_assignments", "dispatch_greedy"]
 
@@ -64,7 +68,8 @@ def choose_assignments(
     snapshot: PlanningSnapshot, params: PlanningParams | None = None
 ) -> list[GreedyAssignment]:
     """Orders waiting for a rider, oldest first, each to the nearest idle rider
-    able to carry it (great-circle distance to the pickup pharmacy; ties by id)."""
+    able to carry it (great-circle distance to the pickup pharmacy; ties by id).
+    An order whose data cannot be read (e.g. an unknown product) is skipped."""
     params = params or PlanningParams()
     idle = _idle(snapshot)
     waiting = sorted(
@@ -84,7 +89,16 @@ def choose_assignments(
         pharmacy = snapshot.pharmacies.get(order.pharmacy_id)
         if pharmacy is None:
             continue
-        cold, skills = cargo_needs(order, snapshot.products, params)
+        try:
+            cold, skills = cargo_needs(order, snapshot.products, params)
+        except Exception as exc:  # this order's data broke: the others go on
+            log.warning(
+                "greedy dispatch set order %s aside: %s",
+                order.id,
+                describe_error(exc),
+                extra={"order_id": order.id},
+            )
+            continue
         able = [r for r in idle if _can_carry(r, cold, skills, snapshot)]
         if not able:
             continue

@@ -18,7 +18,7 @@ from now; urgent orders carry priority 1 (a higher drop penalty).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -33,6 +33,7 @@ from dispatch.planning.plan import (
     RiderRoute,
     UnservableOrder,
 )
+from dispatch.worker_health import describe_error
 from routing import (
     Job,
     ReleasedLock,
@@ -48,6 +49,7 @@ from routing.matrix import MatrixProvider
 from routing.model import LockKind
 
 __all__ = [
+    "SET_ASIDE",
     "Plan",
     "PlannedStop",
     "PlanningParams",
@@ -67,6 +69,13 @@ __all__ = [
 PLANNABLE = frozenset(
     {OrderStatus.SOURCED, OrderStatus.ASSIGNED, OrderStatus.PICKED_UP}
 )
+
+PLANNING_FAILED = "planning_failed"
+"""Reason of an order whose own data the planner could not use (set aside)."""
+PHARMACY_UNUSABLE = "pharmacy_unusable"
+"""Reason of an order whose every pickup candidate has data the planner cannot
+use (e.g. a time zone this host does not know): set aside, the city goes on."""
+SET_ASIDE = frozenset({PLANNING_FAILED, PHARMACY_UNUSABLE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +109,8 @@ class PlanningSnapshot:
     sourcing_policy: str = "joint"
     cold_unfit_riders: frozenset[str] = frozenset()
     """Riders whose cold box is quarantined: no new cold-chain orders for them."""
+    invalid_pharmacies: Mapping[str, str] = field(default_factory=dict)
+    """Pharmacy id -> why its stored row could not be read (never offered)."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,15 @@ class Translation:
     basis_riders: Mapping[str, int]
     skipped: tuple[UnservableOrder, ...] = ()
     basis_order_states: Mapping[str, Order] = field(default_factory=dict)
+    unusable_pharmacies: Mapping[str, str] = field(default_factory=dict)
+    """Pharmacy id -> why the planner could not use it this round (not offered)."""
+    unusable_riders: Mapping[str, str] = field(default_factory=dict)
+    """Rider id -> why the planner could not route them this round."""
+
+    @property
+    def set_aside(self) -> tuple[UnservableOrder, ...]:
+        """Orders left out because their data (or their pharmacies') broke."""
+        return tuple(u for u in self.skipped if u.reason in SET_ASIDE)
 
 
 def _s(at: datetime, origin: datetime) -> int:
@@ -207,13 +227,28 @@ def build_problem(
     provider: MatrixProvider,
     params: PlanningParams | None = None,
 ) -> Translation:
-    """Translate the snapshot into a routing problem (see module docstring)."""
+    """Translate the snapshot into a routing problem (see module docstring).
+
+    Defensive per item: an order, pharmacy or rider whose data raises while it is
+    translated is set aside (an order with reason :data:`PLANNING_FAILED` or
+    :data:`PHARMACY_UNUSABLE`, which the applied plan shows the dispatchers) and
+    everything else is planned; a problem the routing model refuses is bisected
+    to the orders that make it fail.
+    """
     params = params or PlanningParams()
     now = snapshot.now
     orders = [o for o in snapshot.orders if o.status in PLANNABLE]
     picked = [o.picked_up_at for o in orders if o.picked_up_at is not None]
     origin = min([now, *picked])
-    riders = usable_riders(snapshot)
+    unusable_riders: dict[str, str] = {}
+    riders = []
+    for r in usable_riders(snapshot):
+        try:
+            _vehicle(r, 0, snapshot, params, origin, None)
+        except Exception as exc:
+            unusable_riders[r.id] = describe_error(exc)
+            continue
+        riders.append(r)
     rider_ids: set[str] = {r.id for r in riders}
     points = _Points()
     vehicles_start = {
@@ -223,15 +258,27 @@ def build_problem(
     jobs: list[Job] = []
     skipped: list[UnservableOrder] = []
     windows: dict[str, TimeWindow | bool | None] = {}
+    unusable = dict(snapshot.invalid_pharmacies)
     for order in orders:
-        job = _job(order, snapshot, params, points, windows, origin, rider_ids, skipped)
+        try:
+            job = _job(
+                order,
+                snapshot,
+                params,
+                points,
+                windows,
+                origin,
+                rider_ids,
+                skipped,
+                unusable,
+            )
+        except Exception as exc:
+            skipped.append(_set_aside(order.id, exc))
+            continue
         if job is not None:
             jobs.append(job)
     job_ids = {j.id: j for j in jobs}
-    locks = {
-        r.id: _locked_next(r, snapshot, job_ids) if params.lock_next_stop else None
-        for r in riders
-    }
+    locks = {r.id: _lock_of(r, snapshot, job_ids, params) for r in riders}
     for lock in locks.values():
         if lock is not None and lock[1] == "pickup":
             # the rider is driving to that pharmacy: it is no longer a choice
@@ -255,21 +302,97 @@ def build_problem(
     matrices = provider.matrices(
         points.coords or [(0.0, 0.0)], sorted({v.profile for v in vehicles}) or ["car"]
     )
-    problem = RoutingProblem(
-        durations=matrices.durations,
-        distances=matrices.distances,
-        vehicles=tuple(vehicles),
-        jobs=tuple(jobs),
-    )
+
+    def make(subset: Sequence[Job]) -> RoutingProblem:
+        kept = {j.id for j in subset}
+        return RoutingProblem(
+            durations=matrices.durations,
+            distances=matrices.distances,
+            vehicles=tuple(
+                replace(v, locked_next=None)
+                if v.locked_next is not None and v.locked_next[0] not in kept
+                else v
+                for v in vehicles
+            ),
+            jobs=tuple(subset),
+        )
+
+    problem = _isolating(make, jobs, skipped)
+    try:
+        initial = _initial(snapshot.previous, problem, points)
+    except Exception:  # a warm start is optional
+        initial = None
     return Translation(
         problem=problem,
         origin_at=origin,
-        initial=_initial(snapshot.previous, problem, points),
+        initial=initial,
         basis_orders={o.id: o.version for o in orders},
         basis_riders={r.id: r.version for r in snapshot.riders},
         skipped=tuple(skipped),
         basis_order_states={o.id: o for o in orders},
+        unusable_pharmacies=unusable,
+        unusable_riders=unusable_riders,
     )
+
+
+def _set_aside(order_id: str, exc: BaseException) -> UnservableOrder:
+    return UnservableOrder(
+        order_id,
+        PLANNING_FAILED,
+        f"the planner could not use this order's data ({describe_error(exc)})",
+    )
+
+
+def _lock_of(
+    rider: Rider,
+    snapshot: PlanningSnapshot,
+    jobs: Mapping[str, Job],
+    params: PlanningParams,
+) -> tuple[str, LockKind, str | None] | None:
+    if not params.lock_next_stop:
+        return None
+    try:
+        return _locked_next(rider, snapshot, jobs)
+    except Exception:  # an unreadable previous route pins nothing
+        return None
+
+
+def _isolating(
+    make: Callable[[Sequence[Job]], RoutingProblem],
+    jobs: list[Job],
+    skipped: list[UnservableOrder],
+) -> RoutingProblem:
+    """``make(jobs)``; if the routing model refuses it, bisect to the jobs that
+    make it fail, set them aside and make the problem without them."""
+    try:
+        return make(jobs)
+    except Exception as exc:
+        if not jobs:
+            raise
+        culprits = _culprits(make, jobs)
+        if not culprits:
+            raise  # only the whole fails (not one job's fault): the round fails
+        first = exc
+    bad = {j.id for j in culprits}
+    for job in culprits:
+        skipped.append(_set_aside(job.id, first))
+    return make([j for j in jobs if j.id not in bad])
+
+
+def _culprits(
+    make: Callable[[Sequence[Job]], RoutingProblem], jobs: Sequence[Job]
+) -> list[Job]:
+    """The jobs of ``jobs`` (which ``make`` refuses) that ``make`` refuses alone."""
+    if len(jobs) == 1:
+        return list(jobs)
+    mid = len(jobs) // 2
+    found: list[Job] = []
+    for half in (jobs[:mid], jobs[mid:]):
+        try:
+            make(half)
+        except Exception:
+            found += _culprits(make, half)
+    return found
 
 
 def _job(
@@ -281,6 +404,7 @@ def _job(
     origin: datetime,
     rider_ids: set[str],
     skipped: list[UnservableOrder],
+    unusable: dict[str, str],
 ) -> Job | None:
     now = snapshot.now
     cold, skills, max_transit_s = _cargo(
@@ -328,15 +452,25 @@ def _job(
     # its stock has moved there, so it keeps that pharmacy (no churn, and a much
     # smaller model: only new orders bring several candidate pickups).
     joint = snapshot.sourcing_policy == "joint" and order.status is OrderStatus.SOURCED
-    candidates = list(order.candidate_pharmacy_ids) if joint else []
+    # a deactivated pharmacy takes no new orders: it stays only as the one the
+    # order's stock is already reserved at
+    candidates = (
+        [p for p in order.candidate_pharmacy_ids if _active(snapshot, p)]
+        if joint
+        else []
+    )
     if order.pharmacy_id and order.pharmacy_id not in candidates:
         candidates.insert(0, order.pharmacy_id)
     for pid in candidates:
         pharmacy = snapshot.pharmacies.get(PharmacyId(pid))
-        if pharmacy is None:
+        if pharmacy is None or pid in unusable:
             continue
         if pid not in windows:
-            windows[pid] = pickup_window(pharmacy, now, origin)
+            try:
+                windows[pid] = pickup_window(pharmacy, now, origin)
+            except Exception as exc:  # e.g. a zone this host no longer knows
+                unusable[pid] = describe_error(exc)
+                continue
         window = windows[pid]
         if window is False:
             continue
@@ -352,8 +486,19 @@ def _job(
             )
         )
     if not pickups:
+        broken = [pid for pid in candidates if pid in unusable]
         skipped.append(
             UnservableOrder(
+                order.id,
+                PHARMACY_UNUSABLE,
+                "the planner cannot use the data of pharmacy "
+                + ", ".join(broken)
+                + " ("
+                + "; ".join(sorted({unusable[pid] for pid in broken}))
+                + "); set aside until it is corrected",
+            )
+            if broken
+            else UnservableOrder(
                 order.id, "no_reachable_pickup", "no candidate pharmacy opens in time"
             )
         )
@@ -367,6 +512,11 @@ def _job(
         max_transit_s=max_transit_s,
         skills=skills,
     )
+
+
+def _active(snapshot: PlanningSnapshot, pharmacy_id: str) -> bool:
+    pharmacy = snapshot.pharmacies.get(PharmacyId(pharmacy_id))
+    return pharmacy is None or pharmacy.active  # unknown ones are handled later
 
 
 def _is_cold(job: Job) -> bool:

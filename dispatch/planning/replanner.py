@@ -9,6 +9,13 @@ routing problem (warm-started from the current plan), solves it in the worker
 process with a deadline, and applies it only if its basis is still current
 (:func:`dispatch.planning.apply.apply_plan`: progress along the plan, such as a pickup
 by its rider, does not make it stale); a stale plan is dropped and re-planned.
+
+No exception ends the loop: a round that raises anything is reported to
+:class:`~dispatch.worker_health.WorkerHealth` (logged without messages, counted,
+one alert per spell, readiness degraded) and the next trigger or the timer starts
+a new one; the first good round clears it. Orders and pharmacies whose data break
+the translation are set aside by :func:`~dispatch.planning.problem.build_problem`
+(the order stays unassigned with the reason) instead of failing the round.
 """
 
 from __future__ import annotations
@@ -22,7 +29,6 @@ from dataclasses import dataclass, field, replace
 from dispatch.adapters.postgres.unit_of_work import Database
 from dispatch.adapters.solver_pool import SolverPool
 from dispatch.errors import (
-    DispatchError,
     PlanDegraded,
     PlanVersionConflict,
     SolverTimedOut,
@@ -31,6 +37,7 @@ from dispatch.events import DispatchEvent
 from dispatch.planning import apply as plans
 from dispatch.planning.greedy import GREEDY, GreedyAssignment, dispatch_greedy
 from dispatch.planning.problem import (
+    PHARMACY_UNUSABLE,
     Plan,
     PlanningParams,
     PlanningSnapshot,
@@ -40,12 +47,16 @@ from dispatch.planning.problem import (
     to_plan,
     usable_riders,
 )
-from routing import NoSolutionFound, RoutingError, RoutingSolution, SolverParams
+from dispatch.worker_health import WorkerHealth
+from routing import NoSolutionFound, RoutingSolution, SolverParams
 from routing.matrix import HaversineProvider, MatrixProvider
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ReplanStats", "Replanner"]
+__all__ = ["WORKER", "ReplanStats", "Replanner"]
+
+WORKER = "replanner"
+"""The re-planner's name in :class:`~dispatch.worker_health.WorkerHealth`."""
 
 
 @dataclass
@@ -62,6 +73,11 @@ class ReplanStats:
     """Rounds with nothing to solve (no rider on shift): no solve, no new plan."""
     greedy_assigned: int = 0
     """Orders given to idle riders by the greedy dispatcher (greedy policy)."""
+    set_aside: int = 0
+    """Orders the last planned round set aside (their or their pharmacies' data
+    broke the translation)."""
+    unusable_pharmacies: int = 0
+    """Pharmacies the last planned round could not use."""
     latencies_s: list[float] = field(default_factory=list)
 
 
@@ -80,6 +96,7 @@ class Replanner:
         timer_s: float = 60.0,
         on_plan: Callable[[Plan], None] | None = None,
         warm_start: bool = True,
+        health: WorkerHealth | None = None,
     ) -> None:
         self.db = db
         self.solver = solver
@@ -91,6 +108,10 @@ class Replanner:
         self.on_plan = on_plan
         self.warm_start = warm_start
         self.stats = ReplanStats()
+        self.health = health or WorkerHealth()
+        self.health.register(WORKER)
+        self._stage = "round"
+        self._reported: frozenset[tuple[str, str]] = frozenset()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._pending: list[tuple[float, str]] = []
@@ -121,7 +142,7 @@ class Replanner:
 
     # -- loop --------------------------------------------------------------------
     async def run(self) -> None:
-        """Re-plan forever (cancel the task to stop)."""
+        """Re-plan forever (cancel the task to stop); no round's error ends it."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         if self._pending:
@@ -135,37 +156,48 @@ class Replanner:
             self._wake.clear()
             batch, self._pending = self._pending, []
             if batch:
-                await self.replan(batch)
+                try:
+                    await self.replan(batch)
+                except Exception as exc:  # replan reports its own; this is a bug
+                    self.health.failed(WORKER, exc, stage="round")
 
     async def replan(self, batch: list[tuple[float, str]]) -> Plan | None:
         """One round for a batch of ``(monotonic time, reason)`` triggers."""
         self.stats.rounds += 1
         first = min(t for t, _ in batch)
         reasons = sorted({r for _, r in batch})
-        if self.db.ctx.dispatch_policy == "greedy":
-            await self._greedy_round()
-            return None
+        self._stage = "round"
         try:
+            if self.db.ctx.dispatch_policy == "greedy":
+                await self._greedy_round()
+                return None
             plan = await self._round(reasons)
             if plan is None:
                 self.stats.skipped += 1
+                self.health.ok(WORKER)
                 return None
         except PlanVersionConflict as exc:
             self.stats.stale += 1
             log.info("plan was stale (%s); re-planning", exc)
+            self.health.ok(WORKER)  # the round worked; the world moved on
             self.trigger("stale_plan")
             return None
-        except (DispatchError, RoutingError):
+        except Exception as exc:  # anything: the next round must still run
             self.stats.failed += 1
-            log.exception("re-planning failed")
+            self.health.failed(WORKER, exc, stage=self._stage)
             return None
         self.stats.applied += 1
         self.stats.latencies_s.append(time.monotonic() - first)
+        self.health.ok(WORKER)
         if self.on_plan is not None:
-            self.on_plan(plan)
+            try:
+                self.on_plan(plan)
+            except Exception:
+                log.exception("on_plan hook failed")
         return plan
 
     async def _round(self, reasons: list[str]) -> Plan | None:
+        self._stage = "snapshot"
         snapshot = await asyncio.to_thread(self._snapshot)
         if not usable_riders(snapshot):
             # before the first shift or after the last: nothing can be planned;
@@ -193,6 +225,8 @@ class Replanner:
                 if seed is None:
                     raise
                 translation, solution = seed
+        self._stage = "plan"
+        self._report_set_aside(translation)
         plan = to_plan(
             translation,
             solution,
@@ -200,15 +234,44 @@ class Replanner:
             created_at=snapshot.now,
             trigger_reasons=reasons,
         )
+        self._stage = "apply"
         return await asyncio.to_thread(self._apply, plan, based_on)
+
+    def _report_set_aside(self, translation: Translation) -> None:
+        """Count what the translation set aside; log each pharmacy, rider or order
+        once while it stays set aside (ids and error types only). The orders reach
+        the dispatchers with the applied plan (unassigned, with the reason)."""
+        aside = translation.set_aside
+        self.stats.set_aside = len(aside)
+        self.stats.unusable_pharmacies = len(translation.unusable_pharmacies)
+        current = frozenset(
+            [("pharmacy", p) for p in translation.unusable_pharmacies]
+            + [("rider", r) for r in translation.unusable_riders]
+            + [("order", u.order_id) for u in aside if u.reason != PHARMACY_UNUSABLE]
+        )
+        for kind, key in sorted(current - self._reported):
+            why = {
+                "pharmacy": translation.unusable_pharmacies,
+                "rider": translation.unusable_riders,
+            }.get(kind, {})
+            log.warning(
+                "planning without %s %s: its data cannot be used (%s)",
+                kind,
+                key,
+                why.get(key) or next(u.detail for u in aside if u.order_id == key),
+                extra={f"{kind}_id": key, "worker": WORKER},
+            )
+        self._reported = current
 
     async def _solve(
         self, snapshot: PlanningSnapshot
     ) -> tuple[Translation, RoutingSolution]:
+        self._stage = "problem"
         translation = await asyncio.to_thread(
             build_problem, snapshot, self.provider, self.planning_params
         )
         initial = translation.initial if self.warm_start else None
+        self._stage = "solve"
         try:
             solution = await self.solver.solve(
                 translation.problem, self.solver_params, initial
@@ -221,9 +284,11 @@ class Replanner:
             self.stats.unlocked += 1
             pinned = translation.problem
             unpinned = replace(self.planning_params, lock_next_stop=False)
+            self._stage = "problem"
             translation = await asyncio.to_thread(
                 build_problem, snapshot, self.provider, unpinned
             )
+            self._stage = "solve"
             solution = await self.solver.solve(
                 translation.problem, self.solver_params, translation.initial
             )
@@ -251,21 +316,21 @@ class Replanner:
             self.solver_params, time_limit_s=self.solver_params.time_limit_s / 2
         )
         nearest = replace(snapshot, sourcing_policy="nearest")
+        self._stage = "problem"
         translation = await asyncio.to_thread(
             build_problem, nearest, self.provider, self.planning_params
         )
+        self._stage = "solve"
         solution = await self.solver.solve(translation.problem, half, None)
+        self._stage = "plan"
         seed = to_plan(translation, solution, version=0, created_at=snapshot.now)
         return replace(snapshot, previous=seed), (translation, solution)
 
     async def _greedy_round(self) -> None:
         """The baseline: idle riders get the oldest waiting orders; no solve."""
-        try:
-            done = await asyncio.to_thread(self._dispatch_greedy)
-        except DispatchError:
-            self.stats.failed += 1
-            log.exception("greedy dispatch failed")
-            return
+        self._stage = "greedy"
+        done = await asyncio.to_thread(self._dispatch_greedy)
+        self.health.ok(WORKER)
         self.stats.greedy_assigned += len(done)
         if done:
             log.debug("greedy dispatch assigned %d order(s)", len(done))

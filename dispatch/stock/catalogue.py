@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import fields
 from datetime import date
 
 from dispatch.adapters.postgres import catalogue as repo
 from dispatch.adapters.postgres.unit_of_work import Tx
-from dispatch.domain import Pharmacy, Product, StockLot, TemperatureProfile
+from dispatch.domain import (
+    GeoPoint,
+    OpeningInterval,
+    Pharmacy,
+    Product,
+    StockLot,
+    TemperatureProfile,
+)
 from dispatch.errors import InvalidInput, InvalidQuantity
+from dispatch.events import PharmacyChanged
 
 __all__ = [
     "get_products",
@@ -18,6 +28,7 @@ __all__ = [
     "register_pharmacy",
     "register_product",
     "set_temperature_profile",
+    "update_pharmacy",
 ]
 
 list_lots = repo.list_lots
@@ -36,6 +47,77 @@ def register_pharmacy(tx: Tx, pharmacy: Pharmacy, *, actor: str) -> None:
         subject_id=pharmacy.id,
         details={"licence": pharmacy.licence_number},
     )
+
+
+def update_pharmacy(
+    tx: Tx,
+    pharmacy_id: str,
+    *,
+    actor: str,
+    name: str | None = None,
+    location: GeoPoint | None = None,
+    opening_hours: Sequence[OpeningInterval] | None = None,
+    timezone: str | None = None,
+    active: bool | None = None,
+) -> Pharmacy:
+    """Edit a pharmacy (fields left None are kept) and/or (de)activate it.
+
+    The result is checked as a whole by :class:`Pharmacy` (so an edit can repair
+    a stored zone the type refuses, and cannot store a new bad one); a new
+    location must lie in the service area. Deactivated: no new order is sourced
+    there; orders already reserved there keep it and are planned as before.
+    Audited (``pharmacy.updated`` with the changed fields, ``pharmacy.deactivated``
+    or ``pharmacy.reactivated``); the re-planner hears ``pharmacy.changed``.
+    """
+    stored = repo.lock_pharmacy_fields(tx, pharmacy_id)
+    changes = {
+        key: value
+        for key, value in (
+            ("name", name),
+            ("location", location),
+            (
+                "opening_hours",
+                tuple(opening_hours) if opening_hours is not None else None,
+            ),
+            ("timezone", timezone),
+            ("active", active),
+        )
+        if value is not None
+    }
+    if name is not None and not name.strip():
+        raise InvalidInput("name must not be empty")
+    if location is not None and tx.ctx.service_area is not None:
+        tx.ctx.service_area.require(location)
+    pharmacy = Pharmacy(**{**stored, **changes})
+    changed = [
+        f.name
+        for f in fields(Pharmacy)
+        if f.name in changes and getattr(pharmacy, f.name) != stored[f.name]
+    ]
+    if not changed:
+        return pharmacy
+    repo.update_pharmacy(tx, pharmacy)
+    edited = [c for c in changed if c != "active"]
+    if edited:
+        tx.audit(
+            actor=actor,
+            action="pharmacy.updated",
+            subject_type="pharmacy",
+            subject_id=pharmacy.id,
+            details={"fields": edited},
+        )
+    if "active" in changed:
+        tx.audit(
+            actor=actor,
+            action="pharmacy.reactivated"
+            if pharmacy.active
+            else "pharmacy.deactivated",
+            subject_type="pharmacy",
+            subject_id=pharmacy.id,
+            details={},
+        )
+    tx.emit(PharmacyChanged(pharmacy.id, tuple(changed), pharmacy.active))
+    return pharmacy
 
 
 def register_product(tx: Tx, product: Product, *, actor: str) -> None:

@@ -15,6 +15,7 @@ fail for stock that is physically on the shelf.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import date
 
@@ -30,6 +31,8 @@ from dispatch.stock.fefo import (
     earliest_usable_expiry,
 )
 from dispatch.stock.fefo import usable_lots as fefo_usable
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "find_candidates",
@@ -63,10 +66,21 @@ def find_candidates(
 def rank_by_distance(
     tx: Tx, candidates: Sequence[str], point: GeoPoint
 ) -> list[PharmacyId]:
-    """Candidates nearest-first (great circle; ties by id)."""
-    pharmacies = list_pharmacies(tx, candidates)
+    """Active candidates nearest-first (great circle; ties by id): a deactivated
+    pharmacy sources no new order, and one whose row the domain type refuses is
+    not offered (logged); the others still are."""
+    unreadable: dict[str, str] = {}
+    pharmacies = list_pharmacies(tx, candidates, unreadable=unreadable)
+    for pharmacy_id, why in unreadable.items():
+        log.warning(
+            "not sourcing at pharmacy %s: its row cannot be read (%s)",
+            pharmacy_id,
+            why,
+            extra={"pharmacy_id": pharmacy_id},
+        )
+    active = {pid: p for pid, p in pharmacies.items() if p.active}
     return sorted(
-        pharmacies, key=lambda pid: (haversine_m(pharmacies[pid].location, point), pid)
+        active, key=lambda pid: (haversine_m(active[pid].location, point), pid)
     )
 
 

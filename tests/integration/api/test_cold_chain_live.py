@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-import paho.mqtt.client as mqtt
 import psycopg
 import pytest
 from fastapi.testclient import TestClient

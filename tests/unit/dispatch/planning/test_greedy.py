@@ -206,3 +206,17 @@ def test_rider_with_a_quarantined_box_gets_no_cold_order() -> None:
     assert [(a.order_id, a.rider_id) for a in choose_assignments(alone)] == [
         ("o-amox", "r-unfit")
     ]
+
+
+def test_an_order_whose_data_breaks_is_skipped_not_fatal() -> None:
+    """Issue 20: one unreadable order must not stop greedy dispatch either."""
+    from dataclasses import replace as _replace
+
+    from dispatch.domain import Sku
+    from dispatch.orders.order import OrderLine
+    from dispatch.planning.greedy import choose_assignments
+    from tests.unit.dispatch.planning.test_problem import order, rider, snapshot
+
+    broken = _replace(order("o-bad"), lines=(OrderLine(Sku("GONE"), 1),))
+    chosen = choose_assignments(snapshot([broken, order("o-ok")], riders=(rider(),)))
+    assert [c.order_id for c in chosen] == ["o-ok"]

@@ -210,3 +210,56 @@ def test_unpinned_fallback_reports_the_next_stop_it_dropped(caplog):
         rec for rec in caplog.records if rec.name == "dispatch.planning.replanner"
     ]
     assert "1 of 1 pins dropped" in warning.getMessage()
+
+
+def test_any_exception_in_a_round_is_reported_and_the_loop_goes_on(caplog):
+    """Issue 20: a ZoneInfoNotFoundError (or any bug) in a round used to end the
+    task silently for good. Now it is counted, logged, alerted once, shown as
+    degraded, and the next round runs; a good round clears it."""
+    from zoneinfo import ZoneInfoNotFoundError
+
+    from dispatch.adapters.memory import RecordingPublisher
+    from dispatch.events import WorkerFailed, WorkerRecovered
+    from dispatch.planning.problem import PlanningSnapshot
+    from dispatch.worker_health import WorkerHealth
+
+    publisher = RecordingPublisher()
+    r = replanner()
+    r.health = WorkerHealth(publisher)
+    rounds: list[str] = []
+    failures = [ZoneInfoNotFoundError("No time zone found with key Mars/Olympus")] * 3
+    empty = PlanningSnapshot(
+        now=NOW, riders=(), orders=(), pharmacies={}, products={}, profiles={}
+    )
+
+    def snapshot_or_fail() -> PlanningSnapshot:
+        rounds.append("round")
+        if failures:
+            raise failures.pop()
+        return empty
+
+    r._snapshot = snapshot_or_fail  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        task = asyncio.create_task(r.run())
+        for i in range(4):
+            r.trigger(f"t{i}")
+            for _ in range(500):
+                if len(rounds) > i:
+                    break
+                await asyncio.sleep(0.01)
+        task.cancel()
+
+    with caplog.at_level(logging.ERROR):
+        asyncio.run(scenario())
+    assert len(rounds) == 4
+    assert (r.stats.failed, r.stats.skipped) == (3, 1)
+    assert len(publisher.of_type(WorkerFailed)) == 1
+    [failed] = publisher.of_type(WorkerFailed)
+    assert isinstance(failed, WorkerFailed)
+    assert (failed.worker, failed.stage) == ("replanner", "snapshot")
+    assert failed.error.startswith("ZoneInfoNotFoundError")
+    assert len(publisher.of_type(WorkerRecovered)) == 1
+    assert r.health.state("replanner").status == "ok"
+    assert r.health.state("replanner").failures_total == 3
+    assert "Mars" not in caplog.text

@@ -23,7 +23,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from dispatch.domain import Pharmacy, PharmacyId, Product, Rider, RiderStatus, Sku
+from dispatch.domain import (
+    GeoPoint,
+    Pharmacy,
+    PharmacyId,
+    Product,
+    Rider,
+    RiderStatus,
+    Sku,
+)
 from dispatch.domain import TemperatureProfile as Profile
 from dispatch.orders.order import Order, OrderStatus, Priority
 from dispatch.planning.plan import (
@@ -113,6 +121,8 @@ class Translation:
     basis_riders: Mapping[str, int]
     skipped: tuple[UnservableOrder, ...] = ()
     basis_order_states: Mapping[str, Order] = field(default_factory=dict)
+    rider_starts: Mapping[str, GeoPoint] = field(default_factory=dict)
+    """Rider id -> the position the rider's route starts from."""
 
 
 def _s(at: datetime, origin: datetime) -> int:
@@ -269,6 +279,7 @@ def build_problem(
         basis_riders={r.id: r.version for r in snapshot.riders},
         skipped=tuple(skipped),
         basis_order_states={o.id: o for o in orders},
+        rider_starts={r.id: r.position for r in riders if r.position is not None},
     )
 
 
@@ -522,6 +533,7 @@ def to_plan(
             ),
             duration_s=route.duration_s,
             distance_m=route.distance_m,
+            start=translation.rider_starts.get(route.vehicle_id),
         )
         for route in solution.routes
         if route.visits

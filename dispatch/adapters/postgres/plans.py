@@ -8,6 +8,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from dispatch.adapters.postgres.unit_of_work import Tx
+from dispatch.domain import GeoPoint
 from dispatch.planning.problem import Plan, PlannedStop, RiderRoute, UnservableOrder
 
 LOCK_PLANS = "SELECT pg_advisory_xact_lock(hashtext('dispatch.plan'))"
@@ -34,6 +35,7 @@ def _routes_json(plan: Plan) -> list[dict[str, Any]]:
             "rider_id": r.rider_id,
             "duration_s": r.duration_s,
             "distance_m": r.distance_m,
+            "start": [r.start.lat, r.start.lon] if r.start else None,
             "stops": [
                 {
                     "order_id": s.order_id,
@@ -75,6 +77,7 @@ def latest_plan(tx: Tx) -> Plan | None:
             ),
             duration_s=r["duration_s"],
             distance_m=r["distance_m"],
+            start=GeoPoint(*r["start"]) if r.get("start") else None,
         )
         for r in row[6]
     )

@@ -97,6 +97,8 @@ async def _compose(app: FastAPI, settings: AppSettings) -> AsyncIterator[Service
         stack.callback(pool.close)
         services = build_services(settings, pool=pool, database_url=url)
         stack.callback(services.publisher.close)
+        if settings.api.city == "bundled":
+            services.city.load_in_background(db.data_dir)
         if settings.api.run_replanner:
             await stack.enter_async_context(run_replanner(services))
         if settings.api.run_ingest:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth.access import Authenticator
 from api.auth.store import AuthStore
+from api.city_map import CityMap
 from api.live.geofence import GeofenceTracker
 from api.live.geofence_store import FenceEventStore
 from api.live.hub import Hub
@@ -22,6 +23,7 @@ from api.settings import ApiSettings
 from dispatch.adapters.postgres.unit_of_work import Database
 from dispatch.clock import clock_from_settings
 from dispatch.context import DispatchContext
+from dispatch.planning.legs import RouteLegs
 from dispatch.ports import Clock
 from dispatch.settings import ClockSettings, DatabaseSettings, DispatchSettings
 from telemetry.settings import TelemetrySettings
@@ -60,6 +62,8 @@ class Services:
     metrics: Metrics
     clock: Clock
     """Business time (warped when the settings say so)."""
+    city: CityMap
+    """The bundled city for map geometry (loaded in the background, or none)."""
     database_url: str = ""
 
 
@@ -102,7 +106,8 @@ def build_services(
         publisher=publisher,
         clock=clock,
     )
-    routes = RiderRoutes(db, live, hub)
+    city = CityMap(RouteLegs())
+    routes = RiderRoutes(db, live, hub, legs=city.legs)
     publisher.on_change = routes.on_event
     return Services(
         settings=settings,
@@ -130,5 +135,6 @@ def build_services(
         ),
         metrics=_metrics(hub),
         clock=clock,
+        city=city,
         database_url=database_url,
     )

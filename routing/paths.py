@@ -142,6 +142,8 @@ class RoadPaths:
         return np.asarray(predecessors)
 
     def _shape(self, start: LatLon, end: LatLon, chain: list[int]) -> RoadPath:
+        if start == end:  # two stops at one place: nothing to drive
+            return RoadPath(np.array([start], dtype=np.float64), (chain[0],), 0.0)
         g = self._graph
         lat: list[float] = [start[0], float(g.node_lat[chain[0]])]
         lon: list[float] = [start[1], float(g.node_lon[chain[0]])]

@@ -164,7 +164,7 @@ def test_an_unreachable_end_has_no_path() -> None:
 
 
 def test_same_node_and_identical_points() -> None:
-    """Both ends on one node: start, node, end; a point to itself: one point."""
+    """Both ends near one node: start, node, end; a point to itself: that point."""
     paths = RoadPaths(simplify(grid_graph(size=3, split=1)))
     centre = (LAT0 + STEP, LON0 + STEP)  # a junction (corners are contracted)
     near = paths.path(
@@ -173,6 +173,10 @@ def test_same_node_and_identical_points() -> None:
     assert near is not None
     assert len(near.points) == 3
     assert tuple(near.points[1]) == centre
+    shop = (centre[0] + 0.0002, centre[1] + 0.0001)  # not on a node
+    twice = paths.path(shop, shop)
+    assert twice is not None
+    assert twice.points.tolist() == [list(shop)]
     same = paths.path(centre, centre)
     assert same is not None
     assert len(same.points) == 1

@@ -22,6 +22,7 @@ from api.routers import audit as audit_routes
 from api.routers import auth as auth_routes
 from api.routers import catalogue as catalogue_routes
 from api.routers import cold_boxes as cold_box_routes
+from api.routers import dashboard as dashboard_routes
 from api.routers import delivery as delivery_routes
 from api.routers import health as health_routes
 from api.routers import holds as holds_routes
@@ -49,6 +50,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     riders_routes.router,
     cold_box_routes.router,
     plans_routes.router,
+    dashboard_routes.router,
     delivery_routes.router,
     picking_routes.router,
     holds_routes.router,

@@ -73,6 +73,7 @@ def _metrics(hub: Hub) -> Metrics:
     metrics.gauge("ws_closed_slow_total", lambda: hub.closed_slow)
     metrics.gauge("ws_positions_published_total", lambda: hub.positions_published)
     metrics.gauge("ws_frames_published_total", lambda: hub.frames_published)
+    metrics.gauge("dispatch_feed_seq", lambda: hub.feed_position()[1])
     return metrics
 
 

@@ -31,6 +31,7 @@ from api.routers import picking as picking_routes
 from api.routers import plans as plans_routes
 from api.routers import riders as riders_routes
 from api.routers import tracking as tracking_routes
+from api.routers import ui_config as ui_config_routes
 from api.routers.live import router as ws_router
 from api.services import AppSettings, Services, build_services
 from api.workers import run_ingest, run_replanner
@@ -56,6 +57,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     holds_routes.router,
     audit_routes.router,
     tracking_routes.router,
+    ui_config_routes.router,
     ws_router,
 )
 

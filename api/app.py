@@ -69,6 +69,9 @@ token (`Authorization: Bearer rxd_dev_...`); patients through their tracking lin
 Errors are RFC 9457 `application/problem+json` with a stable `code`.
 Live channels (`/ws/rider`, `/ws/dispatch`, `/ws/track/{token}`) use the JSON
 envelope `{"v":1,"type":...,"ts":...,"data":...}` described in `api/live/envelope.py`.
+`/ws/dispatch` frames also carry the feed's `seq`: load `GET /dashboard/snapshot`,
+then subscribe with `?since=<seq>&feed_id=<feed_id>` to get every later frame once.
+Route legs are Google encoded polylines (precision 5) along the city's roads.
 """
 
 

@@ -131,7 +131,7 @@ def current_plan(services: ServicesDep) -> PlanRead:
     orders it cannot serve."""
     with services.db.transaction() as tx:
         plan = plans.current_plan(tx)
-        return _plan(plan, services, services.city.legs.of_plan(tx, plan))
+    return _plan(plan, services, services.city.legs.of_plan(services.db, plan))
 
 
 @router.get(
@@ -145,7 +145,7 @@ def rider_plan(rider_id: str, services: ServicesDep) -> PlannedRouteRead:
     gives them none)."""
     with services.db.transaction() as tx:
         plan = plans.current_plan(tx)
-        legs = services.city.legs.of_route(tx, plan, rider_id)
+    legs = services.city.legs.of_route(services.db, plan, rider_id)
     for route in plan.routes:
         if route.rider_id == rider_id:
             return _route(route, services, legs)

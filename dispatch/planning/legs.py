@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from dispatch.adapters.postgres.unit_of_work import Tx
+from dispatch.adapters.postgres.unit_of_work import Database
 from dispatch.domain import GeoPoint
 from dispatch.orders import queries as order_queries
 from dispatch.planning.plan import Plan, RiderRoute
@@ -175,18 +175,22 @@ class RouteLegs:
         return found | fresh
 
     # -- plans -------------------------------------------------------------------
-    def of_plan(self, tx: Tx, plan: Plan) -> dict[str, tuple[Leg, ...]] | None:
+    # The stops' places are read in a short transaction of their own, only for
+    # routes not cached yet; paths are searched after it, holding no connection.
+    def of_plan(self, db: Database, plan: Plan) -> dict[str, tuple[Leg, ...]] | None:
         """Rider id -> the legs of their route in ``plan``; None without a graph."""
-        return self._of_routes(tx, plan, plan.routes)
+        return self._of_routes(db, plan, plan.routes)
 
-    def of_route(self, tx: Tx, plan: Plan, rider_id: str) -> tuple[Leg, ...] | None:
+    def of_route(
+        self, db: Database, plan: Plan, rider_id: str
+    ) -> tuple[Leg, ...] | None:
         """The legs of one rider's route in ``plan`` (empty: no route)."""
         routes = [r for r in plan.routes if r.rider_id == rider_id]
-        legs = self._of_routes(tx, plan, routes)
+        legs = self._of_routes(db, plan, routes)
         return None if legs is None else legs.get(rider_id, ())
 
     def _of_routes(
-        self, tx: Tx, plan: Plan, routes: Sequence[RiderRoute]
+        self, db: Database, plan: Plan, routes: Sequence[RiderRoute]
     ) -> dict[str, tuple[Leg, ...]] | None:
         paths = self._paths
         if paths is None:
@@ -195,7 +199,7 @@ class RouteLegs:
             cached = dict(self._plans.get(plan.version, {}))
         todo = [r for r in routes if r.rider_id not in cached]
         if todo:
-            places = _Places.read(tx, todo)
+            places = _Places.read(db, todo)
             located = [(r, places.stops_of(r)) for r in todo]
             computed = self._many([(stops, r.start) for r, stops in located])
             fresh = {
@@ -221,12 +225,13 @@ class _Places:
     deliveries: dict[str, GeoPoint]
 
     @classmethod
-    def read(cls, tx: Tx, routes: Sequence[RiderRoute]) -> _Places:
+    def read(cls, db: Database, routes: Sequence[RiderRoute]) -> _Places:
         """One read of the orders and pharmacies the ``routes`` visit."""
         order_ids = {s.order_id for r in routes for s in r.stops}
         pharmacy_ids = {s.pharmacy_id for r in routes for s in r.stops if s.pharmacy_id}
-        orders = order_queries.list_orders(tx, ids=sorted(order_ids))
-        pharmacies = stock_queries.list_pharmacies(tx, sorted(pharmacy_ids))
+        with db.transaction() as tx:
+            orders = order_queries.list_orders(tx, ids=sorted(order_ids))
+            pharmacies = stock_queries.list_pharmacies(tx, sorted(pharmacy_ids))
         return cls(
             {pid: p.location for pid, p in pharmacies.items()},
             {o.id: o.delivery_location for o in orders},

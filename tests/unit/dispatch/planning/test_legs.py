@@ -122,22 +122,22 @@ def test_plan_legs_are_read_and_computed_once_per_version(
     """A plan version's stop places are read once; its routes' legs are kept."""
     reads: list[int] = []
 
-    def read(tx: Any, routes: Any) -> _Places:
+    def read(db: Any, routes: Any) -> _Places:
         reads.append(len(routes))
         return _Places({"ph-1": STOPS[0][1]}, {"o1": STOPS[1][1], "o2": STOPS[2][1]})
 
     monkeypatch.setattr(legs_module._Places, "read", staticmethod(read))
     legs = RouteLegs(paths)
-    tx: Any = object()
-    by_rider = legs.of_plan(tx, _plan(1))
+    db: Any = object()
+    by_rider = legs.of_plan(db, _plan(1))
     assert by_rider is not None
     assert [leg.to_stop for leg in by_rider["r1"]] == [s for s, _ in STOPS]
     assert by_rider["r2"] == ()
-    assert legs.of_plan(tx, _plan(1)) == by_rider
-    assert legs.of_route(tx, _plan(1), "r1") == by_rider["r1"]
+    assert legs.of_plan(db, _plan(1)) == by_rider
+    assert legs.of_route(db, _plan(1), "r1") == by_rider["r1"]
     assert reads == [2]
-    legs.of_route(tx, _plan(2, start=None), "r1")
+    legs.of_route(db, _plan(2, start=None), "r1")
     assert reads == [2, 1]
-    assert len(legs.of_route(tx, _plan(2), "r1") or ()) == 2  # v2 has no start
-    assert legs.of_route(tx, _plan(2), "nobody") == ()
-    assert RouteLegs().of_plan(tx, _plan(1)) is None
+    assert len(legs.of_route(db, _plan(2), "r1") or ()) == 2  # v2 has no start
+    assert legs.of_route(db, _plan(2), "nobody") == ()
+    assert RouteLegs().of_plan(db, _plan(1)) is None

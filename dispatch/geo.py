@@ -81,10 +81,16 @@ class ServiceArea:
         west, south, east, north = self.geometry.bounds
         return (float(west), float(south), float(east), float(north))
 
-    def to_geojson(self, decimals: int = 6) -> dict[str, Any]:
+    def to_geojson(
+        self, decimals: int = 6, tolerance_deg: float = 0.0
+    ) -> dict[str, Any]:
         """The area as a GeoJSON geometry (lon, lat; exterior rings
-        counter-clockwise, RFC 7946), rounded to ``decimals`` (6: about 0.1 m)."""
-        rounded = shapely.set_precision(self.geometry, 10.0**-decimals)
+        counter-clockwise, RFC 7946), rounded to ``decimals`` (6: about 0.1 m),
+        simplified within ``tolerance_deg`` first when given (for display)."""
+        geometry = self.geometry
+        if tolerance_deg > 0:
+            geometry = geometry.simplify(tolerance_deg, preserve_topology=True)
+        rounded = shapely.set_precision(geometry, 10.0**-decimals)
         oriented = shapely.orient_polygons(rounded, exterior_cw=False)
         geojson: dict[str, Any] = _plain(mapping(oriented), decimals)
         return geojson

@@ -49,7 +49,8 @@ class CityRead(BaseModel):
     )
     service_area: dict[str, Any] | None = Field(
         description="GeoJSON geometry (lon, lat) of where deliveries are served: "
-        "the configured DISPATCH_SERVICE_AREA_BBOX when set, else the city's."
+        "the configured DISPATCH_SERVICE_AREA_BBOX when set, else the city's; "
+        "simplified within about 2 m for display."
     )
 
 

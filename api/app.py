@@ -26,6 +26,7 @@ from api.routers import audit as audit_routes
 from api.routers import auth as auth_routes
 from api.routers import catalogue as catalogue_routes
 from api.routers import cold_boxes as cold_box_routes
+from api.routers import dashboard as dashboard_routes
 from api.routers import delivery as delivery_routes
 from api.routers import excursions as excursion_routes
 from api.routers import health as health_routes
@@ -35,6 +36,7 @@ from api.routers import picking as picking_routes
 from api.routers import plans as plans_routes
 from api.routers import riders as riders_routes
 from api.routers import tracking as tracking_routes
+from api.routers import ui_config as ui_config_routes
 from api.routers.live import router as ws_router
 from api.services import AppSettings, Services, build_services
 from api.workers import run_ingest, run_replanner
@@ -58,11 +60,13 @@ ROUTERS: tuple[APIRouter, ...] = (
     cold_box_routes.router,
     excursion_routes.router,
     plans_routes.router,
+    dashboard_routes.router,
     delivery_routes.router,
     picking_routes.router,
     holds_routes.router,
     audit_routes.router,
     tracking_routes.router,
+    ui_config_routes.router,
     ws_router,
 )
 
@@ -74,6 +78,9 @@ token (`Authorization: Bearer rxd_dev_...`); patients through their tracking lin
 Errors are RFC 9457 `application/problem+json` with a stable `code`.
 Live channels (`/ws/rider`, `/ws/dispatch`, `/ws/track/{token}`) use the JSON
 envelope `{"v":1,"type":...,"ts":...,"data":...}` described in `api/live/envelope.py`.
+`/ws/dispatch` frames also carry the feed's `seq`: load `GET /dashboard/snapshot`,
+then subscribe with `?since=<seq>&feed_id=<feed_id>` to get every later frame once.
+Route legs are Google encoded polylines (precision 5) along the city's roads.
 """
 
 
@@ -111,6 +118,8 @@ async def _compose(app: FastAPI, settings: AppSettings) -> AsyncIterator[Service
         stack.callback(pool.close)
         services = build_services(settings, pool=pool, database_url=url)
         stack.callback(services.publisher.close)
+        if settings.api.city == "bundled":
+            services.city.load_in_background(db.data_dir)
         if settings.api.run_replanner:
             await stack.enter_async_context(run_replanner(services))
         if settings.api.run_ingest:

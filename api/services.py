@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from api.auth.access import Authenticator
 from api.auth.store import AuthStore
 from api.idempotency import IdempotencyStore
+from api.live.city_map import CityMap
 from api.live.geofence import GeofenceTracker
 from api.live.geofence_store import FenceEventStore
 from api.live.hub import Hub
@@ -24,6 +25,7 @@ from dispatch.adapters.postgres.unit_of_work import Database
 from dispatch.clock import clock_from_settings
 from dispatch.context import DispatchContext
 from dispatch.dev_secrets import resolve_secret, reveal
+from dispatch.planning.legs import RouteLegs
 from dispatch.ports import Clock
 from dispatch.settings import ClockSettings, DatabaseSettings, DispatchSettings
 from dispatch.worker_health import WorkerHealth
@@ -103,6 +105,8 @@ class Services:
     clock: Clock
     """Business time (warped when the settings say so)."""
     idempotency: IdempotencyStore
+    city: CityMap
+    """The bundled city for map geometry (loaded in the background, or none)."""
     database_url: str = ""
     workers: WorkerHealth = field(default_factory=WorkerHealth)
     """Health of the background workers (readiness, metrics, dispatch alerts)."""
@@ -115,6 +119,7 @@ def _metrics(hub: Hub, workers: WorkerHealth) -> Metrics:
     metrics.gauge("ws_closed_slow_total", lambda: hub.closed_slow)
     metrics.gauge("ws_positions_published_total", lambda: hub.positions_published)
     metrics.gauge("ws_frames_published_total", lambda: hub.frames_published)
+    metrics.gauge("dispatch_feed_seq", lambda: hub.feed_position()[1])
     return metrics
 
 
@@ -148,7 +153,8 @@ def build_services(
         publisher=publisher,
         clock=clock,
     )
-    routes = RiderRoutes(db, live, hub)
+    city = CityMap(RouteLegs())
+    routes = RiderRoutes(db, live, hub, legs=city.legs)
     publisher.on_change = routes.on_event
     workers = WorkerHealth(publisher, clock=clock)
     return Services(
@@ -181,6 +187,7 @@ def build_services(
             ("idempotency:" + reveal(api.jwt_secret, "API_JWT_SECRET")).encode(),
             ttl_s=api.idempotency_ttl_s,
         ),
+        city=city,
         database_url=database_url,
         workers=workers,
     )

@@ -165,6 +165,18 @@ class ApiSettings(BaseSettings):
     eta_material_change_s: int = Field(
         default=60, ge=0, description="ETA change that triggers a push to clients."
     )
+    city: Literal["bundled", "none"] = Field(
+        default="bundled",
+        description="Map data: bundled = load the shipped OpenStreetMap city in the "
+        "background at startup (cached under the data folder) for route polylines "
+        "and the UI's bounds and service area; none = no map geometry (null).",
+    )
+    map_style_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Map style URL the web UI loads (GET /ui/config). Unset: the "
+        "bundled style, /ui/basemap/style.json.",
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ApiSettings:

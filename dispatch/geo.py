@@ -5,14 +5,28 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from shapely.geometry import Point, Polygon
+import shapely
+from shapely.geometry import Point, Polygon, mapping
 from shapely.geometry.base import BaseGeometry
 
 from dispatch.domain import GeoPoint
 from dispatch.errors import InvalidInput, OutsideServiceArea
 
 __all__ = ["EARTH_RADIUS_M", "ServiceArea", "haversine_m"]
+
+
+def _plain(value: Any, decimals: int) -> Any:
+    """Tuples to lists and floats rounded, recursively (JSON-ready GeoJSON)."""
+    if isinstance(value, float):
+        return round(value, decimals)
+    if isinstance(value, tuple | list):
+        return [_plain(v, decimals) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v, decimals) for k, v in value.items()}
+    return value
+
 
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -60,6 +74,26 @@ class ServiceArea:
         if not polygon.is_valid or polygon.area == 0:
             raise InvalidInput("service area polygon is not valid")
         return cls(polygon, name=name)
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        """``(west, south, east, north)`` degrees: GeoJSON's bbox order."""
+        west, south, east, north = self.geometry.bounds
+        return (float(west), float(south), float(east), float(north))
+
+    def to_geojson(
+        self, decimals: int = 6, tolerance_deg: float = 0.0
+    ) -> dict[str, Any]:
+        """The area as a GeoJSON geometry (lon, lat; exterior rings
+        counter-clockwise, RFC 7946), rounded to ``decimals`` (6: about 0.1 m),
+        simplified within ``tolerance_deg`` first when given (for display)."""
+        geometry = self.geometry
+        if tolerance_deg > 0:
+            geometry = geometry.simplify(tolerance_deg, preserve_topology=True)
+        rounded = shapely.set_precision(geometry, 10.0**-decimals)
+        oriented = shapely.orient_polygons(rounded, exterior_cw=False)
+        geojson: dict[str, Any] = _plain(mapping(oriented), decimals)
+        return geojson
 
     def contains(self, point: GeoPoint) -> bool:
         """Whether ``point`` lies inside (or on the border of) the area."""

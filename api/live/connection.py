@@ -57,7 +57,7 @@ async def _send_loop(
         if sub.close_request is not None:
             continue
         if not frames and not sub.overflowed:
-            frames = [envelope("heartbeat", {"pending": sub.pending()})]
+            frames = [envelope("heartbeat", {"pending": sub.pending()}, seq=sub.seq)]
         for frame in frames:
             with anyio.move_on_after(send_timeout_s) as scope:
                 await ws.send_text(frame)
@@ -101,24 +101,28 @@ async def _receive_loop(
     while True:
         raw = await ws.receive_text()
         if len(raw) > MAX_CLIENT_FRAME_BYTES:
-            sub.offer_event(envelope("error", {"code": "frame_too_large"}))
+            sub.offer_event(_error(sub, "frame_too_large"))
             continue
         try:
             message = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            sub.offer_event(envelope("error", {"code": "malformed_json"}))
+            sub.offer_event(_error(sub, "malformed_json"))
             continue
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            sub.offer_event(envelope("error", {"code": "missing_type"}))
+            sub.offer_event(_error(sub, "missing_type"))
             continue
         if message["type"] == "ping":
-            sub.offer_event(envelope("pong", message.get("data")))
+            sub.offer_event(envelope("pong", message.get("data"), seq=sub.seq))
         elif message["type"] == "auth" and on_auth is not None:
             await on_auth(message)
         elif on_message is not None:
             await on_message(message)
         else:
-            sub.offer_event(envelope("error", {"code": "unsupported_type"}))
+            sub.offer_event(_error(sub, "unsupported_type"))
+
+
+def _error(sub: Subscriber, code: str) -> str:
+    return envelope("error", {"code": code}, seq=sub.seq)
 
 
 async def run_connection(

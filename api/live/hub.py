@@ -6,6 +6,15 @@ task. Positions are coalesced to the latest per rider; other events are kept in
 order up to ``queue_size``, beyond which the subscriber is marked overflowed and
 its connection is closed with 1013. Publishing is thread-safe: calls from other
 threads are handed to the hub's event loop.
+
+The dispatchers' feed (:data:`DISPATCH_TOPIC`) is sequenced: each event frame
+gets the next number of the feed (``seq``, 1, 2, ...) the moment it is
+published, in the publishing thread, so the number is fixed before anyone can
+read a later one (:meth:`Hub.feed_position`); frames reach subscribers in that
+order. The last ``queue_size`` frames are kept, so a client that loaded a
+snapshot at ``seq`` S and subscribes later gets exactly the frames after S
+(:meth:`Hub.subscribe_feed`). ``feed_id`` names this hub's numbering (a
+restarted process, or another process, numbers from 1 again).
 """
 
 from __future__ import annotations
@@ -13,8 +22,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import secrets
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -80,12 +91,23 @@ class Subscriber:
     overflowed: bool = False
     #: (close code, reason) once the connection must close (e.g. token expired)
     close_request: tuple[int, str] | None = None
+    seq: int | None = None
+    """Sequenced feed only: the ``seq`` of the last feed frame queued (frames at
+    or below it are skipped); None on unsequenced feeds."""
     _events: deque[str] = field(default_factory=deque)
     _positions: dict[str, str] = field(default_factory=dict)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def offer_event(self, frame: str) -> None:
-        """Queue an event frame; overflow marks the subscriber for closing."""
+    def offer_event(self, frame: str, seq: int | None = None) -> None:
+        """Queue an event frame; overflow marks the subscriber for closing.
+
+        A feed frame (``seq`` given) already queued or older than where this
+        subscriber joined the feed is skipped: never twice, never backwards.
+        """
+        if seq is not None and self.seq is not None:
+            if seq <= self.seq:
+                return
+            self.seq = seq
         if len(self._events) >= self.queue_size:
             self.overflowed = True
         else:
@@ -126,9 +148,22 @@ class Subscriber:
         frames = list(self._events)
         self._events.clear()
         if self._positions:
-            frames.append(positions_frame(list(self._positions.values())))
+            frames.append(positions_frame(list(self._positions.values()), seq=self.seq))
             self._positions.clear()
         return frames
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStart:
+    """Where a new subscriber joins the sequenced feed."""
+
+    seq: int
+    """The feed frames after this one reach the subscriber."""
+    replayed: int
+    """Frames sent from the replay buffer (published before subscribing)."""
+    resync: str | None
+    """Why the requested position could not be honoured (the client must load
+    a fresh snapshot): ``unknown_feed``, ``too_old`` or ``ahead``; else None."""
 
 
 class Hub:
@@ -136,6 +171,12 @@ class Hub:
 
     def __init__(self, *, queue_size: int = 256) -> None:
         self.queue_size = queue_size
+        self.feed_id = secrets.token_hex(8)
+        self._feed_lock = threading.Lock()
+        self._feed_seq = 0
+        # a client can take no more than its queue: replaying more is pointless
+        self._replay: deque[tuple[int, str]] = deque(maxlen=queue_size)
+        self._outbox: deque[tuple[int, str]] = deque()
         self._by_topic: dict[str, set[Subscriber]] = {}
         self._all_positions: set[Subscriber] = set()
         self._by_rider: dict[str, set[Subscriber]] = {}
@@ -174,6 +215,65 @@ class Hub:
         for rider_id in riders or ():
             self.follow_rider(sub, rider_id)
         return sub
+
+    def subscribe_feed(
+        self,
+        audience: str,
+        *,
+        since: int | None = None,
+        feed_id: str | None = None,
+        greeting: Callable[[FeedStart], str] | None = None,
+        all_positions: bool = True,
+    ) -> tuple[Subscriber, FeedStart]:
+        """A subscriber of the sequenced dispatch feed (call on the hub's loop).
+
+        ``greeting(start)`` is queued first. With ``since`` (the ``seq`` of a
+        snapshot of this feed, ``feed_id``), the frames published after it come
+        next, from the replay buffer; frames still on their way are skipped if at
+        or below ``since``. When the buffer no longer reaches back that far (or
+        the frames would not fit the client's queue), ``since`` is ahead of the
+        feed, or ``feed_id`` names another feed, the subscriber starts at the
+        current position and :attr:`FeedStart.resync` says why.
+        """
+        sub = self.subscribe(audience, all_positions=all_positions)
+        with self._feed_lock:
+            current = self._feed_seq
+            # frames published but not yet fanned out reach every subscriber
+            # registered before the fan-out runs, this one included
+            in_flight = self._outbox[0][0] if self._outbox else current + 1
+            resync = None
+            if since is None:
+                start = current
+            elif feed_id is not None and feed_id != self.feed_id:
+                start, resync = current, "unknown_feed"
+            elif since > current:
+                start, resync = current, "ahead"
+            elif current - since > self.queue_size - max(1, self.queue_size // 8) or (
+                since + 1 < in_flight
+                and (not self._replay or self._replay[0][0] > since + 1)
+            ):
+                start, resync = current, "too_old"
+            else:
+                start = since
+            replay = [
+                (seq, frame)
+                for seq, frame in self._replay
+                if resync is None and start < seq < in_flight
+            ]
+            info = FeedStart(start, len(replay), resync)
+            if greeting is not None:
+                sub.offer_event(greeting(info))
+            sub.seq = start
+            for seq, frame in replay:
+                sub.offer_event(frame, seq)
+            self._by_topic.setdefault(DISPATCH_TOPIC, set()).add(sub)
+            sub.topics.add(DISPATCH_TOPIC)
+        return sub, info
+
+    def feed_position(self) -> tuple[str, int]:
+        """This feed's id and the ``seq`` of its latest frame."""
+        with self._feed_lock:
+            return self.feed_id, self._feed_seq
 
     def unsubscribe(self, sub: Subscriber) -> None:
         """Forget ``sub`` everywhere."""
@@ -218,7 +318,32 @@ class Hub:
     # -- publishing (thread-safe) -----------------------------------------
     def publish(self, topic: str, type_: str, data: Any) -> None:
         """Send an event envelope to every subscriber of ``topic``."""
+        if topic == DISPATCH_TOPIC:
+            self._publish_feed(type_, data)
+            return
         self._on_loop(self._publish_frame, topic, envelope(type_, data))
+
+    def _publish_feed(self, type_: str, data: Any) -> None:
+        # numbered here, in the caller's thread: the seq exists before this
+        # returns (after the caller's commit), whatever the loop is doing
+        with self._feed_lock:
+            self._feed_seq += 1
+            seq = self._feed_seq
+            frame = envelope(type_, data, seq=seq)
+            self._replay.append((seq, frame))
+            self._outbox.append((seq, frame))
+        self._on_loop(self._flush_feed)
+
+    def _flush_feed(self) -> None:
+        """Fan out every numbered frame not yet sent, in order (on the loop)."""
+        with self._feed_lock:
+            frames = list(self._outbox)
+            self._outbox.clear()
+        subs = tuple(self._by_topic.get(DISPATCH_TOPIC, ()))
+        for seq, frame in frames:
+            self.frames_published += 1
+            for sub in subs:
+                sub.offer_event(frame, seq)
 
     def publish_position(self, position: RiderPosition) -> None:
         """Fan out a rider position (coalesced per subscriber)."""

@@ -2,9 +2,10 @@
 
 Dispatch events (ids and codes only) go to the dispatch feed; alerts (holds,
 OTP lock-outs, flagged proofs, unassignable orders, riders' dropped next stops,
-write-offs, background workers failing and recovering) are wrapped as ``alert``;
-order status changes also reach that order's patient feed, mapped to the patient's
-vocabulary. Side effects that touch the database (closing tracking links,
+write-offs, background workers failing and recovering) are wrapped as ``alert``
+with a stable ``alert_id`` (the id ``GET /dashboard/snapshot`` lists open alerts
+under); order status changes also reach that order's patient feed, mapped to the
+patient's vocabulary. Side effects that touch the database (closing tracking links,
 refreshing routes) run on a worker thread: ``publish`` never blocks.
 """
 
@@ -48,6 +49,29 @@ ALERT_EVENTS = (
     WorkerFailed,
     WorkerRecovered,
 )
+
+
+def alert_id(event: DispatchEvent) -> str:
+    """The stable id of the alert ``event`` raises: ``<type>:<subject>``."""
+    subject: object
+    match event:
+        case HoldPlaced():
+            subject = event.hold_id
+        case ExcursionOpened():
+            subject = event.excursion_id
+        case RiderChanged():
+            subject = f"{event.rider_id}:{event.what}"
+        case RiderStopReleased():
+            subject = f"{event.rider_id}:{event.order_id}"
+        case StockWrittenOff():
+            subject = f"{event.order_id}:{event.lot_id}"
+        case OtpLockedOut() | ProofFlagged() | OrderUnassignable():
+            subject = event.order_id
+        case _:
+            subject = ""
+    return f"{event.type}:{subject}"
+
+
 TERMINAL = frozenset({OrderStatus.DELIVERED, OrderStatus.FAILED, OrderStatus.CANCELLED})
 
 
@@ -74,7 +98,11 @@ class HubEventPublisher:
             return  # the live positions frame already carries it
         data = event.to_dict()
         if isinstance(event, ALERT_EVENTS):
-            self._hub.publish(DISPATCH_TOPIC, "alert", {"kind": event.type, **data})
+            self._hub.publish(
+                DISPATCH_TOPIC,
+                "alert",
+                {"kind": event.type, **data, "alert_id": alert_id(event)},
+            )
         else:
             self._hub.publish(DISPATCH_TOPIC, event.type, data)
         if isinstance(event, HoldRejected):

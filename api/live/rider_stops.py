@@ -2,7 +2,10 @@
 
 Visiting order and planned arrivals come from the applied plan; stops the plan
 does not (yet) cover follow, pickups before deliveries, by window end. Live ETAs
-(from positions) replace planned ones once the rider reports positions.
+(from positions) replace planned ones once the rider reports positions. The
+route's road geometry (one polyline per leg, :mod:`dispatch.planning.legs`,
+cached per leg) runs between the stops shown, and into the first one from where
+the plan started the rider when that stop is still the plan's first.
 
 A rebuild reads only the rider's own orders. The plan is parsed once per version
 (on ``PlanUpdated``, or when a cheap version check finds a newer one, e.g. applied
@@ -24,11 +27,11 @@ from datetime import datetime
 from api.live.geofence import FenceKind
 from api.live.hub import Hub, rider_topic
 from api.live.tracker import LiveTracker, RouteStop
-from api.schemas.common import Point
+from api.schemas.common import LegRead, Point
 from api.schemas.riders import RiderRouteRead, RiderStopRead
 from dispatch import fleet
 from dispatch.adapters.postgres.unit_of_work import Database, Tx
-from dispatch.domain import Pharmacy, PharmacyId
+from dispatch.domain import GeoPoint, Pharmacy, PharmacyId
 from dispatch.errors import PlanNotFound, RiderNotFound
 from dispatch.events import (
     DispatchEvent,
@@ -44,6 +47,7 @@ from dispatch.orders import queries as order_queries
 from dispatch.orders.order import Order, OrderStatus
 from dispatch.orders.patient_data import RiderDisclosure
 from dispatch.planning import apply as plans
+from dispatch.planning.legs import RouteLegs, stop_id
 from dispatch.stock import queries as stock_queries
 
 log = logging.getLogger(__name__)
@@ -60,6 +64,8 @@ class _PlanIndex:
 
     version: int | None
     by_rider: dict[str, Slots] = field(default_factory=dict)
+    starts: dict[str, tuple[str, GeoPoint]] = field(default_factory=dict)
+    """Rider -> (their first planned stop, where the plan started them)."""
 
 
 def _index(tx: Tx) -> _PlanIndex:
@@ -75,6 +81,14 @@ def _index(tx: Tx) -> _PlanIndex:
                 for i, s in enumerate(route.stops)
             }
             for route in plan.routes
+        },
+        {
+            route.rider_id: (
+                stop_id(route.stops[0].order_id, route.stops[0].kind),
+                route.start,
+            )
+            for route in plan.routes
+            if route.start is not None and route.stops
         },
     )
 
@@ -142,10 +156,18 @@ def _stops(
 class RiderRoutes:
     """Builds route views and keeps live tracking and rider feeds current."""
 
-    def __init__(self, db: Database, live: LiveTracker, hub: Hub) -> None:
+    def __init__(
+        self,
+        db: Database,
+        live: LiveTracker,
+        hub: Hub,
+        *,
+        legs: RouteLegs | None = None,
+    ) -> None:
         self._db = db
         self._live = live
         self._hub = hub
+        self._legs = legs or RouteLegs()
         self._lock = threading.Lock()
         self._plan_lock = threading.Lock()
         self._plan = _PlanIndex(None)
@@ -168,7 +190,8 @@ class RiderRoutes:
             pharmacies = stock_queries.list_pharmacies(
                 tx, [o.pharmacy_id for o in orders if o.pharmacy_id]
             )
-            planned = self._current_plan(tx).by_rider.get(rider_id, {})
+            index = self._current_plan(tx)
+            planned = index.by_rider.get(rider_id, {})
             shown = self._disclosures(tx, rider_id, orders)
             try:
                 profile = fleet.get_rider(tx, rider_id).vehicle_type.value
@@ -179,7 +202,15 @@ class RiderRoutes:
         stops = _stops(orders, pharmacies, planned, shown)
         for stop in stops:
             stop.eta_at = self._live.eta_of_stop(rider_id, stop.stop_id) or stop.eta_at
-        return RiderRouteRead(rider_id=rider_id, stops=stops), profile
+        first, start = index.starts.get(rider_id, (None, None))
+        legs = self._legs.between(
+            [(s.stop_id, GeoPoint(s.location.lat, s.location.lon)) for s in stops],
+            start if stops and stops[0].stop_id == first else None,
+        )
+        return (
+            RiderRouteRead(rider_id=rider_id, stops=stops, legs=LegRead.all_of(legs)),
+            profile,
+        )
 
     def _current_plan(self, tx: Tx) -> _PlanIndex:
         """The cached plan, re-read only when a newer version was applied."""

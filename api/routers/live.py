@@ -26,7 +26,7 @@ from api.errors import ApiError
 from api.live.connection import MessageHandler, run_connection
 from api.live.envelope import CLOSE_POLICY_VIOLATION, PositionIn, envelope
 from api.live.hub import (
-    DISPATCH_TOPIC,
+    FeedStart,
     RiderPosition,
     Subscriber,
     order_topic,
@@ -118,15 +118,34 @@ def _services(ws: WebSocket) -> Services:
     return services
 
 
-def _hello(principal: Principal, services: Services) -> str:
-    return envelope(
-        "hello",
-        {
-            "role": principal.role.value,
-            "subject_id": principal.subject_id,
-            "heartbeat_s": services.settings.api.ws_heartbeat_s,
-        },
-    )
+def _hello(
+    principal: Principal, services: Services, feed: FeedStart | None = None
+) -> str:
+    data: dict[str, Any] = {
+        "role": principal.role.value,
+        "subject_id": principal.subject_id,
+        "heartbeat_s": services.settings.api.ws_heartbeat_s,
+    }
+    if feed is None:
+        return envelope("hello", data)
+    data |= {
+        "feed_id": services.hub.feed_id,
+        "seq": feed.seq,
+        "replayed": feed.replayed,
+        "resync": feed.resync,
+    }
+    return envelope("hello", data, seq=feed.seq)
+
+
+def _feed_start(ws: WebSocket) -> tuple[int | None, str | None] | None:
+    """``since`` and ``feed_id`` from the query; None when ``since`` is malformed."""
+    raw = ws.query_params.get("since")
+    feed_id = ws.query_params.get("feed_id")
+    if raw is None:
+        return None, feed_id
+    if not raw.isdigit() or len(raw) > 18:
+        return None
+    return int(raw), feed_id
 
 
 @router.websocket("/ws/rider")
@@ -182,16 +201,30 @@ async def rider_feed(ws: WebSocket) -> None:
 @router.websocket("/ws/dispatch")
 @declare_access(DISPATCH)
 async def dispatch_feed(ws: WebSocket) -> None:
-    """The dispatcher's feed: all positions, order events, unassigned, alerts."""
+    """The dispatcher's feed: all positions, order events, unassigned, alerts.
+
+    Sequenced: ``?since=<seq>&feed_id=<id>`` (from ``GET /dashboard/snapshot``)
+    replays the frames published after that snapshot first (see
+    :mod:`api.live.envelope`); a malformed ``since`` closes with 1008.
+    """
     services = _services(ws)
     auth = await _authenticate(ws, services, DISPATCH.roles)
     if auth is None:
         return
     principal, session = auth
+    start = _feed_start(ws)
     await ws.accept()
+    if start is None:
+        await ws.close(code=CLOSE_POLICY_VIOLATION, reason="invalid since")
+        return
+    since, feed_id = start
     hub = services.hub
-    sub = hub.subscribe("dispatch", topics={DISPATCH_TOPIC}, all_positions=True)
-    sub.offer_event(_hello(principal, services))
+    sub, _ = hub.subscribe_feed(
+        "dispatch",
+        since=since,
+        feed_id=feed_id,
+        greeting=lambda feed: _hello(principal, services, feed),
+    )
     for position in hub.latest_positions():
         sub.offer_position(position.rider_id, position.to_json())
     services.metrics.inc("ws_dispatch_connections_total")

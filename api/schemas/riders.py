@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import Point
+from api.schemas.common import LEGS_DESCRIPTION, LegRead, Point
 from dispatch.domain import Rider, RiderStatus, VehicleType
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
@@ -125,3 +125,4 @@ class RiderRouteRead(BaseModel):
 
     rider_id: str
     stops: list[RiderStopRead]
+    legs: list[LegRead] | None = Field(default=None, description=LEGS_DESCRIPTION)

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: the road graph keeps the shape of contracted chains (via arrays)."""
 _GRAPH_KEYS = (
     "node_lat",
     "node_lon",
@@ -32,6 +33,9 @@ _GRAPH_KEYS = (
     "edge_to",
     "edge_length_m",
     "edge_time_s",
+    "via_offset",
+    "via_lat",
+    "via_lon",
 )
 _STAT_KEYS = ("raw_nodes", "raw_edges", "core_nodes", "nodes", "edges")
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from dispatch.domain import GeoPoint
 from dispatch.orders.order import Order
 
 __all__ = ["Plan", "PlannedStop", "ReleasedStop", "RiderRoute", "UnservableOrder"]
@@ -35,6 +36,9 @@ class RiderRoute:
     stops: tuple[PlannedStop, ...]
     duration_s: int
     distance_m: int
+    start: GeoPoint | None = None
+    """Where the rider was when the plan was computed (the route's first leg
+    starts there); None in plans stored before it was recorded."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from dispatch.domain import Pharmacy, PharmacyId, Product, Rider, RiderStatus, Sku
+from dispatch.domain import (
+    GeoPoint,
+    Pharmacy,
+    PharmacyId,
+    Product,
+    Rider,
+    RiderStatus,
+    Sku,
+)
 from dispatch.domain import TemperatureProfile as Profile
 from dispatch.orders.order import Order, OrderStatus, Priority
 from dispatch.planning.plan import (
@@ -133,6 +141,9 @@ class Translation:
     def set_aside(self) -> tuple[UnservableOrder, ...]:
         """Orders left out because their data (or their pharmacies') broke."""
         return tuple(u for u in self.skipped if u.reason in SET_ASIDE)
+
+    rider_starts: Mapping[str, GeoPoint] = field(default_factory=dict)
+    """Rider id -> the position the rider's route starts from."""
 
 
 def _s(at: datetime, origin: datetime) -> int:
@@ -332,6 +343,7 @@ def build_problem(
         basis_order_states={o.id: o for o in orders},
         unusable_pharmacies=unusable,
         unusable_riders=unusable_riders,
+        rider_starts={r.id: r.position for r in riders if r.position is not None},
     )
 
 
@@ -672,6 +684,7 @@ def to_plan(
             ),
             duration_s=route.duration_s,
             distance_m=route.distance_m,
+            start=translation.rider_starts.get(route.vehicle_id),
         )
         for route in solution.routes
         if route.visits

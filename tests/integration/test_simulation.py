@@ -224,6 +224,7 @@ def _serving(database_url: str, clock: ClockSettings) -> Iterator[str]:
         api=ApiSettings(
             environment="test",
             run_migrations=False,
+            city="none",
             ws_heartbeat_s=0.5,
             bootstrap_admin_username=ADMIN[0],
             bootstrap_admin_password=SecretStr(ADMIN[1]),

@@ -10,6 +10,7 @@ from psycopg.rows import class_row, dict_row
 from psycopg.types.json import Jsonb
 
 from dispatch.adapters.postgres.unit_of_work import Tx
+from dispatch.domain import GeoPoint
 from dispatch.planning.problem import Plan, PlannedStop, RiderRoute, UnservableOrder
 
 LOCK_PLANS = "SELECT pg_advisory_xact_lock(hashtext('dispatch.plan'))"
@@ -52,6 +53,7 @@ def _routes_json(plan: Plan) -> list[dict[str, Any]]:
             "rider_id": r.rider_id,
             "duration_s": r.duration_s,
             "distance_m": r.distance_m,
+            "start": [r.start.lat, r.start.lon] if r.start else None,
             "stops": [
                 {
                     "order_id": s.order_id,
@@ -93,6 +95,7 @@ def latest_plan(tx: Tx) -> Plan | None:
             ),
             duration_s=r["duration_s"],
             distance_m=r["distance_m"],
+            start=GeoPoint(*r["start"]) if r.get("start") else None,
         )
         for r in row.routes
     )

@@ -11,13 +11,22 @@ audit entries are chained under a row lock on the chain head (held only for the
 final insert, so commands run concurrently until then), the transaction commits,
 and only then are the events published. An error rolls everything back, except
 errors marked ``keeps_changes`` (a counted OTP attempt), which commit first.
+
+Commit-and-publish is one step for readers that need it: every transaction holds
+the shared side of :class:`CommitGate` from just before its COMMIT until its
+events are published, and :meth:`Database.consistent_read` takes the exclusive
+side only while it fixes its snapshot and reads a mark (e.g. the live feed's
+sequence number). So every commit the snapshot sees has published its events
+before the mark was read, and none it misses has: a snapshot and a feed position
+that agree exactly.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, LiteralString, TypeVar
@@ -37,7 +46,9 @@ from dispatch.ports import Clock, EventPublisher, SystemClock
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Database", "Tx"]
+__all__ = ["CommitGate", "Database", "Tx"]
+
+T = TypeVar("T")
 
 R = TypeVar("R")
 Query = LiteralString | bytes | sql.SQL | sql.Composed
@@ -165,6 +176,59 @@ class Tx:
         self._audit.clear()
 
 
+class CommitGate:
+    """A readers-writer lock: many commits at once, or one snapshot alone.
+
+    Commits take the shared side for microseconds (COMMIT, then handing events to
+    the publisher, which never blocks); a waiting snapshot is served before new
+    commits, so it cannot starve. A thread already inside the shared side (a
+    publisher that commits) re-enters it without waiting.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._committing = 0
+        self._exclusive = False
+        self._waiting = 0
+        self._depth = threading.local()
+
+    @contextmanager
+    def committing(self) -> Iterator[None]:
+        """The shared side: one transaction's COMMIT and publish."""
+        depth: int = getattr(self._depth, "n", 0)
+        if not depth:
+            with self._cond:
+                while self._exclusive or self._waiting:
+                    self._cond.wait()
+                self._committing += 1
+        self._depth.n = depth + 1
+        try:
+            yield
+        finally:
+            self._depth.n = depth
+            if not depth:
+                with self._cond:
+                    self._committing -= 1
+                    if not self._committing:
+                        self._cond.notify_all()
+
+    @contextmanager
+    def quiet(self) -> Iterator[None]:
+        """The exclusive side: no commit is between COMMIT and publish."""
+        with self._cond:
+            self._waiting += 1
+            while self._exclusive or self._committing:
+                self._cond.wait()
+            self._waiting -= 1
+            self._exclusive = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._exclusive = False
+                self._cond.notify_all()
+
+
 class Database:
     """A pool plus what every command needs; hands out :class:`Tx` units of work."""
 
@@ -180,24 +244,40 @@ class Database:
         self.ctx = ctx
         self.publisher = publisher
         self.clock: Clock = clock or SystemClock()
+        self.gate = CommitGate()
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
         """A committed-on-success unit of work (see module docstring)."""
         kept: DispatchError | None = None
-        with self.pool.connection() as conn:
-            tx = Tx(conn, self.ctx, self.clock.now())
-            with conn.transaction():
-                try:
-                    yield tx
-                except DispatchError as exc:
-                    if not exc.keeps_changes:
-                        raise
-                    kept = exc
-                tx.flush_audit()
-        self._publish(tx.events)
+        with ExitStack() as committing:
+            with self.pool.connection() as conn:
+                tx = Tx(conn, self.ctx, self.clock.now())
+                with conn.transaction():
+                    try:
+                        yield tx
+                    except DispatchError as exc:
+                        if not exc.keeps_changes:
+                            raise
+                        kept = exc
+                    tx.flush_audit()
+                    committing.enter_context(self.gate.committing())
+            self._publish(tx.events)
         if kept is not None:
             raise kept
+
+    @contextmanager
+    def consistent_read(self, mark: Callable[[], T]) -> Iterator[tuple[Tx, T]]:
+        """A read-only transaction on one snapshot, and ``mark()`` read at the
+        same instant: the snapshot holds exactly the commits whose events were
+        published before ``mark()`` ran (see module docstring). Nothing is
+        published or audited from it."""
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            with self.gate.quiet():
+                conn.execute("SELECT pg_current_snapshot()")  # fixes the snapshot
+                value = mark()
+            yield Tx(conn, self.ctx, self.clock.now()), value
 
     def _publish(self, events: list[DispatchEvent]) -> None:
         if self.publisher is None:

@@ -35,6 +35,7 @@ def api_settings(database_url: str, **api: Any) -> AppSettings:
                 "run_migrations": False,
                 "run_replanner": False,
                 "run_ingest": False,
+                "city": "none",
                 **api,
             }
         ),

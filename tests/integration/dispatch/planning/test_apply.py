@@ -82,6 +82,23 @@ def test_applied_plan_assigns_orders_and_is_versioned(db, publisher):
     assert publisher.of_type(PlanUpdated)
 
 
+def test_each_route_keeps_where_its_rider_started(db):
+    """A stored route remembers the rider's position it was planned from (its
+    first leg starts there), read back as it was written."""
+    _world(db)
+    snap, plan = _plan(db)
+    positions = {r.id: r.position for r in snap.riders}
+    assert plan.routes
+    assert all(r.start == positions[r.rider_id] for r in plan.routes)
+    with db.transaction() as tx:
+        apply_plan(tx, plan, based_on_version=None)
+    with db.transaction() as tx:
+        stored = current_plan(tx)
+    assert {r.rider_id: r.start for r in stored.routes} == {
+        r.rider_id: positions[r.rider_id] for r in plan.routes
+    }
+
+
 def test_plan_on_stale_state_is_not_applied(db):
     """An order put on hold while the plan was computed makes the plan stale."""
     ids = _world(db)

@@ -36,6 +36,7 @@ def test_a_released_stop_is_an_alert_for_dispatchers_only() -> None:
                 "rider_id": "r-1",
                 "order_id": "o-1",
                 "detail": "'r-1' lacks skills",
+                "alert_id": "rider.stop_released:r-1:o-1",
             },
         )
     ]

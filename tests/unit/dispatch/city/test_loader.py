@@ -23,6 +23,8 @@ from dispatch.city.osm import is_drivable, parse_speed_kmh, way_directions
 from dispatch.domain import GeoPoint
 from dispatch.errors import InvalidInput, OutsideServiceArea
 from routing.matrix import RoadNetworkProvider
+from routing.paths import RoadPaths
+from routing.polyline import decode_polyline, encode_polyline
 from routing.road_network import haversine_m
 
 VALLETTA = (35.8989, 14.5146)
@@ -129,8 +131,32 @@ def test_second_load_comes_from_the_cache(city: City, city_dir: Path) -> None:
     again = load_city(data_dir=city_dir)
     assert again.stats["from_cache"] == 1
     assert np.array_equal(again.roads.edge_time_s, city.roads.edge_time_s)
+    assert np.array_equal(again.roads.via_lat, city.roads.via_lat)  # type: ignore[arg-type]
+    assert np.array_equal(again.roads.via_offset, city.roads.via_offset)  # type: ignore[arg-type]
     assert [p.osm_id for p in again.pharmacies] == [p.osm_id for p in city.pharmacies]
     assert again.service_area.geometry.equals(city.service_area.geometry)
+
+
+def test_contracted_streets_keep_their_shape(city: City) -> None:
+    """The simplified graph keeps every contracted shape point: a path between
+    two pharmacies is drawn through far more points than the junctions it
+    passes, starts and ends at the pharmacies, and is no shorter than a crow."""
+    roads = city.roads
+    assert roads.has_vias
+    assert roads.via_lat is not None
+    # each edge of the connected core lies on exactly one simplified edge
+    assert roads.num_edges + len(roads.via_lat) <= city.stats["raw_edges"]
+    assert len(roads.via_lat) > roads.num_edges  # streets bend between junctions
+    a, b = city.served_pharmacies[0], city.served_pharmacies[40]
+    path = RoadPaths(roads).path((a.lat, a.lon), (b.lat, b.lon))
+    assert path is not None
+    assert tuple(path.points[0]) == (a.lat, a.lon)
+    assert tuple(path.points[-1]) == (b.lat, b.lon)
+    assert len(path.points) > 2 * len(path.nodes)
+    straight = float(haversine_m(a.lat, a.lon, b.lat, b.lon))
+    assert straight < path.length_m < 3 * straight
+    decoded = decode_polyline(encode_polyline(map(tuple, path.points.tolist())))
+    assert len(decoded) == len(path.points)
 
 
 def test_corrupt_cache_is_rebuilt(city: City, tmp_path: Path) -> None:

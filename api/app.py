@@ -32,6 +32,7 @@ from api.routers import riders as riders_routes
 from api.routers import tracking as tracking_routes
 from api.routers.live import router as ws_router
 from api.services import AppSettings, Services, build_services
+from api.webui import install_web_ui
 from api.workers import run_ingest, run_replanner
 from dispatch.adapters.postgres.database import migrate, open_pool
 from dispatch.adapters.postgres.embedded import resolve_database_url
@@ -130,6 +131,8 @@ def create_app(
         version=API_VERSION,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by api.webui from our own assets (offline)
+        redoc_url=None,
     )
     app.state.extensions = []
     install_error_handlers(app, (DispatchError, TelemetryError))
@@ -144,4 +147,5 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     install_openapi(app)
+    install_web_ui(app)
     return app

@@ -120,6 +120,13 @@ class ApiSettings(BaseSettings):
     eta_material_change_s: int = Field(
         default=60, ge=0, description="ETA change that triggers a push to clients."
     )
+    map_style_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="MapLibre style URL of a production basemap for the web UI. "
+        "Unset: the bundled offline basemap (built from the OSM extract, served by "
+        "the API itself); the UI's own layers draw over either.",
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ApiSettings:

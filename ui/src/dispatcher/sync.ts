@@ -237,6 +237,13 @@ export function applyMessage(message: FeedMessage): void {
 
 let socket: LiveSocket | null = null;
 
+declare global {
+  interface Window {
+    /** The live feed (tests drop it to check reconnecting). */
+    rxdLive?: LiveSocket;
+  }
+}
+
 export function startLive(): LiveSocket {
   const scheme = window.location.protocol === "https:" ? "wss" : "ws";
   socket = new LiveSocket(
@@ -251,11 +258,21 @@ export function startLive(): LiveSocket {
       },
       onRejected() {
         // 1008: ask the API why (a 401 there signs out with its reason)
-        api("/auth/me").catch(() => signOut("Your credential was refused. Please sign in again."));
+        api("/auth/me").then(
+          () => {
+            problem.value = new ApiError(403, "Forbidden", "Your role may not watch the dispatch feed.", "forbidden");
+          },
+          (error: unknown) => {
+            if (!(error instanceof ApiError && error.status === 401)) {
+              signOut("Your credential was refused. Please sign in again.");
+            }
+          },
+        );
       },
     },
   );
   socket.start();
+  window.rxdLive = socket;
   return socket;
 }
 

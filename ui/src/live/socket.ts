@@ -52,7 +52,8 @@ export class LiveSocket {
   /** Drop the connection now and reconnect at once (tests, "retry now"). */
   reconnectNow(): void {
     window.clearTimeout(this.retryTimer);
-    this.ws?.close(4000, "reconnect");
+    if (this.ws) this.ws.close(4000, "reconnect");
+    else this.open();
   }
 
   private open(): void {

@@ -62,6 +62,19 @@ describe("parseFrame", () => {
   });
 });
 
+describe("plan.updated", () => {
+  it("carries the plan's counts into the drawer", () => {
+    const m = parseFrame(frame("plan.updated", { version: 7, routes: 3, assigned: 12, unassigned: 2, status: "ok" }));
+    expect(m).toMatchObject({ type: "plan.updated", version: 7, routes: 3, assigned: 12, unassigned: 2 });
+    expect(m && describeEvent(m)).toMatchObject({
+      title: "Plan v7 applied",
+      detail: "3 routes · 12 assigned · 2 unassigned",
+      severity: "warning",
+    });
+    expect(parseFrame(frame("plan.updated", { routes: 3 }))).toBeNull();
+  });
+});
+
 describe("touchedOrders", () => {
   it("names the orders of alerts and replacements", () => {
     const alert = parseFrame(frame("alert", { kind: "order.unassignable", order_id: "o9", reason: "no_vehicle" }));

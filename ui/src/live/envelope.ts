@@ -33,7 +33,7 @@ export type FeedMessage =
       toStatus: string;
       at: string;
     }
-  | { type: "plan.updated"; ts: string; version: number }
+  | { type: "plan.updated"; ts: string; version: number; routes: number; assigned: number; unassigned: number }
   | { type: "eta.updated"; ts: string; riderId: string; etas: StopEta[] }
   | {
       type: "geofence";
@@ -125,8 +125,17 @@ export function parseFrame(raw: string): FeedMessage | null {
       };
     }
     case "plan.updated": {
-      const version = isObject(data) ? num(data.version) : null;
-      return version == null ? null : { type, ts, version };
+      if (!isObject(data)) return null;
+      const version = num(data.version);
+      if (version == null) return null;
+      return {
+        type,
+        ts,
+        version,
+        routes: num(data.routes) ?? 0,
+        assigned: num(data.assigned) ?? 0,
+        unassigned: num(data.unassigned) ?? 0,
+      };
     }
     case "eta.updated": {
       if (!isObject(data) || !Array.isArray(data.etas)) return null;

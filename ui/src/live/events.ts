@@ -46,7 +46,12 @@ export function describe(message: FeedMessage): FeedEvent | null {
       };
     }
     case "plan.updated":
-      return { ...base, severity: "info", title: `Plan v${message.version}`, detail: "new plan applied" };
+      return {
+        ...base,
+        severity: message.unassigned ? "warning" : "info",
+        title: `Plan v${message.version} applied`,
+        detail: `${message.routes} routes · ${message.assigned} assigned · ${message.unassigned} unassigned`,
+      };
     case "geofence":
       return {
         ...base,

@@ -178,6 +178,10 @@ export function overlayTheme(map: MapLibreMap, dark: boolean): void {
     map.setPaintProperty(id, "text-color", text);
     map.setPaintProperty(id, "text-halo-color", halo);
   }
+  if (map.getLayer("riders-dot")) {
+    // a rider's ring stands out from both basemaps
+    map.setPaintProperty("riders-dot", "circle-stroke-color", ["case", ["get", "stale"], "#6b7280", dark ? "#f8fafc" : "#111827"]);
+  }
   if (map.getLayer("pharmacies-label")) {
     map.setPaintProperty("pharmacies-label", "text-color", dark ? "#5eead4" : "#0f766e");
     map.setPaintProperty("pharmacies-label", "text-halo-color", halo);

@@ -3,6 +3,7 @@ import "../styles/base.css";
 import "../styles/dispatcher.css";
 import { render } from "preact";
 import { useEffect, useRef } from "preact/hooks";
+import { ApiError } from "../api/client";
 import { requireSession, signOut, watchExpiry, type Session } from "../auth/session";
 import { applyTheme, theme, toggleTheme } from "../shared/theme";
 import { MapView, mapController } from "./MapView";
@@ -190,7 +191,8 @@ async function boot(): Promise<void> {
   try {
     await loadConfig();
   } catch (error) {
-    problem.value = error as never;
+    // the banner offers "Retry" (a full re-read, config included)
+    problem.value = error instanceof ApiError ? error : new ApiError(0, "Unexpected error", String(error), "client_error");
   }
   startLive();
 }

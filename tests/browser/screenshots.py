@@ -210,7 +210,9 @@ def shoot(live: LiveApp, out: Path) -> list[Path]:
         page.fill("#password", PASSWORD)
         page.click("button[type=submit]")
         page.wait_for_url(re.compile(r"/ui/dispatcher/$"))
-        page.wait_for_function("() => window.rxdMap && window.rxdMap.ready", timeout=90_000)
+        page.wait_for_function(
+            "() => window.rxdMap && window.rxdMap.ready", timeout=90_000
+        )
         page.wait_for_selector("[data-testid=connection][data-state=live]")
         page.wait_for_timeout(1500)
         page.keyboard.press("f")

@@ -14,6 +14,7 @@ import {
   drawerOpen,
   followRider,
   helpOpen,
+  lastSyncAt,
   orders,
   problem,
   riderViews,
@@ -24,7 +25,7 @@ import {
   tick,
   visibleOrders,
 } from "./store";
-import { loadConfig, startLive } from "./sync";
+import { fullSync, loadConfig, startLive } from "./sync";
 
 applyTheme(theme.value);
 
@@ -194,7 +195,12 @@ async function boot(): Promise<void> {
     // the banner offers "Retry" (a full re-read, config included)
     problem.value = error instanceof ApiError ? error : new ApiError(0, "Unexpected error", String(error), "client_error");
   }
+  // every (re)connect re-reads after subscribing; should the feed not come up
+  // at all (a proxy without websockets), still show a snapshot, marked not live
   startLive();
+  window.setTimeout(() => {
+    if (lastSyncAt.value === null) void fullSync();
+  }, 5000);
 }
 
 void boot();

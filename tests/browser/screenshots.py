@@ -22,14 +22,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dispatch.adapters.postgres.database import create_database, drop_database, migrate
 from dispatch.adapters.postgres.embedded import start_embedded_postgres
 from tests.browser.stack import PASSWORD, PLACES, Driver, LiveApp, serving, settings_for
 
+if TYPE_CHECKING:
+    from playwright.sync_api import ViewportSize
+
 CHROMIUM = "/usr/bin/chromium"
-VIEWPORT = {"width": 1440, "height": 900}
+VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
 
 RIDERS = {
     "rider-luca": ("Luca Zammit", "Sliema"),

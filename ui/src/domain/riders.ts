@@ -1,19 +1,20 @@
 // A colour per rider (stable across pages) and stale fixes.
 
-/** Twelve colours apart from the status palette's hues where possible. */
+/**
+ * Ten colours far apart in hue or lightness, and apart from the status palette,
+ * the pharmacies' teal and the stale grey (riders also wear a ring).
+ */
 export const RIDER_COLOURS: readonly string[] = [
-  "#0891b2",
-  "#db2777",
-  "#65a30d",
-  "#d97706",
-  "#0d9488",
-  "#9333ea",
-  "#e11d48",
-  "#4f46e5",
-  "#a16207",
-  "#059669",
-  "#c026d3",
-  "#0369a1",
+  "#0891b2", // cyan
+  "#db2777", // pink
+  "#65a30d", // lime
+  "#b45309", // brown
+  "#9333ea", // purple
+  "#1e3a8a", // navy
+  "#a16207", // gold
+  "#c026d3", // magenta
+  "#881337", // maroon
+  "#14532d", // forest
 ];
 
 export const STALE_COLOUR = "#9ca3af";

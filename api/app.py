@@ -38,6 +38,7 @@ from api.routers import riders as riders_routes
 from api.routers import tracking as tracking_routes
 from api.routers import ui_config as ui_config_routes
 from api.routers.live import router as ws_router
+from api.routers.webui import install_web_ui
 from api.services import AppSettings, Services, build_services
 from api.workers import run_ingest, run_replanner
 from dispatch.adapters.postgres.database import migrate, open_pool
@@ -153,6 +154,8 @@ def create_app(
         version=API_VERSION,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by api.routers.webui from our own assets (offline)
+        redoc_url=None,
     )
     app.state.extensions = []
     install_error_handlers(app, (DispatchError, TelemetryError))
@@ -178,4 +181,5 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     install_openapi(app)
+    install_web_ui(app)
     return app

@@ -174,8 +174,10 @@ class ApiSettings(BaseSettings):
     map_style_url: str | None = Field(
         default=None,
         max_length=2000,
-        description="Map style URL the web UI loads (GET /ui/config). Unset: the "
-        "bundled style, /ui/basemap/style.json.",
+        pattern=r"^https?://",
+        description="MapLibre style URL of a production basemap for the web UI "
+        "(GET /ui/config). Unset: the bundled offline basemap (built from the OSM "
+        "extract, served by the API itself); the UI's own layers draw over either.",
     )
 
     @model_validator(mode="after")

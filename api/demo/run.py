@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import httpx
+
 from api.demo.stack import (
     Child,
     DemoError,
@@ -34,6 +36,7 @@ from api.demo.stack import (
     python_module_cmd,
     start_server,
 )
+from api.routers.webui import HOME_PAGE, ui_built
 from dispatch.settings import DatabaseSettings
 from telemetry.settings import TelemetrySettings
 
@@ -45,6 +48,7 @@ LEAD_S = 20.0
 #: After the last simulated instant: settling statuses and writing the report.
 SETTLE_GRACE_S = 90.0
 ADMIN_USERNAME = "demo-admin"
+DISPATCHER_USERNAME = "demo-dispatcher"
 
 Echo = Callable[[str], None]
 
@@ -138,6 +142,7 @@ def run_demo(options: DemoOptions, echo: Echo) -> DemoResult:
         server, base_url = start_server(server_env, server_log)
         stack.callback(server.stop)
         echo(f"API: {base_url} (docs at {base_url}/docs), staff login in {login_file}")
+        _announce_live_map(base_url, password, login_file, echo)
         simulator = Child.start(
             "simulator",
             python_module_cmd(
@@ -171,6 +176,42 @@ def run_demo(options: DemoOptions, echo: Echo) -> DemoResult:
             _serve_until_interrupted(server, base_url, echo)
         return result
     raise AssertionError("unreachable")  # pragma: no cover - for mypy
+
+
+def _announce_live_map(
+    base_url: str, admin_password: str, login_file: Path, echo: Echo
+) -> None:
+    """Create the demo's dispatcher (through the API, as the bootstrap admin)
+    and print the live map's link with its sign-in."""
+    if not ui_built():
+        echo("live map: the web UI is not built (make ui); the API runs without it")
+        return
+    password = secrets.token_urlsafe(12)
+    try:
+        with httpx.Client(base_url=base_url, timeout=10) as client:
+            token = client.post(
+                "/auth/token",
+                json={"username": ADMIN_USERNAME, "password": admin_password},
+            ).raise_for_status()
+            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            client.post(
+                "/users",
+                headers=headers,
+                json={
+                    "username": DISPATCHER_USERNAME,
+                    "password": password,
+                    "role": "dispatcher",
+                },
+            ).raise_for_status()
+    except httpx.HTTPError as exc:
+        echo(f"live map: could not create the demo dispatcher ({exc})")
+        return
+    with login_file.open("a", encoding="utf-8") as out:
+        out.write(f"{DISPATCHER_USERNAME}\n{password}\n")
+    echo(
+        f"live map: {base_url}{HOME_PAGE} "
+        f"(sign in as {DISPATCHER_USERNAME} / {password})"
+    )
 
 
 def _supervise(

@@ -1,7 +1,7 @@
 """What a web UI needs before it signs in: map style, attribution, city, clock.
 
 Public (no credentials): nothing here is private. The map style is a setting
-(``API_MAP_STYLE_URL``; unset: the bundled style the UI ships). The city's
+(``API_MAP_STYLE_URL``; unset: null, the bundled basemap the UI draws). The city's
 bounds and service area come from the bundled OpenStreetMap city once loaded
 (``city.status``); the business clock lets a UI show simulated time.
 """
@@ -21,14 +21,16 @@ from dispatch.clock import WarpClock
 
 router = APIRouter(tags=["ui"])
 
-BUNDLED_STYLE_URL = "/ui/basemap/style.json"
 ATTRIBUTION = "© OpenStreetMap contributors"
 
 
 class MapRead(BaseModel):
     """The base map and its credits (shown on the map, as ODbL requires)."""
 
-    style_url: str = Field(description="MapLibre style to load.")
+    style_url: str | None = Field(
+        description="MapLibre style of a production basemap; null: the UI draws the "
+        "bundled offline basemap (built from the OpenStreetMap extract, served here)."
+    )
     attribution: str = ATTRIBUTION
     license: Literal["ODbL-1.0"] = "ODbL-1.0"
     license_url: str = "https://opendatacommons.org/licenses/odbl/1-0/"
@@ -83,7 +85,7 @@ def ui_config(services: ServicesDep) -> UiConfigRead:
     clock = services.clock
     warped = clock if isinstance(clock, WarpClock) else None
     return UiConfigRead(
-        map=MapRead(style_url=settings.map_style_url or BUNDLED_STYLE_URL),
+        map=MapRead(style_url=settings.map_style_url),
         city=CityRead(
             status=city_map.status,
             name=city.service_area.name if city else None,

@@ -25,7 +25,7 @@ def test_public_defaults_without_a_city(client: TestClient) -> None:
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["map"] == {
-        "style_url": "/ui/basemap/style.json",
+        "style_url": None,
         "attribution": "© OpenStreetMap contributors",
         "license": "ODbL-1.0",
         "license_url": "https://opendatacommons.org/licenses/odbl/1-0/",

@@ -1,0 +1,252 @@
+"""Screenshots of the web UI for the README: ``python -m tests.browser.screenshots``
+(``make screenshots``).
+
+Starts the real app (re-planner on) on a fresh database of the PostgreSQL named
+by ``DATABASE_URL`` (or an embedded one), plays a small morning on Malta through
+the API (pharmacies, riders on shift, orders; the engine plans them; a few are
+picked up, delivered, failed or held; one rider's phone goes quiet), then has
+headless Chromium sign in and take PNGs of the sign-in page and the
+dispatcher's map in light and dark mode.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dispatch.adapters.postgres.database import create_database, drop_database, migrate
+from dispatch.adapters.postgres.embedded import start_embedded_postgres
+from tests.browser.stack import PASSWORD, PLACES, Driver, LiveApp, serving, settings_for
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ViewportSize
+
+CHROMIUM = "/usr/bin/chromium"
+VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
+
+RIDERS = {
+    "rider-luca": ("Luca Zammit", "Sliema"),
+    "rider-maria": ("Maria Borg", "Birkirkara"),
+    "rider-john": ("John Farrugia", "Paola"),
+    "rider-ana": ("Ana Vella", "Mosta"),
+    "rider-karl": ("Karl Grech", "Żejtun"),
+    "rider-rita": ("Rita Camilleri", "Qormi"),
+}
+PHARMACIES = {
+    "ph-valletta": "Valletta",
+    "ph-birkirkara": "Birkirkara",
+    "ph-mosta": "Mosta",
+    "ph-paola": "Paola",
+    "ph-stjulians": "St Julian's",
+}
+HOMES = [
+    "Gżira",
+    "Msida",
+    "Ħamrun",
+    "Fgura",
+    "Żabbar",
+    "Marsaskala",
+    "Naxxar",
+    "Attard",
+    "Luqa",
+    "Siġġiewi",
+    "Żebbuġ",
+    "Marsa",
+    "Rabat",
+    "Qawra",
+    "Birżebbuġa",
+    "Mellieħa",
+]
+
+
+def log(text: str) -> None:
+    """Progress on stderr."""
+    print(f"[screenshots] {text}", file=sys.stderr, flush=True)  # noqa: T201
+
+
+@contextmanager
+def fresh_database() -> Iterator[str]:
+    """A migrated database of its own, dropped afterwards."""
+    admin = os.environ.get("DATABASE_URL")
+    data_dir: Path | None = None
+    if not admin:
+        data_dir = Path(f"/tmp/rxd-shots-{uuid.uuid4().hex[:8]}")
+        admin = start_embedded_postgres(data_dir)
+    name = f"rxd_shots_{uuid.uuid4().hex[:10]}"
+    url = create_database(admin, name)
+    try:
+        migrate(url)
+        yield url
+    finally:
+        drop_database(admin, name)
+        if data_dir is not None:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _wait(what: str, check: Any, timeout_s: float = 90) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def play_morning(world: Driver) -> None:
+    """Seed the city and move some orders along their lifecycle."""
+    world.staff()
+    world.catalogue(PHARMACIES)
+    for rider_id, (name, place) in RIDERS.items():
+        world.rider(rider_id, name, place)
+    orders = [
+        world.order(
+            *PLACES[home],
+            window_h=0.05 if i in (3, 9) else 2.5,
+            priority="urgent" if i % 5 == 0 else "standard",
+        )
+        for i, home in enumerate(HOMES)
+    ]
+    log(f"{len(orders)} orders placed; waiting for the engine's plan")
+    dora = world.login("dora")
+
+    def assigned() -> list[dict[str, Any]]:
+        page = world.http.get(
+            "/orders", headers=dora, params={"status": "assigned", "limit": 100}
+        ).json()
+        items: list[dict[str, Any]] = page["items"]
+        return items if len(items) >= 6 else []
+
+    mine = _wait("assigned orders", assigned)
+    by_rider: dict[str, list[dict[str, Any]]] = {}
+    for order in mine:
+        by_rider.setdefault(order["rider_id"], []).append(order)
+    riders = sorted(by_rider)
+    phil = world.login("phil")
+    # picked up: the first order of the first three riders
+    for rider_id in riders[:3]:
+        order = by_rider[rider_id][0]
+        lines = world.http.get(f"/orders/{order['id']}/pick-list", headers=phil).json()
+        pharmacy = world.http.get(
+            f"/pharmacies/{order['pharmacy_id']}", headers=phil
+        ).json()
+        world.http.post(
+            f"/orders/{order['id']}/pickup",
+            headers=world.device(rider_id),
+            json={
+                "scanned_lot_ids": [line["lot_id"] for line in lines],
+                "position": pharmacy["location"],
+            },
+        ).raise_for_status()
+        world.position(rider_id, **pharmacy["location"])
+    # delivered: the first of them hands it over with the patient's code
+    first = by_rider[riders[0]][0]
+    token = next(o["tracking_token"] for o in orders if o["id"] == first["id"])
+    [message] = world.http.get(f"/track/{token}/messages").json()
+    code = re.search(r"\d{4,8}", message["body"])
+    assert code is not None
+    world.http.post(
+        f"/orders/{first['id']}/delivery",
+        headers=world.device(riders[0]),
+        json={"otp": code.group(0), "position": first["delivery_location"]},
+    ).raise_for_status()
+    # failed: the second rider's patient was not at home
+    second = by_rider[riders[1]][0]
+    world.http.post(
+        f"/orders/{second['id']}/failure",
+        headers=world.device(riders[1]),
+        json={"reason": "patient_absent", "position": second["delivery_location"]},
+    ).raise_for_status()
+    # on hold: a pharmacist wants to look at one before it goes on
+    held = by_rider[riders[-1]][-1]
+    world.http.post(
+        "/holds",
+        headers=phil,
+        json={
+            "reason": "pharmacist_request",
+            "note": "check the seal",
+            "order_ids": [held["id"]],
+        },
+    ).raise_for_status()
+    # riders move a little; one phone went quiet ten minutes ago
+    for rider_id, (_, place) in list(RIDERS.items())[1:4]:
+        lat, lon = PLACES[place]
+        world.position(rider_id, lat + 0.004, lon + 0.006)
+    quiet = "rider-rita"
+    lat, lon = PLACES[RIDERS[quiet][1]]
+    world.http.post(
+        "/riders/me/position",
+        headers=world.device(quiet),
+        json={
+            "lat": lat - 0.003,
+            "lon": lon + 0.004,
+            "at": (datetime.now(UTC) - timedelta(minutes=10)).isoformat(),
+        },
+    ).raise_for_status()
+
+
+def shoot(live: LiveApp, out: Path) -> list[Path]:
+    """Sign in through the form and take the PNGs."""
+    from playwright.sync_api import sync_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    taken: list[Path] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        context = browser.new_context(viewport=VIEWPORT, base_url=live.base_url)
+        page = context.new_page()
+        page.goto("/ui/login/?reason=Your%20session%20has%20expired.")
+        page.fill("#username", "dora")
+        page.wait_for_timeout(300)
+        taken.append(out / "login.png")
+        page.screenshot(path=str(taken[-1]))
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(re.compile(r"/ui/dispatcher/$"))
+        page.wait_for_function(
+            "() => window.rxdMap && window.rxdMap.ready", timeout=90_000
+        )
+        page.wait_for_selector("[data-testid=connection][data-state=live]")
+        page.wait_for_timeout(1500)
+        page.keyboard.press("f")
+        page.wait_for_timeout(2500)
+        taken.append(out / "dispatcher.png")
+        page.screenshot(path=str(taken[-1]))
+        page.keyboard.press("e")
+        page.keyboard.press("2")
+        page.keyboard.press("d")
+        page.wait_for_timeout(2500)
+        taken.append(out / "dispatcher-dark.png")
+        page.screenshot(path=str(taken[-1]))
+        browser.close()
+    return taken
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    args = parser.parse_args(argv)
+    with fresh_database() as url:
+        settings = settings_for(url, run_replanner=True)
+        settings.dispatch.replan_timer_s = 5
+        with serving(settings) as live:
+            log(f"app at {live.base_url}")
+            play_morning(Driver(live))
+            for path in shoot(live, args.out):
+                log(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

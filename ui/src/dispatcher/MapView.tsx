@@ -1,0 +1,285 @@
+// The live map: basemap (bundled offline, or API_MAP_STYLE_URL), then our
+// layers fed from the store through one batched writer.
+import "maplibre-gl/dist/maplibre-gl.css";
+import { effect } from "@preact/signals";
+import type { Feature, LineString, Point } from "geojson";
+import {
+  AttributionControl,
+  LngLatBounds,
+  Map as MapLibreMap,
+  NavigationControl,
+  ScaleControl,
+  addProtocol,
+  setWorkerUrl,
+  type GeoJSONSource,
+  type MapLayerMouseEvent,
+} from "maplibre-gl";
+import workerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?worker&url";
+import { Protocol } from "pmtiles";
+import { useEffect, useRef } from "preact/hooks";
+import type { Order } from "../api/types";
+import { isStale } from "../domain/riders";
+import { isTerminal, statusKey } from "../domain/status";
+import { INTERACTIVE_LAYERS, SOURCES, SourceWriter, addOverlay, featureCollection, overlayTheme } from "../map/overlay";
+import { routeFeatures } from "../map/routes";
+import { BASEMAP_URL, applyBasemapTheme, bundledStyle } from "../map/style";
+import { theme } from "../shared/theme";
+import { setPositionsListener } from "./sync";
+import {
+  config,
+  followRider,
+  liveFixes,
+  orders,
+  pharmacies,
+  plan,
+  riderColour,
+  riderViews,
+  selectedOrder,
+  selectedRider,
+  tab,
+  tick,
+  visibleOrders,
+} from "./store";
+
+setWorkerUrl(workerUrl);
+const pmtiles = new Protocol();
+addProtocol("pmtiles", pmtiles.tile);
+
+const MALTA: [number, number] = [14.43, 35.92];
+
+/** What the page's other parts (and the browser tests) may ask of the map. */
+export interface MapController {
+  map: MapLibreMap;
+  writer: SourceWriter;
+  ready: boolean;
+  fitAll(): void;
+  flyTo(lon: number, lat: number, zoom?: number): void;
+}
+
+declare global {
+  interface Window {
+    rxdMap?: MapController;
+  }
+}
+
+export let mapController: MapController | null = null;
+
+function orderPoint(o: Order): [number, number] {
+  return [o.delivery_location.lon, o.delivery_location.lat];
+}
+
+function riderFeatures(): Feature<Point>[] {
+  const highlighted = new Set([selectedRider.value, followRider.value].filter(Boolean));
+  return riderViews()
+    .filter((v) => v.lat != null && v.lon != null)
+    .map((v) => ({
+      type: "Feature",
+      id: v.rider.id,
+      geometry: { type: "Point", coordinates: [v.lon as number, v.lat as number] },
+      properties: {
+        id: v.rider.id,
+        name: v.rider.name,
+        colour: v.colour,
+        stale: isStale(v.ageMs),
+        highlight: highlighted.has(v.rider.id),
+      },
+    }));
+}
+
+function orderFeatures(): Feature<Point>[] {
+  const selected = selectedOrder.value;
+  return visibleOrders.value.map((v) => ({
+    type: "Feature",
+    geometry: { type: "Point", coordinates: orderPoint(v.order) },
+    properties: {
+      id: v.order.id,
+      status: v.status,
+      late: v.late.state !== "on_time",
+      selected: v.order.id === selected,
+    },
+  }));
+}
+
+function routeLines(): Feature<LineString>[] {
+  const byId = new Map(pharmacies.value.map((p) => [p.id, p]));
+  const all = orders.value;
+  const positions = new Map(riderViews().map((v) => [v.rider.id, v]));
+  return routeFeatures(plan.value, {
+    riderPosition(id) {
+      const fix = liveFixes.get(id) ?? positions.get(id);
+      return fix && fix.lat != null && fix.lon != null ? { lat: fix.lat, lon: fix.lon } : null;
+    },
+    stopPlace(stop) {
+      const order = all.get(stop.order_id);
+      if (stop.kind === "pickup") {
+        const pharmacy = byId.get(stop.pharmacy_id ?? order?.pharmacy_id ?? "");
+        return pharmacy ? pharmacy.location : null;
+      }
+      return order ? order.delivery_location : null;
+    },
+    stopPending(stop) {
+      const order = all.get(stop.order_id);
+      if (!order) return true;
+      const key = statusKey(order.status);
+      if (isTerminal(key)) return false;
+      return !(stop.kind === "pickup" && key === "picked_up");
+    },
+    riderColour: (id) => riderColour.value.get(id) ?? "#64748b",
+  }).features;
+}
+
+function boundsOfEverything(): LngLatBounds | null {
+  const bounds = new LngLatBounds();
+  let any = false;
+  const add = (lon: number, lat: number) => {
+    bounds.extend([lon, lat]);
+    any = true;
+  };
+  for (const v of riderViews()) if (v.lon != null && v.lat != null) add(v.lon, v.lat);
+  for (const v of visibleOrders.value) if (!isTerminal(v.status)) add(...orderPoint(v.order));
+  for (const p of pharmacies.value) add(p.location.lon, p.location.lat);
+  return any ? bounds : null;
+}
+
+export function MapView() {
+  const container = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    const element = container.current;
+    const cfg = config.value;
+    if (!element || !cfg) return;
+    const bundled = !cfg.map_style_url;
+    const style = cfg.map_style_url ?? bundledStyle(theme.value, window.location.origin + BASEMAP_URL);
+    const map = new MapLibreMap({
+      container: element,
+      style,
+      center: MALTA,
+      zoom: 10.3,
+      attributionControl: false,
+      maxPitch: 0,
+      dragRotate: false,
+      fadeDuration: 0,
+    });
+    map.addControl(new NavigationControl({ showCompass: false }), "top-right");
+    map.addControl(new ScaleControl({ unit: "metric" }), "bottom-right");
+    map.addControl(new AttributionControl({ compact: true }), "bottom-right");
+    map.touchZoomRotate.disableRotation();
+    const writer = new SourceWriter(map);
+    const controller: MapController = {
+      map,
+      writer,
+      ready: false,
+      fitAll() {
+        const bounds = boundsOfEverything();
+        if (bounds) map.fitBounds(bounds, { padding: 60, maxZoom: 15, duration: 500 });
+      },
+      flyTo(lon, lat, zoom) {
+        map.easeTo({ center: [lon, lat], zoom: Math.max(map.getZoom(), zoom ?? 14), duration: 500 });
+      },
+    };
+    mapController = controller;
+    window.rxdMap = controller;
+
+    const pushRiders = () => {
+      writer.set(SOURCES.riders, featureCollection(riderFeatures()));
+      writer.set(SOURCES.routes, featureCollection(routeLines()));
+      const followed = followRider.value;
+      if (followed) {
+        const fix = riderViews().find((v) => v.rider.id === followed);
+        if (fix?.lon != null && fix.lat != null) map.easeTo({ center: [fix.lon, fix.lat], duration: 300 });
+      }
+    };
+    const disposers: (() => void)[] = [];
+    let fitted = false;
+
+    map.on("load", () => {
+      addOverlay(map);
+      overlayTheme(map, theme.value === "dark");
+      setPositionsListener(pushRiders);
+      disposers.push(
+        effect(() => writer.set(SOURCES.orders, featureCollection(orderFeatures()))),
+        effect(() => {
+          void tick.value; // staleness ages with time
+          void selectedRider.value;
+          void followRider.value;
+          void plan.value;
+          void orders.value;
+          pushRiders();
+        }),
+        effect(() =>
+          writer.set(
+            SOURCES.pharmacies,
+            featureCollection(
+              pharmacies.value.map((p) => ({
+                type: "Feature" as const,
+                geometry: { type: "Point" as const, coordinates: [p.location.lon, p.location.lat] },
+                properties: { id: p.id, name: p.name },
+              })),
+            ),
+          ),
+        ),
+        effect(() => {
+          const area = config.value?.service_area;
+          writer.set(
+            SOURCES.area,
+            featureCollection(area ? [{ type: "Feature", geometry: area, properties: {} }] : []),
+          );
+        }),
+        effect(() => {
+          const dark = theme.value === "dark";
+          if (bundled) applyBasemapTheme(map, theme.value);
+          overlayTheme(map, dark);
+        }),
+        effect(() => {
+          // the first time there is something to show, show all of it
+          if (fitted || (orders.value.size === 0 && pharmacies.value.length === 0)) return;
+          fitted = true;
+          controller.fitAll();
+        }),
+      );
+      writer.flush();
+      map.once("idle", () => {
+        controller.ready = true;
+        element.dataset.ready = "true";
+      });
+    });
+
+    map.on("click", "orders-cluster", async (event: MapLayerMouseEvent) => {
+      const feature = event.features?.[0];
+      const clusterId = feature?.properties?.cluster_id as number | undefined;
+      if (clusterId == null || feature?.geometry.type !== "Point") return;
+      const source = map.getSource(SOURCES.orders) as GeoJSONSource;
+      const zoom = await source.getClusterExpansionZoom(clusterId);
+      map.easeTo({ center: feature.geometry.coordinates as [number, number], zoom, duration: 400 });
+    });
+    map.on("click", "orders-point", (event: MapLayerMouseEvent) => {
+      const id = event.features?.[0]?.properties?.id as string | undefined;
+      if (!id) return;
+      selectedOrder.value = id;
+      tab.value = "orders";
+    });
+    map.on("click", "riders-dot", (event: MapLayerMouseEvent) => {
+      const id = event.features?.[0]?.properties?.id as string | undefined;
+      if (!id) return;
+      selectedRider.value = id;
+      tab.value = "riders";
+    });
+    for (const layer of INTERACTIVE_LAYERS) {
+      map.on("mouseenter", layer, () => (map.getCanvas().style.cursor = "pointer"));
+      map.on("mouseleave", layer, () => (map.getCanvas().style.cursor = ""));
+    }
+    map.on("dragstart", () => {
+      followRider.value = null; // panning by hand ends following
+    });
+
+    return () => {
+      for (const dispose of disposers) dispose();
+      setPositionsListener(() => undefined);
+      mapController = null;
+      delete window.rxdMap;
+      map.remove();
+    };
+  }, [config.value?.map_style_url, config.value !== null]);
+
+  return <div ref={container} class="map" role="region" aria-label="Live map" data-testid="map" />;
+}

@@ -2,9 +2,10 @@
 
 Every JSON file a benchmark writes carries a ``meta`` block (:func:`run_meta`):
 the machine (CPU model, nproc), the load average at the start and at the end of
-the run, the date, the git commit, the exact command and what the in-run
-baseline is. The start is taken when this module is first imported, which every
-benchmark script does before its own work begins.
+the run, the date, the git commit, the exact command, whether it was the full
+protocol or a quick or reduced variant, and what the in-run baseline is. The
+start is taken when this module is first imported, which every benchmark script
+does before its own work begins.
 """
 
 from __future__ import annotations
@@ -24,6 +25,19 @@ from typing import Any
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
+#: Options that make a run smaller than its script's full protocol.
+NARROWING = (
+    "--instances",
+    "--families",
+    "--scenarios",
+    "--faults",
+    "--only",
+    "--policy",
+    "--duration",
+    "--orders",
+    "--riders",
+    "--repeat",
+)
 
 
 def _load() -> list[float]:
@@ -102,6 +116,15 @@ def command() -> str:
     return shlex.join(["python", *argv[1:]])
 
 
+def variant(argv: list[str]) -> str:
+    """``quick`` (``--quick``), ``reduced`` (a narrowing option) or ``full``."""
+    if "--quick" in argv:
+        return "quick"
+    if any(a.split("=", 1)[0] in NARROWING for a in argv):
+        return "reduced"
+    return "full"
+
+
 def _service(name: str) -> str | None:
     """A service URL's scheme, host and port (no credentials), or None if unset."""
     url = os.environ.get(name)
@@ -123,6 +146,7 @@ def run_meta(baseline: str | None = None) -> dict[str, Any]:
     )
     return {
         "command": command(),
+        "variant": variant(list(getattr(sys, "orig_argv", sys.argv))),
         "started_at": datetime.fromtimestamp(_START_WALL, UTC).isoformat(
             timespec="seconds"
         ),

@@ -111,7 +111,9 @@ class PrivatePostgres:
 
 
 def start_worker(db_url: str, mqtt_url: str, client_id: str, log: Path) -> Any:
-    """``rxdispatch ingest`` in its own process."""
+    """``rxdispatch ingest`` in its own process, from this interpreter's checkout (as
+    ``api.serve_process`` starts the server), not from whichever checkout installed
+    the ``rxdispatch`` console script."""
     env = dict(
         os.environ,
         DATABASE_URL=db_url,
@@ -120,10 +122,24 @@ def start_worker(db_url: str, mqtt_url: str, client_id: str, log: Path) -> Any:
     )
     if SHARE_GROUP:
         env["TELEMETRY_SHARE_GROUP"] = SHARE_GROUP
-    cli = Path(sys.executable).parent / "rxdispatch"
     return subprocess.Popen(
-        [str(cli), "ingest"], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
+        [sys.executable, "-c", "from api.cli import main; main()", "ingest"],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
     )
+
+
+def _check_running(workers: list[Any], folder: Path) -> None:
+    """Stop the run if a worker died before the fault: its figures would be noise."""
+    for worker in workers:
+        if worker.poll() is not None:
+            tail = "".join(
+                p.read_text(errors="replace")[-2000:] for p in folder.glob("*.log")
+            )
+            raise RuntimeError(
+                f"an ingest worker exited ({worker.returncode}):\n{tail}"
+            )
 
 
 def lag_s(db_url: str) -> float | None:
@@ -159,6 +175,7 @@ def run_fault(
         for other in other_ids
     ]
     time.sleep(3.0)  # connected and subscribed
+    _check_running([worker, *others], folder)
     # a DB crash outage is longer: keep publishing long enough to see recovery
     publish_s = duration_s + (15.0 if fault == "db" else 0.0)
     # paho publisher: it reconnects and re-sends across the broker restart

@@ -110,6 +110,10 @@ def git_state() -> dict[str, Any]:
     return {"commit": commit, "dirty": bool(changed) if changed is not None else None}
 
 
+#: The code this run started from (taken at import, before anything can change).
+_START_GIT = git_state()
+
+
 def command() -> str:
     """The command line as typed, with the interpreter spelled ``python``."""
     argv = list(getattr(sys, "orig_argv", sys.argv))
@@ -153,7 +157,7 @@ def run_meta(baseline: str | None = None) -> dict[str, Any]:
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "wall_s": round(time.perf_counter() - _START_CLOCK, 1),
         "cpu_s": round(cpu_s, 1),
-        "git": git_state(),
+        "git": _START_GIT,
         "machine": {
             "cpu_model": cpu_model(),
             "nproc": len(os.sched_getaffinity(0)),

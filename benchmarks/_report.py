@@ -44,9 +44,17 @@ def _load() -> list[float]:
     return [round(v, 2) for v in os.getloadavg()]
 
 
+def _cpu_s() -> float:
+    """CPU time of this process and of the children it has waited for (servers,
+    workers, pools); not of services it merely talks to."""
+    usage = map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return sum(u.ru_utime + u.ru_stime for u in usage)
+
+
 _START_LOAD = _load()
 _START_WALL = time.time()
 _START_CLOCK = time.perf_counter()
+_START_CPU = _cpu_s()
 
 
 def _cell(value: object) -> str:
@@ -141,13 +149,6 @@ def _service(name: str) -> str | None:
 
 def run_meta(baseline: str | None = None) -> dict[str, Any]:
     """Machine, load at start and end, dates, commit and command of this run."""
-    # this process and the children it has waited for (servers, workers, pools)
-    cpu_s = sum(
-        u.ru_utime + u.ru_stime
-        for u in map(
-            resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-        )
-    )
     return {
         "command": command(),
         "variant": variant(list(getattr(sys, "orig_argv", sys.argv))),
@@ -156,7 +157,7 @@ def run_meta(baseline: str | None = None) -> dict[str, Any]:
         ),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "wall_s": round(time.perf_counter() - _START_CLOCK, 1),
-        "cpu_s": round(cpu_s, 1),
+        "cpu_s": round(_cpu_s() - _START_CPU, 1),
         "git": _START_GIT,
         "machine": {
             "cpu_model": cpu_model(),

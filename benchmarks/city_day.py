@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import threading
 import time
 import uuid
@@ -201,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     policies = {p: POLICIES[p] for p in args.policy or POLICIES}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    body: dict[str, Any] = {"scenario": name, "machine": platform.platform()}
+    body: dict[str, Any] = {"benchmark": "city_day", "scenario": name}
     if args.report_only:
         kpis = [
             compute_kpis(RunLog.from_json((out / f"run-{p}.json").read_bytes()))
@@ -223,7 +222,12 @@ def main(argv: list[str] | None = None) -> None:
     body["policies"] = {k.policy: k.__dict__ for k in kpis}
     body["ratios"] = compare(kpis[0], kpis[-1])
     if args.json:
-        write_json(args.json, body)
+        write_json(
+            args.json,
+            body,
+            baseline="policy 'greedy' (nearest stocked pharmacy, nearest idle rider,"
+            " one order at a time, no re-planning), same scenario and seed",
+        )
 
 
 if __name__ == "__main__":

@@ -370,13 +370,23 @@ class NaiveWorker:
         for r in readings:
             cur = self.conn.execute(
                 self.SQL,
-                (r.box_id, r.seq, r.recorded_at, received, r.temp_c, r.battery_pct,
-                 r.door_open, r.lat, r.lon),
-            )  # fmt: skip
+                (
+                    r.box_id,
+                    r.seq,
+                    r.recorded_at,
+                    received,
+                    r.temp_c,
+                    r.battery_pct,
+                    r.door_open,
+                    r.lat,
+                    r.lon,
+                ),
+            )
             self.lat.add([r.recorded_at.timestamp()], time.time())
             if self.detect and cur.rowcount:
-                sample = Sample(r.recorded_at, r.seq, r.temp_c, r.battery_pct,
-                                r.door_open)  # fmt: skip
+                sample = Sample(
+                    r.recorded_at, r.seq, r.temp_c, r.battery_pct, r.door_open
+                )
                 created = self.monitor.process([(r.box_id, sample)])
                 if created:
                     self.lat.alerted(created)
@@ -450,10 +460,18 @@ def _wait_stored(url: str, expected: int, timeout_s: float) -> bool:
 
 
 def run_paced(
-    worker_cls: Any, db_url: str, mqtt_url: str, pub_url: str, *, scenario: str,
-    rate: float, duration_s: float, k: int = 1, hot: float = 0.0,
+    worker_cls: Any,
+    db_url: str,
+    mqtt_url: str,
+    pub_url: str,
+    *,
+    scenario: str,
+    rate: float,
+    duration_s: float,
+    k: int = 1,
+    hot: float = 0.0,
     drain_timeout_s: float = 600,
-) -> Result:  # fmt: skip
+) -> Result:
     """Publish at ``rate`` readings/s for ``duration_s`` while the worker runs."""
     reset(db_url)
     load = os.getloadavg()[0]
@@ -479,9 +497,15 @@ def run_paced(
 
 
 def run_drain(
-    worker_cls: Any, db_url: str, mqtt_url: str, pub_url: str, *, backlog: int,
-    k: int = 1, drain_timeout_s: float = 300,
-) -> Result:  # fmt: skip
+    worker_cls: Any,
+    db_url: str,
+    mqtt_url: str,
+    pub_url: str,
+    *,
+    backlog: int,
+    k: int = 1,
+    drain_timeout_s: float = 300,
+) -> Result:
     """Queue ``backlog`` readings while the worker is offline, then drain them."""
     reset(db_url)
     load = os.getloadavg()[0]
@@ -505,9 +529,15 @@ def run_drain(
     worker.stop()
     forget_session(mqtt_url, client_id)
     result = _result(
-        worker, "drain", None, k, pub, db_url, took_s if drained else float("nan"),
+        worker,
+        "drain",
+        None,
+        k,
+        pub,
+        db_url,
+        took_s if drained else float("nan"),
         load,
-    )  # fmt: skip
+    )
     result.readings_per_s = (
         pub["readings"] / took_s if drained else stored_count(db_url) / took_s
     )
@@ -515,29 +545,45 @@ def run_drain(
 
 
 def _result(
-    worker: Any, scenario: str, rate: float | None, k: int, pub: dict[str, Any],
-    db_url: str, drain_s: float, load_before: float,
-) -> Result:  # fmt: skip
+    worker: Any,
+    scenario: str,
+    rate: float | None,
+    k: int,
+    pub: dict[str, Any],
+    db_url: str,
+    drain_s: float,
+    load_before: float,
+) -> Result:
     counts = audit(db_url)
     published = pub["readings"]
     span = max(worker.lat.last_commit - pub["start"], 1e-9)
     alerts = alert_latencies_ms(db_url, worker.lat.alerts, pub["start"] + 2)
     steady = worker.lat.steady_ms(pub["start"] + 2)
     return Result(
-        worker.name, scenario, rate, k, published,
+        worker.name,
+        scenario,
+        rate,
+        k,
+        published,
         round(counts["distinct"] / span, 1),
         published - counts["distinct"],
         counts["rows"] - counts["distinct"],
-        _pct(worker.lat.ms, 0.50), _pct(worker.lat.ms, 0.99), _pct(alerts, 0.99),
-        counts["alerts"], round(drain_s, 2),
-        {"acked_messages": pub["acked_messages"], "messages": pub["messages"],
-         "publish_s": round(pub["end"] - pub["start"], 2),
-         "p50_publish_to_alert_ms": _pct(alerts, 0.50),
-         "steady_p50_publish_to_commit_ms": _pct(steady, 0.50),
-         "steady_p99_publish_to_commit_ms": _pct(steady, 0.99),
-         "loadavg_1m_before": round(load_before, 2),
-         "loadavg_1m_after": round(os.getloadavg()[0], 2)},
-    )  # fmt: skip
+        _pct(worker.lat.ms, 0.50),
+        _pct(worker.lat.ms, 0.99),
+        _pct(alerts, 0.99),
+        counts["alerts"],
+        round(drain_s, 2),
+        {
+            "acked_messages": pub["acked_messages"],
+            "messages": pub["messages"],
+            "publish_s": round(pub["end"] - pub["start"], 2),
+            "p50_publish_to_alert_ms": _pct(alerts, 0.50),
+            "steady_p50_publish_to_commit_ms": _pct(steady, 0.50),
+            "steady_p99_publish_to_commit_ms": _pct(steady, 0.99),
+            "loadavg_1m_before": round(load_before, 2),
+            "loadavg_1m_after": round(os.getloadavg()[0], 2),
+        },
+    )
 
 
 # -- main ---------------------------------------------------------------------------
@@ -602,24 +648,43 @@ def main(argv: list[str] | None = None) -> None:
                 # the naive baselines fall behind: report the rate they reached
                 # and what was still queued a minute later instead of waiting
                 naive = cls is not BatchedWorker
-                results.append(run_paced(cls, db_url, mqtt_url, pub_url,
-                                         scenario=f"paced {rate}/s", rate=rate,
-                                         duration_s=dur, hot=0.01,
-                                         drain_timeout_s=60 if naive else 600,
-                                         ))  # fmt: skip
+                results.append(
+                    run_paced(
+                        cls,
+                        db_url,
+                        mqtt_url,
+                        pub_url,
+                        scenario=f"paced {rate}/s",
+                        rate=rate,
+                        duration_s=dur,
+                        hot=0.01,
+                        drain_timeout_s=60 if naive else 600,
+                    )
+                )
         if BatchedWorker in pipelines and "sustained" in want:
             for rate_s in args.sustained_rates.split(","):
                 for k in (1, 5):
-                    results.append(run_paced(
-                        BatchedWorker, db_url, mqtt_url, pub_url,
-                        scenario=f"sustained {int(rate_s) // 1000}k/s ({k}/msg)",
-                        rate=int(rate_s), duration_s=dur, k=k, drain_timeout_s=120,
-                    ))  # fmt: skip
+                    results.append(
+                        run_paced(
+                            BatchedWorker,
+                            db_url,
+                            mqtt_url,
+                            pub_url,
+                            scenario=f"sustained {int(rate_s) // 1000}k/s ({k}/msg)",
+                            rate=int(rate_s),
+                            duration_s=dur,
+                            k=k,
+                            drain_timeout_s=120,
+                        )
+                    )
         for cls in pipelines if "drain" in want else []:
             if cls is NaiveWorker:
                 continue  # capacity: naive-insert is the (faster) baseline
-            backlog = (40_000 if args.quick else 150_000) if cls is BatchedWorker else (
-                10_000 if args.quick else 30_000)  # fmt: skip
+            backlog = (
+                (40_000 if args.quick else 150_000)
+                if cls is BatchedWorker
+                else (10_000 if args.quick else 30_000)
+            )
             results.append(run_drain(cls, db_url, mqtt_url, pub_url, backlog=backlog))
         if BatchedWorker in pipelines and "drain" in want:
             results.append(
@@ -644,17 +709,37 @@ def _ms(value: float | None) -> float | None:
 
 
 def _report(results: list[Result], args: argparse.Namespace, broker: str) -> None:
-    headers = ["pipeline", "scenario", "published", "readings/s", "lost", "dup",
-               "p50 commit ms", "p99 commit ms", "p50 alert ms", "p99 alert ms",
-               "drain s", "load"]  # fmt: skip
+    headers = [
+        "pipeline",
+        "scenario",
+        "published",
+        "readings/s",
+        "lost",
+        "dup",
+        "p50 commit ms",
+        "p99 commit ms",
+        "p50 alert ms",
+        "p99 alert ms",
+        "drain s",
+        "load",
+    ]
     rows = [
-        [r.pipeline, r.scenario, r.published, r.readings_per_s, r.lost, r.duplicates,
-         _ms(r.p50_publish_to_commit_ms), _ms(r.p99_publish_to_commit_ms),
-         _ms(r.extra["p50_publish_to_alert_ms"]), _ms(r.p99_publish_to_alert_ms),
-         r.drain_s,
-         f"{r.extra['loadavg_1m_before']}-{r.extra['loadavg_1m_after']}"]
+        [
+            r.pipeline,
+            r.scenario,
+            r.published,
+            r.readings_per_s,
+            r.lost,
+            r.duplicates,
+            _ms(r.p50_publish_to_commit_ms),
+            _ms(r.p99_publish_to_commit_ms),
+            _ms(r.extra["p50_publish_to_alert_ms"]),
+            _ms(r.p99_publish_to_alert_ms),
+            r.drain_s,
+            f"{r.extra['loadavg_1m_before']}-{r.extra['loadavg_1m_after']}",
+        ]
         for r in results
-    ]  # fmt: skip
+    ]
     print(f"broker: {broker}; cpus: {os.cpu_count()}")
     print_table(rows, headers)
     by = {(r.pipeline, r.scenario): r for r in results}
@@ -676,14 +761,24 @@ def _report(results: list[Result], args: argparse.Namespace, broker: str) -> Non
                 ),
             }
     for scenario, ratio in ratios.items():
-        print(f"{scenario}: ours/naive throughput x{ratio['readings_per_s_ratio']}, "
-              f"naive/ours p99 latency x{ratio['p99_commit_ratio']}")  # fmt: skip
+        print(
+            f"{scenario}: ours/naive throughput x{ratio['readings_per_s_ratio']}, "
+            f"naive/ours p99 latency x{ratio['p99_commit_ratio']}"
+        )
     if args.json:
-        write_json(args.json, {
-            "benchmark": "ingest_throughput", "quick": args.quick, "broker": broker,
-            "cpus": os.cpu_count(), "results": [asdict(r) for r in results],
-            "ratios": ratios,
-        })  # fmt: skip
+        write_json(
+            args.json,
+            {
+                "benchmark": "ingest_throughput",
+                "quick": args.quick,
+                "broker": broker,
+                "results": [asdict(r) for r in results],
+                "ratios": ratios,
+            },
+            baseline="pipelines 'naive' (auto-ack, one INSERT per reading, then"
+            " detection) and 'naive-insert' (the same without detection), same broker,"
+            " database and publisher",
+        )
 
 
 if __name__ == "__main__":

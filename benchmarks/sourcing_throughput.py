@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import threading
 import time
@@ -243,7 +242,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     result: dict[str, Any] = {
         "benchmark": "sourcing_throughput",
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         "runs": [dict(vars(r), orders_per_s=r.orders_per_s) for r in runs],
         "speedup_8_vs_1": {
             p: by[(p, 8)].orders_per_s / by[(p, 1)].orders_per_s
@@ -259,7 +257,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"zero over-allocation: {result['zero_over_allocation']}"
     )
     if args.json:
-        write_json(args.json, result)
+        write_json(
+            args.json,
+            result,
+            baseline="runs with clients=1 (one client, same process, same orders)",
+        )
     if not result["zero_over_allocation"]:
         raise SystemExit("over-allocation detected")
     return result

@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import base64
 import os
-import platform
 import socket
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -333,8 +332,6 @@ def main() -> None:
     )
     report = {
         "benchmark": "ws_fanout",
-        "machine": platform.platform(),
-        "cpus": os.cpu_count(),
         "duration_s": duration,
         "target_p99_ms": 250,
         "scenarios": results,
@@ -342,7 +339,11 @@ def main() -> None:
     }
     print(f"server closed slow clients: {report['server_ws_closed_slow_total']}")
     if args.json:
-        write_json(args.json, report)
+        write_json(
+            args.json,
+            report,
+            baseline="scenario 'baseline' (one dispatcher client: no fan-out)",
+        )
 
 
 if __name__ == "__main__":

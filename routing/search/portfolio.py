@@ -105,7 +105,10 @@ def best_whole(
         Run(problem, run.params, run.layout, until), initial, 1.0
     )
     for future in futures:
-        other = from_solution(run, future.result())
+        try:
+            other = from_solution(run, future.result())
+        except NoSolutionFound:
+            continue  # a worker that started late found nothing: keep the others'
         if (served(other), -other.objective) > (served(result), -result.objective):
             result = other
     return result, searched

@@ -175,8 +175,13 @@ class IdempotencyStore:
         given the first time; waits while another transaction holds the key.
         Raises :class:`IdempotencyKeyMismatch` for another request."""
         conn = tx.conn
-        params = {"scope": scope, "key": key, "fp": fp, "endpoint": endpoint,
-                  "ttl_s": self.ttl_s}  # fmt: skip
+        params = {
+            "scope": scope,
+            "key": key,
+            "fp": fp,
+            "endpoint": endpoint,
+            "ttl_s": self.ttl_s,
+        }
         conn.execute(_EXPIRE_KEY, params)
         if conn.execute(_CLAIM, params).fetchone() is not None:
             conn.execute(_PURGE, {"limit": 100})
@@ -299,8 +304,12 @@ def run_idempotent(
         raise
     except (DispatchError, ApiError) as exc:
         if answer is not None:  # the kept-changes refusal, stored above
-            return Response(answer.body, answer.status, media_type=answer.media_type,
-                            headers=_retry_headers(answer))  # fmt: skip
+            return Response(
+                answer.body,
+                answer.status,
+                media_type=answer.media_type,
+                headers=_retry_headers(answer),
+            )
         if not _storable(exc):
             raise
         answer = StoredAnswer.of(problem_of(request, exc))

@@ -117,9 +117,11 @@ class RoadPaths:
         for source, members in by_source.items():
             targets = nodes[members, 1]
             straight = haversine_m(
-                g.node_lat[source], g.node_lon[source], g.node_lat[targets],
+                g.node_lat[source],
+                g.node_lon[source],
+                g.node_lat[targets],
                 g.node_lon[targets],
-            )  # fmt: skip
+            )
             bound_s = float(np.max(straight)) * self._DETOUR / self._SLOW_MPS
             limit = (bound_s + self._SLACK_S) * self._TIME_UNITS_PER_S * self._SCALE
             predecessors = self._search(source, limit)

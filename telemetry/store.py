@@ -293,15 +293,21 @@ def _box_rules(
     # dispatch's profiles carry no hysteresis: keep it inside the range
     hysteresis = min(float(hysteresis_c), (high - low) / 4)
     profile = TemperatureProfile(
-        str(profile_code), low, high, hysteresis, float(single_event_delay_s),
-        float(cumulative_budget_s), float(cumulative_window_s),
-    )  # fmt: skip
+        str(profile_code),
+        low,
+        high,
+        hysteresis,
+        float(single_event_delay_s),
+        float(cumulative_budget_s),
+        float(cumulative_window_s),
+    )
     return BoxId(str(box_id)), BoxRules(
-        profile, low_battery_pct=float(low_battery_pct),
+        profile,
+        low_battery_pct=float(low_battery_pct),
         door_open_max_s=float(door_open_max_s),
         report_interval_s=float(report_interval_s),
         silent_after_intervals=int(silent_after_intervals),
-    )  # fmt: skip
+    )
 
 
 class _DuplicateRowsError(Exception):

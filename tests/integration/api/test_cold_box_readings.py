@@ -42,9 +42,11 @@ def _box(client: TestClient, creds: Credentials, fresh_db: str, n: int = 120) ->
 
 
 def _get(
-    client: TestClient, creds: Credentials, role: Role = Role.pharmacist,
+    client: TestClient,
+    creds: Credentials,
+    role: Role = Role.pharmacist,
     params: dict[str, str] | None = None,
-) -> tuple[int, Any]:  # fmt: skip
+) -> tuple[int, Any]:
     r = client.get(f"/cold-boxes/{BOX}/readings", headers=creds(role), params=params)
     return r.status_code, r.json()
 
@@ -55,10 +57,13 @@ def test_raw_readings_in_a_range_with_the_band(
     """``[from, to)`` in device order, with the box's allowed band."""
     _box(client, creds, fresh_db)
     status, body = _get(
-        client, creds,
-        params={"from": (T0 + timedelta(minutes=10)).isoformat(),
-                "to": (T0 + timedelta(minutes=40)).isoformat()},
-    )  # fmt: skip
+        client,
+        creds,
+        params={
+            "from": (T0 + timedelta(minutes=10)).isoformat(),
+            "to": (T0 + timedelta(minutes=40)).isoformat(),
+        },
+    )
     assert status == 200, body
     assert body["band"] == {"profile_code": "refrigerated", "low_c": 2.0, "high_c": 8.0}
     assert body["bucket_s"] is None
@@ -108,12 +113,18 @@ def test_defaults_and_naive_times(
 @pytest.mark.parametrize(
     ("params", "code"),
     [
-        ({"from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
-         "invalid_range"),
-        ({"from": "2026-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
-         "invalid_range"),
-        ({"from": "2026-01-01T00:00:00Z", "to": "2026-03-01T00:00:00Z"},
-         "invalid_range"),
+        (
+            {"from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
+            "invalid_range",
+        ),
+        (
+            {"from": "2026-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
+            "invalid_range",
+        ),
+        (
+            {"from": "2026-01-01T00:00:00Z", "to": "2026-03-01T00:00:00Z"},
+            "invalid_range",
+        ),
         ({"to": "0001-01-01T00:00:00Z"}, "invalid_range"),
         ({"bucket": "abc"}, "rule_violation"),
         ({"bucket": "0s"}, "rule_violation"),
@@ -121,11 +132,14 @@ def test_defaults_and_naive_times(
         ({"bucket": "1s"}, "too_many_points"),
         ({"from": "yesterday"}, "validation_error"),
     ],
-)  # fmt: skip
+)
 def test_bad_queries_get_problem_json(
-    client: TestClient, creds: Credentials, fresh_db: str,
-    params: dict[str, str], code: str,
-) -> None:  # fmt: skip
+    client: TestClient,
+    creds: Credentials,
+    fresh_db: str,
+    params: dict[str, str],
+    code: str,
+) -> None:
     """Inverted, empty, too long or unrepresentable ranges, bad buckets and too
     many buckets are 422 problems with a stable code."""
     _box(client, creds, fresh_db, n=1)

@@ -33,9 +33,13 @@ def _temp(minute: int, hot_until: int) -> float:
 
 
 def _excursion(
-    client: TestClient, creds: Credentials, fresh_db: str, *, minutes: int,
+    client: TestClient,
+    creds: Credentials,
+    fresh_db: str,
+    *,
+    minutes: int,
     hot_until: int,
-) -> tuple[int, int, str]:  # fmt: skip
+) -> tuple[int, int, str]:
     """Box, readings (5 °C, 12 °C from minute 60 to ``hot_until``), the detected
     episode stored, an order held for it: (excursion id, hold id, order id)."""
     _seed_catalogue(client, creds)
@@ -58,18 +62,25 @@ def _excursion(
         [episode] = detect_episodes(readings, store.box_rules()[BoxId(BOX)])
         with store.transaction() as conn:
             [excursion_id] = excursion_store.reconcile(
-                conn, BoxId(BOX), [episode], profile_code="refrigerated",
-                retract_from=None, now=datetime.now(UTC),
-            )  # fmt: skip
+                conn,
+                BoxId(BOX),
+                [episode],
+                profile_code="refrigerated",
+                retract_from=None,
+                now=datetime.now(UTC),
+            )
     finally:
         store.close()
     services = services_of(client)
     with services.db.transaction() as tx:
         hold = place_hold(
-            tx, reason=HoldReason.TEMPERATURE_EXCURSION, actor="telemetry",
-            order_ids=[order_id], box_id=BOX,
+            tx,
+            reason=HoldReason.TEMPERATURE_EXCURSION,
+            actor="telemetry",
+            order_ids=[order_id],
+            box_id=BOX,
             excursion_ref=f"telemetry.excursion:{excursion_id}",
-        )  # fmt: skip
+        )
     return excursion_id, hold.id, order_id
 
 
@@ -89,10 +100,16 @@ def test_a_closed_excursion_record_from_its_hold_and_its_box(
         client, creds, fresh_db, minutes=180, hot_until=100
     )
     record = _json(client, f"/excursions/{excursion_id}", creds)
-    assert record["range"] == {"profile_code": "refrigerated", "low_c": 2.0,
-                               "high_c": 8.0}  # fmt: skip
+    assert record["range"] == {
+        "profile_code": "refrigerated",
+        "low_c": 2.0,
+        "high_c": 8.0,
+    }
     assert (record["kind"], record["open"], record["box_id"]) == (
-        "temperature_high", False, BOX)  # fmt: skip
+        "temperature_high",
+        False,
+        BOX,
+    )
     assert datetime.fromisoformat(record["started_at"]) == T0 + timedelta(minutes=60)
     assert datetime.fromisoformat(record["ended_at"]) == T0 + timedelta(minutes=100)
     assert record["duration_minutes"] == pytest.approx(40.0)
@@ -111,8 +128,12 @@ def test_a_closed_excursion_record_from_its_hold_and_its_box(
     )
     assert record["mkt_delta_h_kj_per_mol"] == 83.144
     assert record["order_ids"] == [order_id]
-    assert record["hold"] == {"hold_id": hold_id, "href": f"/holds/{hold_id}",
-                              "decision": None, "order_ids": [order_id]}  # fmt: skip
+    assert record["hold"] == {
+        "hold_id": hold_id,
+        "href": f"/holds/{hold_id}",
+        "decision": None,
+        "order_ids": [order_id],
+    }
     assert record["ref"] == f"telemetry.excursion:{excursion_id}"
 
     hold = _json(client, f"/holds/{hold_id}", creds)

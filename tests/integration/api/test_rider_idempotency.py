@@ -176,9 +176,12 @@ def test_delivery_twice_with_one_key_lands_once_and_a_wrong_code_counts_once(
     assert other.json()["code"] == "idempotency_key_reused"
     # ... as is the same key on another route
     moved = _post(
-        client, creds, f"/orders/{order_id}/failure", {"reason": "refused"},
+        client,
+        creds,
+        f"/orders/{order_id}/failure",
+        {"reason": "refused"},
         "deliver-right-1",
-    )  # fmt: skip
+    )
     assert moved.status_code == 409
 
 

@@ -155,9 +155,13 @@ def test_many_legs_in_one_call_match_single_calls() -> None:
 def test_an_unreachable_end_has_no_path() -> None:
     """Two nodes joined one way only: there is no way back."""
     graph = RoadGraph(
-        np.array([LAT0, LAT0 + STEP]), np.array([LON0, LON0]),
-        np.array([0]), np.array([1]), np.array([111.0]), np.array([10.0]),
-    )  # fmt: skip
+        np.array([LAT0, LAT0 + STEP]),
+        np.array([LON0, LON0]),
+        np.array([0]),
+        np.array([1]),
+        np.array([111.0]),
+        np.array([10.0]),
+    )
     paths = RoadPaths(graph)
     assert paths.path((LAT0, LON0), (LAT0 + STEP, LON0)) is not None
     assert paths.path((LAT0 + STEP, LON0), (LAT0, LON0)) is None

@@ -42,9 +42,13 @@ def test_delayed_vehicle_worked_example() -> None:
     started = T0 + timedelta(hours=18)
     until = samples[-1].recorded_at
     got = assess_excursion(
-        samples, low_c=2.0, high_c=8.0, profile_code="refrigerated",
-        started_at=started, until=until,
-    )  # fmt: skip
+        samples,
+        low_c=2.0,
+        high_c=8.0,
+        profile_code="refrigerated",
+        started_at=started,
+        until=until,
+    )
     assert got.window_end == until
     assert got.window_start == until - timedelta(hours=24)
     assert got.window.readings == len(samples)
@@ -61,9 +65,13 @@ def test_the_window_ends_at_the_excursion_and_drops_older_samples() -> None:
     started = T0 + timedelta(hours=30)
     until = started + timedelta(minutes=55)
     got = assess_excursion(
-        samples, low_c=2.0, high_c=8.0, profile_code="refrigerated",
-        started_at=started, until=until,
-    )  # fmt: skip
+        samples,
+        low_c=2.0,
+        high_c=8.0,
+        profile_code="refrigerated",
+        started_at=started,
+        until=until,
+    )
     assert got.window.first_at == until - timedelta(hours=24)
     assert got.window.last_at == until
     assert got.span.readings == 12
@@ -74,8 +82,12 @@ def test_the_window_ends_at_the_excursion_and_drops_older_samples() -> None:
 def test_no_samples_gives_empty_records() -> None:
     """A silent box: no readings, no MKT."""
     got = assess_excursion(
-        [], low_c=2.0, high_c=8.0, profile_code="refrigerated",
-        started_at=T0, until=T0 + timedelta(hours=1),
-    )  # fmt: skip
+        [],
+        low_c=2.0,
+        high_c=8.0,
+        profile_code="refrigerated",
+        started_at=T0,
+        until=T0 + timedelta(hours=1),
+    )
     assert (got.span.readings, got.span.mkt_c) == (0, None)
     assert got.window.minutes_out_of_range == 0.0

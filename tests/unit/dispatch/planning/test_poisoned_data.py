@@ -57,8 +57,9 @@ def test_a_pharmacy_whose_zone_does_not_load_is_set_aside_not_fatal() -> None:
     assert "ZoneInfoNotFoundError" in aside.detail
     assert "Mars" not in aside.detail  # the error's type and place, not its text
     assert set(t.unusable_pharmacies) == {"pa"}
-    plan = to_plan(t, solve(t.problem, SolverParams(time_limit_s=1)), version=0,
-                   created_at=NOW)  # fmt: skip
+    plan = to_plan(
+        t, solve(t.problem, SolverParams(time_limit_s=1)), version=0, created_at=NOW
+    )
     assert {u.order_id: u.reason for u in plan.unassigned} == {
         "o-pa": PHARMACY_UNUSABLE
     }

@@ -30,7 +30,7 @@ from tests.integration.dispatch.conftest import (
     seed_catalogue,
 )
 
-MIGRATIONS = Path(__file__).resolve().parents[3] / "dispatch" / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[4] / "dispatch" / "migrations"
 
 
 def _order(db: Database) -> str:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import http.server
+import json
 import re
+import threading
 from typing import Any
 
 from api.auth.credentials import issue_access_token
 from dispatch.dev_secrets import reveal
-from tests.browser.conftest import AXE, sign_in, wait_live
-from tests.browser.stack import PLACES, Driver, LiveApp
+from tests.browser.conftest import AXE, VIEWPORT, sign_in, wait_live
+from tests.browser.stack import PLACES, Driver, LiveApp, serving, settings_for
 
 ORDERS_SOURCE = "rxd-orders"
 RIDERS_SOURCE = "rxd-riders"
@@ -214,3 +217,72 @@ def test_docs_work_offline(page: Any, live_app: LiveApp) -> None:
     page.locator(".swagger-ui .opblock").first.wait_for()
     assert page.locator(".swagger-ui .opblock").count() > 20
     page.watch.assert_clean()
+
+
+class _StyleHandler(http.server.BaseHTTPRequestHandler):
+    """A 'production' basemap host: one style, CORS open like real ones."""
+
+    style = b""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.end_headers()
+        self.wfile.write(self.style)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def test_a_production_style_url_replaces_the_basemap(
+    browser: Any, fresh_db: str
+) -> None:
+    """API_MAP_STYLE_URL: the map loads that style instead of the bundled one
+    and our layers (orders, riders) still draw over it."""
+    _StyleHandler.style = json.dumps(
+        {
+            "version": 8,
+            "name": "production stand-in",
+            "sources": {},
+            "layers": [
+                {
+                    "id": "bg",
+                    "type": "background",
+                    "paint": {"background-color": "#123"},
+                }
+            ],
+        }
+    ).encode()
+    host = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _StyleHandler)
+    threading.Thread(target=host.serve_forever, daemon=True).start()
+    style_url = f"http://127.0.0.1:{host.server_port}/styles/streets.json"
+    try:
+        with serving(settings_for(fresh_db, map_style_url=style_url)) as live:
+            world = Driver(live)
+            world.staff()
+            world.catalogue({"ph-1": "Valletta"})
+            world.rider("rider-1", "Luca Zammit", "Sliema")
+            order = world.order(*PLACES["Gżira"])
+            context = browser.new_context(viewport=VIEWPORT, base_url=live.base_url)
+            page = context.new_page()
+            requested: list[str] = []
+            page.on("request", lambda r: requested.append(r.url))
+            sign_in(page)
+            wait_for_feature(
+                page,
+                ORDERS_SOURCE,
+                "(f, id) => f.properties.id === id",
+                order["id"],
+            )
+            layers = page.evaluate(
+                "() => window.rxdMap.map.getStyle().layers.map((l) => l.id)"
+            )
+            context.close()
+    finally:
+        host.shutdown()
+    assert layers[0] == "bg"
+    assert "road" not in layers  # the bundled basemap's layers are not there
+    assert {"orders-point", "riders-dot", "routes-straight"} <= set(layers)
+    assert style_url in requested
+    assert not any("basemap.pmtiles" in url for url in requested)

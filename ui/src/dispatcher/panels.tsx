@@ -8,6 +8,7 @@ import { theme, toggleTheme } from "../shared/theme";
 import { mapController } from "./MapView";
 import { SHORTCUTS } from "./shortcuts";
 import {
+  clock,
   connection,
   drawerOpen,
   events,
@@ -137,8 +138,8 @@ export function Banners() {
     <div class="banners">
       {(state === "reconnecting" || state === "connecting") && lastSyncAt.value !== null && (
         <div class="banner banner-warn" role="status" data-testid="reconnecting-banner">
-          Connection lost — reconnecting. The map shows data as of {formatClock(lastSyncAt.value)} and will refresh
-          when the connection is back.
+          Connection lost — reconnecting. The map shows data as of{" "}
+          {formatClock(clock.value.now(lastSyncAt.value))} and will refresh when the connection is back.
           <button type="button" onClick={() => liveSocket()?.reconnectNow()}>
             Retry now
           </button>
@@ -461,7 +462,7 @@ export function EventsDrawer() {
               onClick={() => (e.orderId ? selectOrder(e.orderId) : e.riderId ? selectRider(e.riderId) : undefined)}
             >
               <span class="row-title">
-                <time dateTime={e.ts}>{formatClock(e.ts)}</time> {e.title}
+                <time dateTime={e.ts}>{formatClock(clock.value.now(Date.parse(e.ts)))}</time> {e.title}
               </span>
               {(e.detail || e.orderId) && (
                 <span class="row-sub">

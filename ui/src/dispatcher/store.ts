@@ -96,7 +96,7 @@ export const orderViews = computed<OrderView[]>(() => {
   for (const order of orders.value.values()) {
     const status = statusKey(order.status);
     const planned = index.byOrder.get(order.id);
-    const etaAt = etaMap.get(`${order.id}:delivery`) ?? null;
+    const etaAt = isTerminal(status) ? null : (etaMap.get(`${order.id}:delivery`) ?? null);
     const unservable = index.unassigned.get(order.id);
     const reason =
       status === "unassigned"

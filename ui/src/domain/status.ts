@@ -11,14 +11,14 @@ export type StatusKey =
   | "failed"
   | "cancelled";
 
-/** Board order: what needs attention first. */
+/** Board order: what needs attention first (a failed delivery before a done one). */
 export const STATUS_KEYS: readonly StatusKey[] = [
   "unassigned",
   "on_hold",
   "assigned",
   "picked_up",
-  "delivered",
   "failed",
+  "delivered",
   "cancelled",
 ];
 

@@ -62,6 +62,26 @@ describe("parseFrame", () => {
   });
 });
 
+describe("alerts", () => {
+  it("are named by the event's type even when its data has a kind of its own", () => {
+    const m = parseFrame(
+      frame("alert", { kind: "box_silent", type: "excursion.opened", box_id: "box-7", order_ids: ["o1"] }),
+    );
+    expect(m).toMatchObject({ type: "alert", kind: "excursion.opened" });
+    expect(m && describeEvent(m)).toMatchObject({
+      title: "Cold-box excursion",
+      severity: "critical",
+      detail: "Box silent · box-7",
+    });
+    expect(m && touchedOrders(m)).toEqual(["o1"]);
+  });
+
+  it("title unknown kinds readably", () => {
+    const m = parseFrame(frame("alert", { kind: "route.deviation", rider_id: "r1" }));
+    expect(m && describeEvent(m)).toMatchObject({ title: "Route deviation", severity: "warning", riderId: "r1" });
+  });
+});
+
 describe("plan.updated", () => {
   it("carries the plan's counts into the drawer", () => {
     const m = parseFrame(frame("plan.updated", { version: 7, routes: 3, assigned: 12, unassigned: 2, status: "ok" }));
@@ -70,6 +90,11 @@ describe("plan.updated", () => {
       title: "Plan v7 applied",
       detail: "3 routes · 12 assigned · 2 unassigned",
       severity: "warning",
+    });
+    const one = parseFrame(frame("plan.updated", { version: 8, routes: 1, assigned: 1, unassigned: 0 }));
+    expect(one && describeEvent(one)).toMatchObject({
+      detail: "1 route · 1 assigned · 0 unassigned",
+      severity: "info",
     });
     expect(parseFrame(frame("plan.updated", { routes: 3 }))).toBeNull();
   });

@@ -164,7 +164,9 @@ export function parseFrame(raw: string): FeedMessage | null {
     }
     case "alert": {
       if (!isObject(data)) return null;
-      return { type, ts, kind: str(data.kind) ?? "alert", data };
+      // the event's own type names the alert: `kind` is overwritten by events
+      // that carry a field of that name (an excursion's kind, e.g. box_silent)
+      return { type, ts, kind: str(data.type) ?? str(data.kind) ?? "alert", data };
     }
     case "error":
       return { type, ts, code: isObject(data) ? (str(data.code) ?? "error") : "error" };

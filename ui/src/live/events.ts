@@ -29,6 +29,16 @@ const text = (value: unknown): string | undefined =>
 
 let nextId = 1;
 
+/** "box_silent" -> "Box silent", "hold.released" -> "Hold released". */
+export function humanise(code: string): string {
+  const words = code.replace(/[._]+/g, " ").trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 /** The drawer line of a message; null for traffic that is not an event. */
 export function describe(message: FeedMessage): FeedEvent | null {
   const base = { id: nextId++, ts: message.ts };
@@ -50,7 +60,7 @@ export function describe(message: FeedMessage): FeedEvent | null {
         ...base,
         severity: message.unassigned ? "warning" : "info",
         title: `Plan v${message.version} applied`,
-        detail: `${message.routes} routes · ${message.assigned} assigned · ${message.unassigned} unassigned`,
+        detail: `${plural(message.routes, "route")} · ${message.assigned} assigned · ${message.unassigned} unassigned`,
       };
     case "geofence":
       return {
@@ -62,9 +72,10 @@ export function describe(message: FeedMessage): FeedEvent | null {
         ...(message.orderId ? { orderId: message.orderId } : {}),
       };
     case "alert": {
-      const [title, severity] = ALERT_TITLES[message.kind] ?? [message.kind, "warning" as Severity];
+      const [title, severity] = ALERT_TITLES[message.kind] ?? [humanise(message.kind), "warning" as Severity];
       const d = message.data;
-      const detail = [text(d.reason), text(d.detail), text(d.what), text(d.box_id)]
+      const kind = text(d.kind) !== message.kind ? text(d.kind) : undefined;
+      const detail = [kind && humanise(kind), text(d.reason), text(d.detail), text(d.what), text(d.box_id)]
         .filter(Boolean)
         .join(" · ");
       const orderId = text(d.order_id);
@@ -83,7 +94,7 @@ export function describe(message: FeedMessage): FeedEvent | null {
       return {
         ...base,
         severity: "info",
-        title: message.name.replace(/[._]/g, " "),
+        title: humanise(message.name),
         detail: "",
         ...(orderId ? { orderId } : {}),
       };

@@ -56,7 +56,7 @@ def _sqlalchemy_url(url: str) -> str:
     return "postgresql+psycopg://" + rest
 
 
-def _package_dir(package: str) -> Path:
+def package_dir(package: str) -> Path:
     """The folder of a top-level package, found on the import path (not imported)."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
@@ -74,7 +74,7 @@ def migrate(url: str, packages: tuple[str, ...] = MIGRATION_PACKAGES) -> None:
     from alembic.config import Config
 
     for package in packages:
-        location = _package_dir(package) / "migrations"
+        location = package_dir(package) / "migrations"
         if not (location / "env.py").exists():
             continue
         cfg = Config()

@@ -8,10 +8,17 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from alembic import command
+from alembic.config import Config
 
 from dispatch.adapters.memory import FixedClock, RecordingPublisher
 from dispatch.adapters.postgres import catalogue
-from dispatch.adapters.postgres.database import open_pool
+from dispatch.adapters.postgres.database import (
+    create_database,
+    drop_database,
+    open_pool,
+    package_dir,
+)
 from dispatch.adapters.postgres.unit_of_work import Database
 from dispatch.context import DispatchContext
 from dispatch.crypto import PatientDataCipher
@@ -169,3 +176,24 @@ def make_request(
         idempotency_key=key or uuid.uuid4().hex,
         priority=priority,
     )
+
+
+@pytest.fixture
+def blank_db(pg_admin_url: str) -> Iterator[str]:
+    """An empty database, migrated by the test itself (migration tests)."""
+    name = f"rxd_test_{uuid.uuid4().hex[:12]}"
+    url = create_database(pg_admin_url, name)
+    yield url
+    drop_database(pg_admin_url, name)
+
+
+def upgrade_dispatch(url: str, revision: str) -> None:
+    """Bring the database at ``url`` to one revision of dispatch's migrations."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(package_dir("dispatch") / "migrations"))
+    cfg.set_main_option(
+        "sqlalchemy.url", url.replace("postgresql://", "postgresql+psycopg://", 1)
+    )
+    cfg.attributes["version_table"] = "alembic_version_dispatch"
+    cfg.attributes["configure_logger"] = False
+    command.upgrade(cfg, revision)

@@ -3,19 +3,14 @@ by the database; the migration maps the old free-text reasons onto codes."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import psycopg
 import pytest
-from alembic import command
-from alembic.config import Config
 
 from dispatch.adapters.memory import RecordingPublisher
 from dispatch.adapters.postgres import holds as holds_repo
-from dispatch.adapters.postgres.database import create_database, drop_database, migrate
+from dispatch.adapters.postgres.database import migrate
 from dispatch.adapters.postgres.unit_of_work import Database
 from dispatch.errors import InvalidInput
 from dispatch.events import HoldPlaced
@@ -28,9 +23,8 @@ from tests.integration.dispatch.conftest import (
     add_lot,
     make_request,
     seed_catalogue,
+    upgrade_dispatch,
 )
-
-MIGRATIONS = Path(__file__).resolve().parents[4] / "dispatch" / "migrations"
 
 
 def _order(db: Database) -> str:
@@ -92,30 +86,10 @@ def test_the_database_accepts_exactly_the_codes(db: Database) -> None:
         )
 
 
-@pytest.fixture
-def blank_db(pg_admin_url: str) -> Iterator[str]:
-    """An empty database (migrated by the test itself)."""
-    name = f"rxd_test_{uuid.uuid4().hex[:12]}"
-    url = create_database(pg_admin_url, name)
-    yield url
-    drop_database(pg_admin_url, name)
-
-
-def _upgrade(url: str, revision: str) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option(
-        "sqlalchemy.url", url.replace("postgresql://", "postgresql+psycopg://", 1)
-    )
-    cfg.attributes["version_table"] = "alembic_version_dispatch"
-    cfg.attributes["configure_logger"] = False
-    command.upgrade(cfg, revision)
-
-
 def test_migration_maps_free_text_reasons_to_codes_and_keeps_the_text(
     blank_db: str,
 ) -> None:
-    _upgrade(blank_db, "dispatch_0004")
+    upgrade_dispatch(blank_db, "dispatch_0004")
     old = [
         "cold-chain excursion: temperature_high (mkt)",
         "cold box box-7 quarantined: cold-chain excursion: temperature_low (min)",

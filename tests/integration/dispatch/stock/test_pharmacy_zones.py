@@ -4,50 +4,28 @@ sourcing leaves such a row out instead of failing."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
 import psycopg
 import pytest
-from alembic import command
-from alembic.config import Config
 
 from dispatch.adapters.postgres import catalogue
-from dispatch.adapters.postgres.database import create_database, drop_database, migrate
+from dispatch.adapters.postgres.database import migrate
 from dispatch.adapters.postgres.unit_of_work import Database
 from dispatch.errors import InvalidInput
 from dispatch.planning.apply import take_snapshot
 from dispatch.stock.catalogue import register_pharmacy, update_pharmacy
 from dispatch.stock.reservations import rank_by_distance
-from tests.integration.dispatch.conftest import NEAR_VALLETTA, SLIEMA, VALLETTA
-
-MIGRATIONS = Path(__file__).resolve().parents[4] / "dispatch" / "migrations"
-
-
-@pytest.fixture
-def blank_db(pg_admin_url: str) -> Iterator[str]:
-    name = f"rxd_test_{uuid.uuid4().hex[:12]}"
-    url = create_database(pg_admin_url, name)
-    yield url
-    drop_database(pg_admin_url, name)
-
-
-def _upgrade(url: str, revision: str) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option(
-        "sqlalchemy.url", url.replace("postgresql://", "postgresql+psycopg://", 1)
-    )
-    cfg.attributes["version_table"] = "alembic_version_dispatch"
-    cfg.attributes["configure_logger"] = False
-    command.upgrade(cfg, revision)
+from tests.integration.dispatch.conftest import (
+    NEAR_VALLETTA,
+    SLIEMA,
+    VALLETTA,
+    upgrade_dispatch,
+)
 
 
 def test_migration_deactivates_rows_with_unknown_zones_and_makes_them_readable(
     blank_db: str,
 ) -> None:
-    _upgrade(blank_db, "dispatch_0005")
+    upgrade_dispatch(blank_db, "dispatch_0005")
     with psycopg.connect(blank_db) as conn:
         for pid, zone in (("ph-ok", "Europe/Rome"), ("ph-bad", "Mars/Olympus")):
             conn.execute(

@@ -8,7 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from tests.integration.api.conftest import api_settings
+from api.auth.principals import Role
+from tests.integration.api.conftest import Credentials, api_settings
 
 pytestmark = pytest.mark.integration
 
@@ -52,3 +53,17 @@ def test_a_body_within_the_limit_is_handled_as_before(
     """Under the limit, a wrong login is the usual 401."""
     r = small_client.post("/auth/token", json={"username": "nobody", "password": "x"})
     assert r.status_code == 401
+
+
+def test_a_lot_id_beyond_64_bits_is_refused_not_a_500(
+    client: TestClient, creds: Credentials
+) -> None:
+    """Scanned lot ids are bounded like the column they name (found by the fuzzer:
+    a 35-digit id was a 500)."""
+    r = client.post(
+        "/orders/o-1/pickup",
+        headers=creds(Role.rider),
+        json={"scanned_lot_ids": [1, -(10**35)]},
+    )
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"

@@ -10,7 +10,7 @@ from typing import Any
 
 from api.auth.credentials import issue_access_token
 from dispatch.dev_secrets import reveal
-from tests.browser.conftest import AXE, VIEWPORT, sign_in, wait_live
+from tests.browser.conftest import VIEWPORT, serious_violations, sign_in, wait_live
 from tests.browser.stack import PLACES, Driver, LiveApp, serving, settings_for
 
 ORDERS_SOURCE = "rxd-orders"
@@ -32,23 +32,6 @@ def wait_for_feature(page: Any, source: str, predicate: str, arg: Any) -> None:
             .some((f) => ({predicate})(f, arg))""",
         arg=[source, arg],
     )
-
-
-def serious_violations(page: Any) -> list[dict[str, Any]]:
-    """axe-core's serious and critical findings on the current page."""
-    page.add_script_tag(path=str(AXE))
-    result: dict[str, Any] = page.evaluate(
-        "async () => await axe.run(document, {resultTypes: ['violations']})"
-    )
-    return [
-        {
-            "id": v["id"],
-            "impact": v["impact"],
-            "nodes": [n["target"] for n in v["nodes"]],
-        }
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def test_orders_and_riders_appear_and_move_live(page: Any, world: Driver) -> None:

@@ -72,8 +72,9 @@ def _world(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    kpis = [compute_kpis(RunLog.from_json(Path(p).read_bytes())) for p in args.logs]
-    paths = write_report(Path(args.out), kpis)
+    logs = [RunLog.from_json(Path(p).read_bytes()) for p in args.logs]
+    kpis = [compute_kpis(log) for log in logs]
+    paths = write_report(Path(args.out), logs)
     print(format_table(kpis))
     print(f"written: {', '.join(str(p) for p in paths.values())}")
     return 0

@@ -113,22 +113,25 @@ def _points(
 def _draw(ax: Axes, panel: Panel, runs: Sequence[DaySeries]) -> None:
     midnight = _midnight(min(series.times[0] for series in runs))
     for colour, series in zip(COLOURS, runs, strict=False):
+        if panel.dashed is not None:
+            # a wide pale band under the solid line: where the two series
+            # coincide it shows as a halo, where they differ as a dashed line
+            ax.plot(
+                *_points(series, panel.dashed, panel.windows, midnight),
+                color=colour,
+                linewidth=4,
+                alpha=0.35,
+                linestyle="--",
+                label=f"{series.policy}: {panel.dashed_label}",
+            )
         ax.plot(
             *_points(series, panel.solid, panel.windows, midnight),
             color=colour,
-            linewidth=1.8,
+            linewidth=1.6,
             marker="o" if panel.windows else None,
             markersize=4,
             label=series.policy,
         )
-        if panel.dashed is not None:
-            ax.plot(
-                *_points(series, panel.dashed, panel.windows, midnight),
-                color=colour,
-                linewidth=1.2,
-                linestyle="--",
-                label=f"{series.policy}: {panel.dashed_label}",
-            )
     ax.set_title(panel.title, fontsize=10)
     ax.set_ylabel(panel.unit)
     if panel.share:

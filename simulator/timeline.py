@@ -1,7 +1,7 @@
 """The day over time: series of one run, derived from its :class:`RunLog` (pure).
 
-Sampled every ``step`` (default one simulated minute) from the run's start to
-its end, on the simulated clock:
+Sampled every ``step`` (default one simulated minute) from the run's start, and
+at its end, on the simulated clock:
 
 - ``in_flight``: orders placed and not yet finished (delivered, failed, held or
   refused; an order never finished counts until the end of the run);
@@ -80,9 +80,10 @@ def day_series(
         raise ValueError("step and window must be positive")
     times: list[datetime] = []
     t = log.started_at
-    while t <= log.ended_at:
+    while t < log.ended_at:
         times.append(t)
         t += step
+    times.append(log.ended_at)  # the last instant too, on a step or not
     spans = [(o.created_at, _finished_at(o), o.due_at) for o in log.orders]
     in_flight = tuple(sum(_within(c, f, t) for c, f, _ in spans) for t in times)
     overdue = tuple(

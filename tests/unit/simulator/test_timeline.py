@@ -202,3 +202,18 @@ def test_a_run_log_without_closing_times_still_reads() -> None:
     assert again.orders[2].closed_at is None
     s = day_series(again)
     assert s.in_flight[-1] == 2
+
+
+def test_the_last_instant_is_sampled() -> None:
+    """A run ending between two steps still counts what happened at its end."""
+    log = day()
+    log.ended_at = at(8, 59) + timedelta(seconds=30)
+    log.orders[3].status = OrderStatus.DELIVERED
+    log.orders[3].delivered_at = at(
+        8,
+        59,
+    ) + timedelta(seconds=10)
+    s = day_series(log)
+    assert s.times[-2:] == (at(8, 59), log.ended_at)
+    assert s.delivered[-2:] == (2, 3)
+    assert s.in_flight[-1] == 0

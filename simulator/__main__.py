@@ -4,10 +4,13 @@ Commands::
 
     python -m simulator world SCENARIO.toml            # what the seed draws
     python -m simulator report RUN.json [RUN2.json]    # KPIs from saved run logs
-    python -m simulator run SCENARIO.toml --api URL --mqtt URL [--speed 30]
+    python -m simulator run SCENARIO.toml --api URL [--mqtt URL] [--speed 30]
     python -m simulator clock SCENARIO.toml [--speed 30] [--wall-start-s T]
 
-``clock`` prints (JSON) the environment that puts a server on the same warped
+``run`` takes the broker URL from ``MQTT_URL`` when ``--mqtt`` is not given (a
+password in it then stays out of the process list), and with ``--watch-file``
+names the first order that reaches a rider's route (for ``rxdispatch demo``'s
+links). ``clock`` prints (JSON) the environment that puts a server on the same warped
 clock as a ``run`` given the same ``--speed`` and ``--wall-start-s``.
 
 The city cache lives under ``--data-dir`` (default ``$RXDISPATCH_DATA_DIR`` or

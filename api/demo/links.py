@@ -115,6 +115,7 @@ class DemoLinks:
     staff: list[StaffLogin] = field(default_factory=list)
     watched: WatchedOrder | None = None
     problem: str | None = None  # why a link is missing, for the printout
+    dist: Path = UI_DIST  # the UI build the pages come from
 
     def create_staff(self, data_dir: Path) -> None:
         """Create the demo's dispatcher and pharmacist (through the API)."""
@@ -137,6 +138,8 @@ class DemoLinks:
         """Once the simulator's watch file is there, issue the rider's device
         token; True the first time the patient and rider links are ready."""
         if self.watched is not None or self.problem is not None:
+            return False
+        if not ui_built(self.dist):  # no pages to link to
             return False
         try:
             found = read_watch_file(self.watch_file)
@@ -210,13 +213,17 @@ class DemoLinks:
 
     def _line(self, page: str, path: str, note: str) -> str:
         title = _TITLES[page]
-        built = "" if page_built(page) else " [this build of the UI has no such page]"
+        built = (
+            ""
+            if page_built(page, self.dist)
+            else " [this build of the UI has no such page]"
+        )
         return f"  {title:<19} {self.base_url}{path}  ({note}){built}"
 
 
 def announce(links: DemoLinks, data_dir: Path, echo: Echo) -> None:
     """Create the demo's staff and print the staff links (the UI must be built)."""
-    if not ui_built():
+    if not ui_built(links.dist):
         echo("web UI: not built (make ui); the API runs without it")
         return
     try:

@@ -100,7 +100,10 @@ def test_a_broken_watch_file_is_reported_not_fatal(tmp_path: Path) -> None:
     """poll() keeps the demo running and the printout says why a link is missing."""
     path = tmp_path / "watch.json"
     path.write_text("[]", encoding="utf-8")
-    links = DemoLinks("http://127.0.0.1:1", ("demo-admin", "pw"), path)
+    dist = tmp_path / "ui_dist"
+    (dist / "dispatcher").mkdir(parents=True)
+    (dist / "dispatcher" / "index.html").write_text("<!doctype html>")
+    links = DemoLinks("http://127.0.0.1:1", ("demo-admin", "pw"), path, dist=dist)
     assert links.poll() is False
     assert links.problem is not None
     assert "not available" in links.watched_lines()[0]
@@ -117,7 +120,13 @@ def test_page_built_reads_the_ui_build(tmp_path: Path) -> None:
 def test_printed_links(tmp_path: Path) -> None:
     """Staff lines carry the sign-in; the patient's token is in the fragment of
     the tracking page, the device token in the rider page's fragment."""
-    links = DemoLinks("http://127.0.0.1:8123", ("demo-admin", "pw"), tmp_path / "w")
+    dist = tmp_path / "ui_dist"
+    for surface in ("pharmacist", "track"):
+        (dist / surface).mkdir(parents=True)
+        (dist / surface / "index.html").write_text("<!doctype html>")
+    links = DemoLinks(
+        "http://127.0.0.1:8123", ("demo-admin", "pw"), tmp_path / "w", dist=dist
+    )
     links.staff.append(
         StaffLogin("pharmacist", "demo-pharmacist", "pw-1", PHARMACIST_PAGE)
     )
@@ -133,3 +142,6 @@ def test_printed_links(tmp_path: Path) -> None:
     assert "http://127.0.0.1:8123/ui/track/#trk-1 " in lines[1]
     assert "http://127.0.0.1:8123/ui/rider/#device-token=dev-1 " in lines[2]
     assert "simulated rider rider-007" in lines[2]
+    # a page this build lacks is marked, the built ones are not
+    assert "no such page" not in lines[0] + lines[1]
+    assert lines[2].endswith("[this build of the UI has no such page]")

@@ -1,8 +1,11 @@
 """Live tracking: rider fixes -> hub, geofences, ETAs, patient feeds.
 
 Owns each rider's remaining stops (set from the plan), their fences, the last
-ETAs pushed, and which patient feeds currently follow which rider (a patient
-sees the rider's position only while the rider is heading to them).
+ETAs pushed, and which patient feeds currently see which rider: a patient sees
+the rider's position only while the rider is heading to them, as
+``tracking.updated`` frames ``{"rider_position": {"lat", "lon"}}`` on their
+order's topic (no rider id: the patient needs where, not who), and
+``{"rider_position": null}`` once the rider no longer heads there.
 """
 
 from __future__ import annotations
@@ -79,6 +82,8 @@ class LiveTracker:
         self._record = record_fence_event
         self._riders: dict[str, _RiderLive] = {}
         self._patients: dict[str, set[Subscriber]] = {}
+        #: order id -> the rider heading to it, for orders with a patient feed
+        self._approaching: dict[str, str] = {}
 
     # -- plan side --------------------------------------------------------
     def set_route(
@@ -134,11 +139,11 @@ class LiveTracker:
 
     # -- patient feeds ----------------------------------------------------
     def attach_patient(self, order_id: str, sub: Subscriber) -> None:
-        """A patient feed for ``order_id`` connected."""
+        """A patient feed for ``order_id`` connected (it was sent the full view)."""
         self._patients.setdefault(order_id, set()).add(sub)
         rider_id = self.heading_to(order_id)
         if rider_id is not None:
-            self._hub.follow_rider(sub, rider_id)
+            self._approaching[order_id] = rider_id
 
     def detach_patient(self, order_id: str, sub: Subscriber) -> None:
         """A patient feed disconnected."""
@@ -147,16 +152,29 @@ class LiveTracker:
             subs.discard(sub)
             if not subs:
                 del self._patients[order_id]
+                self._approaching.pop(order_id, None)
 
     def _refollow(self) -> None:
-        for order_id, subs in self._patients.items():
+        for order_id in self._patients:
             rider_id = self.heading_to(order_id)
-            for sub in subs:
-                for other in list(self._riders):
-                    if other != rider_id:
-                        self._hub.unfollow_rider(sub, other)
-                if rider_id is not None:
-                    self._hub.follow_rider(sub, rider_id)
+            if rider_id == self._approaching.get(order_id):
+                continue
+            if rider_id is None:
+                del self._approaching[order_id]
+                self._publish_rider_position(order_id, None)
+                continue
+            self._approaching[order_id] = rider_id
+            live = self._riders.get(rider_id)
+            last = live.last if live else None
+            self._publish_rider_position(order_id, last)
+
+    def _publish_rider_position(
+        self, order_id: str, position: RiderPosition | None
+    ) -> None:
+        point = None if position is None else {"lat": position.lat, "lon": position.lon}
+        self._hub.publish(
+            order_topic(order_id), "tracking.updated", {"rider_position": point}
+        )
 
     # -- position side ----------------------------------------------------
     def on_position(
@@ -166,6 +184,9 @@ class LiveTracker:
         live = self._riders.setdefault(position.rider_id, _RiderLive())
         live.last = position
         self._hub.publish_position(position)
+        for order_id, rider_id in self._approaching.items():
+            if rider_id == position.rider_id:
+                self._publish_rider_position(order_id, position)
         events = self._fences.update(
             position.rider_id, position.lat, position.lon, position.at, accuracy_m
         )

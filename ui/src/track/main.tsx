@@ -320,7 +320,7 @@ function MapSection({ current }: { current: TrackingView }) {
         </p>
       ) : (
         <p class="muted" data-testid="rider-note">
-          {t(rider ? "map.riderShown" : "map.riderHidden")}
+          {t(rider ? "map.riderShown" : current.status === "on_the_way" ? "map.riderNotNext" : "map.riderHidden")}
         </p>
       )}
       <div

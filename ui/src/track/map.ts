@@ -24,6 +24,8 @@ addProtocol("pmtiles", new Protocol().tile);
 const RIDER_SOURCE = "rxd-track-rider";
 const MALTA: [number, number] = [14.43, 35.92];
 const EMPTY: FeatureCollection = { type: "FeatureCollection", features: [] };
+/** The rider's dot: the page's accent colour, lighter on the dark basemap. */
+const RIDER_COLOUR: Record<Theme, string> = { light: "#1d4ed8", dark: "#60a5fa" };
 
 export interface TrackMapOptions {
   styleUrl: string | null;
@@ -99,7 +101,7 @@ export function createTrackMap(container: HTMLElement, options: TrackMapOptions)
       id: "rider-halo",
       type: "circle",
       source: RIDER_SOURCE,
-      paint: { "circle-radius": 16, "circle-color": "#1d4ed8", "circle-opacity": 0.2 },
+      paint: { "circle-radius": 16, "circle-color": RIDER_COLOUR[options.theme], "circle-opacity": 0.25 },
     });
     map.addLayer({
       id: "rider-dot",
@@ -107,7 +109,7 @@ export function createTrackMap(container: HTMLElement, options: TrackMapOptions)
       source: RIDER_SOURCE,
       paint: {
         "circle-radius": 8,
-        "circle-color": "#1d4ed8",
+        "circle-color": RIDER_COLOUR[options.theme],
         "circle-stroke-width": 3,
         "circle-stroke-color": "#ffffff",
       },
@@ -126,6 +128,9 @@ export function createTrackMap(container: HTMLElement, options: TrackMapOptions)
     },
     setTheme(theme) {
       if (!options.styleUrl) applyBasemapTheme(map, theme);
+      if (!loaded) return;
+      map.setPaintProperty("rider-halo", "circle-color", RIDER_COLOUR[theme]);
+      map.setPaintProperty("rider-dot", "circle-color", RIDER_COLOUR[theme]);
     },
     rider: () => current,
     remove: () => map.remove(),

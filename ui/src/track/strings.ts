@@ -53,6 +53,7 @@ const en = {
   "map.failed": "The map could not be loaded. Everything above stays up to date.",
   "map.riderShown": "Your rider is shown on the map while on the way to you.",
   "map.riderHidden": "Your rider appears on the map once they are on the way to you.",
+  "map.riderNotNext": "Your rider appears on the map when your delivery is their next stop.",
   "map.riderMarker": "Your rider",
   "live.live": "Live",
   "live.connecting": "Connecting…",

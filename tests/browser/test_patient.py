@@ -353,6 +353,17 @@ def test_text_only_without_webgl(browser: Any, live_app: LiveApp) -> None:
         )
         assert page.locator("[data-testid=timeline] li").count() == 4
         page.wait_for_selector("[data-testid=connection][data-state=live]")
+        # only the entry's own scripts ran: the map code (MapLibre, ~1 MB) and
+        # the tiles were never fetched
+        html = world.http.get("/ui/track/").text
+        entry = set(re.findall(r'/ui/assets/[^"]+\.js', html))
+        scripts = {
+            u.removeprefix(live_app.base_url) for u in requested if u.endswith(".js")
+        }
+        assert scripts
+        assert scripts <= entry, scripts - entry
+        size = sum(len(world.http.get(path).content) for path in entry)
+        assert size < 150_000, f"the text page's scripts weigh {size} bytes"
         assert not any("pmtiles" in url or "maplibre" in url for url in requested)
         assert page.evaluate("() => window.rxdTrack.map") is None
         assert serious_violations(page) == []

@@ -47,6 +47,9 @@ class RouteStop:
     lon: float
     service_s: int = 0
     earliest_start_at: datetime | None = None
+    #: deliveries: the rider has the goods (picked up); a patient sees the rider
+    #: only while heading to a delivery they carry
+    carried: bool = True
 
 
 @dataclass
@@ -125,10 +128,16 @@ class LiveTracker:
         return live.etas.get(stop_id) if live else None
 
     def heading_to(self, order_id: str) -> str | None:
-        """The rider whose next stop is the delivery of ``order_id``."""
+        """The rider whose next stop is the delivery of ``order_id``, carried
+        (picked up: leaving a pharmacy's fence before the pickup does not count)."""
         for rider_id, live in self._riders.items():
             nxt = live.stops[0] if live.stops else None
-            if nxt and nxt.order_id == order_id and nxt.kind is FenceKind.delivery:
+            if (
+                nxt
+                and nxt.order_id == order_id
+                and nxt.kind is FenceKind.delivery
+                and nxt.carried
+            ):
                 return rider_id
         return None
 

@@ -31,8 +31,12 @@ def _positions_seen(sub: Subscriber) -> list[Any]:
     ]
 
 
-def _stop(order_id: str, kind: FenceKind, lat: float) -> RouteStop:
-    return RouteStop(f"{kind.value}-{order_id}", kind, order_id, lat, 14.5)
+def _stop(
+    order_id: str, kind: FenceKind, lat: float, *, carried: bool = True
+) -> RouteStop:
+    return RouteStop(
+        f"{kind.value}-{order_id}", kind, order_id, lat, 14.5, carried=carried
+    )
 
 
 def _tracker(hub: Hub) -> LiveTracker:
@@ -111,3 +115,26 @@ def test_other_orders_feeds_see_nothing_and_detach_forgets() -> None:
     hub.unsubscribe(first)
     tracker.on_position(RiderPosition("r1", 35.92, 14.5, AT))
     assert first.pending() == 0
+
+
+def test_leaving_the_pharmacy_before_the_pickup_shows_nothing() -> None:
+    """A rider who leaves the pharmacy's fence without the pickup recorded has
+    the delivery next in live tracking, but not the goods: the patient sees no
+    fix until the route says the order is carried."""
+    hub = Hub()
+    tracker = _tracker(hub)
+    tracker.set_route(
+        "r1",
+        [
+            _stop("o-1", FenceKind.pharmacy, 35.90),
+            _stop("o-1", FenceKind.delivery, 35.95, carried=False),
+        ],
+    )
+    patient = hub.subscribe("patient", topics={order_topic("o-1")})
+    tracker.attach_patient("o-1", patient)
+    tracker.set_route("r1", [_stop("o-1", FenceKind.delivery, 35.95, carried=False)])
+    tracker.on_position(RiderPosition("r1", 35.92, 14.5, AT))
+    assert tracker.heading_to("o-1") is None
+    assert _positions_seen(patient) == []
+    tracker.set_route("r1", [_stop("o-1", FenceKind.delivery, 35.95)])
+    assert _positions_seen(patient) == [{"lat": 35.92, "lon": 14.5}]

@@ -262,6 +262,49 @@ def test_rider_shows_only_to_the_patient_whose_delivery_comes_next(
     page.watch.assert_clean()
 
 
+def test_a_held_order_is_shown_as_delayed(page: Any, world: Driver) -> None:
+    """A pharmacist holds the order: the page says it is delayed and why, the
+    timeline shows the hold as a problem, not as progress, and the status line
+    (a live region) changes without a reload."""
+    world.catalogue({"ph-1": "Valletta"})
+    order = world.order(*PLACES["Naxxar"])
+    _open(page, order["tracking_token"])
+    page.wait_for_selector("[data-testid=connection][data-state=live]")
+    assert page.locator("[data-testid=late]").count() == 0
+    world.http.post(
+        "/holds",
+        headers=world.login("phil"),
+        json={
+            "reason": "pharmacist_request",
+            "note": "check the seal",
+            "order_ids": [order["id"]],
+        },
+    ).raise_for_status()
+    page.wait_for_selector("[data-testid=status][data-status=delayed]")
+    status = page.locator("[data-testid=status]")
+    assert status.get_attribute("aria-live") == "polite"
+    assert status.inner_text() == "Status: Delayed"
+    late = page.locator("[data-testid=late]")
+    assert late.get_attribute("data-late") == "held"
+    assert "Delayed" in late.inner_text()
+    # no window promised any more, but still shown as what was agreed
+    assert (
+        page.locator("[data-testid=eta]").inner_text() == "New arrival time to follow"
+    )
+    assert (
+        _hhmm(order["window_end_at"])
+        in page.locator("[data-testid=window]").inner_text()
+    )
+    states = page.eval_on_selector_all(
+        "[data-testid=timeline] li", "(items) => items.map((i) => i.dataset.state)"
+    )
+    assert states == ["problem", "upcoming", "upcoming"]
+    assert "check the seal" not in page.content()
+    assert serious_violations(page) == []
+    _shot(page, "patient-delayed.png")
+    page.watch.assert_clean()
+
+
 def _context(browser: Any, live_app: LiveApp, **options: Any) -> tuple[Any, Any]:
     """A page in its own context (colour scheme, size), watched like ``page``."""
     context = browser.new_context(base_url=live_app.base_url, **options)

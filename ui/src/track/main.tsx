@@ -194,8 +194,9 @@ function Arrival({ current }: { current: TrackingView }) {
   if (current.status === "delivered") headline = t("eta.delivered");
   else if (isClosed(current.status)) headline = t("eta.closed");
   else if (current.eta_at) headline = t("eta.around", { time: formatTime(current.eta_at, tz, now, loc) });
+  else if (late) headline = t("eta.unknown"); // never a window that no longer holds
   else headline = t("eta.window", window_);
-  const pending = !current.eta_at && !isClosed(current.status);
+  const pending = !current.eta_at && !late && !isClosed(current.status);
   return (
     <section class="arrival" aria-labelledby="arrival-title" data-testid="arrival">
       <h2 id="arrival-title" class="visually-hidden">
@@ -231,7 +232,7 @@ function Timeline({ current }: { current: TrackingView }) {
       </p>
       <ol class="timeline" data-testid="timeline">
         {steps.map((step) => (
-          <li class={`step ${step.state}`} data-state={step.state} aria-current={step.state === "current" ? "step" : undefined}>
+          <li class={`step step-${step.state}`} data-state={step.state} aria-current={step.state === "current" ? "step" : undefined}>
             <span class="marker" aria-hidden="true" />
             <span class="step-text">{t(step.key)}</span>
             <span class="visually-hidden"> ({t(`step.${step.state}`)})</span>

@@ -13,6 +13,7 @@ const en = {
   "eta.windowLabel": "Your delivery window",
   "eta.windowRange": "{start} – {end}",
   "eta.pendingHint": "An arrival time follows once your rider is on the way.",
+  "eta.unknown": "New arrival time to follow",
   "eta.delivered": "Delivered",
   "eta.closed": "This delivery is closed",
   "late.held": "Delayed: your order is being checked by the pharmacy before it goes on.",

@@ -22,7 +22,7 @@ import {
   applyUpdate,
   formatTime,
   formatWindow,
-  isClosed,
+  headline,
   lateness,
   otpCode,
   riderToShow,
@@ -190,28 +190,23 @@ function Arrival({ current }: { current: TrackingView }) {
   const loc = locale();
   const window_ = formatWindow(current, tz, now, loc);
   const late = lateness(current, now);
-  let headline: string;
-  if (current.status === "delivered") headline = t("eta.delivered");
-  else if (isClosed(current.status)) headline = t("eta.closed");
-  else if (current.eta_at) headline = t("eta.around", { time: formatTime(current.eta_at, tz, now, loc) });
-  else if (late) headline = t("eta.unknown"); // never a window that no longer holds
-  else headline = t("eta.window", window_);
-  const pending = !current.eta_at && !late && !isClosed(current.status);
+  const line = headline(current, now);
+  const eta = current.eta_at ? formatTime(current.eta_at, tz, now, loc) : "";
   return (
     <section class="arrival" aria-labelledby="arrival-title" data-testid="arrival">
       <h2 id="arrival-title" class="visually-hidden">
         {t("eta.heading")}
       </h2>
       <p class="eta" data-testid="eta">
-        {headline}
+        {t(line.key, { ...window_, time: eta })}
       </p>
-      {pending ? (
-        <p class="muted">{t("eta.pendingHint")}</p>
-      ) : (
+      {line.showWindow ? (
         <p class="window" data-testid="window">
           <span class="label">{t("eta.windowLabel")}</span>{" "}
           <strong>{t("eta.windowRange", window_)}</strong>
         </p>
+      ) : (
+        <p class="muted">{t("eta.pendingHint")}</p>
       )}
       {late && (
         <p class="late" data-testid="late" data-late={late}>

@@ -4,6 +4,7 @@ import {
   applyUpdate,
   formatTime,
   formatWindow,
+  headline,
   lateness,
   otpCode,
   riderToShow,
@@ -70,6 +71,20 @@ describe("lateness", () => {
     for (const status of ["delivered", "not_delivered", "cancelled", "replaced"] as const) {
       expect(lateness({ ...VIEW, status }, Date.parse("2026-12-08T00:00:00Z"))).toBeNull();
     }
+  });
+});
+
+describe("headline", () => {
+  it("gives the ETA with the window, or the window alone while on time", () => {
+    expect(headline({ ...VIEW, eta_at: "2026-12-07T13:10:00Z" }, NOON)).toEqual({ key: "eta.around", showWindow: true });
+    expect(headline(VIEW, NOON)).toEqual({ key: "eta.window", showWindow: false });
+  });
+
+  it("never promises a window that no longer holds", () => {
+    expect(headline({ ...VIEW, status: "delayed" }, NOON).key).toBe("eta.unknown");
+    expect(headline(VIEW, Date.parse("2026-12-07T15:30:00Z")).key).toBe("eta.unknown");
+    expect(headline({ ...VIEW, status: "delivered" }, NOON).key).toBe("eta.delivered");
+    expect(headline({ ...VIEW, status: "cancelled" }, NOON).key).toBe("eta.closed");
   });
 });
 

@@ -118,6 +118,25 @@ export const LATE_MESSAGE: Record<Exclude<Lateness, null>, StringKey> = {
   window_passed: "late.passed",
 };
 
+export interface Headline {
+  /** The large line: delivered, closed, the ETA, "to follow", or the window. */
+  key: "eta.delivered" | "eta.closed" | "eta.around" | "eta.unknown" | "eta.window";
+  /** Show the agreed window under it (else the large line is the window itself). */
+  showWindow: boolean;
+}
+
+/**
+ * What the large line says. Never a promise that no longer holds: held or
+ * past the window with no ETA, a new arrival time is to follow.
+ */
+export function headline(view: TrackingView, nowMs: number): Headline {
+  if (view.status === "delivered") return { key: "eta.delivered", showWindow: true };
+  if (isClosed(view.status)) return { key: "eta.closed", showWindow: true };
+  if (view.eta_at !== null) return { key: "eta.around", showWindow: true };
+  if (lateness(view, nowMs) !== null) return { key: "eta.unknown", showWindow: true };
+  return { key: "eta.window", showWindow: false };
+}
+
 export type StepState = "done" | "current" | "upcoming" | "problem";
 
 export interface Step {

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dispatch.dev_secrets import MIN_SECRET_LENGTH, is_weak
+from dispatch.domain import require_timezone
+from dispatch.errors import InvalidInput
 
 #: Environments in which unset secrets are generated per data folder.
 DEV_ENVIRONMENTS = frozenset({"dev", "test"})
@@ -179,6 +181,20 @@ class ApiSettings(BaseSettings):
         "(GET /ui/config). Unset: the bundled offline basemap (built from the OSM "
         "extract, served by the API itself); the UI's own layers draw over either.",
     )
+    business_timezone: str = Field(
+        default="Europe/Malta",
+        max_length=64,
+        description="IANA time zone in which the web UI shows times to people "
+        "(GET /ui/config `clock.time_zone`), e.g. the patient's delivery window.",
+    )
+
+    @field_validator("business_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            return require_timezone(value, "API_BUSINESS_TIMEZONE")
+        except InvalidInput as exc:  # pydantic reports ValueError as a setting error
+            raise ValueError(str(exc)) from None
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ApiSettings:

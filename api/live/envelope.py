@@ -9,7 +9,9 @@ Server -> client types:
   ``positions`` (list of the latest position per rider since the last frame),
   ``route.updated`` (rider: your stops), ``order.event`` (dispatch: lifecycle),
   ``order.unassigned``, ``alert``, ``geofence`` (arrived/departed), ``eta.updated``,
-  ``tracking.updated`` (patient: status, ETA), ``error`` (bad client message; the
+  ``tracking.updated`` (patient: the whole view first, then the fields that
+  changed: ``status``, ``eta_at``, ``rider_position`` ``{"lat", "lon"}`` or null;
+  never a rider id), ``error`` (bad client message; the
   connection stays open), ``auth.expiring`` (``{"expires_at", "expires_in_s"}``:
   the access token the socket runs on expires soon; send ``auth``), ``auth.ok``
   (``{"expires_at"}``: the new token was accepted).

@@ -261,6 +261,7 @@ class RiderRoutes:
                 self._riders_by_order.setdefault(order_id, set()).add(rider_id)
             if mine:
                 self._orders_by_rider[rider_id] = mine
+        to_collect = {s.order_id for s in route.stops if s.kind == "pickup"}
         live_stops = [
             RouteStop(
                 s.stop_id,
@@ -269,6 +270,7 @@ class RiderRoutes:
                 s.location.lat,
                 s.location.lon,
                 earliest_start_at=s.window_start_at,
+                carried=s.order_id not in to_collect,
             )
             for s in route.stops
         ]

@@ -235,8 +235,9 @@ async def dispatch_feed(ws: WebSocket) -> None:
 @router.websocket("/ws/track/{token}")
 @declare_access(PATIENT)
 async def tracking_feed(ws: WebSocket, token: str) -> None:
-    """A patient's feed: their order's status and ETA, and the rider's position
-    only while the rider is heading to them."""
+    """A patient's feed: ``hello`` (heartbeat), then ``tracking.updated`` frames:
+    first the whole view, then changes (status, ETA, the rider's position only
+    while the rider is heading to them, null when no longer)."""
     services = _services(ws)
     try:
         principal = await asyncio.to_thread(
@@ -249,6 +250,12 @@ async def tracking_feed(ws: WebSocket, token: str) -> None:
     order_id = principal.order_id or ""
     await ws.accept()
     sub = services.hub.subscribe("patient", topics={order_topic(order_id)})
+    # no subject id: the patient's page needs only the heartbeat to watch
+    hello = {
+        "role": principal.role.value,
+        "heartbeat_s": services.settings.api.ws_heartbeat_s,
+    }
+    sub.offer_event(envelope("hello", hello))
     view = await asyncio.to_thread(tracking_view, services.db, services.live, order_id)
     sub.offer_event(envelope("tracking.updated", view.model_dump(mode="json")))
     services.live.attach_patient(order_id, sub)

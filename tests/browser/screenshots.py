@@ -6,7 +6,8 @@ by ``DATABASE_URL`` (or an embedded one), plays a small morning on Malta through
 the API (pharmacies, riders on shift, orders; the engine plans them; a few are
 picked up, delivered, failed or held; one rider's phone goes quiet), then has
 headless Chromium sign in and take PNGs of the sign-in page and the
-dispatcher's map in light and dark mode.
+dispatcher's map in light and dark mode, and of a patient's tracking page (an
+order on its way) on a phone-sized window in light and dark mode.
 """
 
 from __future__ import annotations
@@ -103,8 +104,36 @@ def _wait(what: str, check: Any, timeout_s: float = 90) -> Any:
     raise SystemExit(f"timed out waiting for {what}")
 
 
-def play_morning(world: Driver) -> None:
-    """Seed the city and move some orders along their lifecycle."""
+def _pick_up(world: Driver, order: dict[str, Any], rider_id: str) -> None:
+    """The rider collects ``order`` at its pharmacy (scanning its lots)."""
+    phil = world.login("phil")
+    lines = world.http.get(f"/orders/{order['id']}/pick-list", headers=phil).json()
+    pharmacy = world.http.get(
+        f"/pharmacies/{order['pharmacy_id']}", headers=phil
+    ).json()
+    world.http.post(
+        f"/orders/{order['id']}/pickup",
+        headers=world.device(rider_id),
+        json={
+            "scanned_lot_ids": [line["lot_id"] for line in lines],
+            "position": pharmacy["location"],
+        },
+    ).raise_for_status()
+    world.position(rider_id, **pharmacy["location"])
+
+
+def _next(world: Driver, rider_id: str) -> dict[str, Any] | None:
+    """The rider's next stop when it is a delivery (their route as they see it)."""
+    route = world.http.get("/riders/me/route", headers=world.device(rider_id))
+    stops: list[dict[str, Any]] = route.json()["stops"]
+    if stops and all(stop["kind"] == "delivery" for stop in stops):
+        return stops[0]
+    return None
+
+
+def play_morning(world: Driver) -> str:
+    """Seed the city and move some orders along their lifecycle; the tracking
+    token of an order on its way (the third rider's first)."""
     world.staff()
     world.catalogue(PHARMACIES)
     for rider_id, (name, place) in RIDERS.items():
@@ -133,22 +162,10 @@ def play_morning(world: Driver) -> None:
         by_rider.setdefault(order["rider_id"], []).append(order)
     riders = sorted(by_rider)
     phil = world.login("phil")
-    # picked up: the first order of the first three riders
+    # picked up: the first order of the first two riders, all of the third's
     for rider_id in riders[:3]:
-        order = by_rider[rider_id][0]
-        lines = world.http.get(f"/orders/{order['id']}/pick-list", headers=phil).json()
-        pharmacy = world.http.get(
-            f"/pharmacies/{order['pharmacy_id']}", headers=phil
-        ).json()
-        world.http.post(
-            f"/orders/{order['id']}/pickup",
-            headers=world.device(rider_id),
-            json={
-                "scanned_lot_ids": [line["lot_id"] for line in lines],
-                "position": pharmacy["location"],
-            },
-        ).raise_for_status()
-        world.position(rider_id, **pharmacy["location"])
+        for order in by_rider[rider_id][: None if rider_id == riders[2] else 1]:
+            _pick_up(world, order, rider_id)
     # delivered: the first of them hands it over with the patient's code
     first = by_rider[riders[0]][0]
     token = next(o["tracking_token"] for o in orders if o["id"] == first["id"])
@@ -178,6 +195,13 @@ def play_morning(world: Driver) -> None:
             "order_ids": [held["id"]],
         },
     ).raise_for_status()
+    # the patient whose delivery is the third rider's next stop
+    on_its_way = _wait(
+        "the third rider's next delivery", lambda: _next(world, riders[2])
+    )
+    tracked: str = next(
+        o["tracking_token"] for o in orders if o["id"] == on_its_way["order_id"]
+    )
     # riders move a little; one phone went quiet ten minutes ago
     for rider_id, (_, place) in list(RIDERS.items())[1:4]:
         lat, lon = PLACES[place]
@@ -193,10 +217,22 @@ def play_morning(world: Driver) -> None:
             "at": (datetime.now(UTC) - timedelta(minutes=10)).isoformat(),
         },
     ).raise_for_status()
+    # the tracked order's rider sets off towards the patient
+    order = world.get_order(on_its_way["order_id"])
+    home = order["delivery_location"]
+    pharmacy = world.http.get(
+        f"/pharmacies/{order['pharmacy_id']}", headers=phil
+    ).json()["location"]
+    world.position(
+        riders[2],
+        (pharmacy["lat"] * 2 + home["lat"]) / 3,
+        (pharmacy["lon"] * 2 + home["lon"]) / 3,
+    )
+    return tracked
 
 
-def shoot(live: LiveApp, out: Path) -> list[Path]:
-    """Sign in through the form and take the PNGs."""
+def shoot(live: LiveApp, out: Path, tracking_token: str) -> list[Path]:
+    """Sign in through the form and take the PNGs; then the patient's page."""
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
@@ -228,6 +264,24 @@ def shoot(live: LiveApp, out: Path) -> list[Path]:
         page.wait_for_timeout(2500)
         taken.append(out / "dispatcher-dark.png")
         page.screenshot(path=str(taken[-1]))
+        context.close()
+        for scheme in ("light", "dark"):
+            phone = browser.new_context(
+                viewport={"width": 420, "height": 1100},
+                device_scale_factor=2,
+                color_scheme=scheme,
+                base_url=live.base_url,
+            )
+            patient = phone.new_page()
+            patient.goto(f"/ui/track/#{tracking_token}")
+            patient.wait_for_selector("[data-testid=connection][data-state=live]")
+            patient.wait_for_selector(
+                "[data-testid=track-map][data-state=ready]", timeout=90_000
+            )
+            patient.wait_for_timeout(2500)
+            taken.append(out / f"patient-{scheme}.png")
+            patient.screenshot(path=str(taken[-1]), full_page=True)
+            phone.close()
         browser.close()
     return taken
 
@@ -242,8 +296,8 @@ def main(argv: list[str] | None = None) -> int:
         settings.dispatch.replan_timer_s = 5
         with serving(settings) as live:
             log(f"app at {live.base_url}")
-            play_morning(Driver(live))
-            for path in shoot(live, args.out):
+            token = play_morning(Driver(live))
+            for path in shoot(live, args.out, token):
                 log(f"wrote {path}")
     return 0
 

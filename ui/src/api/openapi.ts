@@ -1254,6 +1254,11 @@ export interface components {
              */
             speed: number;
             /**
+             * Time Zone
+             * @description IANA time zone in which to show times (API_BUSINESS_TIMEZONE).
+             */
+            time_zone: string;
+            /**
              * Wall Origin S
              * @description Unix seconds at which business time was origin_at.
              */

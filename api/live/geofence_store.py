@@ -1,9 +1,14 @@
-"""Persist geofence arrivals/departures (schema ``live``) off the event loop."""
+"""Persist geofence arrivals/departures (schema ``live``) off the event loop.
+
+One row per (rider, fence, transition): an arrival seen twice (by two API
+instances, or after GPS jitter) is stored and announced once.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
@@ -17,6 +22,8 @@ INSERT INTO live.geofence_event
     (rider_id, fence_id, fence_kind, order_id, transition, occurred_at, lat, lon)
 VALUES (%(rider_id)s, %(fence_id)s, %(kind)s, %(order_id)s, %(transition)s,
         %(occurred_at)s, %(lat)s, %(lon)s)
+ON CONFLICT (rider_id, fence_id, transition) DO NOTHING
+RETURNING event_id
 """
 SELECT_FENCE_EVENTS = """
 SELECT rider_id, fence_id, fence_kind, order_id, transition, occurred_at, lat, lon
@@ -30,10 +37,10 @@ class FenceEventStore:
     def __init__(self, pool: ConnectionPool) -> None:
         self._pool = pool
 
-    def insert(self, event: FenceEvent) -> None:
-        """Store one event (blocking)."""
+    def insert(self, event: FenceEvent) -> bool:
+        """Store one event (blocking); False when it was already stored."""
         with self._pool.connection() as conn:
-            conn.execute(
+            row = conn.execute(
                 INSERT_FENCE_EVENT,
                 {
                     "rider_id": event.rider_id,
@@ -45,16 +52,22 @@ class FenceEventStore:
                     "lat": event.lat,
                     "lon": event.lon,
                 },
-            )
+            ).fetchone()
+        return row is not None
 
-    def record_soon(self, event: FenceEvent) -> None:
-        """Store ``event`` without blocking the calling event loop."""
+    def record(self, event: FenceEvent, announce: Callable[[], None]) -> None:
+        """Store ``event``, then ``announce()`` it if it is new (blocking)."""
+        if self.insert(event):
+            announce()
+
+    def record_soon(self, event: FenceEvent, announce: Callable[[], None]) -> None:
+        """:meth:`record` without blocking the calling event loop."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            self.insert(event)
+            self.record(event, announce)
             return
-        future = loop.run_in_executor(None, self.insert, event)
+        future = loop.run_in_executor(None, self.record, event, announce)
         future.add_done_callback(_log_failure)
 
     def events_of(self, rider_id: str) -> list[dict[str, object]]:

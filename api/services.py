@@ -145,7 +145,7 @@ def build_services(
     geofences = GeofenceTracker(
         dwell_s=api.geofence_dwell_s, exit_margin_m=api.geofence_exit_margin_m
     )
-    fence_events = FenceEventStore(pool)
+    fence_events = FenceEventStore(pool, claim=api.cluster)
     live = LiveTracker(
         hub,
         geofences,

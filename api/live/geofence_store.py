@@ -1,7 +1,10 @@
 """Persist geofence arrivals/departures (schema ``live``) off the event loop.
 
 One row per (rider, fence, transition): an arrival seen twice (by two API
-instances, or after GPS jitter) is stored and announced once.
+instances, or after GPS jitter) is stored once. With ``claim`` (several
+instances) it is also announced once: stored first, announced only by the
+instance whose row it is. Without, the event is announced at once and stored in
+the background (one instance: the fence frame goes out before the ETA it pins).
 """
 
 from __future__ import annotations
@@ -34,8 +37,9 @@ FROM live.geofence_event WHERE rider_id = %(rider_id)s ORDER BY occurred_at, eve
 class FenceEventStore:
     """Writes fence events in a worker thread; reads them back for queries."""
 
-    def __init__(self, pool: ConnectionPool) -> None:
+    def __init__(self, pool: ConnectionPool, *, claim: bool = False) -> None:
         self._pool = pool
+        self.claim = claim
 
     def insert(self, event: FenceEvent) -> bool:
         """Store one event (blocking); False when it was already stored."""
@@ -61,7 +65,11 @@ class FenceEventStore:
             announce()
 
     def record_soon(self, event: FenceEvent, announce: Callable[[], None]) -> None:
-        """:meth:`record` without blocking the calling event loop."""
+        """:meth:`record` without blocking the calling event loop (without
+        ``claim``: announced now, stored in the background)."""
+        if not self.claim:
+            announce()
+            announce = _nothing
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -74,6 +82,10 @@ class FenceEventStore:
         """Every stored event of a rider, oldest first."""
         with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             return cur.execute(SELECT_FENCE_EVENTS, {"rider_id": rider_id}).fetchall()
+
+
+def _nothing() -> None:
+    return None
 
 
 def _log_failure(future: asyncio.Future[None]) -> None:

@@ -293,7 +293,11 @@ class ClusterBus:
         while not self._stopping.is_set():
             # a feed notification only wakes the loop: the rows are read after
             # every wait, so a notification lost with a connection costs nothing
-            for notice in conn.notifies(timeout=self._poll_s, stop_after=200):
+            # wait for the first message, then take what else is already here
+            notices = list(conn.notifies(timeout=self._poll_s, stop_after=1))
+            if notices:
+                notices += conn.notifies(timeout=0.001, stop_after=500)
+            for notice in notices:
                 if notice.channel == FEED_CHANNEL:
                     continue
                 origin, _, body = notice.payload.partition("|")

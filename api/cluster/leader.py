@@ -30,22 +30,33 @@ from dispatch.planning.replanner import Replanner
 log = logging.getLogger(__name__)
 
 
+class ReplanRequests:
+    """An ``EventPublisher`` for processes without a re-planner (a standalone
+    ingest worker): plan-changing events become requests to the leader."""
+
+    def __init__(self, bus: ClusterBus) -> None:
+        self._bus = bus
+
+    def publish(self, event: DispatchEvent) -> None:
+        """Ask the leader to re-plan if ``event`` changes the plan's inputs."""
+        if Replanner.wants(event):
+            self._bus.send(REPLAN_CHANNEL, event.type)
+
+
 class ReplanRelay:
     """An ``EventPublisher``: plan-changing events to the leader's re-planner."""
 
     def __init__(self, replanner: Replanner, lease: LeaderLease, bus: ClusterBus):
         self._replanner = replanner
         self._lease = lease
-        self._bus = bus
+        self._remote = ReplanRequests(bus)
 
     def publish(self, event: DispatchEvent) -> None:
         """Trigger the local re-planner if it leads, else ask the leader."""
-        if not Replanner.wants(event):
-            return
         if self._lease.held:
-            self._replanner.trigger(event.type)
+            self._replanner.publish(event)
         else:
-            self._bus.send(REPLAN_CHANNEL, event.type)
+            self._remote.publish(event)
 
     def on_request(self, reason: str) -> None:
         """A follower's request (bus listener thread): plan if this one leads."""

@@ -42,7 +42,7 @@ def _feed(instance: Instance, since: int, feed_id: str) -> ClientConnection:
 
 
 def _read_until(
-    ws: ClientConnection, done: Any, timeout_s: float = 60.0
+    ws: Any, done: Any, timeout_s: float = 60.0
 ) -> list[dict[str, Any]]:
     """Every frame until ``done(frames)`` holds."""
     frames: list[dict[str, Any]] = []

@@ -53,7 +53,7 @@ def ingest_command() -> None:
         mqtt_url = broker.url
     pool = open_pool(url, min_size=1, max_size=4)
     clock = clock_from_settings(app_settings.clock)
-    bus, publisher = _cluster_publisher(app_settings, url)
+    bus, publisher = cluster_publisher(app_settings, url)
     dispatch_db = Database(
         pool,
         DispatchContext.from_settings(app_settings.dispatch),
@@ -85,7 +85,7 @@ def ingest_command() -> None:
             broker.stop()
 
 
-def _cluster_publisher(
+def cluster_publisher(
     settings: AppSettings, url: str
 ) -> tuple[ClusterBus | None, EventPublisher | None]:
     """With ``API_CLUSTER``: holds and excursion alerts this worker raises reach

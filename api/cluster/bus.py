@@ -53,6 +53,10 @@ KEEPALIVES: dict[str, Any] = {
     "connect_timeout": 5,
 }
 
+#: ``application_name`` of the bus's connections (seen in ``pg_stat_activity``)
+WRITER_NAME = "rxdispatch-bus-writer"
+LISTENER_NAME = "rxdispatch-bus-listener"
+
 FeedRows = list[tuple[int, str, str]]
 """``(seq, origin, frame)`` in ``seq`` order."""
 
@@ -198,7 +202,9 @@ class ClusterBus:
             while batch:
                 try:
                     if conn is None or conn.closed:
-                        conn = psycopg.connect(self._url, **KEEPALIVES)
+                        conn = psycopg.connect(
+                            self._url, application_name=WRITER_NAME, **KEEPALIVES
+                        )
                     self._write(conn, batch)
                     batch = []
                 except psycopg.Error as exc:
@@ -272,7 +278,12 @@ class ClusterBus:
         delay = 0.2
         while not self._stopping.is_set():
             try:
-                with psycopg.connect(self._url, autocommit=True, **KEEPALIVES) as conn:
+                with psycopg.connect(
+                    self._url,
+                    autocommit=True,
+                    application_name=LISTENER_NAME,
+                    **KEEPALIVES,
+                ) as conn:
                     for channel in (FEED_CHANNEL, *self._channels):
                         conn.execute(f'LISTEN "{channel}"')
                     # whatever was written while not listening

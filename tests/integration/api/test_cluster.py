@@ -41,9 +41,7 @@ def _feed(instance: Instance, since: int, feed_id: str) -> ClientConnection:
     )
 
 
-def _read_until(
-    ws: Any, done: Any, timeout_s: float = 60.0
-) -> list[dict[str, Any]]:
+def _read_until(ws: Any, done: Any, timeout_s: float = 60.0) -> list[dict[str, Any]]:
     """Every frame until ``done(frames)`` holds."""
     frames: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout_s
@@ -101,14 +99,19 @@ def test_events_cross_instances_in_one_sequence(fresh_db: str, tmp_path: Path) -
     assert placed == orders  # in the order they were placed, on either instance
 
 
-def test_a_token_revoked_on_one_instance_is_refused_by_the_other(
+def test_revocations_and_login_limits_hold_across_instances(
     fresh_db: str, tmp_path: Path
 ) -> None:
     """B caches the rider's device token for five minutes; revoked on A, B
     refuses it at once (the revocation crosses the bus), not when its cache
-    expires."""
+    expires. Wrong passwords alternating between A and B meet one limit of 4:
+    with a limiter per instance the ninth attempt would be the first refused."""
     with cluster(
-        fresh_db, tmp_path, API_RUN_REPLANNER="false", API_DEVICE_TOKEN_CACHE_S="300"
+        fresh_db,
+        tmp_path,
+        API_RUN_REPLANNER="false",
+        API_DEVICE_TOKEN_CACHE_S="300",
+        API_LOGIN_ATTEMPTS_PER_MIN="4",
     ) as (a, b):
         rider = add_rider(a, "rider-1")
         assert b.http.get("/riders/me/route", headers=rider).status_code == 200
@@ -119,6 +122,18 @@ def test_a_token_revoked_on_one_instance_is_refused_by_the_other(
             lambda: b.http.get("/riders/me/route", headers=rider).status_code == 401,
             timeout_s=30,
         )
+
+        answers = []
+        for attempt in range(10):
+            r = (a, b)[attempt % 2].http.post(
+                "/auth/token", json={"username": "mallory", "password": "guess-1234"}
+            )
+            answers.append(r.status_code)
+            if r.status_code == 429:
+                break
+    assert answers[-1] == 429
+    assert set(answers[:-1]) == {401}
+    assert len(answers) <= 5  # at most 4 counted failures, on both instances
 
 
 def _plans(database_url: str) -> list[dict[str, Any]]:

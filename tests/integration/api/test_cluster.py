@@ -16,7 +16,7 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import connect
 
 from tests.integration.api.instances import (
     VALLETTA,
@@ -33,7 +33,7 @@ from tests.integration.api.instances import (
 NOT_EVENTS = frozenset({"hello", "heartbeat", "positions", "pong"})
 
 
-def _feed(instance: Instance, since: int, feed_id: str) -> ClientConnection:
+def _feed(instance: Instance, since: int, feed_id: str) -> Any:
     return connect(
         f"{instance.ws_url}/ws/dispatch?since={since}&feed_id={feed_id}",
         additional_headers=instance.admin(),
@@ -136,6 +136,20 @@ def test_revocations_and_login_limits_hold_across_instances(
     assert len(answers) <= 5  # at most 4 counted failures, on both instances
 
 
+def _stops(phones: list[Any]) -> bool:
+    """Whether a ``route.updated`` with stops arrived on any phone (reads what
+    is there, waiting a little)."""
+    for phone in phones:
+        try:
+            while True:
+                frame = json.loads(phone.recv(timeout=0.2))
+                if frame["type"] == "route.updated" and frame["data"]["stops"]:
+                    return True
+        except TimeoutError:
+            continue
+    return False
+
+
 def _plans(database_url: str) -> list[dict[str, Any]]:
     with (
         psycopg.connect(database_url) as conn,
@@ -178,7 +192,7 @@ def test_the_leader_is_killed_mid_burst_and_every_order_is_planned_once(
     with cluster(fresh_db, tmp_path) as instances:
         a, b = instances
         seed_city(a)
-        start_shifts(b, ("rider-1", "rider-2"))
+        devices = start_shifts(b, ("rider-1", "rider-2"))
         leader = wait_until(
             "a leader",
             lambda: next((i for i in instances if i.role() == "leader"), None),
@@ -186,8 +200,21 @@ def test_the_leader_is_killed_mid_burst_and_every_order_is_planned_once(
         survivor = b if leader is a else a
         assert survivor.role() == "follower"
 
+        # the riders' phones are connected to the follower: the leader's plan
+        # reaches them as a route with stops, rebuilt there
+        phones = [
+            connect(
+                f"{survivor.ws_url}/ws/rider",
+                additional_headers=devices[rider_id],
+                open_timeout=30,
+            )
+            for rider_id in ("rider-1", "rider-2")
+        ]
         orders = [place_order(instances[n % 2], n) for n in range(6)]
         wait_until("a first plan", lambda: _plans(fresh_db))
+        wait_until("a route with stops on the follower", lambda: _stops(phones))
+        for phone in phones:
+            phone.close()
         orders += [place_order(survivor, n) for n in range(6, 8)]
         leader.kill()
         killed_at = time.monotonic()

@@ -9,6 +9,7 @@ import threading
 import typer
 
 from api.cluster.bus import ClusterBus
+from api.cluster.journal import FeedJournal
 from api.cluster.leader import ReplanRequests
 from api.cluster.wiring import LIVE_CHANNELS
 from api.live.hub import Hub
@@ -53,13 +54,14 @@ def ingest_command() -> None:
         mqtt_url = broker.url
     pool = open_pool(url, min_size=1, max_size=4)
     clock = clock_from_settings(app_settings.clock)
-    bus, publisher = cluster_publisher(app_settings, url)
+    bus, publisher, journal = cluster_publisher(app_settings, url)
     dispatch_db = Database(
         pool,
         DispatchContext.from_settings(app_settings.dispatch),
         clock=clock,
         publisher=publisher,
     )
+    dispatch_db.journal = journal
     runtime = TelemetryRuntime(
         settings,
         database_url=url,
@@ -87,11 +89,12 @@ def ingest_command() -> None:
 
 def cluster_publisher(
     settings: AppSettings, url: str
-) -> tuple[ClusterBus | None, EventPublisher | None]:
+) -> tuple[ClusterBus | None, EventPublisher | None, FeedJournal | None]:
     """With ``API_CLUSTER``: holds and excursion alerts this worker raises reach
-    every API instance's dispatch feed, and the leader re-plans; else nothing."""
+    every API instance's dispatch feed (the journal writes a command's frames in
+    its transaction), and the leader re-plans; else nothing."""
     if not settings.api.cluster:
-        return None, None
+        return None, None, None
     bus = ClusterBus(url)
     bus.start()
     hub = Hub()
@@ -100,7 +103,10 @@ def cluster_publisher(
         journal=bus.append_feed,
         relay=lambda kind, payload: bus.send(LIVE_CHANNELS[kind], payload),
     )
-    return bus, FanoutPublisher(HubEventPublisher(hub), ReplanRequests(bus))
+    journal = FeedJournal(bus.origin)
+    feed = HubEventPublisher(hub)
+    feed.journaled = journal.journaled
+    return bus, FanoutPublisher(feed, ReplanRequests(bus)), journal
 
 
 @telemetry_app.command("stats")

@@ -77,6 +77,36 @@ WHERE created_at < now() - make_interval(secs => %(keep_s)s)
 """
 
 
+def write_frames(
+    conn: psycopg.Connection[Any], origin: str, frames: list[tuple[str, Any]]
+) -> int:
+    """Number ``(type, data)`` frames, store them and notify the listeners, in
+    the transaction open on ``conn`` (visible when it commits); the last ``seq``.
+
+    The head's row lock is held until that commit: writers are numbered in
+    commit order, so a reader of ``seq > last`` never skips one that commits later.
+    """
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(BUMP_HEAD, {"n": len(frames)}).fetchone()
+        if row is None:
+            raise RuntimeError("live.feed_head has no row")
+        last = int(row["seq"])
+        first = last - len(frames) + 1
+        cur.executemany(
+            INSERT_FRAME,
+            [
+                {
+                    "seq": first + i,
+                    "origin": origin,
+                    "frame": envelope(type_, data, seq=first + i),
+                }
+                for i, (type_, data) in enumerate(frames)
+            ],
+        )
+        cur.execute("SELECT pg_notify(%s, %s)", (FEED_CHANNEL, str(last)))
+    return last
+
+
 @dataclass(frozen=True, slots=True)
 class _Frame:
     type: str
@@ -235,22 +265,7 @@ class ClusterBus:
         )
         with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             if frames:
-                row = cur.execute(BUMP_HEAD, {"n": len(frames)}).fetchone()
-                if row is None:
-                    raise RuntimeError("live.feed_head has no row")
-                first = int(row["seq"]) - len(frames) + 1
-                cur.executemany(
-                    INSERT_FRAME,
-                    [
-                        {
-                            "seq": first + i,
-                            "origin": self.origin,
-                            "frame": envelope(f.type, f.data, seq=first + i),
-                        }
-                        for i, f in enumerate(frames)
-                    ],
-                )
-                cur.execute("SELECT pg_notify(%s, %s)", (FEED_CHANNEL, str(row["seq"])))
+                write_frames(conn, self.origin, [(f.type, f.data) for f in frames])
             for channel, payload in notices:
                 if len(payload.encode()) > MAX_PAYLOAD:
                     log.warning(

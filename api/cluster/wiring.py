@@ -1,6 +1,8 @@
 """What one API instance sends to and takes from the others (``API_CLUSTER``).
 
-- the dispatch feed: the hub journals its events to the bus and takes the
+- the dispatch feed: commands write their events' frames in their own
+  transaction (:mod:`api.cluster.journal`), other events are journaled by the
+  bus's writer; the hub takes the
   database-numbered frames of every instance back (:meth:`api.live.hub.Hub.share`),
   under the commit gate's shared side, so a dashboard snapshot and its ``seq``
   stay consistent (``Database.consistent_read``);
@@ -25,6 +27,7 @@ from functools import partial
 import orjson
 
 from api.cluster.bus import ClusterBus, FeedRows
+from api.cluster.journal import FeedJournal
 from api.services import Services
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,9 @@ async def run_cluster_bus(services: Services) -> AsyncIterator[ClusterBus]:
     hub.share(feed_id=bus.feed_id, journal=bus.append_feed, relay=_relay(bus))
     hub.start_feed_at(head)
     services.auth.on_revoked = partial(bus.send, REVOKE_CHANNEL)
+    journal = FeedJournal(bus.origin)
+    services.db.journal = journal
+    services.publisher.journaled = journal.journaled
     services.bus = bus
     services.metrics.gauge("bus_frames_written_total", lambda: bus.frames_written)
     services.metrics.gauge("bus_reconnects_total", lambda: bus.reconnects)
@@ -67,6 +73,8 @@ async def run_cluster_bus(services: Services) -> AsyncIterator[ClusterBus]:
         yield bus
     finally:
         services.auth.on_revoked = None
+        services.db.journal = None
+        services.publisher.journaled = None
         await asyncio.to_thread(bus.stop)
         remote.shutdown(wait=False, cancel_futures=True)
 

@@ -27,14 +27,14 @@ def test_a_hold_from_an_ingest_worker_reaches_the_feed_and_the_leader(
         api=ApiSettings(environment="test"),
         database=DatabaseSettings(database_url=fresh_db),
     )
-    assert cluster_publisher(solo, fresh_db) == (None, None)
+    assert cluster_publisher(solo, fresh_db) == (None, None, None)
 
     settings = solo.model_copy(
         update={"api": ApiSettings(environment="test", cluster=True)}
     )
     with psycopg.connect(fresh_db, autocommit=True) as leader:
         leader.execute(f"LISTEN {REPLAN_CHANNEL}")
-        bus, publisher = cluster_publisher(settings, fresh_db)
+        bus, publisher, _ = cluster_publisher(settings, fresh_db)
         assert bus is not None
         assert publisher is not None
         try:

@@ -123,6 +123,25 @@ class ApiSettings(BaseSettings):
         default=True,
         description="Run the MQTT telemetry ingest worker in serve (when available).",
     )
+    cluster: bool = Field(
+        default=False,
+        description=(
+            "Several `serve` instances share this database (behind a load balancer): "
+            "the dispatch feed is numbered by PostgreSQL and events, live frames, "
+            "positions and device-token revocations cross instances over "
+            "LISTEN/NOTIFY; login/OTP limits are counted in PostgreSQL; one "
+            "instance at a time (the advisory-lock leader) runs the re-planner."
+        ),
+    )
+    leader_poll_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=30,
+        description=(
+            "Cluster: how often a follower tries to take the re-planner's lease "
+            "and the leader checks it still holds it (seconds)."
+        ),
+    )
     ws_queue_size: int = Field(
         default=256,
         ge=8,

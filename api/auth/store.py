@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -197,6 +198,8 @@ class AuthStore:
         self._pool = pool
         self._link_key = link_key or new_opaque_token("").encode()
         self.device_cache = DeviceTokenCache(device_cache_ttl_s)
+        self.on_revoked: Callable[[str], None] | None = None
+        """Called with the rider id after a revocation committed."""
 
     def add_user(
         self, *, username: str, password: str, role: Role, replace: bool = False
@@ -399,6 +402,8 @@ class AuthStore:
                 REVOKE_DEVICE_TOKENS, {"rider_id": rider_id}
             ).rowcount
         self.device_cache.evict_rider(rider_id)
+        if self.on_revoked is not None:
+            self.on_revoked(rider_id)  # the other API instances evict theirs
         return revoked
 
     def ensure_tracking_link(

@@ -28,7 +28,8 @@ expired without renewal (reason ``access token expired``; refresh, then reconnec
 
 The dispatchers' feed is sequenced. Each event frame (``order.*``, ``alert``,
 ``plan.updated``, ``hold.*``, ``rider.*`` ...) has the next ``seq`` of the feed
-(1, 2, 3 ... per server process, named by ``feed_id``); the other frames
+(1, 2, 3 ... per server process, named by ``feed_id``; with ``API_CLUSTER``
+one sequence for every instance, numbered by the database); the other frames
 (``hello``, ``heartbeat``, ``positions``, ``pong``, ``error``) repeat the ``seq`` of
 the last event frame before them and are not events: ``positions`` are the latest
 fix per rider, applied by their ``at``. To join or rejoin, load

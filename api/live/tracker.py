@@ -61,7 +61,8 @@ class _RiderLive:
     last: RiderPosition | None = None
 
 
-FenceRecorder = Callable[[FenceEvent], None]
+FenceRecorder = Callable[[FenceEvent, Callable[[], None]], None]
+"""Stores a fence event and calls the second argument if it was not stored yet."""
 
 
 class LiveTracker:
@@ -214,10 +215,17 @@ class LiveTracker:
             "order_id": fence.order_id,
             "at": event.occurred_at,
         }
-        self._hub.publish(DISPATCH_TOPIC, "geofence", data)
-        self._hub.publish(rider_topic(event.rider_id), "geofence", data)
+
+        def announce() -> None:
+            self._hub.publish(DISPATCH_TOPIC, "geofence", data)
+            self._hub.publish(rider_topic(event.rider_id), "geofence", data)
+
         if self._record is not None:
-            self._record(event)
+            # stored first: only the first record of this arrival or departure
+            # (whichever instance saw the fix) is announced
+            self._record(event, announce)
+        else:
+            announce()
         head = live.stops[0] if live.stops else None
         if (
             event.transition is Transition.arrived

@@ -219,6 +219,9 @@ async def dispatch_feed(ws: WebSocket) -> None:
         return
     since, feed_id = start
     hub = services.hub
+    if hub.shared and since is not None and since > hub.feed_position()[1]:
+        # a snapshot read on another instance may be a moment ahead of this one
+        await hub.wait_for_seq(since, timeout_s=5.0)
     sub, _ = hub.subscribe_feed(
         "dispatch",
         since=since,

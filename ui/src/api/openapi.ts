@@ -2557,6 +2557,11 @@ export interface components {
             /** Database */
             database: boolean;
             /**
+             * Replanner Role
+             * @description Several instances (API_CLUSTER): whether this one runs the re-planner now (holds the leader lease) or stands by; null otherwise.
+             */
+            replanner_role?: ("leader" | "follower") | null;
+            /**
              * Status
              * @enum {string}
              */

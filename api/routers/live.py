@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, WebSocket
 from pydantic import ValidationError
 
-from api.auth.access import DISPATCH, PATIENT, RIDER, Access
+from api.auth.access import PATIENT, PHARMACY, RIDER, Access
 from api.auth.principals import Principal, Role
 from api.errors import ApiError
 from api.live.connection import MessageHandler, run_connection
@@ -199,16 +199,17 @@ async def rider_feed(ws: WebSocket) -> None:
 
 
 @router.websocket("/ws/dispatch")
-@declare_access(DISPATCH)
+@declare_access(PHARMACY)
 async def dispatch_feed(ws: WebSocket) -> None:
     """The dispatcher's feed: all positions, order events, unassigned, alerts.
+    Pharmacists follow it too: their console's holds queue is live from it.
 
     Sequenced: ``?since=<seq>&feed_id=<id>`` (from ``GET /dashboard/snapshot``)
     replays the frames published after that snapshot first (see
     :mod:`api.live.envelope`); a malformed ``since`` closes with 1008.
     """
     services = _services(ws)
-    auth = await _authenticate(ws, services, DISPATCH.roles)
+    auth = await _authenticate(ws, services, PHARMACY.roles)
     if auth is None:
         return
     principal, session = auth

@@ -37,16 +37,21 @@ export function TemperatureChart({ readings, startedAt, endedAt }: Props) {
       width: Math.max(320, el.clientWidth),
       height: 260,
       scales: { x: { time: true }, y: { range: series.yRange } },
-      legend: { show: true },
+      legend: { show: true, live: false },
       series: [
         { label: "Time", value: (_u, v) => (v == null ? "–" : formatClock(v * 1000)) },
         { label: "Temperature", stroke: "#dc2626", width: 2, value: (_u, v) => celsius(v), spanGaps: false },
-        { label: `Band top (${celsius(band.high_c)})`, stroke: "#15803d", width: 1, dash: [6, 4] },
-        { label: `Band bottom (${celsius(band.low_c)})`, stroke: "#2563eb", width: 1, dash: [6, 4] },
+        { label: `Band top (${celsius(band.high_c)})`, stroke: "#15803d", width: 1, dash: [6, 4], points: { show: false } },
+        { label: `Band bottom (${celsius(band.low_c)})`, stroke: "#2563eb", width: 1, dash: [6, 4], points: { show: false } },
       ],
-      bands: [{ series: [2, 3], fill: "rgba(21, 128, 61, 0.12)" }],
+      bands: [{ series: [2, 3], fill: "rgba(21, 128, 61, 0.16)" }],
       axes: [
-        { stroke: muted, grid: { stroke: grid }, ticks: { stroke: grid } },
+        {
+          stroke: muted,
+          grid: { stroke: grid },
+          ticks: { stroke: grid },
+          values: (_u, ticks) => ticks.map((t) => formatClock(t * 1000)),
+        },
         { stroke: muted, grid: { stroke: grid }, ticks: { stroke: grid }, values: (_u, ticks) => ticks.map((t) => `${t} °C`), size: 60 },
       ],
       hooks: {
@@ -58,7 +63,7 @@ export function TemperatureChart({ readings, startedAt, endedAt }: Props) {
             const right = Math.min(u.bbox.left + u.bbox.width, Math.max(x0, x1));
             if (right <= left) return;
             u.ctx.save();
-            u.ctx.fillStyle = "rgba(220, 38, 38, 0.08)";
+            u.ctx.fillStyle = "rgba(220, 38, 38, 0.06)";
             u.ctx.fillRect(left, u.bbox.top, right - left, u.bbox.height);
             u.ctx.restore();
           },

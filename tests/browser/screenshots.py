@@ -185,7 +185,7 @@ def play_morning(world: Driver) -> None:
             "order_ids": [held["id"]],
         },
     ).raise_for_status()
-    # a cold box ran warm: its order waits for the pharmacist
+    # a cold box runs warm: its order waits for the pharmacist
     warm = by_rider[riders[2]][0]
     cold_excursion(world, riders[2], warm["id"])
     # riders move a little; one phone went quiet ten minutes ago
@@ -206,14 +206,18 @@ def play_morning(world: Driver) -> None:
 
 
 def _box_temp(minute: int) -> float:
-    """4-6 °C, then 40 minutes warm (peaking near 11.5 °C), then back."""
-    if 50 <= minute < 90:
-        return round(8.4 + 3.1 * (1 - abs(minute - 70) / 20), 1)
+    """4-6 °C, then from minute 50 warming past 8 °C and staying there."""
+    if minute >= 50:
+        return round(
+            min(11.2, 8.4 + 0.12 * (minute - 50))
+            + 0.3 * ((minute * 3) % 4 - 1.5) / 1.5,
+            1,
+        )
     return round(5.0 + 0.6 * ((minute * 7) % 5 - 2) / 2, 1)
 
 
 def cold_excursion(world: Driver, rider_id: str, order_id: str) -> None:
-    """A box that ran warm for 40 minutes: readings stored as the ingest
+    """A box running warm for over an hour: readings stored as the ingest
     would, the episode detected and the carried order held as telemetry does,
     the box quarantined."""
     box = "box-" + rider_id.removeprefix("rider-")
@@ -256,7 +260,7 @@ def cold_excursion(world: Driver, rider_id: str, order_id: str) -> None:
     world.http.post(
         f"/cold-boxes/{box}/quarantine",
         headers=dora,
-        json={"reason": "40 min above 8 °C"},
+        json={"reason": "above 8 °C since an hour"},
     ).raise_for_status()
 
 
@@ -311,7 +315,7 @@ def shoot(live: LiveApp, out: Path) -> list[Path]:
         page.click("[data-testid=reject]")
         page.wait_for_selector("[data-testid=confirm-dialog]")
         page.fill(
-            "[data-testid=decision-note]", "40 min above 8 °C; MKT over the limit"
+            "[data-testid=decision-note]", "Over an hour above 8 °C; MKT over the limit"
         )
         page.wait_for_timeout(300)
         taken.append(out / "pharmacist-reject.png")

@@ -18,6 +18,7 @@ import pytest
 from api.auth.principals import Role
 from dispatch.orders import fulfilment
 from telemetry.settings import TelemetrySettings
+from telemetry.store import TelemetryStore
 from tests.browser.conftest import VIEWPORT, Watch, serious_violations, sign_in
 from tests.browser.stack import (
     PASSWORD,
@@ -330,10 +331,30 @@ def test_a_dropped_feed_shows_reconnecting_and_resyncs_the_queue(
     console.wait_for_selector(
         "[data-testid=connection][data-state=live]", timeout=60_000
     )
-    console.locator("[data-testid=hold-row][data-reason=damaged]").wait_for(
-        timeout=60_000
-    )
+    row = console.locator("[data-testid=hold-row][data-reason=damaged]")
+    row.wait_for(timeout=60_000)
     assert console.locator("[data-testid=reconnecting-banner]").count() == 0
+
+    # another pharmacist decides first: the console's release is refused with
+    # the problem's title, in the dialog, the note kept
+    row.click()
+    console.wait_for_selector("[data-testid=hold-record][data-decision=open]")
+    console.click("[data-testid=release]")
+    console.fill("[data-testid=decision-note]", "seal checked, intact")
+    hold_id = row.get_attribute("data-hold-id")
+    ph = world.login("phil")
+    world._ok(world.http.post(f"/holds/{hold_id}/release", headers=ph, json={}))
+    refused = world.http.post(f"/holds/{hold_id}/release", headers=ph, json={})
+    assert refused.status_code == 409
+    console.click("[data-testid=confirm-decision]")
+    problem = console.locator("[data-testid=decision-problem]")
+    problem.wait_for()
+    assert refused.json()["title"] in problem.inner_text()
+    assert console.input_value("[data-testid=decision-note]") == "seal checked, intact"
+    console.click("text=Cancel")
+    console.wait_for_selector("[data-testid=hold-record][data-decision=released]")
+    console.wait_for_selector("[data-testid=queue-empty]")
+    assert serious_violations(console) == []
 
 
 def test_a_revoked_credential_leads_to_sign_in_with_the_reason(
@@ -358,3 +379,33 @@ def test_a_revoked_credential_leads_to_sign_in_with_the_reason(
     console.wait_for_url(re.compile(r"/ui/login/"), timeout=60_000)
     console.wait_for_selector("[data-testid=login-reason]")
     assert console.inner_text("[data-testid=login-reason]").strip()
+
+
+def test_a_silent_box_raises_its_own_banner(
+    page: Any, world: Driver, mqtt_url: str, topic_prefix: str, fresh_db: str
+) -> None:
+    """A box that reports every 5 s falls quiet after one message: the
+    silence monitor's alert is one "Box silent" banner, not an excursion."""
+    world._ok(
+        world.http.post(
+            "/cold-boxes",
+            headers=world.login("dora"),
+            json={"id": BOX, "profile_code": "refrigerated"},
+        )
+    )
+    store = TelemetryStore(fresh_db)
+    try:  # the sensor's registration: silent after 2 x 5 s
+        store.register_box(BOX, report_interval_s=5, silent_after_intervals=2)
+    finally:
+        store.close()
+    sign_in(page)
+    topic = f"{topic_prefix}/boxes/{BOX}/telemetry"
+    _publish(mqtt_url, topic, sensor_batch(1, [0.2, 0.1, 0], 5.0))
+    banner = page.locator("[data-testid=cold-alert][data-kind=box_silent]")
+    banner.wait_for(timeout=90_000)
+    page.wait_for_timeout(6000)  # a few more rounds of the silence monitor
+    assert page.locator("[data-testid=cold-alert]").count() == 1
+    assert banner.inner_text().startswith("Box silent")
+    assert BOX in banner.inner_text()
+    assert serious_violations(page) == []
+    page.watch.assert_clean()

@@ -225,8 +225,10 @@ export function HoldRecord() {
           onClose={() => (pending.value = null)}
         >
           <p>
-            The goods are judged fit: the {hold.order_ids.length} held order{hold.order_ids.length === 1 ? "" : "s"} resume
-            where they were.
+            The goods are judged fit:{" "}
+            {hold.order_ids.length === 1
+              ? "the held order resumes where it was."
+              : `the ${hold.order_ids.length} held orders resume where they were.`}
           </p>
         </ConfirmDialog>
       )}

@@ -34,7 +34,7 @@ export function TemperatureChart({ readings, startedAt, endedAt }: Props) {
     const start = Date.parse(startedAt) / 1000;
     const end = endedAt ? Date.parse(endedAt) / 1000 : null;
     const opts: uPlot.Options = {
-      width: Math.max(320, el.clientWidth),
+      width: Math.max(240, el.clientWidth),
       height: 260,
       scales: { x: { time: true }, y: { range: series.yRange } },
       legend: { show: true, live: false },
@@ -73,7 +73,7 @@ export function TemperatureChart({ readings, startedAt, endedAt }: Props) {
     const plot = new uPlot(opts, series.data as uPlot.AlignedData, el);
     el.dataset.drawn = "true";
     el.style.color = text;
-    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(320, el.clientWidth), height: 260 }));
+    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(240, el.clientWidth), height: 260 }));
     resize.observe(el);
     return () => {
       resize.disconnect();

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, WebSocket
 from pydantic import ValidationError
 
-from api.auth.access import PATIENT, PHARMACY, RIDER, Access
+from api.auth.access import DISPATCH, PATIENT, PHARMACY, RIDER, Access
 from api.auth.principals import Principal, Role
 from api.errors import ApiError
 from api.live.connection import MessageHandler, run_connection
@@ -202,7 +202,8 @@ async def rider_feed(ws: WebSocket) -> None:
 @declare_access(PHARMACY)
 async def dispatch_feed(ws: WebSocket) -> None:
     """The dispatcher's feed: all positions, order events, unassigned, alerts.
-    Pharmacists follow it too: their console's holds queue is live from it.
+    Pharmacists follow it too (their console's holds queue is live from it),
+    without the riders' positions.
 
     Sequenced: ``?since=<seq>&feed_id=<id>`` (from ``GET /dashboard/snapshot``)
     replays the frames published after that snapshot first (see
@@ -220,14 +221,18 @@ async def dispatch_feed(ws: WebSocket) -> None:
         return
     since, feed_id = start
     hub = services.hub
+    # riders' whereabouts are for the people who dispatch them
+    positions = principal.role in DISPATCH.roles
     sub, _ = hub.subscribe_feed(
         "dispatch",
         since=since,
         feed_id=feed_id,
         greeting=lambda feed: _hello(principal, services, feed),
+        all_positions=positions,
     )
-    for position in hub.latest_positions():
-        sub.offer_position(position.rider_id, position.to_json())
+    if positions:
+        for position in hub.latest_positions():
+            sub.offer_position(position.rider_id, position.to_json())
     services.metrics.inc("ws_dispatch_connections_total")
     on_auth = _reauth_handler(services, principal, session, sub)
     await _run(ws, services, sub, None, on_auth=on_auth, session=session)

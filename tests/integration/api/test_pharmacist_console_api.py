@@ -104,3 +104,38 @@ def test_acknowledging_is_announced_on_the_dispatch_feed(
             raise AssertionError("no excursion.acknowledged frame")
     assert frame["data"]["alert_id"] == f"excursion.opened:{excursion_id}"
     assert frame["data"]["excursion_id"] == excursion_id
+
+
+def test_a_pharmacist_follows_the_feed_without_riders_positions(
+    client: TestClient, creds: Credentials
+) -> None:
+    """A rider's position reaches the dispatcher's feed, not the pharmacist's;
+    both get the event frames."""
+    with (
+        client.websocket_connect(
+            "/ws/dispatch", headers=creds(Role.dispatcher)
+        ) as disp,
+        client.websocket_connect("/ws/dispatch", headers=creds(Role.pharmacist)) as ph,
+    ):
+        assert disp.receive_json()["type"] == "hello"
+        assert ph.receive_json()["type"] == "hello"
+        with client.websocket_connect("/ws/rider", headers=creds(Role.rider)) as rider:
+            rider.receive_json()
+            rider.send_json({"type": "position", "data": {"lat": 35.9, "lon": 14.5}})
+            for _ in range(50):
+                if disp.receive_json()["type"] == "positions":
+                    break
+            else:
+                raise AssertionError("no positions frame for the dispatcher")
+        # the pharmacist's frames up to the answer to a second ping (a batch
+        # sends events before positions): no positions
+        seen = []
+        for n in (1, 2):
+            ph.send_json({"type": "ping", "data": {"n": n}})
+            for _ in range(50):
+                frame = ph.receive_json()
+                seen.append(frame["type"])
+                if frame["type"] == "pong" and frame["data"] == {"n": n}:
+                    break
+    assert seen.count("pong") == 2
+    assert "positions" not in seen

@@ -64,49 +64,49 @@ export function ConfirmDialog({ title, children, confirmLabel, noteLabel, noteRe
   return (
     <div class="modal-backdrop">
       <div class="modal" role="dialog" aria-modal="true" aria-labelledby="confirm-title" data-testid="confirm-dialog">
-      <form class="modal-form" onSubmit={submit} noValidate>
-        <h2 id="confirm-title">{title}</h2>
-        <div class="modal-body">{children}</div>
-        <label for="decision-note">
-          {noteLabel}
-          {noteRequired ? " (required)" : " (optional)"}
-        </label>
-        <textarea
-          id="decision-note"
-          ref={field}
-          rows={3}
-          maxLength={NOTE_MAX}
-          aria-required={noteRequired}
-          aria-invalid={missing.value}
-          aria-describedby={missing.value ? "note-missing" : undefined}
-          placeholder="No patient data"
-          value={note.value}
-          onInput={(e) => {
-            note.value = (e.target as HTMLTextAreaElement).value;
-            if (note.value.trim()) missing.value = false;
-          }}
-          data-testid="decision-note"
-        />
-        {missing.value && (
-          <p id="note-missing" class="field-error" role="alert" data-testid="note-missing">
-            Write a note: a rejection must say why.
-          </p>
-        )}
-        {error.value && (
-          <div class="problem" role="alert" data-testid="decision-problem">
-            <strong>{error.value.title}</strong>
-            {error.value.detail && <span>{error.value.detail}</span>}
+        <form class="modal-form" onSubmit={submit} noValidate>
+          <h2 id="confirm-title">{title}</h2>
+          <div class="modal-body">{children}</div>
+          <label for="decision-note">
+            {noteLabel}
+            {noteRequired ? " (required)" : " (optional)"}
+          </label>
+          <textarea
+            id="decision-note"
+            ref={field}
+            rows={3}
+            maxLength={NOTE_MAX}
+            aria-required={noteRequired}
+            aria-invalid={missing.value}
+            aria-describedby={missing.value ? "note-missing" : undefined}
+            placeholder="No patient data"
+            value={note.value}
+            onInput={(e) => {
+              note.value = (e.target as HTMLTextAreaElement).value;
+              if (note.value.trim()) missing.value = false;
+            }}
+            data-testid="decision-note"
+          />
+          {missing.value && (
+            <p id="note-missing" class="field-error" role="alert" data-testid="note-missing">
+              Write a note: a rejection must say why.
+            </p>
+          )}
+          {error.value && (
+            <div class="problem" role="alert" data-testid="decision-problem">
+              <strong>{error.value.title}</strong>
+              {error.value.detail && <span>{error.value.detail}</span>}
+            </div>
+          )}
+          <div class="modal-actions">
+            <button type="button" onClick={onClose} disabled={busy.value}>
+              Cancel
+            </button>
+            <button type="submit" class={danger ? "danger" : "primary"} disabled={busy.value} data-testid="confirm-decision">
+              {busy.value ? "Sending…" : confirmLabel}
+            </button>
           </div>
-        )}
-        <div class="modal-actions">
-          <button type="button" onClick={onClose} disabled={busy.value}>
-            Cancel
-          </button>
-          <button type="submit" class={danger ? "danger" : "primary"} disabled={busy.value} data-testid="confirm-decision">
-            {busy.value ? "Sending…" : confirmLabel}
-          </button>
-        </div>
-      </form>
+        </form>
       </div>
     </div>
   );

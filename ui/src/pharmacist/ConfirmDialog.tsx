@@ -26,12 +26,14 @@ export function ConfirmDialog({ title, children, confirmLabel, noteLabel, noteRe
   const missing = useSignal(false);
   const error = useSignal<ApiError | null>(null);
   const field = useRef<HTMLTextAreaElement | null>(null);
+  const dialog = useRef<HTMLDivElement | null>(null);
   const opener = useRef<Element | null>(document.activeElement);
 
   useEffect(() => {
     field.current?.focus();
     const onKey = (event: KeyboardEvent) => {
       if (event.key === "Escape" && !busy.value) onClose();
+      if (event.key === "Tab") keepFocusInside(event);
     };
     window.addEventListener("keydown", onKey);
     const returnTo = opener.current;
@@ -40,6 +42,26 @@ export function ConfirmDialog({ title, children, confirmLabel, noteLabel, noteRe
       if (returnTo instanceof HTMLElement) returnTo.focus();
     };
   }, []);
+
+  /** Tab cycles within the dialog (it is modal). */
+  function keepFocusInside(event: KeyboardEvent) {
+    const box = dialog.current;
+    if (!box) return;
+    const focusable = [...box.querySelectorAll<HTMLElement>("textarea, button:not([disabled])")];
+    const first = focusable[0];
+    const last = focusable[focusable.length - 1];
+    if (!first || !last) return;
+    if (event.shiftKey && document.activeElement === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault();
+      first.focus();
+    } else if (!box.contains(document.activeElement)) {
+      event.preventDefault();
+      first.focus();
+    }
+  }
 
   async function submit(event: Event) {
     event.preventDefault();
@@ -63,7 +85,7 @@ export function ConfirmDialog({ title, children, confirmLabel, noteLabel, noteRe
 
   return (
     <div class="modal-backdrop">
-      <div class="modal" role="dialog" aria-modal="true" aria-labelledby="confirm-title" data-testid="confirm-dialog">
+      <div ref={dialog} class="modal" role="dialog" aria-modal="true" aria-labelledby="confirm-title" data-testid="confirm-dialog">
         <form class="modal-form" onSubmit={submit} noValidate>
           <h2 id="confirm-title">{title}</h2>
           <div class="modal-body">{children}</div>

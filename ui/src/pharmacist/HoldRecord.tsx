@@ -49,6 +49,11 @@ function ExcursionFacts({ x }: { x: ExcursionRecord }) {
         value={x.mkt_window ? celsius(x.mkt_window.mkt_c) : "–"}
       />
       <Fact id="min" label="Coldest" value={celsius(x.min_c)} />
+      <Fact
+        id="acknowledged"
+        label="Acknowledged"
+        value={x.acknowledged_by ? `${x.acknowledged_by}, ${dateTime(x.acknowledged_at)}` : "not yet"}
+      />
     </dl>
   );
 }

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, WebSocket
 from pydantic import ValidationError
 
-from api.auth.access import DISPATCH, PATIENT, RIDER, Access
+from api.auth.access import DISPATCH, PATIENT, PHARMACY, RIDER, Access
 from api.auth.principals import Principal, Role
 from api.errors import ApiError
 from api.live.connection import MessageHandler, run_connection
@@ -199,16 +199,18 @@ async def rider_feed(ws: WebSocket) -> None:
 
 
 @router.websocket("/ws/dispatch")
-@declare_access(DISPATCH)
+@declare_access(PHARMACY)
 async def dispatch_feed(ws: WebSocket) -> None:
     """The dispatcher's feed: all positions, order events, unassigned, alerts.
+    Pharmacists follow it too (their console's holds queue is live from it),
+    without the riders' positions.
 
     Sequenced: ``?since=<seq>&feed_id=<id>`` (from ``GET /dashboard/snapshot``)
     replays the frames published after that snapshot first (see
     :mod:`api.live.envelope`); a malformed ``since`` closes with 1008.
     """
     services = _services(ws)
-    auth = await _authenticate(ws, services, DISPATCH.roles)
+    auth = await _authenticate(ws, services, PHARMACY.roles)
     if auth is None:
         return
     principal, session = auth
@@ -222,14 +224,18 @@ async def dispatch_feed(ws: WebSocket) -> None:
     if hub.shared and since is not None and since > hub.feed_position()[1]:
         # a snapshot read on another instance may be a moment ahead of this one
         await hub.wait_for_seq(since, timeout_s=5.0)
+    # riders' whereabouts are for the people who dispatch them
+    positions = principal.role in DISPATCH.roles
     sub, _ = hub.subscribe_feed(
         "dispatch",
         since=since,
         feed_id=feed_id,
         greeting=lambda feed: _hello(principal, services, feed),
+        all_positions=positions,
     )
-    for position in hub.latest_positions():
-        sub.offer_position(position.rider_id, position.to_json())
+    if positions:
+        for position in hub.latest_positions():
+            sub.offer_position(position.rider_id, position.to_json())
     services.metrics.inc("ws_dispatch_connections_total")
     on_auth = _reauth_handler(services, principal, session, sub)
     await _run(ws, services, sub, None, on_auth=on_auth, session=session)

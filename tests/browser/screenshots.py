@@ -6,8 +6,9 @@ by ``DATABASE_URL`` (or an embedded one), plays a small morning on Malta through
 the API (pharmacies, riders on shift, orders; the engine plans them; a few are
 picked up, delivered, failed or held; one rider's phone goes quiet), then has
 headless Chromium sign in and take PNGs of the sign-in page and the
-dispatcher's map in light and dark mode, and of a patient's tracking page (an
-order on its way) on a phone-sized window in light and dark mode.
+dispatcher's map in light and dark mode, a patient's tracking page (an order on
+its way) on a phone-sized window in light and dark mode, and the pharmacist's
+console on a hold placed for a cold box that ran warm.
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 from dispatch.adapters.postgres.database import create_database, drop_database, migrate
 from dispatch.adapters.postgres.embedded import start_embedded_postgres
+from dispatch.holds.commands import place_hold
+from dispatch.holds.reasons import HoldReason
+from telemetry import excursion_store
+from telemetry.excursions import detect_episodes
+from telemetry.model import BoxId, Reading
+from telemetry.store import TelemetryStore
 from tests.browser.stack import PASSWORD, PLACES, Driver, LiveApp, serving, settings_for
 
 if TYPE_CHECKING:
@@ -202,6 +209,12 @@ def play_morning(world: Driver) -> str:
     tracked: str = next(
         o["tracking_token"] for o in orders if o["id"] == on_its_way["order_id"]
     )
+    # a cold box runs warm: another order it carries waits for the pharmacist
+    warm = next(
+        (o for o in by_rider[riders[2]] if o["id"] != on_its_way["order_id"]),
+        by_rider[riders[0]][-1],
+    )
+    cold_excursion(world, warm["rider_id"], warm["id"])
     # riders move a little; one phone went quiet ten minutes ago
     for rider_id, (_, place) in list(RIDERS.items())[1:4]:
         lat, lon = PLACES[place]
@@ -229,6 +242,65 @@ def play_morning(world: Driver) -> str:
         (pharmacy["lon"] * 2 + home["lon"]) / 3,
     )
     return tracked
+
+
+def _box_temp(minute: int) -> float:
+    """4-6 °C, then from minute 50 warming past 8 °C and staying there."""
+    if minute >= 50:
+        return round(
+            min(11.2, 8.4 + 0.12 * (minute - 50))
+            + 0.3 * ((minute * 3) % 4 - 1.5) / 1.5,
+            1,
+        )
+    return round(5.0 + 0.6 * ((minute * 7) % 5 - 2) / 2, 1)
+
+
+def cold_excursion(world: Driver, rider_id: str, order_id: str) -> None:
+    """A box running warm for over an hour: readings stored as the ingest
+    would, the episode detected and the carried order held as telemetry does,
+    the box quarantined."""
+    box = "box-" + rider_id.removeprefix("rider-")
+    dora = world.login("dora")
+    world.http.post(
+        "/cold-boxes",
+        headers=dora,
+        json={"id": box, "profile_code": "refrigerated", "rider_id": rider_id},
+    ).raise_for_status()
+    t0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
+    readings = [
+        Reading(BoxId(box), m, t0 + timedelta(minutes=m), _box_temp(m))
+        for m in range(118)
+    ]
+    services = world.live.services
+    store = TelemetryStore(services.database_url)
+    try:
+        store.write_batch(readings)
+        episodes = detect_episodes(readings, store.box_rules()[BoxId(box)])
+        with store.transaction() as conn:
+            [excursion_id] = excursion_store.reconcile(
+                conn,
+                BoxId(box),
+                episodes[:1],
+                profile_code="refrigerated",
+                retract_from=None,
+                now=datetime.now(UTC),
+            )
+    finally:
+        store.close()
+    with services.db.transaction() as tx:
+        place_hold(
+            tx,
+            reason=HoldReason.TEMPERATURE_EXCURSION,
+            actor="telemetry",
+            order_ids=[order_id],
+            box_id=box,
+            excursion_ref=f"telemetry.excursion:{excursion_id}",
+        )
+    world.http.post(
+        f"/cold-boxes/{box}/quarantine",
+        headers=dora,
+        json={"reason": "above 8 °C since an hour"},
+    ).raise_for_status()
 
 
 def shoot(live: LiveApp, out: Path, tracking_token: str) -> list[Path]:
@@ -282,6 +354,28 @@ def shoot(live: LiveApp, out: Path, tracking_token: str) -> list[Path]:
             taken.append(out / f"patient-{scheme}.png")
             patient.screenshot(path=str(taken[-1]), full_page=True)
             phone.close()
+        # the pharmacist signs in on their own: the login sends them to the console
+        context = browser.new_context(viewport=VIEWPORT, base_url=live.base_url)
+        page = context.new_page()
+        page.goto("/ui/login/")
+        page.fill("#username", "phil")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(re.compile(r"/ui/pharmacist/$"))
+        page.wait_for_selector("[data-testid=connection][data-state=live]")
+        page.click("[data-testid=hold-row][data-reason=temperature_excursion]")
+        page.wait_for_selector("[data-testid=chart-plot][data-drawn=true]")
+        page.wait_for_timeout(800)
+        taken.append(out / "pharmacist.png")
+        page.screenshot(path=str(taken[-1]))
+        page.click("[data-testid=reject]")
+        page.wait_for_selector("[data-testid=confirm-dialog]")
+        page.fill(
+            "[data-testid=decision-note]", "Over an hour above 8 °C; MKT over the limit"
+        )
+        page.wait_for_timeout(300)
+        taken.append(out / "pharmacist-reject.png")
+        page.screenshot(path=str(taken[-1]))
         browser.close()
     return taken
 

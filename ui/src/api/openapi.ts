@@ -2708,10 +2708,17 @@ export interface components {
             /** Order Id */
             order_id: string;
             /**
+             * Otp Attempts Left
+             * @description Codes the rider may still try (deliveries whose code was sent); 0: locked, the dispatcher was told.
+             */
+            otp_attempts_left?: number | null;
+            /**
              * Place Name
              * @description Pharmacy name (pickups only).
              */
             place_name: string | null;
+            /** @description What the hand-off needs (deliveries): the code, or the code, an ID-check attestation and the recipient's signature. */
+            proof_level?: components["schemas"]["ProofLevel"] | null;
             /** Stop Id */
             stop_id: string;
             /**

@@ -60,3 +60,27 @@ def test_a_pickup_stop_carries_no_proof_fields(
     delivery = next(s for s in stops if s["kind"] == "delivery")
     assert delivery["proof_level"] == "otp"
     assert delivery["otp_attempts_left"] is None
+
+
+def test_a_rider_reads_their_own_status_and_shift(
+    client: TestClient, creds: Credentials
+) -> None:
+    """GET /riders/me follows the rider's own shift and status commands."""
+    _assigned_order(client, creds)
+    rider = creds(Role.rider)
+    before = client.get("/riders/me", headers=rider)
+    assert before.status_code == 200, before.text
+    assert before.json()["id"] == creds.rider_id
+    assert before.json()["shift_start_at"] is None
+    ends = "2099-01-01T18:00:00+00:00"
+    client.post(
+        "/riders/me/shift/start", headers=rider, json={"ends_at": ends}
+    ).raise_for_status()
+    client.post(
+        "/riders/me/status", headers=rider, json={"status": "on_break"}
+    ).raise_for_status()
+    after = client.get("/riders/me", headers=rider).json()
+    assert after["shift_start_at"] is not None
+    assert after["status"] == "on_break"
+    staff = client.get("/riders/me", headers=creds(Role.dispatcher))
+    assert staff.status_code == 403

@@ -49,6 +49,13 @@ export class LiveSocket {
     this.handlers.onState("closed", 0);
   }
 
+  /** Send a text frame when connected; false when it could not be sent. */
+  send(text: string): boolean {
+    if (this.ws === null || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(text);
+    return true;
+  }
+
   /** Drop the connection now and reconnect at once (tests, "retry now"). */
   reconnectNow(): void {
     window.clearTimeout(this.retryTimer);

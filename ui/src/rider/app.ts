@@ -97,7 +97,7 @@ async function send(action: QueuedAction): Promise<SendResult> {
 
 /** Send what waits, once at a time; re-read the route when something landed. */
 export async function flushQueue(): Promise<void> {
-  if (flushing.value || deviceToken.value === null) return;
+  if (flushing.value || deviceToken.value === null || !online.value) return;
   if (!queue.value.some((item) => item.state === "waiting")) return;
   flushing.value = true;
   try {
@@ -152,6 +152,8 @@ let lastSentAt = 0;
 let lastPostedAt = 0;
 const SEND_EVERY_MS = 3_000;
 const POST_EVERY_MS = 15_000;
+const POLL_EVERY_MS = 10_000;
+let pollTimer: number | undefined;
 
 function socketUrl(): string {
   const scheme = window.location.protocol === "https:" ? "wss" : "ws";
@@ -162,11 +164,19 @@ function isRouteFrame(data: Record<string, unknown>): boolean {
   return typeof data.rider_id === "string" && Array.isArray(data.stops);
 }
 
+let trailing: number | undefined;
+
+/** Send a fix now, or at the end of the throttle window (the latest one wins). */
 function sendFix(fix: Fix): void {
   const now = Date.now();
   const data = { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy, at: new Date(fix.at).toISOString() };
+  window.clearTimeout(trailing);
   if (socket && socketState.value === "live") {
-    if (now - lastSentAt < SEND_EVERY_MS) return;
+    const wait = lastSentAt + SEND_EVERY_MS - now;
+    if (wait > 0) {
+      trailing = window.setTimeout(() => sendFix(fix), wait);
+      return;
+    }
     if (socket.send(JSON.stringify({ type: "position", data }))) {
       lastSentAt = now;
       return;
@@ -183,27 +193,32 @@ function watchLocation(): void {
     location.value = { state: "off", reason: "This browser cannot share its location." };
     return;
   }
-  watchId = navigator.geolocation.watchPosition(
-    (position) => {
-      const fix: Fix = {
-        lat: position.coords.latitude,
-        lon: position.coords.longitude,
-        accuracy: position.coords.accuracy,
-        at: position.timestamp || Date.now(),
-      };
-      location.value = { state: "on", fix };
-      sendFix(fix);
-    },
-    (error) => {
+  const onFix = (position: GeolocationPosition) => {
+    const fix: Fix = {
+      lat: position.coords.latitude,
+      lon: position.coords.longitude,
+      accuracy: position.coords.accuracy,
+      at: position.timestamp || Date.now(),
+    };
+    location.value = { state: "on", fix };
+    sendFix(fix);
+  };
+  const onError = (error: GeolocationPositionError) => {
       const reason =
         error.code === error.PERMISSION_DENIED
           ? "Location permission is denied: allow it in the browser's site settings."
           : error.code === error.POSITION_UNAVAILABLE
             ? "The phone has no position fix."
             : "The position fix timed out.";
-      if (error.code !== error.TIMEOUT || location.value.state !== "on") location.value = { state: "off", reason };
-    },
-    { enableHighAccuracy: true, maximumAge: 10_000, timeout: 60_000 },
+    if (error.code !== error.TIMEOUT || location.value.state !== "on") location.value = { state: "off", reason };
+  };
+  const options: PositionOptions = { enableHighAccuracy: true, maximumAge: 10_000, timeout: 60_000 };
+  watchId = navigator.geolocation.watchPosition(onFix, onError, options);
+  // a fresh fix now and then even when the phone stands still (the watch
+  // reports only moves): dispatch sees the rider is still there
+  pollTimer = window.setInterval(
+    () => navigator.geolocation.getCurrentPosition(onFix, onError, { ...options, maximumAge: 5_000 }),
+    POLL_EVERY_MS,
   );
 }
 
@@ -233,15 +248,19 @@ export function startLive(): () => void {
       void riderApi("/riders/me").catch(() => undefined);
     },
   });
-  socket.start();
+  if (online.value) socket.start();
+  else socketState.value = "closed";
   watchLocation();
+  // no reconnect attempts while the phone says it is offline; back online,
+  // the socket reconnects (its hello re-reads the route) and the queue is sent
   const goOnline = () => {
     online.value = true;
+    if (socketState.value === "closed") socket?.start();
     void flushQueue();
-    socket?.reconnectNow();
   };
   const goOffline = () => {
     online.value = false;
+    socket?.stop();
   };
   window.addEventListener("online", goOnline);
   window.addEventListener("offline", goOffline);
@@ -253,13 +272,22 @@ export function startLive(): () => void {
     socket = null;
     if (watchId !== null) navigator.geolocation.clearWatch(watchId);
     watchId = null;
+    window.clearInterval(pollTimer);
+    window.clearTimeout(trailing);
     window.clearInterval(retryTimer);
     window.removeEventListener("online", goOnline);
     window.removeEventListener("offline", goOffline);
   };
 }
 
-/** For the browser tests: the socket, to drop it on purpose. */
+/** The live socket ("Retry now", and the browser tests' hook). */
 export function liveSocket(): LiveSocket | null {
   return socket;
 }
+
+declare global {
+  interface Window {
+    rxdRider?: { reconnectNow(): void };
+  }
+}
+window.rxdRider = { reconnectNow: () => socket?.reconnectNow() };

@@ -1,0 +1,304 @@
+"""The rider app on a phone (390x844, touch, fake GPS) against the real API:
+sign-in by device token, position on the live socket, pickup by typed lot,
+a delivery confirmed offline that lands exactly once back online, "Location
+off", and a revoked token back at sign-in with the reason."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from dispatch.orders import fulfilment
+from tests.browser.conftest import Watch, serious_violations
+from tests.browser.stack import PLACES, SKU, Driver, LiveApp
+
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
+PHARMACY = PLACES["Valletta"]
+HOME = PLACES["Sliema"]
+PRODUCT = "Insulin pen"
+#: What only going offline may cause: requests cut by the emulated outage.
+OFFLINE = re.compile(r"ERR_INTERNET_DISCONNECTED|ERR_NETWORK_CHANGED|WebSocket")
+
+
+def _watched(context: Any, live_app: LiveApp) -> Any:
+    page = context.new_page()
+    watch = Watch(live_app.base_url)
+    page.on("console", watch.on_console)
+    page.on("pageerror", lambda e: watch.console_errors.append(f"pageerror: {e}"))
+    page.on("request", watch.on_request)
+    page.on("requestfailed", watch.on_failed)
+    page.on("websocket", lambda ws: watch.on_request(ws))
+    page.watch = watch
+    return page
+
+
+@pytest.fixture
+def phone(browser: Any, live_app: LiveApp) -> Iterator[Any]:
+    """A phone whose GPS says it is at the pharmacy, location allowed."""
+    context = browser.new_context(
+        **PHONE,
+        base_url=live_app.base_url,
+        geolocation={"latitude": PHARMACY[0], "longitude": PHARMACY[1]},
+        permissions=["geolocation"],
+    )
+    context.set_default_timeout(30_000)
+    yield _watched(context, live_app)
+    context.close()
+
+
+def _rider_with_order(world: Driver) -> tuple[str, dict[str, Any]]:
+    """A rider with a device token a dispatcher issued, and an order assigned."""
+    world.catalogue({"ph-valletta": "Valletta"})
+    dora = world.login("dora")
+    world.http.post(
+        "/riders",
+        headers=dora,
+        json={"id": "rider-luca", "name": "Luca Zammit", "vehicle_type": "scooter"},
+    ).raise_for_status()
+    issued = world.http.post(
+        "/riders/rider-luca/device-tokens", headers=dora, json={"label": "phone"}
+    )
+    issued.raise_for_status()
+    order = world.order(*HOME)
+    with world.live.services.db.transaction() as tx:
+        fulfilment.assign_order(tx, order["id"], "rider-luca", actor="test:planner")
+    return str(issued.json()["device_token"]), order
+
+
+def _near(position: dict[str, float] | None, place: tuple[float, float]) -> bool:
+    if position is None:
+        return False
+    return math.dist((position["lat"], position["lon"]), place) < 1e-4
+
+
+def _wait(page: Any, check: Any, what: str, timeout_s: float = 60) -> None:
+    for _ in range(int(timeout_s * 2)):
+        if check():
+            return
+        page.wait_for_timeout(500)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _rider_position(world: Driver) -> dict[str, float] | None:
+    riders = world.http.get("/riders", headers=world.login("dora")).json()
+    [luca] = [r for r in riders if r["id"] == "rider-luca"]
+    position: dict[str, float] | None = luca["position"]
+    return position
+
+
+def _count(db: str, sql: str, *params: object) -> int:
+    with psycopg.connect(db) as conn:
+        row = conn.execute(sql, params).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _patient_code(world: Driver, order: dict[str, Any]) -> str:
+    [message] = world.http.get(f"/track/{order['tracking_token']}/messages").json()
+    match = re.search(r"\d{4,8}", message["body"])
+    assert match is not None
+    return match.group(0)
+
+
+def test_a_delivery_confirmed_offline_lands_once_back_online(
+    phone: Any, world: Driver, live_app: LiveApp, fresh_db: str
+) -> None:
+    """The whole shift on a phone, with the network lost before the hand-off."""
+    page = phone
+    token, order = _rider_with_order(world)
+    page.goto(f"/ui/rider/#device-token={token}")
+    page.get_by_test_id("rider-name").filter(has_text="Luca Zammit").wait_for()
+    assert "device-token" not in page.url
+    page.wait_for_selector("[data-testid=connection][data-state=live]")
+    stops = page.get_by_test_id("stop")
+    stops.first.wait_for()
+    assert [s.get_attribute("data-kind") for s in stops.all()] == [
+        "pickup",
+        "delivery",
+    ]
+    html = page.content()
+    assert PRODUCT not in html  # the rider never sees what is in the bag
+    assert SKU not in html
+    delivery = page.locator("[data-testid=stop][data-kind=delivery]")
+    assert "Maria" in delivery.inner_text()
+    assert "Camilleri" not in delivery.inner_text()  # first name only
+    links = delivery.locator(".nav-links a")
+    assert [a.get_attribute("data-app") for a in links.all()] == [
+        "geo",
+        "google",
+        "apple",
+        "waze",
+    ]
+
+    # the fake GPS fix reaches the server over the rider's socket
+    _wait(page, lambda: _near(_rider_position(world), PHARMACY), "the GPS fix")
+
+    page.get_by_test_id("start-shift").click()
+    page.wait_for_selector("[data-testid=shift][data-on-shift=true]")
+
+    # pickup by typing the lot
+    [line] = world.http.get(
+        f"/orders/{order['id']}/pick-list", headers=world.login("phil")
+    ).json()
+    page.get_by_label("Lot numbers").fill(str(line["lot_id"]))
+    page.get_by_role("button", name="Confirm pickup").click()
+    _wait(
+        page,
+        lambda: world.get_order(order["id"])["status"] == "picked_up",
+        "the pickup",
+    )
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=stop]').length === 1"
+    )
+    assert page.get_by_test_id("attempts-left").inner_text() == "5 tries left"
+
+    # at the door; the server sees the rider there, then the network goes
+    phone.context.set_geolocation({"latitude": HOME[0], "longitude": HOME[1]})
+    _wait(page, lambda: _near(_rider_position(world), HOME), "the fix at the door")
+    shell = page.evaluate(
+        """async () => {
+            await navigator.serviceWorker.ready;
+            const cache = await caches.open('rxd-rider-shell-v1');
+            return (await cache.keys()).map((r) => new URL(r.url).pathname);
+        }"""
+    )
+    assert "/ui/rider/" in shell
+    assert any(p.startswith("/ui/assets/rider-") and p.endswith(".js") for p in shell)
+    assert any(p.endswith(".woff2") for p in shell)
+    failed_before = len(page.watch.failed)
+    errors_before = len(page.watch.console_errors)
+    phone.context.set_offline(True)
+    page.get_by_test_id("offline").wait_for()
+
+    page.get_by_label("Patient's code").fill(_patient_code(world, order))
+    page.get_by_role("button", name="Confirm delivery").click()
+    queued = page.locator("[data-testid=queued][data-kind=delivery]")
+    queued.wait_for()
+    assert queued.get_attribute("data-state") == "waiting"
+    assert "Waiting to send (1)" in page.get_by_test_id("queue").inner_text()
+    page.get_by_test_id("stop-waiting").wait_for()
+    # a reload without network: the shell comes from the phone, the queue too
+    page.reload()
+    page.locator("[data-testid=queued][data-kind=delivery]").wait_for()
+    page.get_by_test_id("offline").wait_for()
+    page.wait_for_timeout(1500)
+    assert world.get_order(order["id"])["status"] == "picked_up"
+
+    phone.context.set_offline(False)
+    page.get_by_test_id("queue").wait_for(state="detached", timeout=60_000)
+    _wait(
+        page,
+        lambda: world.get_order(order["id"])["status"] == "delivered",
+        "the delivery",
+    )
+    page.wait_for_selector("[data-testid=connection][data-state=live]")
+    page.wait_for_timeout(1500)  # any second send would have landed by now
+    delivered = (
+        "SELECT count(*) FROM dispatch.audit_entry WHERE action = 'order.transition'"
+        " AND subject_id = %s AND details->>'to' = 'delivered'"
+    )
+    assert _count(fresh_db, delivered, order["id"]) == 1
+    proofs = "SELECT count(*) FROM dispatch.proof_of_delivery WHERE order_id = %s"
+    assert _count(fresh_db, proofs, order["id"]) == 1
+    page.get_by_text("No stops for now").wait_for()
+
+    assert PRODUCT not in page.content()
+    assert serious_violations(page) == []
+    # only the emulated outage may have cut requests
+    cut = page.watch.failed[failed_before:]
+    assert all(OFFLINE.search(f) for f in cut), cut
+    del page.watch.failed[failed_before:]
+    noise = page.watch.console_errors[errors_before:]
+    page.watch.console_errors[errors_before:] = [
+        e for e in noise if not OFFLINE.search(e)
+    ]
+    page.watch.assert_clean()
+
+
+def test_location_off_is_shown_loudly(
+    browser: Any, world: Driver, live_app: LiveApp
+) -> None:
+    """A phone that refuses to share its position gets the banner."""
+    token, _ = _rider_with_order(world)
+    context = browser.new_context(**PHONE, base_url=live_app.base_url)
+    context.set_default_timeout(30_000)
+    page = _watched(context, live_app)
+    try:
+        page.goto(f"/ui/rider/#device-token={token}")
+        banner = page.get_by_test_id("location-off")
+        banner.wait_for()
+        assert "Location off" in (banner.text_content() or "")
+        page.get_by_test_id("stop").first.wait_for()
+        assert serious_violations(page) == []
+        page.watch.assert_clean()
+    finally:
+        context.close()
+
+
+def test_a_revoked_token_leads_back_to_sign_in_with_the_reason(
+    phone: Any, world: Driver
+) -> None:
+    """Dispatch revokes the phone's token: the app forgets it and says why; a
+    token typed into the form that the API refuses shows the same reason."""
+    page = phone
+    token, _ = _rider_with_order(world)
+    page.goto("/ui/rider/")
+    page.get_by_label("Device token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_test_id("stop").first.wait_for()
+    world.http.delete(
+        "/riders/rider-luca/device-tokens", headers=world.login("dora")
+    ).raise_for_status()
+    page.reload()
+    reason = page.get_by_test_id("signin-reason")
+    reason.wait_for()
+    assert reason.inner_text() == "The device token is not valid."
+    assert page.evaluate("() => localStorage.getItem('rxd.rider.device')") is None
+    assert serious_violations(page) == []
+    page.watch.console_errors = [e for e in page.watch.console_errors if "401" not in e]
+    page.watch.assert_clean()
+
+
+def test_a_dropped_socket_says_reconnecting_and_resyncs(
+    phone: Any, world: Driver
+) -> None:
+    """While the rider's socket is down the app says so; back, it re-reads the
+    route: an order assigned meanwhile is on the list."""
+    page = phone
+    token, _ = _rider_with_order(world)
+    blocked = {"on": False}
+
+    def route(ws: Any) -> None:
+        if blocked["on"]:
+            ws.close()
+        else:
+            ws.connect_to_server()
+
+    page.route_web_socket(re.compile(r"/ws/rider"), route)
+    page.goto(f"/ui/rider/#device-token={token}")
+    page.wait_for_selector("[data-testid=connection][data-state=live]")
+    blocked["on"] = True
+    page.evaluate("() => window.rxdRider.reconnectNow()")
+    page.get_by_test_id("reconnecting").wait_for()
+    second = world.order(*PLACES["Gżira"])
+    with world.live.services.db.transaction() as tx:
+        fulfilment.assign_order(tx, second["id"], "rider-luca", actor="test:planner")
+    page.wait_for_timeout(1000)
+    blocked["on"] = False
+    page.evaluate("() => window.rxdRider.reconnectNow()")
+    page.wait_for_selector("[data-testid=connection][data-state=live]")
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=stop]').length === 4"
+    )
+    assert page.get_by_test_id("reconnecting").count() == 0
+    page.watch.assert_clean()

@@ -5,8 +5,8 @@ Starts the real app (re-planner on) on a fresh database of the PostgreSQL named
 by ``DATABASE_URL`` (or an embedded one), plays a small morning on Malta through
 the API (pharmacies, riders on shift, orders; the engine plans them; a few are
 picked up, delivered, failed or held; one rider's phone goes quiet), then has
-headless Chromium sign in and take PNGs of the sign-in page and the
-dispatcher's map in light and dark mode.
+headless Chromium sign in and take PNGs of the sign-in page, the
+dispatcher's map in light and dark mode, and a rider's phone (list and map).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 CHROMIUM = "/usr/bin/chromium"
 VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 RIDERS = {
     "rider-luca": ("Luca Zammit", "Sliema"),
@@ -103,8 +104,9 @@ def _wait(what: str, check: Any, timeout_s: float = 90) -> Any:
     raise SystemExit(f"timed out waiting for {what}")
 
 
-def play_morning(world: Driver) -> None:
-    """Seed the city and move some orders along their lifecycle."""
+def play_morning(world: Driver) -> str:
+    """Seed the city and move some orders along their lifecycle; return the
+    rider whose phone is shown (one order picked up, more to come)."""
     world.staff()
     world.catalogue(PHARMACIES)
     for rider_id, (name, place) in RIDERS.items():
@@ -193,9 +195,48 @@ def play_morning(world: Driver) -> None:
             "at": (datetime.now(UTC) - timedelta(minutes=10)).isoformat(),
         },
     ).raise_for_status()
+    return riders[2]
 
 
-def shoot(live: LiveApp, out: Path) -> list[Path]:
+def shoot_rider(browser: Any, live: LiveApp, out: Path, token: str) -> list[Path]:
+    """The rider app on a phone: the route list, then the map."""
+    taken: list[Path] = []
+    start = world_position(live, token)
+    context = browser.new_context(
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        base_url=live.base_url,
+        geolocation={"latitude": start[0], "longitude": start[1]},
+        permissions=["geolocation"],
+    )
+    page = context.new_page()
+    page.goto(f"/ui/rider/#device-token={token}")
+    page.wait_for_selector("[data-testid=connection][data-state=live]")
+    page.get_by_test_id("stop").first.wait_for()
+    page.wait_for_timeout(800)
+    taken.append(out / "rider.png")
+    page.screenshot(path=str(taken[-1]))
+    page.get_by_role("button", name="Map").click()
+    page.wait_for_selector("[data-testid=rider-map][data-ready=true]", timeout=90_000)
+    page.wait_for_timeout(2500)
+    taken.append(out / "rider-map.png")
+    page.screenshot(path=str(taken[-1]))
+    context.close()
+    return taken
+
+
+def world_position(live: LiveApp, token: str) -> tuple[float, float]:
+    """Where the rider's first stop is (the phone's fake GPS starts there)."""
+    route = live.http.get(
+        "/riders/me/route", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    first = route["stops"][0]["location"] if route["stops"] else None
+    return (first["lat"], first["lon"]) if first else PLACES["Valletta"]
+
+
+def shoot(live: LiveApp, out: Path, rider_token: str | None = None) -> list[Path]:
     """Sign in through the form and take the PNGs."""
     from playwright.sync_api import sync_playwright
 
@@ -228,6 +269,8 @@ def shoot(live: LiveApp, out: Path) -> list[Path]:
         page.wait_for_timeout(2500)
         taken.append(out / "dispatcher-dark.png")
         page.screenshot(path=str(taken[-1]))
+        if rider_token is not None:
+            taken += shoot_rider(browser, live, out, rider_token)
         browser.close()
     return taken
 
@@ -242,8 +285,10 @@ def main(argv: list[str] | None = None) -> int:
         settings.dispatch.replan_timer_s = 5
         with serving(settings) as live:
             log(f"app at {live.base_url}")
-            play_morning(Driver(live))
-            for path in shoot(live, args.out):
+            world = Driver(live)
+            rider = play_morning(world)
+            token = world.device(rider)["Authorization"].removeprefix("Bearer ")
+            for path in shoot(live, args.out, token):
                 log(f"wrote {path}")
     return 0
 

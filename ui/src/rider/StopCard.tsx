@@ -253,6 +253,9 @@ export function StopCard({ stop, index, timeZone, next, awaitingPickup }: StopCa
         </p>
       )}
       <nav class="nav-links" aria-label={`Navigate to stop ${index + 1}`}>
+        <span class="nav-title" aria-hidden="true">
+          Go
+        </span>
         {links.map((link) => (
           <a key={link.app} href={link.href} target="_blank" rel="noopener noreferrer" data-app={link.app}>
             {link.label}

@@ -19,9 +19,9 @@ export function navigationLinks(lat: number, lon: number): NavLink[] {
   const at = `${coord(lat)},${coord(lon)}`;
   const q = encodeURIComponent(at);
   return [
-    { app: "geo", label: "Maps app", href: `geo:${at}?q=${q}` },
-    { app: "google", label: "Google Maps", href: `https://www.google.com/maps/dir/?api=1&destination=${q}&travelmode=driving` },
-    { app: "apple", label: "Apple Maps", href: `https://maps.apple.com/?daddr=${q}&dirflg=d` },
+    { app: "geo", label: "Maps", href: `geo:${at}?q=${q}` },
+    { app: "google", label: "Google", href: `https://www.google.com/maps/dir/?api=1&destination=${q}&travelmode=driving` },
+    { app: "apple", label: "Apple", href: `https://maps.apple.com/?daddr=${q}&dirflg=d` },
     { app: "waze", label: "Waze", href: `https://waze.com/ul?ll=${q}&navigate=yes` },
   ];
 }

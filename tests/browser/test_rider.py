@@ -302,3 +302,23 @@ def test_a_dropped_socket_says_reconnecting_and_resyncs(
     )
     assert page.get_by_test_id("reconnecting").count() == 0
     page.watch.assert_clean()
+
+
+def test_the_barcode_reader_loads_from_our_origin(phone: Any, world: Driver) -> None:
+    """Opening the scanner loads the zxing wasm from /ui/vendor/zxing/ (never a
+    CDN); with no camera the rider is told to type the lot, and typing works."""
+    page = phone
+    token, _ = _rider_with_order(world)
+    page.goto(f"/ui/rider/#device-token={token}")
+    page.get_by_label("Lot numbers").wait_for()
+    with page.expect_response(re.compile(r"/ui/vendor/zxing/zxing_reader\.wasm$")) as r:
+        page.get_by_role("button", name="Scan").click()
+    assert r.value.status == 200
+    assert r.value.headers["content-type"] == "application/wasm"
+    page.get_by_test_id("scanner").get_by_role("alert").wait_for()
+    assert "type the lot number" in page.get_by_test_id("scanner").inner_text()
+    page.get_by_label("Lot numbers").fill("12a")
+    page.get_by_role("button", name="Confirm pickup").click()
+    assert page.get_by_text('"12a" is not a lot number.').is_visible()
+    assert serious_violations(page) == []
+    page.watch.assert_clean()

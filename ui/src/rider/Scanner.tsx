@@ -11,6 +11,8 @@ export function Scanner({ onRead }: { onRead: (value: string) => void }) {
     let timer: number | undefined;
     let stopped = false;
     async function run() {
+      const reader = barcodeDetector(); // loads while the camera starts
+      reader.catch(() => undefined);
       if (!navigator.mediaDevices?.getUserMedia) {
         problem.value = "No camera here: type the lot number.";
         return;
@@ -24,7 +26,7 @@ export function Scanner({ onRead }: { onRead: (value: string) => void }) {
       if (stopped || !video.current) return;
       video.current.srcObject = stream;
       await video.current.play().catch(() => undefined);
-      const detector = await barcodeDetector().catch(() => null);
+      const detector = await reader.catch(() => null);
       if (detector === null) {
         problem.value = "The barcode reader did not load: type the lot number.";
         return;
@@ -54,6 +56,7 @@ export function Scanner({ onRead }: { onRead: (value: string) => void }) {
   return (
     <div class="scanner" data-testid="scanner">
       <video ref={video} muted playsInline aria-label="Camera view for the lot's barcode" />
+      <p class="hint">Hold the lot's barcode in front of the camera.</p>
       {problem.value && (
         <p class="field-error" role="alert">
           {problem.value}

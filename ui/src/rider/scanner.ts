@@ -10,15 +10,17 @@ export interface Detector {
 
 let loading: Promise<Detector> | null = null;
 
-/** The detector, its wasm fetched from our origin (once per page). */
+/** The detector, its wasm fetched (and compiled) from our origin once per page. */
 export function barcodeDetector(): Promise<Detector> {
-  loading ??= import("barcode-detector/ponyfill").then((mod) => {
-    mod.prepareZXingModule({
+  loading ??= import("barcode-detector/ponyfill").then(async (mod) => {
+    await mod.prepareZXingModule({
       overrides: {
         locateFile: (path: string, prefix: string) => (path.endsWith(".wasm") ? ZXING_WASM_URL : prefix + path),
       },
+      fireImmediately: true,
     });
     return new mod.BarcodeDetector({ formats: ["code_128", "qr_code", "data_matrix", "ean_13", "code_39"] });
   });
+  loading.catch(() => (loading = null));
   return loading;
 }

@@ -33,8 +33,10 @@ export interface Fix {
 
 export type LocationState = { state: "waiting" } | { state: "on"; fix: Fix } | { state: "off"; reason: string };
 
-export const route = signal<RiderRoute | null>(readKeptRoute());
-export const routeReadAt = signal<number | null>(null);
+const kept = readKeptRoute();
+export const route = signal<RiderRoute | null>(kept?.route ?? null);
+/** When the route shown was read (ms), kept across an offline restart. */
+export const routeReadAt = signal<number | null>(kept?.at ?? null);
 export const me = signal<RiderMe | null>(null);
 export const queue = signal<QueuedAction[]>(loadQueue(localStorage));
 export const socketState = signal<SocketState>("connecting");
@@ -46,20 +48,22 @@ export const flushing = signal(false);
 
 export const lockedStops = computed(() => pendingStops(queue.value));
 
-function readKeptRoute(): RiderRoute | null {
+function readKeptRoute(): { at: number; route: RiderRoute } | null {
   try {
     const raw = localStorage.getItem(ROUTE_KEY);
-    const value = raw ? (JSON.parse(raw) as RiderRoute) : null;
-    return value && Array.isArray(value.stops) ? value : null;
+    const value = raw ? (JSON.parse(raw) as { at?: unknown; route?: RiderRoute }) : null;
+    if (!value || typeof value.at !== "number" || !Array.isArray(value.route?.stops)) return null;
+    return { at: value.at, route: value.route };
   } catch {
     return null;
   }
 }
 
 function setRoute(value: RiderRoute): void {
+  const at = Date.now();
   route.value = value;
-  routeReadAt.value = Date.now();
-  localStorage.setItem(ROUTE_KEY, JSON.stringify(value));
+  routeReadAt.value = at;
+  localStorage.setItem(ROUTE_KEY, JSON.stringify({ at, route: value }));
 }
 
 /** Re-read the route and the rider's record (every (re)connect, every answer). */

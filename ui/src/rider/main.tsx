@@ -67,9 +67,10 @@ function SignIn() {
         </div>
         <h1 id="signin-title">Sign in on this phone</h1>
         {signInReason.value && (
-          <p class="problem" role="alert" data-testid="signin-reason">
-            {signInReason.value}
-          </p>
+          <div class="problem" role="alert">
+            <strong>You were signed out</strong>
+            <span data-testid="signin-reason">{signInReason.value}</span>
+          </div>
         )}
         <label for="device-token">Device token</label>
         <input
@@ -110,7 +111,10 @@ function Banners() {
       {!online.value && (
         <div class="banner warn" role="status" data-testid="offline">
           <strong>Offline</strong>
-          <span>Confirmations wait on this phone and are sent when the network is back.</span>
+          <span>
+            Confirmations wait on this phone and are sent when the network is back.
+            {routeReadAt.value ? ` The route is from ${formatAge(Date.now() - routeReadAt.value)}.` : ""}
+          </span>
         </div>
       )}
       {online.value && state === "reconnecting" && (
@@ -254,14 +258,12 @@ function Stops() {
   );
 }
 
-function Freshness() {
+function Connection() {
   const state = socketState.value;
-  const at = routeReadAt.value;
   const label = state === "live" ? "Live" : online.value ? "Reconnecting" : "Offline";
   return (
     <span class={`conn ${state === "live" ? "live" : "down"}`} data-testid="connection" data-state={state}>
       {label}
-      {state !== "live" && at ? ` · route from ${formatAge(Date.now() - at)}` : ""}
     </span>
   );
 }
@@ -278,7 +280,7 @@ function RiderApp() {
         <span class="who" data-testid="rider-name">
           {me.value?.name ?? "Rider"}
         </span>
-        <Freshness />
+        <Connection />
         <button type="button" class="icon" onClick={() => signOut(null)} aria-label="Sign out of this phone">
           Sign out
         </button>

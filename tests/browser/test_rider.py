@@ -322,3 +322,37 @@ def test_the_barcode_reader_loads_from_our_origin(phone: Any, world: Driver) -> 
     assert page.get_by_text('"12a" is not a lot number.').is_visible()
     assert serious_violations(page) == []
     page.watch.assert_clean()
+
+
+def test_a_refused_code_stays_visible_with_the_problem(
+    phone: Any, world: Driver
+) -> None:
+    """A wrong code is refused: the queued item stays with the problem's title
+    and detail until the rider dismisses it; the stop then shows one try less."""
+    page = phone
+    token, order = _rider_with_order(world)
+    [line] = world.http.get(
+        f"/orders/{order['id']}/pick-list", headers=world.login("phil")
+    ).json()
+    world.http.post(
+        f"/orders/{order['id']}/pickup",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"scanned_lot_ids": [line["lot_id"]]},
+    ).raise_for_status()
+    code = _patient_code(world, order)
+    wrong = "1" * len(code) if code == "0" * len(code) else "0" * len(code)
+    phone.context.set_geolocation({"latitude": HOME[0], "longitude": HOME[1]})
+    page.goto(f"/ui/rider/#device-token={token}")
+    page.get_by_label("Patient's code").fill(wrong)
+    page.get_by_role("button", name="Confirm delivery").click()
+    refused = page.locator("[data-testid=queued][data-state=refused]")
+    refused.wait_for()
+    problem = refused.get_by_test_id("queued-problem").inner_text()
+    assert "wrong code, 4 attempt(s) left" in problem
+    assert world.get_order(order["id"])["status"] == "picked_up"
+    page.get_by_role("button", name="Dismiss").click()
+    page.get_by_test_id("queue").wait_for(state="detached")
+    assert page.get_by_test_id("attempts-left").inner_text() == "4 tries left"
+    assert serious_violations(page) == []
+    page.watch.console_errors = [e for e in page.watch.console_errors if "422" not in e]
+    page.watch.assert_clean()

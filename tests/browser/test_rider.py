@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -355,4 +356,74 @@ def test_a_refused_code_stays_visible_with_the_problem(
     assert page.get_by_test_id("attempts-left").inner_text() == "4 tries left"
     assert serious_violations(page) == []
     page.watch.console_errors = [e for e in page.watch.console_errors if "422" not in e]
+    page.watch.assert_clean()
+
+
+def test_a_controlled_delivery_needs_the_id_check_and_a_signature(
+    phone: Any, world: Driver, fresh_db: str
+) -> None:
+    """An order whose proof level asks for more shows the ID check and the
+    signature pad; without a signature the app says so, with one it lands and
+    the proof keeps the document type, last digits and the signature."""
+    page = phone
+    token, _ = _rider_with_order(world)
+    start = datetime.now(UTC)
+    body = {
+        "patient_ref": "P-controlled",
+        "patient": {"name": "Rita Grech", "phone": "+35699000001", "address": "Triq"},
+        "delivery_location": {"lat": HOME[0], "lon": HOME[1]},
+        "lines": [{"sku": SKU, "quantity": 1}],
+        "window_start_at": start.isoformat(),
+        "window_end_at": (start + timedelta(hours=3)).isoformat(),
+        "proof_level": "otp_id_signature",
+    }
+    r = world.http.post(
+        "/orders",
+        headers={**world.login("dora"), "Idempotency-Key": "controlled-order-01"},
+        json=body,
+    )
+    assert r.status_code == 201, r.text
+    order = r.json()
+    with world.live.services.db.transaction() as tx:
+        fulfilment.assign_order(tx, order["id"], "rider-luca", actor="test:planner")
+    [line] = world.http.get(
+        f"/orders/{order['id']}/pick-list", headers=world.login("phil")
+    ).json()
+    world.http.post(
+        f"/orders/{order['id']}/pickup",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"scanned_lot_ids": [line["lot_id"]]},
+    ).raise_for_status()
+    phone.context.set_geolocation({"latitude": HOME[0], "longitude": HOME[1]})
+    page.goto(f"/ui/rider/#device-token={token}")
+    stop = page.locator(f"[data-stop-id='{order['id']}:delivery']")
+    stop.get_by_label("Patient's code").fill(_patient_code(world, order))
+    stop.get_by_label("Document", exact=True).select_option("passport")
+    stop.get_by_label("Last 2–4 characters of the document").fill("k7x")
+    stop.get_by_role("button", name="Confirm delivery").click()
+    assert stop.get_by_text("The recipient must sign.").is_visible()
+    pad = stop.get_by_role("img", name="Recipient's signature").bounding_box()
+    assert pad is not None
+    page.mouse.move(pad["x"] + 20, pad["y"] + 40)
+    page.mouse.down()
+    for k in range(1, 8):
+        page.mouse.move(pad["x"] + 20 + 30 * k, pad["y"] + 40 + (15 if k % 2 else -10))
+    page.mouse.up()
+    stop.get_by_role("button", name="Confirm delivery").click()
+    _wait(
+        page,
+        lambda: world.get_order(order["id"])["status"] == "delivered",
+        "the controlled delivery",
+    )
+    with psycopg.connect(fresh_db) as conn:
+        row = conn.execute(
+            "SELECT method, id_document_type, id_last_digits, signature"
+            " FROM dispatch.proof_of_delivery WHERE order_id = %s",
+            (order["id"],),
+        ).fetchone()
+    assert row is not None
+    method, document, digits, signature = row
+    assert (method, document, digits) == ("otp+id+signature", "passport", "K7X")
+    assert str(signature).startswith("<svg")  # vector strokes, not a photo
+    assert serious_violations(page) == []
     page.watch.assert_clean()

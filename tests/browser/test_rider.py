@@ -427,3 +427,36 @@ def test_a_controlled_delivery_needs_the_id_check_and_a_signature(
     assert str(signature).startswith("<svg")  # vector strokes, not a photo
     assert serious_violations(page) == []
     page.watch.assert_clean()
+
+
+def test_a_failed_delivery_is_reported_with_its_reason(
+    phone: Any, world: Driver, fresh_db: str
+) -> None:
+    """Nobody at home: the rider picks the reason and the order fails with it."""
+    page = phone
+    token, order = _rider_with_order(world)
+    [line] = world.http.get(
+        f"/orders/{order['id']}/pick-list", headers=world.login("phil")
+    ).json()
+    world.http.post(
+        f"/orders/{order['id']}/pickup",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"scanned_lot_ids": [line["lot_id"]]},
+    ).raise_for_status()
+    page.goto(f"/ui/rider/#device-token={token}")
+    page.get_by_role("button", name="Cannot deliver…").click()
+    page.get_by_label("Why the delivery failed").select_option("patient_absent")
+    page.get_by_role("button", name="Report failure").click()
+    _wait(
+        page,
+        lambda: world.get_order(order["id"])["status"] == "failed",
+        "the failure",
+    )
+    failed = (
+        "SELECT count(*) FROM dispatch.audit_entry WHERE action = 'order.transition'"
+        " AND subject_id = %s AND details->>'to' = 'failed'"
+    )
+    assert _count(fresh_db, failed, order["id"]) == 1
+    page.get_by_text("No stops for now").wait_for()
+    assert serious_violations(page) == []
+    page.watch.assert_clean()

@@ -19,6 +19,7 @@ import {
   type SendResult,
 } from "./queue";
 import { deviceToken, riderApi } from "./session";
+import { withEtas } from "./stops";
 
 export type RiderRoute = components["schemas"]["RiderRouteRead"];
 export type RiderStop = components["schemas"]["RiderStopRead"];
@@ -242,6 +243,8 @@ export function startLive(): () => void {
         }
       } else if (message.type === "event" && message.name === "route.updated" && isRouteFrame(message.data)) {
         setRoute(message.data as unknown as RiderRoute);
+      } else if (message.type === "eta.updated" && route.value) {
+        setRoute({ ...route.value, stops: withEtas(route.value.stops, message.etas) });
       }
     },
     onState(state) {

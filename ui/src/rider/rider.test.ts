@@ -15,7 +15,7 @@ import {
 } from "./queue";
 import { cssAssets, htmlAssets, isCachedAsset } from "./shell";
 import { signatureSvg } from "./signature";
-import { attemptsText, parseLastDigits, parseLots, parseOtp, timing } from "./stops";
+import { attemptsText, parseLastDigits, parseLots, parseOtp, timing, withEtas } from "./stops";
 
 class MemoryStorage implements QueueStorage {
   data = new Map<string, string>();
@@ -142,6 +142,21 @@ describe("what the rider types", () => {
     expect(timing("2026-01-01T10:30:00Z", "2026-01-01T10:00:00Z")).toBe("late");
     expect(timing("2026-01-01T09:30:00Z", "2026-01-01T10:00:00Z")).toBe("on_time");
     expect(timing(null, "2026-01-01T10:00:00Z")).toBe("unknown");
+  });
+});
+
+describe("live ETAs", () => {
+  it("replace the ETAs of the stops they name and leave the others", () => {
+    const stops = [
+      { stop_id: "a", eta_at: "2026-01-01T10:00:00Z" },
+      { stop_id: "b", eta_at: null },
+    ];
+    const next = withEtas(stops, [{ stop_id: "b", eta_at: "2026-01-01T10:20:00Z" }, { stop_id: "z", eta_at: "x" }]);
+    expect(next).toEqual([
+      { stop_id: "a", eta_at: "2026-01-01T10:00:00Z" },
+      { stop_id: "b", eta_at: "2026-01-01T10:20:00Z" },
+    ]);
+    expect(stops[1]?.eta_at).toBeNull();
   });
 });
 

@@ -78,3 +78,12 @@ export function attemptsText(left: number | null | undefined): string | null {
   if (left <= 0) return "Code locked: call dispatch";
   return left === 1 ? "1 try left" : `${left} tries left`;
 }
+
+/** The stops with the live ETAs of an `eta.updated` frame (others unchanged). */
+export function withEtas<S extends { stop_id: string; eta_at?: string | null }>(
+  stops: readonly S[],
+  etas: readonly { stop_id: string; eta_at: string }[],
+): S[] {
+  const by = new Map(etas.map((e) => [e.stop_id, e.eta_at]));
+  return stops.map((s) => (by.has(s.stop_id) ? { ...s, eta_at: by.get(s.stop_id) } : s));
+}

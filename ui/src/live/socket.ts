@@ -44,8 +44,15 @@ export class LiveSocket {
     this.stopped = true;
     window.clearTimeout(this.retryTimer);
     window.clearTimeout(this.watchdog);
-    this.ws?.close(1000, "page closed");
+    const ws = this.ws;
     this.ws = null;
+    if (ws && ws.readyState === WebSocket.CONNECTING) {
+      // closing a socket still connecting logs an error in Chromium: close it once open
+      ws.onmessage = null;
+      ws.onopen = () => ws.close(1000, "page closed");
+    } else {
+      ws?.close(1000, "page closed");
+    }
     this.handlers.onState("closed", 0);
   }
 

@@ -255,26 +255,35 @@ export function startLive(): () => void {
       void riderApi("/riders/me").catch(() => undefined);
     },
   });
-  if (online.value) socket.start();
-  else socketState.value = "closed";
+  // the socket opens once the token has proved good (a refused one goes to sign-in)
+  let stopped = false;
+  let opened = false;
+  const open = () => {
+    if (stopped || opened || deviceToken.value === null || !online.value) return;
+    opened = true;
+    socket?.start();
+  };
+  socketState.value = "connecting";
+  void reload().then(open);
   watchLocation();
   // no reconnect attempts while the phone says it is offline; back online,
   // the socket reconnects (its hello re-reads the route) and the queue is sent
   const goOnline = () => {
     online.value = true;
-    if (socketState.value === "closed") socket?.start();
+    open();
     void flushQueue();
   };
   const goOffline = () => {
     online.value = false;
+    opened = false;
     socket?.stop();
   };
   window.addEventListener("online", goOnline);
   window.addEventListener("offline", goOffline);
   retryTimer = window.setInterval(() => void flushQueue(), 10_000);
-  void reload();
   void flushQueue();
   return () => {
+    stopped = true;
     socket?.stop();
     socket = null;
     if (watchId !== null) navigator.geolocation.clearWatch(watchId);

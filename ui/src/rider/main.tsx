@@ -260,7 +260,7 @@ function Stops() {
 
 function Connection() {
   const state = socketState.value;
-  const label = state === "live" ? "Live" : online.value ? "Reconnecting" : "Offline";
+  const label = !online.value ? "Offline" : state === "live" ? "Live" : state === "connecting" ? "Connecting" : "Reconnecting";
   return (
     <span class={`conn ${state === "live" ? "live" : "down"}`} data-testid="connection" data-state={state}>
       {label}

@@ -12,6 +12,7 @@ import {
   flush,
   loadQueue,
   newAction,
+  newKey,
   pendingStops,
   saveQueue,
   type ActionKind,
@@ -115,7 +116,7 @@ export async function flushQueue(): Promise<void> {
 
 /** Queue a confirmation (its key fixed now) and try to send it at once. */
 export function confirm(kind: ActionKind, stop: RiderStop, label: string, body: Record<string, unknown>): void {
-  const action = newAction({ kind, orderId: stop.order_id, stopId: stop.stop_id, label, body }, crypto.randomUUID());
+  const action = newAction({ kind, orderId: stop.order_id, stopId: stop.stop_id, label, body }, newKey());
   setQueue([...queue.value, action]);
   void flushQueue();
 }

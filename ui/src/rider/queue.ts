@@ -84,6 +84,12 @@ export function saveQueue(storage: QueueStorage, items: readonly QueuedAction[])
   else storage.setItem(QUEUE_KEY, JSON.stringify(items));
 }
 
+/** A fresh Idempotency-Key (128 random bits, hex); also on plain-HTTP pages,
+ * where crypto.randomUUID does not exist. */
+export function newKey(random: (bytes: Uint8Array) => Uint8Array = (b) => crypto.getRandomValues(b)): string {
+  return Array.from(random(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** A new waiting action with its key. */
 export function newAction(
   fields: Pick<QueuedAction, "kind" | "orderId" | "stopId" | "label" | "body">,

@@ -7,6 +7,7 @@ import {
   flush,
   loadQueue,
   newAction,
+  newKey,
   pendingStops,
   saveQueue,
   type QueueStorage,
@@ -84,6 +85,12 @@ describe("the confirmation queue", () => {
     expect(tried).toEqual(["b"]);
     expect(dismiss([refused, action("b")], "b")).toHaveLength(2);
     expect(dismiss([refused, action("b")], "a").map((i) => i.key)).toEqual(["b"]);
+  });
+
+  it("makes keys of 32 hex digits, a new one each time", () => {
+    expect(newKey()).toMatch(/^[0-9a-f]{32}$/);
+    expect(newKey()).not.toBe(newKey());
+    expect(newKey((b) => b.fill(255))).toBe("f".repeat(32));
   });
 
   it("persists, survives malformed storage, and locks the stops it holds", () => {

@@ -2,7 +2,9 @@
 // Install: keep the page and every asset it names (and the fonts its CSS
 // names) so the app starts without network. Navigations: network first, the
 // kept page when offline. Hashed assets: cache first. API calls are not
-// touched: confirmations wait in the page's own queue, not here.
+// touched: confirmations wait in the page's own queue, not here. A new build
+// needs no new worker: the page is re-kept at every online visit and new
+// hashed assets are kept as the page first loads them.
 import { cssAssets, htmlAssets, isCachedAsset } from "./shell";
 
 interface ExtendableEvent extends Event {

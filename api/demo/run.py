@@ -49,6 +49,9 @@ LEAD_S = 20.0
 SETTLE_GRACE_S = 90.0
 ADMIN_USERNAME = "demo-admin"
 DISPATCHER_USERNAME = "demo-dispatcher"
+#: The rider whose device token the demo prints as a rider-app link.
+PHONE_RIDER_ID = "demo-phone"
+RIDER_PAGE = "/ui/rider/"
 
 Echo = Callable[[str], None]
 
@@ -212,6 +215,40 @@ def _announce_live_map(
         f"live map: {base_url}{HOME_PAGE} "
         f"(sign in as {DISPATCHER_USERNAME} / {password})"
     )
+    _announce_rider_app(base_url, DISPATCHER_USERNAME, password, echo)
+
+
+def _announce_rider_app(
+    base_url: str, username: str, password: str, echo: Echo
+) -> None:
+    """Register a rider for a phone of one's own (the simulator's riders have
+    theirs) and print the rider app's link with its device token: start a
+    shift there and the engine gives the phone orders."""
+    try:
+        with httpx.Client(base_url=base_url, timeout=10) as client:
+            token = client.post(
+                "/auth/token", json={"username": username, "password": password}
+            ).raise_for_status()
+            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            client.post(
+                "/riders",
+                headers=headers,
+                json={
+                    "id": PHONE_RIDER_ID,
+                    "name": "Your phone",
+                    "vehicle_type": "scooter",
+                },
+            ).raise_for_status()
+            device = client.post(
+                f"/riders/{PHONE_RIDER_ID}/device-tokens",
+                headers=headers,
+                json={"label": "demo phone"},
+            ).raise_for_status()
+    except httpx.HTTPError as exc:
+        echo(f"rider app: could not register the demo phone ({exc})")
+        return
+    link = f"{base_url}{RIDER_PAGE}#device-token={device.json()['device_token']}"
+    echo(f"rider app (on a phone; start a shift to get orders): {link}")
 
 
 def _supervise(

@@ -344,6 +344,7 @@ def test_a_refused_code_stays_visible_with_the_problem(
     wrong = "1" * len(code) if code == "0" * len(code) else "0" * len(code)
     phone.context.set_geolocation({"latitude": HOME[0], "longitude": HOME[1]})
     page.goto(f"/ui/rider/#device-token={token}")
+    page.wait_for_selector("[data-location=on]")  # a delivery needs the fix
     page.get_by_label("Patient's code").fill(wrong)
     page.get_by_role("button", name="Confirm delivery").click()
     refused = page.locator("[data-testid=queued][data-state=refused]")
@@ -396,6 +397,7 @@ def test_a_controlled_delivery_needs_the_id_check_and_a_signature(
     ).raise_for_status()
     phone.context.set_geolocation({"latitude": HOME[0], "longitude": HOME[1]})
     page.goto(f"/ui/rider/#device-token={token}")
+    page.wait_for_selector("[data-location=on]")  # a delivery needs the fix
     stop = page.locator(f"[data-stop-id='{order['id']}:delivery']")
     stop.get_by_label("Patient's code").fill(_patient_code(world, order))
     stop.get_by_label("Document", exact=True).select_option("passport")

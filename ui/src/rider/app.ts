@@ -2,7 +2,9 @@
 // (re)connect, then `route.updated` frames), the rider's own record, the
 // confirmation queue, the live socket and the phone's position.
 import { computed, signal } from "@preact/signals";
-import { ApiError } from "../api/client";
+import { ApiError, api } from "../api/client";
+import type { UiConfigRead } from "../api/types";
+import { BusinessClock } from "../domain/clock";
 import type { components } from "../api/openapi";
 import { LiveSocket, type SocketState } from "../live/socket";
 import { ROUTE_KEY } from "./device";
@@ -47,6 +49,8 @@ export const location = signal<LocationState>({ state: "waiting" });
 /** The last error of a command the rider gave (title shown in a banner). */
 export const commandError = signal<ApiError | null>(null);
 export const flushing = signal(false);
+/** The server's business time (the demo runs warped): shifts are set in it. */
+export const clock = signal(new BusinessClock(null));
 
 export const lockedStops = computed(() => pendingStops(queue.value));
 
@@ -138,7 +142,7 @@ async function command(path: string, body: unknown): Promise<void> {
 }
 
 export function startShift(hours: number): Promise<void> {
-  const endsAt = new Date(Date.now() + hours * 3_600_000).toISOString();
+  const endsAt = new Date(clock.value.now() + hours * 3_600_000).toISOString();
   const here = location.value.state === "on" ? location.value.fix : null;
   return command("/riders/me/shift/start", {
     ends_at: endsAt,
@@ -175,7 +179,8 @@ let trailing: number | undefined;
 /** Send a fix now, or at the end of the throttle window (the latest one wins). */
 function sendFix(fix: Fix): void {
   const now = Date.now();
-  const data = { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy, at: new Date(fix.at).toISOString() };
+  // no `at`: the server stamps the fix in its business time
+  const data = { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy };
   window.clearTimeout(trailing);
   if (socket && socketState.value === "live") {
     const wait = lastSentAt + SEND_EVERY_MS - now;
@@ -266,6 +271,9 @@ export function startLive(): () => void {
   };
   socketState.value = "connecting";
   void reload().then(open);
+  api<UiConfigRead>("/ui/config", { auth: false })
+    .then((cfg) => (clock.value = new BusinessClock(cfg.clock)))
+    .catch(() => undefined);
   watchLocation();
   // no reconnect attempts while the phone says it is offline; back online,
   // the socket reconnects (its hello re-reads the route) and the queue is sent

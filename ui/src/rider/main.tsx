@@ -10,6 +10,7 @@ import { useEffect } from "preact/hooks";
 import { formatAge, formatClock } from "../domain/format";
 import { applyTheme, theme } from "../shared/theme";
 import {
+  clock,
   commandError,
   dismissQueued,
   endShift,
@@ -188,7 +189,7 @@ function Queue() {
 function Shift() {
   const hours = useSignal(8);
   const rider = me.value;
-  const now = Date.now();
+  const now = clock.value.now();
   const onShift = !!rider?.shift_start_at && (!rider.shift_end_at || Date.parse(rider.shift_end_at) > now);
   return (
     <section class="shift" aria-label="Shift and status" data-testid="shift" data-on-shift={onShift ? "true" : "false"}>
@@ -272,7 +273,7 @@ function RiderApp() {
   const tab = useSignal<"list" | "map">("list");
   useEffect(() => startLive(), []);
   return (
-    <div class="rider">
+    <div class="rider" data-location={location.value.state}>
       <header class="rider-bar">
         <span class="brand-mark" aria-hidden="true">
           Rx

@@ -462,3 +462,17 @@ def test_a_failed_delivery_is_reported_with_its_reason(
     page.get_by_text("No stops for now").wait_for()
     assert serious_violations(page) == []
     page.watch.assert_clean()
+
+
+def test_the_map_tab_draws_the_route_from_our_origin(phone: Any, world: Driver) -> None:
+    """The Map tab draws the stops on the bundled basemap: nothing off the
+    origin, no console error, no serious axe finding."""
+    page = phone
+    token, _ = _rider_with_order(world)
+    page.goto(f"/ui/rider/#device-token={token}")
+    page.get_by_test_id("stop").first.wait_for()
+    page.get_by_role("button", name="Map").click()
+    page.wait_for_selector("[data-testid=rider-map][data-ready=true]", timeout=90_000)
+    assert page.get_by_test_id("stop").count() == 0
+    assert serious_violations(page) == []
+    page.watch.assert_clean()

@@ -88,12 +88,16 @@ export function RiderMap() {
             layout: { "text-field": ["get", "label"], "text-font": ["Noto Sans Regular"], "text-size": 12 },
             paint: { "text-color": "#ffffff" },
           });
-          m.addLayer({
-            id: "me",
-            type: "circle",
-            source: "me",
-            paint: { "circle-radius": 8, "circle-color": "#2563eb", "circle-stroke-color": "#ffffff", "circle-stroke-width": 3 },
-          });
+          // the rider's dot under the stops: standing at a stop, its number stays readable
+          m.addLayer(
+            {
+              id: "me",
+              type: "circle",
+              source: "me",
+              paint: { "circle-radius": 15, "circle-color": "#2563eb", "circle-opacity": 0.35, "circle-stroke-color": "#2563eb", "circle-stroke-width": 2 },
+            },
+            "stops",
+          );
           let fitted = false;
           disposers.push(
             effect(() => {

@@ -26,11 +26,28 @@ function swaggerAssets(): Plugin {
   };
 }
 
+/** The barcode reader's wasm from our origin (src/rider/scanner.ts), never a CDN. */
+function zxingWasm(): Plugin {
+  return {
+    name: "rxd-zxing-wasm",
+    apply: "build",
+    closeBundle() {
+      const to = resolve(outDir, "vendor/zxing");
+      mkdirSync(to, { recursive: true });
+      cpSync(resolve(here, "node_modules/zxing-wasm/dist/reader/zxing_reader.wasm"), resolve(to, "zxing_reader.wasm"));
+      cpSync(resolve(here, "node_modules/zxing-wasm/LICENSE"), resolve(to, "LICENSE"));
+    },
+  };
+}
+
+/** The rider app's service worker keeps a fixed name: /ui/rider/sw.js (scope /ui/rider/). */
+const SERVICE_WORKERS: Record<string, string> = { "rider-sw": "rider/sw.js" };
+
 export default defineConfig({
   root: here,
   base: "/ui/",
   publicDir: "public",
-  plugins: [swaggerAssets()],
+  plugins: [swaggerAssets(), zxingWasm()],
   build: {
     outDir,
     emptyOutDir: true,
@@ -42,6 +59,11 @@ export default defineConfig({
         dispatcher: resolve(here, "dispatcher/index.html"),
         track: resolve(here, "track/index.html"),
         pharmacist: resolve(here, "pharmacist/index.html"),
+        rider: resolve(here, "rider/index.html"),
+        "rider-sw": resolve(here, "src/rider/sw.ts"),
+      },
+      output: {
+        entryFileNames: (chunk) => SERVICE_WORKERS[chunk.name] ?? "assets/[name]-[hash].js",
       },
     },
   },

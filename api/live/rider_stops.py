@@ -32,6 +32,7 @@ from api.schemas.common import LegRead, Point
 from api.schemas.riders import RiderRouteRead, RiderStopRead
 from dispatch import fleet
 from dispatch.adapters.postgres.unit_of_work import Database, Tx
+from dispatch.delivery import handoff
 from dispatch.domain import GeoPoint, Pharmacy, PharmacyId
 from dispatch.errors import PlanNotFound, RiderNotFound
 from dispatch.events import (
@@ -99,14 +100,11 @@ def _stops(
     pharmacies: dict[PharmacyId, Pharmacy],
     planned: Slots,
     shown: dict[str, RiderDisclosure],
+    attempts_left: dict[str, int],
 ) -> list[RiderStopRead]:
     mine = sorted(orders, key=lambda o: (o.window_end_at, o.id))
     stops: list[tuple[tuple[int, int, int], RiderStopRead]] = []
     for rank, o in enumerate(mine):
-        window = {
-            "window_start_at": o.window_start_at,
-            "window_end_at": o.window_end_at,
-        }
         ph = pharmacies.get(o.pharmacy_id) if o.pharmacy_id else None
         if o.status is OrderStatus.ASSIGNED and ph is not None:
             slot, eta = planned.get((o.id, "pickup"), (None, None))
@@ -122,7 +120,8 @@ def _stops(
                         first_name=None,
                         access_notes=None,
                         eta_at=eta,
-                        **window,
+                        window_start_at=o.window_start_at,
+                        window_end_at=o.window_end_at,
                     ),
                 )
             )
@@ -147,7 +146,10 @@ def _stops(
                         first_name=patient.first_name,
                         access_notes=patient.access_notes or None,
                         eta_at=eta,
-                        **window,
+                        proof_level=o.proof_level,
+                        otp_attempts_left=attempts_left.get(str(o.id)),
+                        window_start_at=o.window_start_at,
+                        window_end_at=o.window_end_at,
                     ),
                 )
             )
@@ -194,13 +196,16 @@ class RiderRoutes:
             index = self._current_plan(tx)
             planned = index.by_rider.get(rider_id, {})
             shown = self._disclosures(tx, rider_id, orders)
+            attempts_left = handoff.otp_attempts_left(
+                tx, [str(o.id) for o in orders if o.status is OrderStatus.PICKED_UP]
+            )
             try:
                 profile = fleet.get_rider(tx, rider_id).vehicle_type.value
             except RiderNotFound:  # unknown rider: default travel profile
                 profile = "bike"
         # cached only once the disclosure (and its audit entry) committed
         self._keep(rider_id, shown)
-        stops = _stops(orders, pharmacies, planned, shown)
+        stops = _stops(orders, pharmacies, planned, shown, attempts_left)
         for stop in stops:
             stop.eta_at = self._live.eta_of_stop(rider_id, stop.stop_id) or stop.eta_at
         first, start = index.starts.get(rider_id, (None, None))

@@ -83,6 +83,17 @@ def list_riders(services: ServicesDep) -> list[RiderRead]:
         return [RiderRead.of(r) for r in fleet.list_riders(tx)]
 
 
+@router.get(
+    "/riders/me",
+    response_model=RiderRead,
+    responses=error_responses(401, 403, 404),
+)
+def me(services: ServicesDep, me: RiderDevice) -> RiderRead:
+    """The calling rider: their status and shift (the rider app's header)."""
+    with services.db.transaction() as tx:
+        return RiderRead.of(fleet.get_rider(tx, me.subject_id))
+
+
 @router.post(
     "/riders/me/shift/start",
     response_model=AckRead,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import LEGS_DESCRIPTION, LegRead, Point
 from dispatch.domain import Rider, RiderStatus, VehicleType
+from dispatch.orders.order import ProofLevel
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 
@@ -118,6 +119,16 @@ class RiderStopRead(BaseModel):
     window_start_at: datetime
     window_end_at: datetime
     eta_at: datetime | None
+    proof_level: ProofLevel | None = Field(
+        default=None,
+        description="What the hand-off needs (deliveries): the code, or the code,"
+        " an ID-check attestation and the recipient's signature.",
+    )
+    otp_attempts_left: int | None = Field(
+        default=None,
+        description="Codes the rider may still try (deliveries whose code was"
+        " sent); 0: locked, the dispatcher was told.",
+    )
 
 
 class RiderRouteRead(BaseModel):

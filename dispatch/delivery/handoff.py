@@ -153,6 +153,16 @@ def complete_delivery(
         tx.emit(ProofFlagged(order.id, round(distance_m, 1)))
 
 
+def otp_attempts_left(tx: Tx, order_ids: list[str]) -> dict[str, int]:
+    """Order id -> how many codes the rider may still try, for the orders among
+    ``order_ids`` with an issued, unused OTP (0 once locked)."""
+    most = tx.ctx.otp_max_attempts
+    return {
+        order_id: 0 if locked else max(0, most - attempts)
+        for order_id, (attempts, locked) in pod_repo.otp_attempts(tx, order_ids).items()
+    }
+
+
 def _refuse(
     tx: Tx,
     order: Order,

@@ -7,8 +7,9 @@ the API (pharmacies, riders on shift, orders; the engine plans them; a few are
 picked up, delivered, failed or held; one rider's phone goes quiet), then has
 headless Chromium sign in and take PNGs of the sign-in page and the
 dispatcher's map in light and dark mode, a patient's tracking page (an order on
-its way) on a phone-sized window in light and dark mode, and the pharmacist's
-console on a hold placed for a cold box that ran warm.
+its way) on a phone-sized window in light and dark mode, the pharmacist's
+console on a hold placed for a cold box that ran warm, and that rider's phone
+(list and map).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
 CHROMIUM = "/usr/bin/chromium"
 VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 RIDERS = {
     "rider-luca": ("Luca Zammit", "Sliema"),
@@ -138,9 +140,9 @@ def _next(world: Driver, rider_id: str) -> dict[str, Any] | None:
     return None
 
 
-def play_morning(world: Driver) -> str:
+def play_morning(world: Driver) -> tuple[str, str]:
     """Seed the city and move some orders along their lifecycle; the tracking
-    token of an order on its way (the third rider's first)."""
+    token of an order on its way (the third rider's first) and that rider."""
     world.staff()
     world.catalogue(PHARMACIES)
     for rider_id, (name, place) in RIDERS.items():
@@ -241,7 +243,7 @@ def play_morning(world: Driver) -> str:
         (pharmacy["lat"] * 2 + home["lat"]) / 3,
         (pharmacy["lon"] * 2 + home["lon"]) / 3,
     )
-    return tracked
+    return tracked, riders[2]
 
 
 def _box_temp(minute: int) -> float:
@@ -303,8 +305,49 @@ def cold_excursion(world: Driver, rider_id: str, order_id: str) -> None:
     ).raise_for_status()
 
 
-def shoot(live: LiveApp, out: Path, tracking_token: str) -> list[Path]:
-    """Sign in through the form and take the PNGs; then the patient's page."""
+def shoot_rider(browser: Any, live: LiveApp, out: Path, token: str) -> list[Path]:
+    """The rider app on a phone: the route list, then the map."""
+    taken: list[Path] = []
+    start = world_position(live, token)
+    context = browser.new_context(
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        base_url=live.base_url,
+        geolocation={"latitude": start[0], "longitude": start[1]},
+        permissions=["geolocation"],
+    )
+    page = context.new_page()
+    page.goto(f"/ui/rider/#device-token={token}")
+    page.wait_for_selector("[data-testid=connection][data-state=live]")
+    page.get_by_test_id("stop").first.wait_for()
+    page.wait_for_timeout(800)
+    taken.append(out / "rider.png")
+    page.screenshot(path=str(taken[-1]))
+    page.get_by_role("button", name="Map").click()
+    page.wait_for_selector("[data-testid=rider-map][data-ready=true]", timeout=90_000)
+    page.wait_for_timeout(2500)
+    taken.append(out / "rider-map.png")
+    page.screenshot(path=str(taken[-1]))
+    context.close()
+    return taken
+
+
+def world_position(live: LiveApp, token: str) -> tuple[float, float]:
+    """Where the rider's first stop is (the phone's fake GPS starts there)."""
+    route = live.http.get(
+        "/riders/me/route", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    first = route["stops"][0]["location"] if route["stops"] else None
+    return (first["lat"], first["lon"]) if first else PLACES["Valletta"]
+
+
+def shoot(
+    live: LiveApp, out: Path, tracking_token: str, rider_token: str
+) -> list[Path]:
+    """Sign in through the form and take the PNGs; then the patient's page,
+    the pharmacist's console and the rider's phone."""
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
@@ -376,6 +419,8 @@ def shoot(live: LiveApp, out: Path, tracking_token: str) -> list[Path]:
         page.wait_for_timeout(300)
         taken.append(out / "pharmacist-reject.png")
         page.screenshot(path=str(taken[-1]))
+        context.close()
+        taken += shoot_rider(browser, live, out, rider_token)
         browser.close()
     return taken
 
@@ -390,8 +435,10 @@ def main(argv: list[str] | None = None) -> int:
         settings.dispatch.replan_timer_s = 5
         with serving(settings) as live:
             log(f"app at {live.base_url}")
-            token = play_morning(Driver(live))
-            for path in shoot(live, args.out, token):
+            world = Driver(live)
+            token, rider = play_morning(world)
+            rider_token = world.device(rider)["Authorization"].removeprefix("Bearer ")
+            for path in shoot(live, args.out, token, rider_token):
                 log(f"wrote {path}")
     return 0
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from psycopg.rows import class_row, kwargs_row
+from psycopg.rows import class_row, dict_row, kwargs_row
 from psycopg.types.json import Jsonb
 
 from dispatch.adapters.postgres.unit_of_work import Tx
@@ -28,6 +28,10 @@ FROM dispatch.otp WHERE order_id = %s FOR UPDATE
 """
 UPDATE_OTP = """
 UPDATE dispatch.otp SET attempts = %s, used_at = %s, locked_at = %s WHERE order_id = %s
+"""
+SELECT_OTP_ATTEMPTS = """
+SELECT order_id::text AS order_id, attempts, locked_at IS NOT NULL AS locked
+FROM dispatch.otp WHERE order_id = ANY(%s::uuid[]) AND used_at IS NULL
 """
 INSERT_PROOF = """
 INSERT INTO dispatch.proof_of_delivery (order_id, method, delivered_at, rider_id,
@@ -74,6 +78,18 @@ def store_otp(tx: Tx, order_id: str, state: OtpState) -> None:
 def load_otp_for_update(tx: Tx, order_id: str) -> OtpState | None:
     """The OTP state of an order, row-locked, or None."""
     return tx.fetch_one(class_row(OtpState), SELECT_OTP, (order_id,))
+
+
+def otp_attempts(tx: Tx, order_ids: list[str]) -> dict[str, tuple[int, bool]]:
+    """Order id -> (wrong attempts so far, locked) of the unused OTPs of
+    ``order_ids``."""
+    if not order_ids:
+        return {}
+    rows = tx.fetch_all(dict_row, SELECT_OTP_ATTEMPTS, (order_ids,))
+    return {
+        str(row["order_id"]): (int(row["attempts"]), bool(row["locked"]))
+        for row in rows
+    }
 
 
 def save_otp_attempt(tx: Tx, order_id: str, state: OtpState) -> None:

@@ -894,6 +894,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/riders/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Me
+         * @description The calling rider: their status and shift (the rider app's header).
+         */
+        get: operations["me_riders_me_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/riders/me/position": {
         parameters: {
             query?: never;
@@ -2768,10 +2788,17 @@ export interface components {
             /** Order Id */
             order_id: string;
             /**
+             * Otp Attempts Left
+             * @description Codes the rider may still try (deliveries whose code was sent); 0: locked, the dispatcher was told.
+             */
+            otp_attempts_left?: number | null;
+            /**
              * Place Name
              * @description Pharmacy name (pickups only).
              */
             place_name: string | null;
+            /** @description What the hand-off needs (deliveries): the code, or the code, an ID-check attestation and the recipient's signature. */
+            proof_level?: components["schemas"]["ProofLevel"] | null;
             /** Stop Id */
             stop_id: string;
             /**
@@ -6145,6 +6172,62 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    me_riders_me_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RiderRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

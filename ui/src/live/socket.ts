@@ -44,9 +44,23 @@ export class LiveSocket {
     this.stopped = true;
     window.clearTimeout(this.retryTimer);
     window.clearTimeout(this.watchdog);
-    this.ws?.close(1000, "page closed");
+    const ws = this.ws;
     this.ws = null;
+    if (ws && ws.readyState === WebSocket.CONNECTING) {
+      // closing a socket still connecting logs an error in Chromium: close it once open
+      ws.onmessage = null;
+      ws.onopen = () => ws.close(1000, "page closed");
+    } else {
+      ws?.close(1000, "page closed");
+    }
     this.handlers.onState("closed", 0);
+  }
+
+  /** Send a text frame when connected; false when it could not be sent. */
+  send(text: string): boolean {
+    if (this.ws === null || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(text);
+    return true;
   }
 
   /** Drop the connection now and reconnect at once (tests, "retry now"). */

@@ -71,6 +71,7 @@ class AppSettings(BaseModel):
                 "otp_pepper": resolve(
                     disp.otp_pepper, "otp_pepper", "DISPATCH_OTP_PEPPER"
                 ),
+                "audit_key": resolve(disp.audit_key, "audit_key", "DISPATCH_AUDIT_KEY"),
             }
         )
         self.telemetry = tel.model_copy(

@@ -96,6 +96,14 @@ class DispatchSettings(BaseSettings):
         default=None,
         description="Server-side secret mixed into OTP hashes (unset: as data_key).",
     )
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "HMAC key of the audit chain; keep it outside the database (whoever "
+            "holds it can re-hash the trail). Unset outside production: random, "
+            "generated once per data folder (secrets.json). Required in production."
+        ),
+    )
     jurisdiction: str = Field(
         default="default",
         description=(

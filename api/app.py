@@ -18,6 +18,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from api.auth import custody
 from api.auth.principals import Role
 from api.errors import ApiConflict, install_error_handlers, problem_response
 from api.openapi import install_openapi
@@ -89,10 +90,13 @@ def _ensure_bootstrap_admin(services: Services) -> None:
     api = services.settings.api
     if api.bootstrap_admin_username and api.bootstrap_admin_password:
         try:
-            services.auth.add_user(
+            custody.create_user(
+                services.db,
+                services.auth,
                 username=api.bootstrap_admin_username,
                 role=Role.admin,
                 password=api.bootstrap_admin_password.get_secret_value(),
+                actor="system:bootstrap_admin",
             )
             log.info("bootstrap admin created")
         except ApiConflict:

@@ -133,6 +133,7 @@ def build_services(
         pool,
         link_key=reveal(api.tracking_link_secret, "API_TRACKING_LINK_SECRET").encode(),
         device_cache_ttl_s=api.device_token_cache_s,
+        device_token_ttl_s=api.device_token_ttl_s,
     )
     hub = Hub(queue_size=api.ws_queue_size)
     geofences = GeofenceTracker(

@@ -89,6 +89,14 @@ class ApiSettings(BaseSettings):
         description="How long a rider device-token check is cached (0: off); "
         "a revocation reaches other API processes within this.",
     )
+    device_token_ttl_s: int = Field(
+        default=16 * 3600,
+        ge=300,
+        le=30 * 86400,
+        description="Lifetime of a rider device token from its issue, seconds "
+        "(default: a 12-hour shift plus margin); the dispatcher issues a new one "
+        "for the next shift.",
+    )
     login_attempts_per_min: int = Field(
         default=10, ge=1, description="Login attempts allowed per username and per IP."
     )

@@ -55,14 +55,23 @@ class DeviceTokenCache:
             self._entries.move_to_end(digest)
             return entry[0]
 
-    def put(self, digest: bytes, rider_id: str, epoch: int) -> None:
-        """Cache a check read at ``epoch``, unless a revocation came since."""
-        if self.ttl_s <= 0:
+    def put(
+        self,
+        digest: bytes,
+        rider_id: str,
+        epoch: int,
+        *,
+        max_ttl_s: float | None = None,
+    ) -> None:
+        """Cache a check read at ``epoch``, unless a revocation came since; for
+        ``ttl_s`` or until the token expires (``max_ttl_s``), whichever is first."""
+        ttl_s = self.ttl_s if max_ttl_s is None else min(self.ttl_s, max_ttl_s)
+        if ttl_s <= 0:
             return
         with self._lock:
             if epoch != self._epoch:
                 return
-            self._entries[digest] = (rider_id, self._clock() + self.ttl_s)
+            self._entries[digest] = (rider_id, self._clock() + ttl_s)
             self._entries.move_to_end(digest)
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)

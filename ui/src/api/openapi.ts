@@ -35,7 +35,9 @@ export interface paths {
         put?: never;
         /**
          * Verify Audit
-         * @description Recompute the hash chain; report edited, deleted or reordered entries.
+         * @description Recompute the keyed hash chain; report edited, deleted, reordered or
+         *     re-hashed entries. (A truncated tail whose head was moved is caught only by
+         *     ``rxdispatch audit verify --checkpoint`` against a checkpoint kept offline.)
          */
         post: operations["verify_audit_audit_verify_post"];
         delete?: never;
@@ -957,18 +959,46 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List Device Tokens
+         * @description A rider's device tokens, newest first (live, expired and revoked): who
+         *     issued and revoked each, never the token itself.
+         */
+        get: operations["list_device_tokens_riders__rider_id__device_tokens_get"];
         put?: never;
         /**
          * Issue Device Token
-         * @description Issue a device token for a rider's phone; it is shown only in this answer.
+         * @description Issue a device token for a registered rider's phone (404 for an unknown
+         *     rider); it is shown only in this answer and expires after
+         *     ``API_DEVICE_TOKEN_TTL_S``. The issue is audited with the issuer.
          */
         post: operations["issue_device_token_riders__rider_id__device_tokens_post"];
         /**
          * Revoke Device Tokens
-         * @description Revoke every device token of a rider (lost phone).
+         * @description Revoke every live device token of a rider (lost phone); audited.
          */
         delete: operations["revoke_device_tokens_riders__rider_id__device_tokens_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/riders/{rider_id}/device-tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Device Token
+         * @description Revoke one device token of a rider; 404 unless it is theirs and not
+         *     already revoked. Audited.
+         */
+        delete: operations["revoke_device_token_riders__rider_id__device_tokens__token_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1050,7 +1080,7 @@ export interface paths {
         put?: never;
         /**
          * Create User
-         * @description Create a staff user (admin only).
+         * @description Create a staff user (admin only); audited with the admin and the role.
          */
         post: operations["create_user_users_post"];
         delete?: never;
@@ -1153,6 +1183,11 @@ export interface components {
             ok: boolean;
             /** Problems */
             problems: components["schemas"]["AuditProblemRead"][];
+            /**
+             * Unkeyed Until
+             * @description Entries up to this one predate the audit key (plain SHA-256); the chain is HMAC-keyed after it (0: keyed throughout).
+             */
+            unkeyed_until: number;
         };
         /**
          * BoxReadings
@@ -1384,14 +1419,58 @@ export interface components {
             label: string;
         };
         /**
+         * DeviceTokenInfoRead
+         * @description A rider's device token: metadata only, never the token.
+         */
+        DeviceTokenInfoRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Issued By
+             * @description Who issued it (audit actor).
+             */
+            issued_by: string;
+            /** Label */
+            label: string;
+            /**
+             * Live
+             * @description Neither revoked nor expired.
+             */
+            live: boolean;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Revoked By */
+            revoked_by: string | null;
+            /** Token Id */
+            token_id: string;
+        };
+        /**
          * DeviceTokenRead
-         * @description A device token, shown exactly once.
+         * @description A device token, shown exactly once, and when it stops working.
          */
         DeviceTokenRead: {
             /** Device Token */
             device_token: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
             /** Rider Id */
             rider_id: string;
+            /**
+             * Token Id
+             * @description Names the token to list or revoke it.
+             */
+            token_id: string;
         };
         /**
          * ExcursionRecord
@@ -6297,6 +6376,64 @@ export interface operations {
             };
         };
     };
+    list_device_tokens_riders__rider_id__device_tokens_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rider_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceTokenInfoRead"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     issue_device_token_riders__rider_id__device_tokens_post: {
         parameters: {
             query?: never;
@@ -6406,7 +6543,75 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_device_token_riders__rider_id__device_tokens__token_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rider_id: string;
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevokedRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -33,6 +33,7 @@ from api.routers import excursions as excursion_routes
 from api.routers import health as health_routes
 from api.routers import holds as holds_routes
 from api.routers import orders as orders_routes
+from api.routers import patient_channel as patient_channel_routes
 from api.routers import picking as picking_routes
 from api.routers import plans as plans_routes
 from api.routers import riders as riders_routes
@@ -68,6 +69,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     holds_routes.router,
     audit_routes.router,
     tracking_routes.router,
+    patient_channel_routes.router,
     ui_config_routes.router,
     ws_router,
 )
@@ -116,7 +118,7 @@ async def _compose(app: FastAPI, settings: AppSettings) -> AsyncIterator[Service
             resolve_database_url, db.database_url, db.data_dir
         )
         if settings.api.run_migrations:
-            await asyncio.to_thread(migrate, url)
+            await asyncio.to_thread(migrate, db.owner_url or url)
         pool = await asyncio.to_thread(
             open_pool, url, min_size=db.pool_min_size, max_size=db.pool_max_size
         )

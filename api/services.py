@@ -19,6 +19,7 @@ from api.live.publisher import HubEventPublisher
 from api.live.rider_stops import RiderRoutes
 from api.live.tracker import LiveTracker
 from api.metrics import Metrics
+from api.patient_channel import FakeSmsGateway, PatientChannel, WebhookSmsGateway
 from api.rate_limit import SlidingWindowLimiter
 from api.settings import ApiSettings
 from dispatch.adapters.postgres.unit_of_work import Database
@@ -30,6 +31,7 @@ from dispatch.ports import Clock
 from dispatch.settings import ClockSettings, DatabaseSettings, DispatchSettings
 from dispatch.worker_health import WorkerHealth
 from telemetry.settings import TelemetrySettings
+from telemetry.webhooks import WebhookSender
 
 
 class AppSettings(BaseModel):
@@ -111,6 +113,8 @@ class Services:
     database_url: str = ""
     workers: WorkerHealth = field(default_factory=WorkerHealth)
     """Health of the background workers (readiness, metrics, dispatch alerts)."""
+    patient_channel: PatientChannel = field(default_factory=FakeSmsGateway)
+    """Where patients' own links (with their delivery code) are texted."""
 
 
 def _metrics(hub: Hub, workers: WorkerHealth) -> Metrics:
@@ -192,4 +196,15 @@ def build_services(
         city=city,
         database_url=database_url,
         workers=workers,
+        patient_channel=_patient_channel(settings),
+    )
+
+
+def _patient_channel(settings: AppSettings) -> PatientChannel:
+    api = settings.api
+    if api.patient_channel == "fake" or not api.patient_sms_webhook_url:
+        return FakeSmsGateway()
+    secret = reveal(settings.telemetry.webhook_secret, "TELEMETRY_WEBHOOK_SECRET")
+    return WebhookSmsGateway(
+        WebhookSender([api.patient_sms_webhook_url], secret.encode())
     )

@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth.credentials import DEVICE_PREFIX, decode_access_token
 from api.auth.principals import Principal, Role
-from api.auth.store import AuthStore
+from api.auth.store import AuthStore, LinkScope
 from api.errors import ApiNotFound, Forbidden, Unauthenticated
 from dispatch.clock import SystemClock
 from dispatch.ports import Clock
@@ -59,7 +59,12 @@ class Authenticator:
         link = self._store.tracking_link(token)
         if link is None or not link.usable_at(now or self._clock.now(), self._grace_s):
             raise ApiNotFound("This tracking link does not exist or has expired.")
-        return Principal(Role.patient, link.link_id, order_id=link.order_id)
+        return Principal(
+            Role.patient,
+            link.link_id,
+            order_id=link.order_id,
+            reads_messages=link.scope == LinkScope.patient,
+        )
 
 
 def _authenticator(request: Request) -> Authenticator:

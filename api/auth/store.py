@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -75,12 +75,12 @@ WHERE rider_id = %(rider_id)s AND revoked_at IS NULL
 RETURNING token_id::text AS token_id
 """
 INSERT_TRACKING_LINK = """
-INSERT INTO auth.tracking_link (token_sha256, order_id, expires_at)
-VALUES (%(digest)s, %(order_id)s, %(expires_at)s)
+INSERT INTO auth.tracking_link (token_sha256, order_id, expires_at, scope)
+VALUES (%(digest)s, %(order_id)s, %(expires_at)s, %(scope)s)
 ON CONFLICT (token_sha256) DO NOTHING
 """
 SELECT_TRACKING_LINK = """
-SELECT link_id::text AS link_id, order_id, expires_at, closed_at
+SELECT link_id::text AS link_id, order_id, expires_at, closed_at, scope
 FROM auth.tracking_link WHERE token_sha256 = %(digest)s
 """
 MOVE_TRACKING_LINKS = """
@@ -182,14 +182,25 @@ class DeviceTokenInfo:
     revoked_by: str | None
 
 
+class LinkScope(StrEnum):
+    """What a tracking link may read."""
+
+    #: status, ETA, the approaching rider: what the order's creator receives
+    status = "status"
+    #: also the patient's messages (their delivery code): the patient's own link,
+    #: sent only through the patient channel
+    patient = "patient"
+
+
 @dataclass(frozen=True, slots=True)
 class TrackingLink:
-    """A patient's link to one order."""
+    """A link to one order (the patient's, or the creator's status view)."""
 
     link_id: str
     order_id: str
     expires_at: datetime
     closed_at: datetime | None
+    scope: LinkScope
 
     def usable_at(self, now: datetime, grace_s: int) -> bool:
         """Whether the link still opens at ``now``."""
@@ -520,22 +531,44 @@ class AuthStore:
         return [str(r["token_id"]) for r in rows]
 
     def ensure_tracking_link(
-        self, *, order_id: str, ttl_s: int, now: datetime | None = None
+        self,
+        *,
+        order_id: str,
+        ttl_s: int,
+        now: datetime | None = None,
+        scope: LinkScope = LinkScope.status,
     ) -> str:
-        """The order's primary tracking token: derived from the order id with a
-        server key, so an idempotent retry of order creation gets the same link."""
-        token = TRACKING_PREFIX + derive_token(self._link_key, "track:" + order_id)
+        """The order's tracking token of ``scope``: derived from the order id
+        with a server key, so an idempotent retry of order creation gets the same
+        link. The default, a ``status`` link, is what the order's creator gets."""
+        return self.ensure_tracking_link_created(
+            order_id=order_id, ttl_s=ttl_s, now=now, scope=scope
+        )[0]
+
+    def ensure_tracking_link_created(
+        self,
+        *,
+        order_id: str,
+        ttl_s: int,
+        now: datetime | None = None,
+        scope: LinkScope = LinkScope.status,
+    ) -> tuple[str, bool]:
+        """As :meth:`ensure_tracking_link`, and whether this call created it (a
+        retry does not send the patient their link twice)."""
+        label = "track:" if scope is LinkScope.status else "patient:"
+        token = TRACKING_PREFIX + derive_token(self._link_key, label + order_id)
         expires_at = (now or datetime.now(UTC)) + timedelta(seconds=ttl_s)
         with self._pool.connection() as conn:
-            conn.execute(
+            created = conn.execute(
                 INSERT_TRACKING_LINK,
                 {
                     "digest": token_digest(token),
                     "order_id": order_id,
                     "expires_at": expires_at,
+                    "scope": scope.value,
                 },
-            )
-        return token
+            ).rowcount
+        return token, created == 1
 
     def tracking_link(self, token: str) -> TrackingLink | None:
         """The link a token opens, or None."""
@@ -545,9 +578,11 @@ class AuthStore:
             self._pool.connection() as conn,
             conn.cursor(row_factory=class_row(TrackingLink)) as cur,
         ):
-            return cur.execute(
+            link = cur.execute(
                 SELECT_TRACKING_LINK, {"digest": token_digest(token)}
             ).fetchone()
+        # the column is text: make it the enum
+        return replace(link, scope=LinkScope(link.scope)) if link else None
 
     @staticmethod
     def move_tracking_links(

@@ -151,7 +151,7 @@ def play_morning(world: Driver) -> None:
         world.position(rider_id, **pharmacy["location"])
     # delivered: the first of them hands it over with the patient's code
     first = by_rider[riders[0]][0]
-    token = next(o["tracking_token"] for o in orders if o["id"] == first["id"])
+    token = world.patient_token(first["id"])
     [message] = world.http.get(f"/track/{token}/messages").json()
     code = re.search(r"\d{4,8}", message["body"])
     assert code is not None

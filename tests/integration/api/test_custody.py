@@ -1,7 +1,8 @@
 """Chain of custody (issue 20, item 4): device tokens bound to a registered rider,
-expiring, listable and revocable one by one, and every privileged act (users,
-device tokens, logins, failed logins, logout) in the audit trail with its actor,
-never with a password or token."""
+expiring, listable and revocable one by one; every privileged act (users, device
+tokens, logins, failed logins, logout) in the audit trail with its actor, never
+with a password or token; and the delivery code reaching only the patient's
+channel, never the order's creator."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from fastapi.testclient import TestClient
 from psycopg.rows import dict_row
 
 from api.auth.principals import Role
-from tests.integration.api.conftest import PASSWORD, Credentials, services_of
+from api.patient_channel import FakeSmsGateway
+from tests.integration.api.conftest import (
+    PASSWORD,
+    Credentials,
+    patient_token,
+    services_of,
+)
+from tests.integration.api.test_order_flow import _order_body
+from tests.integration.api.test_tracking import _picked_up_order
 
 
 def _audit(url: str, *actions: str) -> list[dict[str, Any]]:
@@ -198,3 +207,39 @@ def test_users_logins_failures_and_logout_are_audited(
         tokens["refresh_token"],
     ):
         assert secret not in everything
+
+
+def test_the_order_creator_cannot_read_the_delivery_code(
+    client: TestClient, creds: Credentials
+) -> None:
+    """The creator's link shows progress but its messages (the OTP) are 403; the
+    patient's own link went to the order's phone only, once (a retried creation
+    does not text again), and reads the code."""
+    order = _picked_up_order(client, creds)
+    creator = order["tracking_token"]
+    assert client.get(f"/track/{creator}").status_code == 200
+    refused = client.get(f"/track/{creator}/messages")
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("application/problem+json")
+
+    again = client.post(
+        "/orders",
+        headers={**creds(Role.dispatcher), "Idempotency-Key": "track-0001"},
+        json=_order_body(),
+    )
+    assert again.json()["tracking_token"] == creator
+    channel = services_of(client).patient_channel
+    assert isinstance(channel, FakeSmsGateway)
+    [sms] = channel.sent(order["id"])
+    assert sms.to == _order_body()["patient"]["phone"]
+    patient = patient_token(client, order["id"])
+    assert patient != creator
+    assert creator not in sms.body
+    messages = client.get(f"/track/{patient}/messages").json()
+    assert "otp" in {m["kind"] for m in messages}
+
+    # the fake gateway's outbox: admins only, for the demo playing the patient
+    url = f"/dev/patient-sms/{order['id']}"
+    assert client.get(url, headers=creds(Role.dispatcher)).status_code == 403
+    [shown] = client.get(url, headers=creds(Role.admin)).json()
+    assert patient in shown["body"]

@@ -38,10 +38,18 @@ def test_placeholder_jwt_secret_is_refused_in_production() -> None:
             environment="production",
             jwt_secret=SecretStr("q8Zr1v0hJ3kLm5Nn7Pp9Rr2Tt4Vv6Xx8"),
         )
+    with pytest.raises(ValidationError, match="API_PATIENT_CHANNEL=fake"):
+        ApiSettings(
+            environment="production",
+            jwt_secret=SecretStr("q8Zr1v0hJ3kLm5Nn7Pp9Rr2Tt4Vv6Xx8"),
+            tracking_link_secret=SecretStr("Zq8r1v0hJ3kLm5Nn7Pp9Rr2Tt4Vv6Xx8"),
+        )
     ok = ApiSettings(
         environment="production",
         jwt_secret=SecretStr("q8Zr1v0hJ3kLm5Nn7Pp9Rr2Tt4Vv6Xx8"),
         tracking_link_secret=SecretStr("Zq8r1v0hJ3kLm5Nn7Pp9Rr2Tt4Vv6Xx8"),
+        patient_channel="webhook",
+        patient_sms_webhook_url="https://sms.example.org/hook",
     )
     assert ok.environment == "production"
 
@@ -117,6 +125,8 @@ def _production(tmp_path: Path, **secrets: str) -> AppSettings:
     return AppSettings(
         api=ApiSettings(
             environment="production",
+            patient_channel="webhook",
+            patient_sms_webhook_url="https://sms.example.org/hook",
             jwt_secret=SecretStr(strong["jwt_secret"]),
             tracking_link_secret=SecretStr(strong["tracking_link_secret"]),
         ),

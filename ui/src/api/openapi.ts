@@ -279,6 +279,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/dev/patient-sms/{order_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Patient Sms
+         * @description Texts "sent" to the patient of an order by the fake gateway
+         *     (``API_PATIENT_CHANNEL=fake``, refused in production); 404 with a real
+         *     gateway: then only the patient's phone has them.
+         */
+        get: operations["patient_sms_dev_patient_sms__order_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/excursions/{excursion_id}": {
         parameters: {
             query?: never;
@@ -470,7 +492,8 @@ export interface paths {
         /**
          * Create Order
          * @description Accept an order: validated, sourced and its stock reserved in one
-         *     transaction. Returns the patient's tracking token.
+         *     transaction. Returns a status link for the creator (progress and ETA, never
+         *     the delivery code); the patient's own link is texted to their phone.
          */
         post: operations["create_order_orders_post"];
         delete?: never;
@@ -1034,7 +1057,8 @@ export interface paths {
         /**
          * Messages
          * @description Messages for the patient (e.g. the code to give the rider); reads are
-         *     audited.
+         *     audited. Only the patient's own link (texted to their phone) reads them: the
+         *     status link returned to the order's creator gets 403.
          */
         get: operations["messages_track__token__messages_get"];
         put?: never;
@@ -2077,7 +2101,7 @@ export interface components {
         };
         /**
          * OrderCreated
-         * @description The created order and the patient's tracking link token.
+         * @description The created order and the creator's status link token.
          */
         OrderCreated: {
             /**
@@ -2116,7 +2140,7 @@ export interface components {
             status: components["schemas"]["OrderStatus"];
             /**
              * Tracking Token
-             * @description Give it to the patient: it opens /track/{token} for this order.
+             * @description A status link: /track/{token} and /ws/track/{token} show this order's progress and ETA; /track/{token}/messages (the delivery code) is 403 with it. The patient's own link is texted to their phone.
              */
             tracking_token: string;
             /** Unassigned Reason */
@@ -2250,6 +2274,21 @@ export interface components {
             expires_at: string | null;
             /** Kind */
             kind: string;
+        };
+        /**
+         * PatientSmsRead
+         * @description A text the fake gateway kept instead of sending.
+         */
+        PatientSmsRead: {
+            /** Body */
+            body: string;
+            /**
+             * Sent At
+             * Format: date-time
+             */
+            sent_at: string;
+            /** To */
+            to: string;
         };
         /**
          * PharmacyCreate
@@ -3824,6 +3863,73 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    patient_sms_dev_patient_sms__order_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatientSmsRead"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6698,6 +6804,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PatientMessageRead"][];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not Found */

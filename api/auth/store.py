@@ -118,8 +118,10 @@ MARK_REFRESH_ROTATED = """
 UPDATE auth.refresh_token SET rotated_at = %(now)s WHERE token_sha256 = %(digest)s
 """
 SELECT_SESSION_OF_REFRESH = """
-SELECT t.family_id::text AS family_id, f.user_id::text AS user_id
+SELECT t.family_id::text AS family_id, f.user_id::text AS user_id,
+       u.username, u.role
 FROM auth.refresh_token t JOIN auth.refresh_family f ON f.family_id = t.family_id
+JOIN auth.user_account u ON u.user_id = f.user_id
 WHERE t.token_sha256 = %(digest)s
 """
 REVOKE_REFRESH_FAMILY = """
@@ -152,10 +154,12 @@ class UserRecord:
 
 @dataclass(frozen=True, slots=True)
 class EndedSession:
-    """A session ended by logout."""
+    """A session ended by logout, and whose it was."""
 
     family_id: str
     user_id: str
+    username: str
+    role: Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,7 +434,11 @@ class AuthStore:
                     "family_id": family_id,
                 },
             ).rowcount
-        return EndedSession(family_id, str(row["user_id"])) if revoked else None
+        if not revoked:
+            return None
+        return EndedSession(
+            family_id, str(row["user_id"]), str(row["username"]), Role(row["role"])
+        )
 
     @contextmanager
     def _connection(self, conn: Connection[Any] | None) -> Iterator[Connection[Any]]:

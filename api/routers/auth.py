@@ -187,7 +187,7 @@ def logout(body: RefreshRequest, services: ServicesDep) -> SessionEnded:
     if ended is not None:
         custody.record(
             services.db,
-            actor=f"user:{ended.user_id}",
+            actor=f"{ended.role.value}:{ended.username}",
             action="auth.logout",
             subject_type="user",
             subject_id=ended.user_id,

@@ -196,7 +196,7 @@ def test_users_logins_failures_and_logout_are_audited(
     logins = [e for e in _audit(fresh_db, "auth.login") if e["subject_id"] == nadia]
     assert [e["actor"] for e in logins] == ["dispatcher:nadia"]
     [logout] = _audit(fresh_db, "auth.logout")
-    assert logout["subject_id"] == nadia
+    assert (logout["actor"], logout["subject_id"]) == ("dispatcher:nadia", nadia)
     assert logout["details"]["session"] == logins[0]["details"]["session"]
 
     everything = _whole_trail(fresh_db)

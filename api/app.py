@@ -22,6 +22,7 @@ from api.auth import custody
 from api.auth.principals import Role
 from api.errors import ApiConflict, install_error_handlers, problem_response
 from api.openapi import install_openapi
+from api.patient_channel import WebhookSmsGateway
 from api.request_context import BodyLimitMiddleware, RequestIdMiddleware
 from api.routers import audit as audit_routes
 from api.routers import auth as auth_routes
@@ -125,6 +126,8 @@ async def _compose(app: FastAPI, settings: AppSettings) -> AsyncIterator[Service
         stack.callback(pool.close)
         services = build_services(settings, pool=pool, database_url=url)
         stack.callback(services.publisher.close)
+        if isinstance(services.patient_channel, WebhookSmsGateway):
+            stack.callback(services.patient_channel.close)
         if settings.api.city == "bundled":
             services.city.load_in_background(db.data_dir)
         if settings.api.run_replanner:

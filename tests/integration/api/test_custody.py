@@ -6,14 +6,18 @@ channel, never the order's creator."""
 
 from __future__ import annotations
 
+import getpass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from fastapi.testclient import TestClient
 from psycopg.rows import dict_row
+from typer.testing import CliRunner
 
 from api.auth.principals import Role
+from api.cli.main import app
 from api.patient_channel import FakeSmsGateway
 from tests.integration.api.conftest import (
     PASSWORD,
@@ -243,3 +247,28 @@ def test_the_order_creator_cannot_read_the_delivery_code(
     assert client.get(url, headers=creds(Role.dispatcher)).status_code == 403
     [shown] = client.get(url, headers=creds(Role.admin)).json()
     assert patient in shown["body"]
+
+
+def test_a_user_added_from_the_command_line_is_audited(
+    fresh_db: str, tmp_path: Path
+) -> None:
+    """``rxdispatch user add`` records who ran it and the role; a reset records
+    the previous role too; the password is nowhere in the trail."""
+    env = {"DATABASE_URL": fresh_db, "RXDISPATCH_DATA_DIR": str(tmp_path)}
+    runner = CliRunner()
+    for role, extra in (("pharmacist", []), ("admin", ["--reset"])):
+        result = runner.invoke(
+            app,
+            ["user", "add", "omar", "--role", role, "--password-stdin", *extra],
+            input=PASSWORD + "\n",
+            env=env,
+        )
+        assert result.exit_code == 0, result.output
+    created, reset = _audit(fresh_db, "user.created", "user.reset")
+    actor = f"cli:{getpass.getuser()}"
+    assert (created["actor"], created["details"]["role"]) == (actor, "pharmacist")
+    assert (reset["actor"], reset["details"]) == (
+        actor,
+        {"username": "omar", "role": "admin", "previous_role": "pharmacist"},
+    )
+    assert PASSWORD not in _whole_trail(fresh_db)

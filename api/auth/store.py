@@ -502,10 +502,16 @@ class AuthStore:
             return cur.execute(LIST_DEVICE_TOKENS, {"rider_id": rider_id}).fetchall()
 
     def rider_for_device_token(self, token: str) -> str | None:
-        """The rider a live, unexpired device token belongs to, or None (refusals
-        are not cached: each unknown token reads the database)."""
+        """The rider a live, unexpired device token belongs to, or None."""
+        found = self.device_token_holder(token)
+        return found[0] if found else None
+
+    def device_token_holder(self, token: str) -> tuple[str, datetime | None] | None:
+        """The rider a live, unexpired device token belongs to and when it
+        expires, or None (refusals are not cached: each unknown token reads the
+        database)."""
         digest = token_digest(token)
-        cached = self.device_cache.get(digest)
+        cached = self.device_cache.lookup(digest)
         if cached is not None:
             return cached
         epoch = self.device_cache.epoch
@@ -513,10 +519,12 @@ class AuthStore:
             row = cur.execute(SELECT_DEVICE_RIDER, {"digest": digest}).fetchone()
         if row is None:
             return None
-        rider_id = str(row["rider_id"])
-        left_s = (row["expires_at"] - datetime.now(UTC)).total_seconds()
-        self.device_cache.put(digest, rider_id, epoch, max_ttl_s=left_s)
-        return rider_id
+        rider_id, expires_at = str(row["rider_id"]), row["expires_at"]
+        left_s = (expires_at - datetime.now(UTC)).total_seconds()
+        self.device_cache.put(
+            digest, rider_id, epoch, max_ttl_s=left_s, expires_at=expires_at
+        )
+        return rider_id, expires_at
 
     def revoke_device_tokens(
         self,

@@ -38,7 +38,8 @@ $(UI_BUILT): $(UI_MODULES) $(BASEMAP) $(UI_SOURCES)
 ui: $(UI_BUILT)
 
 # The short scenario at 30x for at most 3 minutes of its day, then the KPI summary;
-# the dispatcher's live map is at the printed link meanwhile.
+# meanwhile the printed links open the dispatcher's map, the pharmacist's console,
+# a patient's tracking page and a simulated rider's app (README: First ten minutes).
 demo: $(STAMP) ui
 	$(VENV)/bin/rxdispatch demo --scenario short --speed 30 --duration 180
 

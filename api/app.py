@@ -20,6 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api.auth import custody
 from api.auth.principals import Role
+from api.cluster.wiring import run_cluster_bus
 from api.errors import ApiConflict, install_error_handlers, problem_response
 from api.openapi import install_openapi
 from api.patient_channel import WebhookSmsGateway
@@ -130,6 +131,8 @@ async def _compose(app: FastAPI, settings: AppSettings) -> AsyncIterator[Service
             stack.callback(services.patient_channel.close)
         if settings.api.city == "bundled":
             services.city.load_in_background(db.data_dir)
+        if settings.api.cluster:
+            await stack.enter_async_context(run_cluster_bus(services))
         if settings.api.run_replanner:
             await stack.enter_async_context(run_replanner(services))
         if settings.api.run_ingest:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from api.auth.access import Authenticator
 from api.auth.store import AuthStore
+from api.cluster.bus import ClusterBus
 from api.idempotency import IdempotencyStore
 from api.live.city_map import CityMap
 from api.live.geofence import GeofenceTracker
@@ -20,7 +22,8 @@ from api.live.rider_stops import RiderRoutes
 from api.live.tracker import LiveTracker
 from api.metrics import Metrics
 from api.patient_channel import FakeSmsGateway, PatientChannel, WebhookSmsGateway
-from api.rate_limit import SlidingWindowLimiter
+from api.rate_limit import LimiterStorage, MemoryLimiterStorage, SlidingWindowLimiter
+from api.rate_limit_store import PostgresLimiterStorage
 from api.settings import ApiSettings
 from dispatch.adapters.postgres.unit_of_work import Database
 from dispatch.clock import clock_from_settings
@@ -113,6 +116,11 @@ class Services:
     database_url: str = ""
     workers: WorkerHealth = field(default_factory=WorkerHealth)
     """Health of the background workers (readiness, metrics, dispatch alerts)."""
+    bus: ClusterBus | None = None
+    """The cross-instance event bus (``API_CLUSTER``; started by the lifespan)."""
+    leadership: Literal["leader", "follower"] | None = None
+    """Cluster: whether this instance runs the re-planner now (None: not in a
+    cluster, or the re-planner is off)."""
     patient_channel: PatientChannel = field(default_factory=FakeSmsGateway)
     """Where patients' own links (with their delivery code) are texted."""
 
@@ -143,7 +151,7 @@ def build_services(
     geofences = GeofenceTracker(
         dwell_s=api.geofence_dwell_s, exit_margin_m=api.geofence_exit_margin_m
     )
-    fence_events = FenceEventStore(pool)
+    fence_events = FenceEventStore(pool, claim=api.cluster)
     live = LiveTracker(
         hub,
         geofences,
@@ -163,6 +171,13 @@ def build_services(
     routes = RiderRoutes(db, live, hub, legs=city.legs)
     publisher.on_change = routes.on_event
     workers = WorkerHealth(publisher, clock=clock)
+
+    def limits(namespace: str) -> LimiterStorage:
+        # several instances: a limit counted on one holds on the others
+        if api.cluster:
+            return PostgresLimiterStorage(pool, namespace=namespace)
+        return MemoryLimiterStorage()
+
     return Services(
         settings=settings,
         pool=pool,
@@ -175,8 +190,12 @@ def build_services(
         ),
         hub=hub,
         geofences=geofences,
-        login_limiter=SlidingWindowLimiter(limit=api.login_attempts_per_min),
-        otp_limiter=SlidingWindowLimiter(limit=api.otp_attempts_per_min),
+        login_limiter=SlidingWindowLimiter(
+            limit=api.login_attempts_per_min, storage=limits("login")
+        ),
+        otp_limiter=SlidingWindowLimiter(
+            limit=api.otp_attempts_per_min, storage=limits("otp")
+        ),
         live=live,
         fence_events=fence_events,
         db=db,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dispatch.dev_secrets import MIN_SECRET_LENGTH, is_weak
+from dispatch.domain import require_timezone
+from dispatch.errors import InvalidInput
 
 #: Environments in which unset secrets are generated per data folder.
 DEV_ENVIRONMENTS = frozenset({"dev", "test"})
@@ -129,6 +131,25 @@ class ApiSettings(BaseSettings):
         default=True,
         description="Run the MQTT telemetry ingest worker in serve (when available).",
     )
+    cluster: bool = Field(
+        default=False,
+        description=(
+            "Several `serve` instances share this database (behind a load balancer): "
+            "the dispatch feed is numbered by PostgreSQL and events, live frames, "
+            "positions and device-token revocations cross instances over "
+            "LISTEN/NOTIFY; login/OTP limits are counted in PostgreSQL; one "
+            "instance at a time (the advisory-lock leader) runs the re-planner."
+        ),
+    )
+    leader_poll_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=30,
+        description=(
+            "Cluster: how often a follower tries to take the re-planner's lease "
+            "and the leader checks it still holds it (seconds)."
+        ),
+    )
     ws_queue_size: int = Field(
         default=256,
         ge=8,
@@ -187,6 +208,20 @@ class ApiSettings(BaseSettings):
         "(GET /ui/config). Unset: the bundled offline basemap (built from the OSM "
         "extract, served by the API itself); the UI's own layers draw over either.",
     )
+    business_timezone: str = Field(
+        default="Europe/Malta",
+        max_length=64,
+        description="IANA time zone in which the web UI shows times to people "
+        "(GET /ui/config `clock.time_zone`), e.g. the patient's delivery window.",
+    )
+
+    @field_validator("business_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            return require_timezone(value, "API_BUSINESS_TIMEZONE")
+        except InvalidInput as exc:  # pydantic reports ValueError as a setting error
+            raise ValueError(str(exc)) from None
 
     patient_channel: Literal["fake", "webhook"] = Field(
         default="fake",

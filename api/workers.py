@@ -1,5 +1,7 @@
 """Background workers the lifespan runs beside the API: continuous re-planning
-and the MQTT telemetry ingest (with its excursion notifier and proof records).
+(with ``API_CLUSTER``, only on the instance holding the leader lease:
+:mod:`api.cluster.leader`) and the MQTT telemetry ingest (with its excursion
+notifier and proof records).
 
 Each reports to ``services.workers`` (:class:`~dispatch.worker_health.WorkerHealth`:
 readiness, metrics, dispatch alerts). Stopping never raises and never skips a
@@ -13,11 +15,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from api.cluster.leader import ReplanRelay, lead
+from api.cluster.wiring import REPLAN_CHANNEL
 from api.services import Services
 from dispatch.adapters.memory import FanoutPublisher
+from dispatch.adapters.postgres.leader_lease import LeaderLease
 from dispatch.adapters.solver_pool import SolverPool
 from dispatch.dev_secrets import dev_secret
 from dispatch.planning.replanner import WORKER, Replanner
@@ -43,7 +48,24 @@ async def run_replanner(services: Services) -> AsyncIterator[Replanner]:
         health=services.workers,
     )
     previous = services.db.publisher
-    services.db.publisher = FanoutPublisher(services.publisher, replanner)
+    run: Callable[[], Awaitable[None]] = replanner.run
+    if services.bus is not None:  # several instances: the lease holder plans
+        lease = LeaderLease(services.database_url)
+        relay = ReplanRelay(replanner, lease, services.bus)
+        replanner.fence = lease.fence
+        services.bus.on(REPLAN_CHANNEL, relay.on_request)
+        services.db.publisher = FanoutPublisher(services.publisher, relay)
+        poll_s = services.settings.api.leader_poll_s
+        services.metrics.gauge(
+            "replan_leader", lambda: 1.0 if services.leadership == "leader" else 0.0
+        )
+
+        async def run_leader() -> None:
+            await lead(services, replanner, lease, poll_s)
+
+        run = run_leader
+    else:
+        services.db.publisher = FanoutPublisher(services.publisher, replanner)
     services.metrics.gauge("replan_rounds_total", lambda: replanner.stats.rounds)
     services.metrics.gauge("replan_applied_total", lambda: replanner.stats.applied)
     services.metrics.gauge("replan_stale_total", lambda: replanner.stats.stale)
@@ -54,9 +76,10 @@ async def run_replanner(services: Services) -> AsyncIterator[Replanner]:
         "replan_unusable_pharmacies", lambda: replanner.stats.unusable_pharmacies
     )
     task = asyncio.create_task(
-        supervise(WORKER, replanner.run, services.workers), name="replanner"
+        supervise(WORKER, run, services.workers), name="replanner"
     )
-    replanner.trigger("startup")
+    if services.bus is None:
+        replanner.trigger("startup")
     try:
         yield replanner
     finally:
@@ -68,6 +91,8 @@ async def run_replanner(services: Services) -> AsyncIterator[Replanner]:
             log.exception("the re-planner task ended with an error")
         finally:
             services.db.publisher = previous
+            if services.bus is not None:
+                services.bus.on(REPLAN_CHANNEL, None)
             await asyncio.to_thread(solver.close)
 
 

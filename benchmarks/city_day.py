@@ -218,7 +218,8 @@ def main(argv: list[str] | None = None) -> None:
     for policy, counters in body.get("replan_rounds", {}).items():
         shown = ", ".join(f"{k} {v}" for k, v in counters.items())
         print(f"re-plan rounds ({policy}): {shown}")
-    write_report(out, kpis, stem="city_day")
+    logs = [RunLog.from_json((out / f"run-{k.policy}.json").read_bytes()) for k in kpis]
+    write_report(out, logs, stem="city_day")
     body["policies"] = {k.policy: k.__dict__ for k in kpis}
     body["ratios"] = compare(kpis[0], kpis[-1])
     if args.json:

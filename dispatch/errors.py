@@ -11,6 +11,7 @@
     │   ├── OtpAlreadyUsed               (OTP replay)
     │   ├── OtpLocked                    (too many wrong codes earlier)
     │   ├── PlanVersionConflict          (plan computed on stale state)
+    │   ├── NotLeader                    (a planner that lost its lease writes)
     │   ├── IdempotencyKeyReused         (same key, different order body)
     │   ├── DuplicateEntity              (id already exists)
     │   ├── HoldAlreadyDecided           (hold released or rejected before)
@@ -52,6 +53,7 @@ __all__ = [
     "LotMismatch",
     "NoPharmacyHasStock",
     "NotFound",
+    "NotLeader",
     "OrderNotFound",
     "OtpAlreadyUsed",
     "OtpAttemptsExceeded",
@@ -218,6 +220,12 @@ class PlanVersionConflict(Conflict):
     """A plan computed on stale state is not applied."""
 
     code = "plan_version_conflict"
+
+
+class NotLeader(Conflict):
+    """A re-planner that no longer holds the leader lease may not write a plan."""
+
+    code = "not_leader"
 
 
 class IdempotencyKeyReused(Conflict):

@@ -4,10 +4,13 @@ Commands::
 
     python -m simulator world SCENARIO.toml            # what the seed draws
     python -m simulator report RUN.json [RUN2.json]    # KPIs from saved run logs
-    python -m simulator run SCENARIO.toml --api URL --mqtt URL [--speed 30]
+    python -m simulator run SCENARIO.toml --api URL [--mqtt URL] [--speed 30]
     python -m simulator clock SCENARIO.toml [--speed 30] [--wall-start-s T]
 
-``clock`` prints (JSON) the environment that puts a server on the same warped
+``run`` takes the broker URL from ``MQTT_URL`` when ``--mqtt`` is not given (a
+password in it then stays out of the process list), and with ``--watch-file``
+names the first order that reaches a rider's route (for ``rxdispatch demo``'s
+links). ``clock`` prints (JSON) the environment that puts a server on the same warped
 clock as a ``run`` given the same ``--speed`` and ``--wall-start-s``.
 
 The city cache lives under ``--data-dir`` (default ``$RXDISPATCH_DATA_DIR`` or
@@ -72,8 +75,9 @@ def _world(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    kpis = [compute_kpis(RunLog.from_json(Path(p).read_bytes())) for p in args.logs]
-    paths = write_report(Path(args.out), kpis)
+    logs = [RunLog.from_json(Path(p).read_bytes()) for p in args.logs]
+    kpis = [compute_kpis(log) for log in logs]
+    paths = write_report(Path(args.out), logs)
     print(format_table(kpis))
     print(f"written: {', '.join(str(p) for p in paths.values())}")
     return 0

@@ -133,9 +133,7 @@ class RiderAgent:
         self.stops = stops
         now = self.ctx.now()
         for stop in stops:
-            outcome = self.ctx.outcome_of(stop.order_id)
-            if outcome is not None and outcome.assigned_at is None:
-                outcome.assigned_at = now
+            self.ctx.on_route(stop.order_id, self.spec.ref, now)
 
     async def _wait_for_route(self, sim_s: float) -> None:
         self.route_changed.clear()
@@ -216,6 +214,7 @@ class RiderAgent:
             )
             if placed is not None:
                 placed.outcome.status = OrderStatus.FAILED_NOT_HOME
+                placed.outcome.closed_at = ctx.now()
             self._unload(stop.order_id)
             return
         otp = await read_otp(ctx, stop.order_id)

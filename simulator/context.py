@@ -11,12 +11,14 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from simulator.client import ApiClient
 from simulator.clock import WarpClock
 from simulator.demand import OrderRequest
 from simulator.runlog import DetectedExcursion, OrderOutcome, RunLog
 from simulator.sensors import MqttPublisher
+from simulator.watch_file import write_watch_file
 from simulator.wire import TOPIC_PREFIX
 from simulator.world import World
 
@@ -54,6 +56,9 @@ class RunContext:
     # Reserved lot ids of an order, as the pharmacist hands them over (the
     # API's pick list, read by the staff user).
     pick_list: Callable[[str], Awaitable[list[int]]] | None = None
+    # Where to name the first routed order and its rider (None: nowhere).
+    watch_file: Path | None = None
+    watched: bool = False
 
     def to_server(self, at: datetime) -> datetime:
         """A simulated time on the system's clock."""
@@ -71,6 +76,22 @@ class RunContext:
         """The run-log record of an order placed by this run."""
         placed = self.placed.get(order_id)
         return placed.outcome if placed else None
+
+    def on_route(self, order_id: str, rider_ref: str, at: datetime) -> None:
+        """``order_id`` is on ``rider_ref``'s route at ``at``: record the first
+        time, and name the run's first routed order in the watch file."""
+        placed = self.placed.get(order_id)
+        if placed is None or placed.outcome.assigned_at is not None:
+            return
+        placed.outcome.assigned_at = at
+        if self.watch_file is not None and not self.watched:
+            self.watched = True
+            write_watch_file(
+                self.watch_file,
+                order_id=order_id,
+                tracking_token=placed.tracking_token,
+                rider_ref=rider_ref,
+            )
 
     def detected(self, box: str, at: datetime) -> None:
         """Record an excursion alert for ``box`` (simulated time)."""

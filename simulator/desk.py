@@ -75,6 +75,7 @@ async def place_orders(ctx: RunContext) -> None:
             # The engine refused it (e.g. no pharmacy has the stock): unservable.
             log.info("order %s refused: %s", order.ref, exc.problem_code)
             outcome.status = OrderStatus.UNASSIGNED
+            outcome.closed_at = order.created_at
             continue
         ctx.placed[created.order_id] = PlacedOrder(
             order, created.order_id, created.tracking_token, outcome
@@ -126,6 +127,7 @@ async def watch_holds(ctx: RunContext) -> None:
                 outcome = ctx.outcome_of(order_id)
                 if outcome is not None:
                     outcome.status = OrderStatus.HELD
+                    outcome.closed_at = ctx.from_server(hold.placed_at)
             await ctx.client.decide_hold(ctx.staff_token, hold.hold_id, release=False)
         await ctx.clock.sleep(_HOLD_POLL_S)
 

@@ -1,4 +1,5 @@
-"""KPIs of a run (JSON, a readable table, a PNG chart), side by side per policy.
+"""KPIs of a run (JSON, a readable table) and its day over time (a PNG chart,
+:mod:`simulator.day_chart`), side by side per policy.
 
 Definitions (all computed from a :class:`~simulator.runlog.RunLog`):
 
@@ -25,18 +26,17 @@ Definitions (all computed from a :class:`~simulator.runlog.RunLog`):
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import orjson
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
+from simulator.day_chart import draw_day
 from simulator.runlog import DetectedExcursion, InjectedExcursion, OrderStatus, RunLog
+from simulator.timeline import day_series
 
 __all__ = ["Kpis", "compare", "compute_kpis", "format_table", "write_report"]
 
@@ -229,67 +229,14 @@ def format_table(kpis: list[Kpis]) -> str:
     return "\n".join(lines)
 
 
-#: One panel per KPI of issue 6 (title, then the KPI keys drawn side by side).
-_CHART: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("on time (%)", ("on_time_pct",)),
-    (
-        "order-to-door p50 / p95 (min)",
-        ("order_to_door_p50_min", "order_to_door_p95_min"),
-    ),
-    (
-        "to a rider's route p50 / p95 (min)",
-        ("assignment_p50_min", "assignment_p95_min"),
-    ),
-    ("rider km per order", ("travel_km_per_order",)),
-    ("rider min per order", ("travel_min_per_order",)),
-    ("orders per rider-hour", ("orders_per_rider_hour",)),
-    ("unassigned / open at end", ("unassigned", "open_at_end")),
-    ("excursions injected / detected", ("excursions_injected", "excursions_detected")),
-    (
-        "detection delay p50 / max (s)",
-        ("detection_delay_p50_s", "detection_delay_max_s"),
-    ),
-    ("cold-chain delivered after excursion", ("cold_chain_delivered_after_excursion",)),
-    ("OTP failures", ("otp_failures",)),
-    ("held / patient not home", ("held", "failed_not_home")),
-)
-_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
-
-
-def _chart(kpis: list[Kpis], path: Path) -> None:
-    # A bare Figure on the Agg canvas: no pyplot global state, no display needed.
-    fig = Figure(figsize=(16, 10))
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(3, 4)
-    rows = [asdict(k) for k in kpis]
-    for ax, (title, keys) in zip(axes.flat, _CHART, strict=True):
-        width = 0.8 / len(keys)
-        for i, key in enumerate(keys):
-            xs = [p + (i - (len(keys) - 1) / 2) * width for p in range(len(kpis))]
-            values = [row[key] for row in rows]
-            heights = [v if v is not None and math.isfinite(v) else 0.0 for v in values]
-            ax.bar(
-                xs,
-                heights,
-                width=width * 0.95,
-                color=_COLOURS[: len(kpis)],
-                alpha=1.0 if i == 0 else 0.55,
-            )
-            for x, v, h in zip(xs, values, heights, strict=True):
-                ax.annotate(_cell(v), (x, h), ha="center", va="bottom", fontsize=8)
-        ax.set_xticks(range(len(kpis)), [k.policy for k in kpis])
-        ax.set_title(title, fontsize=10)
-    fig.suptitle("rxdispatch simulation KPIs  (map data © OpenStreetMap contributors)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-
-
 def write_report(
-    out_dir: Path, kpis: list[Kpis], *, stem: str = "kpis"
+    out_dir: Path, logs: Sequence[RunLog], *, stem: str = "kpis"
 ) -> Mapping[str, Path]:
-    """Write ``<stem>.json``, ``<stem>.txt`` and ``<stem>.png``; return their paths."""
-    if not kpis:
+    """Write the KPIs of ``logs`` (one run per policy) as ``<stem>.json`` and
+    ``<stem>.txt``, and their day over time as ``<stem>.png``; return the paths."""
+    if not logs:
         raise ValueError("nothing to report")
+    kpis = [compute_kpis(log) for log in logs]
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {kind: out_dir / f"{stem}.{kind}" for kind in ("json", "txt", "png")}
     body: dict[str, object] = {"policies": {k.policy: asdict(k) for k in kpis}}
@@ -299,5 +246,9 @@ def write_report(
         }
     paths["json"].write_bytes(orjson.dumps(body, option=orjson.OPT_INDENT_2))
     paths["txt"].write_text(format_table(kpis) + "\n", encoding="utf-8")
-    _chart(kpis, paths["png"])
+    draw_day(
+        [day_series(log) for log in logs],
+        paths["png"],
+        title=f"Scenario {logs[0].scenario}: the day over time",
+    )
     return paths

@@ -53,6 +53,9 @@ class OrderOutcome:
     picked_up_at: datetime | None = None
     handoff_at: datetime | None = None  # the rider last sent the patient's code
     delivered_at: datetime | None = None
+    # when the run saw it end otherwise (failed, held, refused); None: at the
+    # end of the run, or delivered (``delivered_at``)
+    closed_at: datetime | None = None
     rider: str | None = None
     otp_failures: int = 0
     exposed: bool = False

@@ -8,7 +8,9 @@ A shared clock is three numbers: start the server with
 ``RXDISPATCH_CLOCK_WALL_ORIGIN_S`` (a Unix time), and pass that same Unix time as
 ``--wall-start-s`` (``WarpClock.server_env`` builds the variables).
 Staff credentials come from ``--user``/``--password`` or the API's bootstrap
-admin variables (``API_BOOTSTRAP_ADMIN_USERNAME``/``_PASSWORD``).
+admin variables (``API_BOOTSTRAP_ADMIN_USERNAME``/``_PASSWORD``), the broker URL
+from ``--mqtt`` or ``MQTT_URL``: through the environment, a password in it stays
+out of the process list.
 """
 
 from __future__ import annotations
@@ -44,10 +46,11 @@ from simulator.setup import register_world
 from simulator.wire import TOPIC_PREFIX
 from simulator.world import World
 
-__all__ = ["RunOptions", "add_run_arguments", "play", "run_scenario"]
+__all__ = ["RunOptions", "add_run_arguments", "play", "run_options", "run_scenario"]
 
 log = logging.getLogger(__name__)
 
+DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
 _PROGRESS_EVERY_S = 5.0
 _LAG_PROBE_S = 0.25
 
@@ -56,7 +59,11 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     """The ``run`` command's options."""
     run.add_argument("scenario")
     run.add_argument("--api", default="http://127.0.0.1:8000", help="API base URL")
-    run.add_argument("--mqtt", default="mqtt://127.0.0.1:1883", help="broker URL")
+    run.add_argument(
+        "--mqtt",
+        help=f"broker URL (default $MQTT_URL or {DEFAULT_MQTT_URL}; prefer the "
+        "variable when the URL carries a password: arguments are public in ps)",
+    )
     run.add_argument("--speed", type=float, help="time warp (default: scenario's)")
     run.add_argument(
         "--duration", type=float, help="stop after this many simulated minutes"
@@ -85,6 +92,13 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     )
     run.add_argument("--policy", default="engine", help="policy label in the report")
     run.add_argument("--out", default="var/run", help="folder for run log and report")
+    run.add_argument(
+        "--watch-file",
+        type=Path,
+        help="once an order first reaches a rider's route, write its id, patient "
+        "tracking token and rider here (JSON, mode 0600): links for people "
+        "watching the run",
+    )
 
 
 @dataclass(frozen=True)
@@ -103,28 +117,37 @@ class RunOptions:
     """Wall instant (``time.time``) of the scenario start; set it when the server
     was started on the same clock (``WarpClock.server_env``). None: now."""
     topic_prefix: str = TOPIC_PREFIX
+    watch_file: Path | None = None
+    """Where to write the first routed order's tracking token and rider."""
 
 
 def run_scenario(args: argparse.Namespace, world: World, data_dir: Path) -> int:
     """The ``run`` command: play ``world``, write the run log and report."""
+    options = run_options(args, world.scenario.speed)
+    run_log = asyncio.run(play(world, options, data_dir, stop_on_signals=True))
+    return _write(Path(args.out), run_log)
+
+
+def run_options(args: argparse.Namespace, default_speed: float) -> RunOptions:
+    """The ``run`` command's options; the staff sign-in and the broker URL from
+    the environment unless given."""
     user = args.user or os.environ.get("API_BOOTSTRAP_ADMIN_USERNAME")
     password = args.password or os.environ.get("API_BOOTSTRAP_ADMIN_PASSWORD")
     if not user or not password:
         raise SimulatorError("staff credentials needed: --user/--password")
-    options = RunOptions(
+    return RunOptions(
         api_url=args.api,
-        mqtt_url=args.mqtt,
+        mqtt_url=args.mqtt or os.environ.get("MQTT_URL") or DEFAULT_MQTT_URL,
         user=user,
         password=password,
-        speed=float(args.speed or world.scenario.speed),
+        speed=float(args.speed or default_speed),
         server_clock=args.server_clock,
         duration_min=args.duration,
         policy=args.policy,
         wall_start_s=args.wall_start_s,
         topic_prefix=args.topic_prefix,
+        watch_file=args.watch_file,
     )
-    run_log = asyncio.run(play(world, options, data_dir, stop_on_signals=True))
-    return _write(Path(args.out), run_log)
 
 
 async def play(
@@ -219,6 +242,7 @@ def _context(
         end_at=end_at,
         server_offset=offset,
         topic_prefix=options.topic_prefix,
+        watch_file=options.watch_file,
     )
 
 
@@ -344,7 +368,7 @@ def _write(out: Path, run_log: RunLog) -> int:
     out.mkdir(parents=True, exist_ok=True)
     run_log.save(out / f"run-{run_log.policy}.json")
     kpis = compute_kpis(run_log)
-    write_report(out, [kpis], stem=f"kpis-{run_log.policy}")
+    write_report(out, [run_log], stem=f"kpis-{run_log.policy}")
     print(format_table([kpis]))
     print("Map data © OpenStreetMap contributors (ODbL)")
     return 0

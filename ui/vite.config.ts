@@ -40,13 +40,15 @@ export default defineConfig({
       input: {
         login: resolve(here, "login/index.html"),
         dispatcher: resolve(here, "dispatcher/index.html"),
+        track: resolve(here, "track/index.html"),
+        pharmacist: resolve(here, "pharmacist/index.html"),
       },
     },
   },
   server: {
     // `npm run dev` next to `rxdispatch serve` on :8000
     proxy: {
-      "^/(auth|orders|riders|pharmacies|plans|products|holds|health|ui/config.json)": "http://127.0.0.1:8000",
+      "^/(auth|orders|riders|pharmacies|plans|products|holds|cold-boxes|excursions|dashboard|health|track|ui/config)": "http://127.0.0.1:8000",
       "/ws": { target: "ws://127.0.0.1:8000", ws: true },
     },
   },

@@ -141,4 +141,6 @@ def revoke_device_tokens(
     # a check that read the token between the store's eviction and our commit
     # may have cached it: evict again now that the revocation is visible
     store.device_cache.evict_rider(rider_id)
+    if revoked and store.on_revoked is not None:
+        store.on_revoked(rider_id)  # the other API instances evict theirs
     return revoked

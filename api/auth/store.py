@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -264,6 +264,8 @@ class AuthStore:
         self.device_token_ttl_s = device_token_ttl_s
         self._link_key = link_key or new_opaque_token("").encode()
         self.device_cache = DeviceTokenCache(device_cache_ttl_s)
+        self.on_revoked: Callable[[str], None] | None = None
+        """Called with the rider id after a revocation committed."""
 
     def add_user(
         self,
@@ -544,6 +546,8 @@ class AuthStore:
                 {"rider_id": rider_id, "token_id": token_id, "revoked_by": revoked_by},
             ).fetchall()
         self.device_cache.evict_rider(rider_id)
+        if conn is None and self.on_revoked is not None:
+            self.on_revoked(rider_id)  # the other API instances evict theirs
         return [str(r["token_id"]) for r in rows]
 
     def ensure_tracking_link(

@@ -8,7 +8,14 @@ import threading
 
 import typer
 
+from api.cluster.bus import ClusterBus
+from api.cluster.journal import FeedJournal
+from api.cluster.leader import ReplanRequests
+from api.cluster.wiring import LIVE_CHANNELS
+from api.live.hub import Hub
+from api.live.publisher import HubEventPublisher
 from api.services import AppSettings
+from dispatch.adapters.memory import FanoutPublisher
 from dispatch.adapters.postgres.database import migrate as migrate_database
 from dispatch.adapters.postgres.database import open_pool
 from dispatch.adapters.postgres.embedded import resolve_database_url
@@ -16,6 +23,7 @@ from dispatch.adapters.postgres.unit_of_work import Database
 from dispatch.clock import clock_from_settings
 from dispatch.context import DispatchContext
 from dispatch.dev_secrets import dev_secret
+from dispatch.ports import EventPublisher
 from dispatch.settings import DatabaseSettings
 from telemetry.embedded_broker import EmbeddedBroker
 from telemetry.runtime import TelemetryRuntime
@@ -46,15 +54,21 @@ def ingest_command() -> None:
         mqtt_url = broker.url
     pool = open_pool(url, min_size=1, max_size=4)
     clock = clock_from_settings(app_settings.clock)
+    bus, publisher, journal = cluster_publisher(app_settings, url)
     dispatch_db = Database(
-        pool, DispatchContext.from_settings(app_settings.dispatch), clock=clock
+        pool,
+        DispatchContext.from_settings(app_settings.dispatch),
+        clock=clock,
+        publisher=publisher,
     )
+    dispatch_db.journal = journal
     runtime = TelemetryRuntime(
         settings,
         database_url=url,
         mqtt_url=mqtt_url,
         shared_subscriptions=broker is None,  # amqtt has no $share subscriptions
         dispatch_db=dispatch_db,
+        publisher=publisher,
         clock=clock,
     )
     stop = threading.Event()
@@ -66,9 +80,33 @@ def ingest_command() -> None:
         stop.wait()
     finally:
         runtime.stop()
+        if bus is not None:
+            bus.stop()
         pool.close()
         if broker is not None:
             broker.stop()
+
+
+def cluster_publisher(
+    settings: AppSettings, url: str
+) -> tuple[ClusterBus | None, EventPublisher | None, FeedJournal | None]:
+    """With ``API_CLUSTER``: holds and excursion alerts this worker raises reach
+    every API instance's dispatch feed (the journal writes a command's frames in
+    its transaction), and the leader re-plans; else nothing."""
+    if not settings.api.cluster:
+        return None, None, None
+    bus = ClusterBus(url)
+    bus.start()
+    hub = Hub()
+    hub.share(
+        feed_id=bus.feed_id,
+        journal=bus.append_feed,
+        relay=lambda kind, payload: bus.send(LIVE_CHANNELS[kind], payload),
+    )
+    journal = FeedJournal(bus.origin)
+    feed = HubEventPublisher(hub)
+    feed.journaled = journal.journaled
+    return bus, FanoutPublisher(feed, ReplanRequests(bus)), journal
 
 
 @telemetry_app.command("stats")

@@ -25,8 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import httpx
-
+from api.demo.links import DemoLinks, announce
 from api.demo.stack import (
     Child,
     DemoError,
@@ -36,7 +35,6 @@ from api.demo.stack import (
     python_module_cmd,
     start_server,
 )
-from api.routers.webui import HOME_PAGE, ui_built
 from dispatch.settings import DatabaseSettings
 from telemetry.settings import TelemetrySettings
 
@@ -48,7 +46,8 @@ LEAD_S = 20.0
 #: After the last simulated instant: settling statuses and writing the report.
 SETTLE_GRACE_S = 90.0
 ADMIN_USERNAME = "demo-admin"
-DISPATCHER_USERNAME = "demo-dispatcher"
+#: The simulator names the first routed order and its rider here (run folder).
+WATCH_FILE = "watch.json"
 
 Echo = Callable[[str], None]
 
@@ -142,19 +141,14 @@ def run_demo(options: DemoOptions, echo: Echo) -> DemoResult:
         server, base_url = start_server(server_env, server_log)
         stack.callback(server.stop)
         echo(f"API: {base_url} (docs at {base_url}/docs), staff login in {login_file}")
-        _announce_live_map(base_url, password, login_file, echo)
+        links = DemoLinks(base_url, (ADMIN_USERNAME, password), run_dir / WATCH_FILE)
+        announce(links, options.data_dir, echo)
+        with login_file.open("a", encoding="utf-8") as out:
+            out.writelines(f"{s.username}\n{s.password}\n" for s in links.staff)
         simulator = Child.start(
             "simulator",
-            python_module_cmd(
-                "-m",
-                "simulator",
-                *_run_args(options, base_url, mqtt_url, prefix),
-                "--wall-start-s",
-                repr(wall_start_s),
-                "--out",
-                str(run_dir),
-            ),
-            child_env(admin_env),
+            simulator_cmd(options, base_url, prefix, wall_start_s, run_dir),
+            simulator_env(admin_env, mqtt_url),
             echo,
         )
         stack.callback(simulator.stop, 60.0)
@@ -169,49 +163,15 @@ def run_demo(options: DemoOptions, echo: Echo) -> DemoResult:
                 else "playing all of it (Ctrl-C ends it early)"
             )
         )
-        interrupted = _supervise(simulator, server, wall_start_s, options, echo)
+        interrupted = _supervise(simulator, server, wall_start_s, options, echo, links)
         result = DemoResult(run_dir, _read_kpis(run_dir, options.policy), interrupted)
         print_summary(result, echo)
-        if not options.duration_s and not interrupted:
+        serving = not options.duration_s and not interrupted
+        _links_again(links, serving, echo)
+        if serving:
             _serve_until_interrupted(server, base_url, echo)
         return result
     raise AssertionError("unreachable")  # pragma: no cover - for mypy
-
-
-def _announce_live_map(
-    base_url: str, admin_password: str, login_file: Path, echo: Echo
-) -> None:
-    """Create the demo's dispatcher (through the API, as the bootstrap admin)
-    and print the live map's link with its sign-in."""
-    if not ui_built():
-        echo("live map: the web UI is not built (make ui); the API runs without it")
-        return
-    password = secrets.token_urlsafe(12)
-    try:
-        with httpx.Client(base_url=base_url, timeout=10) as client:
-            token = client.post(
-                "/auth/token",
-                json={"username": ADMIN_USERNAME, "password": admin_password},
-            ).raise_for_status()
-            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-            client.post(
-                "/users",
-                headers=headers,
-                json={
-                    "username": DISPATCHER_USERNAME,
-                    "password": password,
-                    "role": "dispatcher",
-                },
-            ).raise_for_status()
-    except httpx.HTTPError as exc:
-        echo(f"live map: could not create the demo dispatcher ({exc})")
-        return
-    with login_file.open("a", encoding="utf-8") as out:
-        out.write(f"{DISPATCHER_USERNAME}\n{password}\n")
-    echo(
-        f"live map: {base_url}{HOME_PAGE} "
-        f"(sign in as {DISPATCHER_USERNAME} / {password})"
-    )
 
 
 def _supervise(
@@ -220,8 +180,10 @@ def _supervise(
     wall_start_s: float,
     options: DemoOptions,
     echo: Echo,
+    links: DemoLinks,
 ) -> bool:
-    """Wait for the simulator; True if a Ctrl-C/SIGTERM ended the day early."""
+    """Wait for the simulator, printing the patient's and rider's links once
+    the simulator names them; True if a Ctrl-C/SIGTERM ended the day early."""
     deadline = None
     if options.duration_s:
         deadline = wall_start_s + options.duration_s + SETTLE_GRACE_S
@@ -233,6 +195,10 @@ def _supervise(
                     f"the API server exited with code {server.returncode} "
                     "(see server.log in the run folder)"
                 )
+            if links.poll():
+                echo("open in a browser, now that an order is on a rider's route:")
+                for line in links.watched_lines():
+                    echo(line)
             if deadline is not None and time.time() > deadline:
                 echo("the simulator overran its time; ending its day now")
                 _end_early(simulator)
@@ -264,17 +230,47 @@ def _serve_until_interrupted(server: Child, base_url: str, echo: Echo) -> None:
     raise DemoError(f"the API server exited with code {server.returncode}")
 
 
-def _run_args(
-    options: DemoOptions, base_url: str, mqtt_url: str, prefix: str
+def simulator_cmd(
+    options: DemoOptions,
+    base_url: str,
+    prefix: str,
+    wall_start_s: float,
+    run_dir: Path,
 ) -> list[str]:
+    """The simulator's command line: no secret on it (arguments are public in
+    ``ps``); the broker URL and staff sign-in go by :func:`simulator_env`."""
     args = [
+        "-m", "simulator",
         "--data-dir", str(options.data_dir), "run", str(options.scenario),
-        "--api", base_url, "--mqtt", mqtt_url, "--speed", f"{options.speed:g}",
+        "--api", base_url, "--speed", f"{options.speed:g}",
         "--topic-prefix", prefix, "--policy", options.policy,
+        "--wall-start-s", repr(wall_start_s),
+        "--out", str(run_dir), "--watch-file", str(run_dir / WATCH_FILE),
     ]  # fmt: skip
     if options.duration_s:
         args += ["--duration", f"{options.duration_s * options.speed / 60:.3f}"]
-    return args
+    return python_module_cmd(*args)
+
+
+def simulator_env(admin_env: dict[str, str], mqtt_url: str) -> dict[str, str]:
+    """The simulator's environment: the staff sign-in and the broker URL (with
+    the embedded broker's password), which only the same user can read."""
+    return child_env({**admin_env, "MQTT_URL": mqtt_url})
+
+
+def _links_again(links: DemoLinks, serving: bool, echo: Echo) -> None:
+    """The links next to the summary, or why they no longer answer."""
+    if not links.staff:
+        return
+    if serving:
+        echo("the stack keeps serving; open in a browser:")
+        for line in links.lines():
+            echo(line)
+    else:
+        echo(
+            "the stack has stopped with the run, so its links no longer answer "
+            "(--duration 0 keeps it serving after the day)"
+        )
 
 
 def _clock_env(options: DemoOptions, wall_start_s: float) -> dict[str, str]:
@@ -371,5 +367,6 @@ def print_summary(result: DemoResult, echo: Echo) -> None:
         f"{k['cold_chain_delivered_after_excursion']}; OTP failures "
         f"{k['otp_failures']}"
     )
+    echo(f"  the day over time (picture): {result.report_paths[2]}")
     echo("  files: " + ", ".join(str(p) for p in result.report_paths))
     echo(f"  server log: {result.run_dir / 'server.log'}")

@@ -9,7 +9,9 @@ Server -> client types:
   ``positions`` (list of the latest position per rider since the last frame),
   ``route.updated`` (rider: your stops), ``order.event`` (dispatch: lifecycle),
   ``order.unassigned``, ``alert``, ``geofence`` (arrived/departed), ``eta.updated``,
-  ``tracking.updated`` (patient: status, ETA), ``error`` (bad client message; the
+  ``tracking.updated`` (patient: the whole view first, then the fields that
+  changed: ``status``, ``eta_at``, ``rider_position`` ``{"lat", "lon"}`` or null;
+  never a rider id), ``error`` (bad client message; the
   connection stays open), ``auth.expiring`` (``{"expires_at", "expires_in_s"}``:
   the access token the socket runs on expires soon; send ``auth``), ``auth.ok``
   (``{"expires_at"}``: the new token was accepted).
@@ -26,7 +28,8 @@ expired without renewal (reason ``access token expired``; refresh, then reconnec
 
 The dispatchers' feed is sequenced. Each event frame (``order.*``, ``alert``,
 ``plan.updated``, ``hold.*``, ``rider.*`` ...) has the next ``seq`` of the feed
-(1, 2, 3 ... per server process, named by ``feed_id``); the other frames
+(1, 2, 3 ... per server process, named by ``feed_id``; with ``API_CLUSTER``
+one sequence for every instance, numbered by the database); the other frames
 (``hello``, ``heartbeat``, ``positions``, ``pong``, ``error``) repeat the ``seq`` of
 the last event frame before them and are not events: ``positions`` are the latest
 fix per rider, applied by their ``at``. To join or rejoin, load

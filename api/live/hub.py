@@ -15,6 +15,15 @@ order. The last ``queue_size`` frames are kept, so a client that loaded a
 snapshot at ``seq`` S and subscribes later gets exactly the frames after S
 (:meth:`Hub.subscribe_feed`). ``feed_id`` names this hub's numbering (a
 restarted process, or another process, numbers from 1 again).
+
+Shared (:meth:`Hub.share`, several API instances on one database): the feed is
+numbered by the database instead (:mod:`api.cluster.bus`). Publishing hands the
+event to the ``journal``; the numbered frames come back, from every instance,
+through :meth:`Hub.accept_feed` (same lock, same replay buffer, same fan-out), so
+a client sees one gap-free sequence whichever instance it is connected to, and
+``feed_id`` is the database's. Other topics' frames and positions are fanned out
+here and handed to the ``relay``; the other instances' arrive through
+:meth:`Hub.deliver_remote`.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import itertools
 import logging
 import secrets
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +41,7 @@ from datetime import datetime
 from typing import Any
 
 import anyio
+import orjson
 
 from api.live.envelope import envelope, positions_frame
 from api.serialization import dumps_text
@@ -38,6 +49,9 @@ from api.serialization import dumps_text
 log = logging.getLogger(__name__)
 
 DISPATCH_TOPIC = "dispatch"
+
+#: frame types every instance rebuilds itself from the database (never relayed)
+REBUILT_PER_INSTANCE = frozenset({"route.updated"})
 
 
 def rider_topic(rider_id: str) -> str:
@@ -186,6 +200,27 @@ class Hub:
         self.frames_published = 0
         self.positions_published = 0
         self.closed_slow = 0
+        self.feed_gaps = 0
+        self._journal: Callable[[str, Any], None] | None = None
+        self._relay: Callable[[str, str], None] | None = None
+
+    def share(
+        self,
+        *,
+        feed_id: str,
+        journal: Callable[[str, Any], None],
+        relay: Callable[[str, str], None],
+    ) -> None:
+        """Number the feed elsewhere (see module docstring); call before serving."""
+        with self._feed_lock:
+            self.feed_id = feed_id
+            self._journal = journal
+            self._relay = relay
+
+    @property
+    def shared(self) -> bool:
+        """Whether the feed is numbered by the database (several instances)."""
+        return self._journal is not None
 
     def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """The event loop that owns the subscribers (set at startup)."""
@@ -321,9 +356,15 @@ class Hub:
         if topic == DISPATCH_TOPIC:
             self._publish_feed(type_, data)
             return
-        self._on_loop(self._publish_frame, topic, envelope(type_, data))
+        frame = envelope(type_, data)
+        self._on_loop(self._publish_frame, topic, frame)
+        if self._relay is not None and type_ not in REBUILT_PER_INSTANCE:
+            self._relay("topic", f"{topic}\n{frame}")
 
     def _publish_feed(self, type_: str, data: Any) -> None:
+        if self._journal is not None:
+            self._journal(type_, data)  # numbered by the database, comes back
+            return
         # numbered here, in the caller's thread: the seq exists before this
         # returns (after the caller's commit), whatever the loop is doing
         with self._feed_lock:
@@ -348,6 +389,74 @@ class Hub:
     def publish_position(self, position: RiderPosition) -> None:
         """Fan out a rider position (coalesced per subscriber)."""
         self._on_loop(self._publish_position, position)
+        if self._relay is not None:
+            self._relay("position", position.to_json())
+
+    # -- shared feed (thread-safe) ------------------------------------------
+    def accept_feed(self, frames: list[tuple[int, str]]) -> None:
+        """Frames numbered by the database, in ``seq`` order, from every instance.
+
+        Frames at or below the current ``seq`` are ignored (never twice). A jump
+        (frames pruned while this instance was cut off) empties the replay
+        buffer and closes the feed's subscribers with 1013: their clients reload
+        the snapshot, as after any reconnect.
+        """
+        gap = False
+        with self._feed_lock:
+            for seq, frame in frames:
+                if seq <= self._feed_seq:
+                    continue
+                if seq != self._feed_seq + 1 and self._feed_seq > 0:
+                    gap = True
+                    self._replay.clear()
+                self._feed_seq = seq
+                self._replay.append((seq, frame))
+                self._outbox.append((seq, frame))
+        if gap:
+            self.feed_gaps += 1
+            log.warning("the shared feed jumped; feed clients must resync")
+            self._on_loop(self._close_feed, "feed resync")
+        self._on_loop(self._flush_feed)
+
+    def start_feed_at(self, seq: int) -> None:
+        """Shared feed: the database's head when this instance starts (frames
+        pruned before it cannot be replayed)."""
+        with self._feed_lock:
+            if self._feed_seq < seq:
+                self._feed_seq = seq
+                self._replay.clear()
+
+    def _close_feed(self, reason: str) -> None:
+        for sub in tuple(self._by_topic.get(DISPATCH_TOPIC, ())):
+            sub.request_close(1013, reason)
+
+    def deliver_remote(self, kind: str, payload: str) -> None:
+        """A frame or position another instance relayed (see :meth:`share`)."""
+        if kind == "topic":
+            topic, _, frame = payload.partition("\n")
+            self._on_loop(self._publish_frame, topic, frame)
+        elif kind == "position":
+            raw = orjson.loads(payload)
+            position = RiderPosition(
+                rider_id=str(raw["rider_id"]),
+                lat=float(raw["lat"]),
+                lon=float(raw["lon"]),
+                at=datetime.fromisoformat(str(raw["at"])),
+                speed_mps=raw.get("speed_mps"),
+                heading_deg=raw.get("heading_deg"),
+                client_ts_ms=raw.get("client_ts_ms"),
+            )
+            self._on_loop(self._publish_position, position)
+
+    async def wait_for_seq(self, seq: int, timeout_s: float) -> bool:
+        """Wait until the feed reached ``seq`` (a snapshot taken on another
+        instance may be ahead of this one for a moment); False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        while self.feed_position()[1] < seq:
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
 
     def call_on_loop(self, fn: Any, *args: Any) -> None:
         """Run ``fn(*args)`` on the hub's loop (now if already on it)."""

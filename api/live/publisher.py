@@ -72,6 +72,17 @@ def alert_id(event: DispatchEvent) -> str:
     return f"{event.type}:{subject}"
 
 
+def feed_frame(event: DispatchEvent) -> tuple[str, dict[str, object]] | None:
+    """The dispatch-feed frame of ``event`` as (type, data); None for a rider's
+    position (the live ``positions`` frame carries it)."""
+    if isinstance(event, RiderChanged) and event.what == "position":
+        return None
+    data = event.to_dict()
+    if isinstance(event, ALERT_EVENTS):
+        return "alert", {"kind": event.type, **data, "alert_id": alert_id(event)}
+    return event.type, data
+
+
 TERMINAL = frozenset({OrderStatus.DELIVERED, OrderStatus.FAILED, OrderStatus.CANCELLED})
 
 
@@ -88,23 +99,20 @@ class HubEventPublisher:
         self._hub = hub
         self._on_terminal = on_terminal
         self.on_change = on_change
+        self.journaled: Callable[[DispatchEvent], bool] | None = None
+        """Whether the event's feed frame was already written with its
+        transaction (several instances); then only its other effects remain."""
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-pub")
 
     def publish(self, event: DispatchEvent) -> None:
         """Fan ``event`` out to the live feeds (thread-safe, non-blocking)."""
         if self.on_change is not None:
             self._submit(self.on_change, event)
-        if isinstance(event, RiderChanged) and event.what == "position":
+        frame = feed_frame(event)
+        if frame is None:
             return  # the live positions frame already carries it
-        data = event.to_dict()
-        if isinstance(event, ALERT_EVENTS):
-            self._hub.publish(
-                DISPATCH_TOPIC,
-                "alert",
-                {"kind": event.type, **data, "alert_id": alert_id(event)},
-            )
-        else:
-            self._hub.publish(DISPATCH_TOPIC, event.type, data)
+        if self.journaled is None or not self.journaled(event):
+            self._hub.publish(DISPATCH_TOPIC, *frame)
         if isinstance(event, HoldRejected):
             # the patient's link now opens the replacement: tell open feeds
             for original, _ in event.replacements:

@@ -20,9 +20,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from api.live.geofence import FenceKind
 from api.live.hub import Hub, rider_topic
@@ -261,6 +262,7 @@ class RiderRoutes:
                 self._riders_by_order.setdefault(order_id, set()).add(rider_id)
             if mine:
                 self._orders_by_rider[rider_id] = mine
+        to_collect = {s.order_id for s in route.stops if s.kind == "pickup"}
         live_stops = [
             RouteStop(
                 s.stop_id,
@@ -269,6 +271,7 @@ class RiderRoutes:
                 s.location.lat,
                 s.location.lon,
                 earliest_start_at=s.window_start_at,
+                carried=s.order_id not in to_collect,
             )
             for s in route.stops
         ]
@@ -279,14 +282,23 @@ class RiderRoutes:
 
     def on_event(self, event: DispatchEvent) -> None:
         """Refresh the routes an event may have changed (runs on a worker)."""
-        for rider_id in sorted(self._affected(event)):
+        self.on_frame(event.type, event.to_dict())
+
+    def on_frame(self, type_: str, data: Mapping[str, Any]) -> None:
+        """Refresh the routes a dispatch-feed event may have changed, given as
+        its frame's ``type`` and ``data`` (alerts carry the event's ``kind``):
+        another API instance's events arrive so (runs on a worker)."""
+        kind = str(data.get("kind", type_)) if type_ == "alert" else type_
+        for rider_id in sorted(self._affected(kind, data)):
             self.refresh(rider_id)
 
-    def _affected(self, event: DispatchEvent) -> set[str]:
-        if isinstance(event, RiderChanged):
+    def _affected(self, kind: str, data: Mapping[str, Any]) -> set[str]:
+        if kind == RiderChanged.type:
             # a position fix changes no route; shifts and status may
-            return set() if event.what == "position" else {event.rider_id}
-        if isinstance(event, PlanUpdated):
+            if data.get("what") == "position" or not data.get("rider_id"):
+                return set()
+            return {str(data["rider_id"])}
+        if kind == PlanUpdated.type:
             # the plan is read here, once; each rider's rebuild finds it current
             with self._db.transaction() as tx:
                 index = self._current_plan(tx)
@@ -294,10 +306,10 @@ class RiderRoutes:
                 known = set(self._orders_by_rider)
             return known | set(index.by_rider)
         order_ids: Iterable[str] = ()
-        if isinstance(event, OrderStatusChanged | OrderPlaced):
-            order_ids = (event.order_id,)
-        elif isinstance(event, HoldPlaced | HoldReleased):
-            order_ids = event.order_ids
+        if kind in (OrderStatusChanged.type, OrderPlaced.type):
+            order_ids = (str(data["order_id"]),)
+        elif kind in (HoldPlaced.type, HoldReleased.type):
+            order_ids = [str(o) for o in data.get("order_ids", ())]
         riders: set[str] = set()
         with self._lock:
             for order_id in order_ids:

@@ -1,8 +1,11 @@
 """Live tracking: rider fixes -> hub, geofences, ETAs, patient feeds.
 
 Owns each rider's remaining stops (set from the plan), their fences, the last
-ETAs pushed, and which patient feeds currently follow which rider (a patient
-sees the rider's position only while the rider is heading to them).
+ETAs pushed, and which patient feeds currently see which rider: a patient sees
+the rider's position only while the rider is heading to them, as
+``tracking.updated`` frames ``{"rider_position": {"lat", "lon"}}`` on their
+order's topic (no rider id: the patient needs where, not who), and
+``{"rider_position": null}`` once the rider no longer heads there.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ class RouteStop:
     lon: float
     service_s: int = 0
     earliest_start_at: datetime | None = None
+    #: deliveries: the rider has the goods (picked up); a patient sees the rider
+    #: only while heading to a delivery they carry
+    carried: bool = True
 
 
 @dataclass
@@ -55,7 +61,8 @@ class _RiderLive:
     last: RiderPosition | None = None
 
 
-FenceRecorder = Callable[[FenceEvent], None]
+FenceRecorder = Callable[[FenceEvent, Callable[[], None]], None]
+"""Stores a fence event and calls the second argument if it was not stored yet."""
 
 
 class LiveTracker:
@@ -79,6 +86,8 @@ class LiveTracker:
         self._record = record_fence_event
         self._riders: dict[str, _RiderLive] = {}
         self._patients: dict[str, set[Subscriber]] = {}
+        #: order id -> the rider heading to it, for orders with a patient feed
+        self._approaching: dict[str, str] = {}
 
     # -- plan side --------------------------------------------------------
     def set_route(
@@ -120,10 +129,16 @@ class LiveTracker:
         return live.etas.get(stop_id) if live else None
 
     def heading_to(self, order_id: str) -> str | None:
-        """The rider whose next stop is the delivery of ``order_id``."""
+        """The rider whose next stop is the delivery of ``order_id``, carried
+        (picked up: leaving a pharmacy's fence before the pickup does not count)."""
         for rider_id, live in self._riders.items():
             nxt = live.stops[0] if live.stops else None
-            if nxt and nxt.order_id == order_id and nxt.kind is FenceKind.delivery:
+            if (
+                nxt
+                and nxt.order_id == order_id
+                and nxt.kind is FenceKind.delivery
+                and nxt.carried
+            ):
                 return rider_id
         return None
 
@@ -134,11 +149,11 @@ class LiveTracker:
 
     # -- patient feeds ----------------------------------------------------
     def attach_patient(self, order_id: str, sub: Subscriber) -> None:
-        """A patient feed for ``order_id`` connected."""
+        """A patient feed for ``order_id`` connected (it was sent the full view)."""
         self._patients.setdefault(order_id, set()).add(sub)
         rider_id = self.heading_to(order_id)
         if rider_id is not None:
-            self._hub.follow_rider(sub, rider_id)
+            self._approaching[order_id] = rider_id
 
     def detach_patient(self, order_id: str, sub: Subscriber) -> None:
         """A patient feed disconnected."""
@@ -147,16 +162,29 @@ class LiveTracker:
             subs.discard(sub)
             if not subs:
                 del self._patients[order_id]
+                self._approaching.pop(order_id, None)
 
     def _refollow(self) -> None:
-        for order_id, subs in self._patients.items():
+        for order_id in self._patients:
             rider_id = self.heading_to(order_id)
-            for sub in subs:
-                for other in list(self._riders):
-                    if other != rider_id:
-                        self._hub.unfollow_rider(sub, other)
-                if rider_id is not None:
-                    self._hub.follow_rider(sub, rider_id)
+            if rider_id == self._approaching.get(order_id):
+                continue
+            if rider_id is None:
+                del self._approaching[order_id]
+                self._publish_rider_position(order_id, None)
+                continue
+            self._approaching[order_id] = rider_id
+            live = self._riders.get(rider_id)
+            last = live.last if live else None
+            self._publish_rider_position(order_id, last)
+
+    def _publish_rider_position(
+        self, order_id: str, position: RiderPosition | None
+    ) -> None:
+        point = None if position is None else {"lat": position.lat, "lon": position.lon}
+        self._hub.publish(
+            order_topic(order_id), "tracking.updated", {"rider_position": point}
+        )
 
     # -- position side ----------------------------------------------------
     def on_position(
@@ -166,6 +194,9 @@ class LiveTracker:
         live = self._riders.setdefault(position.rider_id, _RiderLive())
         live.last = position
         self._hub.publish_position(position)
+        for order_id, rider_id in self._approaching.items():
+            if rider_id == position.rider_id:
+                self._publish_rider_position(order_id, position)
         events = self._fences.update(
             position.rider_id, position.lat, position.lon, position.at, accuracy_m
         )
@@ -184,10 +215,17 @@ class LiveTracker:
             "order_id": fence.order_id,
             "at": event.occurred_at,
         }
-        self._hub.publish(DISPATCH_TOPIC, "geofence", data)
-        self._hub.publish(rider_topic(event.rider_id), "geofence", data)
+
+        def announce() -> None:
+            self._hub.publish(DISPATCH_TOPIC, "geofence", data)
+            self._hub.publish(rider_topic(event.rider_id), "geofence", data)
+
         if self._record is not None:
-            self._record(event)
+            # stored first: only the first record of this arrival or departure
+            # (whichever instance saw the fix) is announced
+            self._record(event, announce)
+        else:
+            announce()
         head = live.stops[0] if live.stops else None
         if (
             event.transition is Transition.arrived

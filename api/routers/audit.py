@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
@@ -13,24 +12,11 @@ from pydantic import BaseModel, Field
 from api.auth.access import ADMIN
 from api.deps import ServicesDep
 from api.errors import error_responses
+from api.schemas.audit import AuditEntryRead
 from dispatch.audit import trail
 from dispatch.dev_secrets import reveal
 
 router = APIRouter(tags=["audit"])
-
-
-class AuditEntryRead(BaseModel):
-    """One chained audit entry."""
-
-    seq: int
-    recorded_at: datetime
-    actor: str
-    action: str
-    subject_type: str
-    subject_id: str
-    details: dict[str, Any]
-    prev_hash: str
-    entry_hash: str
 
 
 class AuditProblemRead(BaseModel):
@@ -67,20 +53,7 @@ def list_audit(
     """Most recent entries first, optionally of one subject (order, rider, hold)."""
     with services.db.transaction() as tx:
         entries = trail.list_entries(tx, subject_id=subject_id, limit=limit)
-    return [
-        AuditEntryRead(
-            seq=e.seq,
-            recorded_at=e.recorded_at,
-            actor=e.actor,
-            action=e.action,
-            subject_type=e.subject_type,
-            subject_id=e.subject_id,
-            details=dict(e.details),
-            prev_hash=e.prev_hash,
-            entry_hash=e.entry_hash,
-        )
-        for e in entries
-    ]
+    return [AuditEntryRead.of(e) for e in entries]
 
 
 @router.post(

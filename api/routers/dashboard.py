@@ -74,6 +74,10 @@ class AlertRead(BaseModel):
     box_id: str | None
     reason: str | None
     detail: str | None
+    acknowledged: bool = Field(
+        default=False,
+        description="Someone acknowledged it (``POST /excursions/{id}/acknowledge``).",
+    )
 
 
 class DashboardSnapshotRead(BaseModel):
@@ -130,6 +134,7 @@ def _alerts(tx: Tx, plan: Plan | None, orders: list[Order]) -> list[AlertRead]:
             box_id=x.box_id,
             reason=x.kind.value,
             detail=x.rule.value,
+            acknowledged=x.status == "acknowledged",
         )
         for x in excursion_store.unresolved(tx.conn)
     ]

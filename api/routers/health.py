@@ -60,6 +60,11 @@ class ReadinessRead(BaseModel):
         description="Background workers by name (replanner, ingest, notifier, "
         "excursion_monitor, silence_monitor), when this process runs them.",
     )
+    replanner_role: Literal["leader", "follower"] | None = Field(
+        default=None,
+        description="Several instances (API_CLUSTER): whether this one runs the "
+        "re-planner now (holds the leader lease) or stands by; null otherwise.",
+    )
 
 
 class MetricsRead(BaseModel):
@@ -100,7 +105,10 @@ def ready(services: ServicesDep) -> ReadinessRead:
     }
     healthy = db_ok and all(w.status == "ok" for w in workers.values())
     return ReadinessRead(
-        status="ready" if healthy else "degraded", database=db_ok, workers=workers
+        status="ready" if healthy else "degraded",
+        database=db_ok,
+        workers=workers,
+        replanner_role=services.leadership,
     )
 
 

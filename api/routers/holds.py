@@ -12,7 +12,9 @@ from api.auth.actor import actor_of
 from api.deps import Pharmacist, PharmacyUser, ServicesDep
 from api.errors import error_responses
 from api.excursion_records import excursion_id_of, excursion_record
+from api.schemas.audit import AuditEntryRead
 from api.schemas.excursions import ExcursionRecord
+from dispatch.audit import trail
 from dispatch.holds import commands as holds
 from dispatch.holds import queries as holds_queries
 from dispatch.holds.queries import Hold
@@ -136,6 +138,21 @@ def get_hold(hold_id: int, services: ServicesDep) -> HoldDetail:
             else None
         )
     return HoldDetail(**hold.model_dump(), excursion=excursion)
+
+
+@router.get(
+    "/holds/{hold_id}/audit",
+    response_model=list[AuditEntryRead],
+    dependencies=[Depends(PHARMACY)],
+    responses=error_responses(401, 403, 404, 422),
+)
+def get_hold_audit(hold_id: int, services: ServicesDep) -> list[AuditEntryRead]:
+    """The hold's audit trail, oldest first: placed, then released or rejected
+    (with the replacement orders), each with who and when."""
+    with services.db.transaction() as tx:
+        holds_queries.get_hold(tx, hold_id)  # 404 for an unknown hold
+        entries = trail.list_entries(tx, subject_id=str(hold_id), limit=100)
+    return [AuditEntryRead.of(e) for e in reversed(entries) if e.subject_type == "hold"]
 
 
 @router.post(

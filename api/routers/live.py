@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, WebSocket
 from pydantic import ValidationError
 
-from api.auth.access import DISPATCH, PATIENT, RIDER, Access
+from api.auth.access import DISPATCH, PATIENT, PHARMACY, RIDER, Access
 from api.auth.principals import Principal, Role
 from api.errors import ApiError
 from api.live.connection import MessageHandler, run_connection
@@ -199,16 +199,18 @@ async def rider_feed(ws: WebSocket) -> None:
 
 
 @router.websocket("/ws/dispatch")
-@declare_access(DISPATCH)
+@declare_access(PHARMACY)
 async def dispatch_feed(ws: WebSocket) -> None:
     """The dispatcher's feed: all positions, order events, unassigned, alerts.
+    Pharmacists follow it too (their console's holds queue is live from it),
+    without the riders' positions.
 
     Sequenced: ``?since=<seq>&feed_id=<id>`` (from ``GET /dashboard/snapshot``)
     replays the frames published after that snapshot first (see
     :mod:`api.live.envelope`); a malformed ``since`` closes with 1008.
     """
     services = _services(ws)
-    auth = await _authenticate(ws, services, DISPATCH.roles)
+    auth = await _authenticate(ws, services, PHARMACY.roles)
     if auth is None:
         return
     principal, session = auth
@@ -219,14 +221,21 @@ async def dispatch_feed(ws: WebSocket) -> None:
         return
     since, feed_id = start
     hub = services.hub
+    if hub.shared and since is not None and since > hub.feed_position()[1]:
+        # a snapshot read on another instance may be a moment ahead of this one
+        await hub.wait_for_seq(since, timeout_s=5.0)
+    # riders' whereabouts are for the people who dispatch them
+    positions = principal.role in DISPATCH.roles
     sub, _ = hub.subscribe_feed(
         "dispatch",
         since=since,
         feed_id=feed_id,
         greeting=lambda feed: _hello(principal, services, feed),
+        all_positions=positions,
     )
-    for position in hub.latest_positions():
-        sub.offer_position(position.rider_id, position.to_json())
+    if positions:
+        for position in hub.latest_positions():
+            sub.offer_position(position.rider_id, position.to_json())
     services.metrics.inc("ws_dispatch_connections_total")
     on_auth = _reauth_handler(services, principal, session, sub)
     await _run(ws, services, sub, None, on_auth=on_auth, session=session)
@@ -235,8 +244,9 @@ async def dispatch_feed(ws: WebSocket) -> None:
 @router.websocket("/ws/track/{token}")
 @declare_access(PATIENT)
 async def tracking_feed(ws: WebSocket, token: str) -> None:
-    """A patient's feed: their order's status and ETA, and the rider's position
-    only while the rider is heading to them."""
+    """A patient's feed: ``hello`` (heartbeat), then ``tracking.updated`` frames:
+    first the whole view, then changes (status, ETA, the rider's position only
+    while the rider is heading to them, null when no longer)."""
     services = _services(ws)
     try:
         principal = await asyncio.to_thread(
@@ -249,6 +259,12 @@ async def tracking_feed(ws: WebSocket, token: str) -> None:
     order_id = principal.order_id or ""
     await ws.accept()
     sub = services.hub.subscribe("patient", topics={order_topic(order_id)})
+    # no subject id: the patient's page needs only the heartbeat to watch
+    hello = {
+        "role": principal.role.value,
+        "heartbeat_s": services.settings.api.ws_heartbeat_s,
+    }
+    sub.offer_event(envelope("hello", hello))
     view = await asyncio.to_thread(tracking_view, services.db, services.live, order_id)
     sub.offer_event(envelope("tracking.updated", view.model_dump(mode="json")))
     services.live.attach_patient(order_id, sub)

@@ -65,6 +65,9 @@ class ClockRead(BaseModel):
     wall_origin_s: float | None = Field(
         description="Unix seconds at which business time was origin_at."
     )
+    time_zone: str = Field(
+        description="IANA time zone in which to show times (API_BUSINESS_TIMEZONE)."
+    )
 
 
 class UiConfigRead(BaseModel):
@@ -97,5 +100,6 @@ def ui_config(services: ServicesDep) -> UiConfigRead:
             speed=warped.speed if warped else 1.0,
             origin_at=warped.origin_at if warped else None,
             wall_origin_s=warped.wall_origin_s if warped else None,
+            time_zone=settings.business_timezone,
         ),
     )

@@ -162,7 +162,7 @@ def reject_hold(tx: Tx, hold_id: int, *, actor: str, note: str = "") -> list[str
         action="hold.rejected",
         subject_type="hold",
         subject_id=str(hold_id),
-        details={"replacements": replacements},
+        details={"replacements": replacements, "note": note},
     )
     tx.emit(HoldRejected(hold_id, tuple(replacements)))
     return [new for _, new in replacements]

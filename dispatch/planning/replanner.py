@@ -26,9 +26,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from dispatch.adapters.postgres.unit_of_work import Database
+from dispatch.adapters.postgres.unit_of_work import Database, Tx
 from dispatch.adapters.solver_pool import SolverPool
 from dispatch.errors import (
+    NotLeader,
     PlanDegraded,
     PlanVersionConflict,
     SolverTimedOut,
@@ -97,8 +98,13 @@ class Replanner:
         on_plan: Callable[[Plan], None] | None = None,
         warm_start: bool = True,
         health: WorkerHealth | None = None,
+        fence: Callable[[Tx], None] | None = None,
     ) -> None:
         self.db = db
+        self.fence = fence
+        """Run inside every transaction that writes a plan or an assignment,
+        before it commits; raises :class:`~dispatch.errors.NotLeader` when this
+        planner lost its lease (several API instances)."""
         self.solver = solver
         self.provider: MatrixProvider = provider or HaversineProvider()
         self.solver_params = solver_params or SolverParams(time_limit_s=2.0)
@@ -118,13 +124,16 @@ class Replanner:
 
     # -- triggers ---------------------------------------------------------------
     def publish(self, event: DispatchEvent) -> None:
-        """EventPublisher: events that change plan inputs trigger a re-plan.
-
-        Moves made by the planner itself (applying a plan) do not re-trigger.
-        """
-        own = getattr(event, "actor", None) in (plans.PLANNER, GREEDY)
-        if event.triggers_replan and not own:
+        """EventPublisher: events that change plan inputs trigger a re-plan."""
+        if self.wants(event):
             self.trigger(event.type)
+
+    @staticmethod
+    def wants(event: DispatchEvent) -> bool:
+        """Whether ``event`` changes the plan's inputs. Moves made by the
+        planner itself (applying a plan) do not re-trigger."""
+        own = getattr(event, "actor", None) in (plans.PLANNER, GREEDY)
+        return event.triggers_replan and not own
 
     def trigger(self, reason: str) -> None:
         """Ask for a re-plan (thread-safe, non-blocking)."""
@@ -176,6 +185,9 @@ class Replanner:
                 self.stats.skipped += 1
                 self.health.ok(WORKER)
                 return None
+        except NotLeader:
+            log.warning("plan not applied: this planner lost the leader lease")
+            return None
         except PlanVersionConflict as exc:
             self.stats.stale += 1
             log.info("plan was stale (%s); re-planning", exc)
@@ -338,7 +350,10 @@ class Replanner:
     def _dispatch_greedy(self) -> list[GreedyAssignment]:
         with self.db.transaction() as tx:
             snapshot = plans.take_snapshot(tx, include_greedy=True)
-            return dispatch_greedy(tx, snapshot, self.planning_params)
+            done = dispatch_greedy(tx, snapshot, self.planning_params)
+            if self.fence is not None:
+                self.fence(tx)
+            return done
 
     def _snapshot(self) -> PlanningSnapshot:
         with self.db.transaction() as tx:
@@ -346,7 +361,10 @@ class Replanner:
 
     def _apply(self, plan: Plan, based_on: int | None) -> Plan:
         with self.db.transaction() as tx:
-            return plans.apply_plan(tx, plan, based_on_version=based_on)
+            applied = plans.apply_plan(tx, plan, based_on_version=based_on)
+            if self.fence is not None:
+                self.fence(tx)
+            return applied
 
 
 def _refuse_if_worse(

@@ -6,7 +6,9 @@ by ``DATABASE_URL`` (or an embedded one), plays a small morning on Malta through
 the API (pharmacies, riders on shift, orders; the engine plans them; a few are
 picked up, delivered, failed or held; one rider's phone goes quiet), then has
 headless Chromium sign in and take PNGs of the sign-in page and the
-dispatcher's map in light and dark mode.
+dispatcher's map in light and dark mode, a patient's tracking page (an order on
+its way) on a phone-sized window in light and dark mode, and the pharmacist's
+console on a hold placed for a cold box that ran warm.
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 from dispatch.adapters.postgres.database import create_database, drop_database, migrate
 from dispatch.adapters.postgres.embedded import start_embedded_postgres
+from dispatch.holds.commands import place_hold
+from dispatch.holds.reasons import HoldReason
+from telemetry import excursion_store
+from telemetry.excursions import detect_episodes
+from telemetry.model import BoxId, Reading
+from telemetry.store import TelemetryStore
 from tests.browser.stack import PASSWORD, PLACES, Driver, LiveApp, serving, settings_for
 
 if TYPE_CHECKING:
@@ -103,8 +111,36 @@ def _wait(what: str, check: Any, timeout_s: float = 90) -> Any:
     raise SystemExit(f"timed out waiting for {what}")
 
 
-def play_morning(world: Driver) -> None:
-    """Seed the city and move some orders along their lifecycle."""
+def _pick_up(world: Driver, order: dict[str, Any], rider_id: str) -> None:
+    """The rider collects ``order`` at its pharmacy (scanning its lots)."""
+    phil = world.login("phil")
+    lines = world.http.get(f"/orders/{order['id']}/pick-list", headers=phil).json()
+    pharmacy = world.http.get(
+        f"/pharmacies/{order['pharmacy_id']}", headers=phil
+    ).json()
+    world.http.post(
+        f"/orders/{order['id']}/pickup",
+        headers=world.device(rider_id),
+        json={
+            "scanned_lot_ids": [line["lot_id"] for line in lines],
+            "position": pharmacy["location"],
+        },
+    ).raise_for_status()
+    world.position(rider_id, **pharmacy["location"])
+
+
+def _next(world: Driver, rider_id: str) -> dict[str, Any] | None:
+    """The rider's next stop when it is a delivery (their route as they see it)."""
+    route = world.http.get("/riders/me/route", headers=world.device(rider_id))
+    stops: list[dict[str, Any]] = route.json()["stops"]
+    if stops and all(stop["kind"] == "delivery" for stop in stops):
+        return stops[0]
+    return None
+
+
+def play_morning(world: Driver) -> str:
+    """Seed the city and move some orders along their lifecycle; the tracking
+    token of an order on its way (the third rider's first)."""
     world.staff()
     world.catalogue(PHARMACIES)
     for rider_id, (name, place) in RIDERS.items():
@@ -133,22 +169,10 @@ def play_morning(world: Driver) -> None:
         by_rider.setdefault(order["rider_id"], []).append(order)
     riders = sorted(by_rider)
     phil = world.login("phil")
-    # picked up: the first order of the first three riders
+    # picked up: the first order of the first two riders, all of the third's
     for rider_id in riders[:3]:
-        order = by_rider[rider_id][0]
-        lines = world.http.get(f"/orders/{order['id']}/pick-list", headers=phil).json()
-        pharmacy = world.http.get(
-            f"/pharmacies/{order['pharmacy_id']}", headers=phil
-        ).json()
-        world.http.post(
-            f"/orders/{order['id']}/pickup",
-            headers=world.device(rider_id),
-            json={
-                "scanned_lot_ids": [line["lot_id"] for line in lines],
-                "position": pharmacy["location"],
-            },
-        ).raise_for_status()
-        world.position(rider_id, **pharmacy["location"])
+        for order in by_rider[rider_id][: None if rider_id == riders[2] else 1]:
+            _pick_up(world, order, rider_id)
     # delivered: the first of them hands it over with the patient's code
     first = by_rider[riders[0]][0]
     token = world.patient_token(first["id"])
@@ -178,6 +202,18 @@ def play_morning(world: Driver) -> None:
             "order_ids": [held["id"]],
         },
     ).raise_for_status()
+    # the patient whose delivery is the third rider's next stop
+    on_its_way = _wait(
+        "the third rider's next delivery", lambda: _next(world, riders[2])
+    )
+    # the patient opens their own link (texted to them), which shows their code
+    tracked = world.patient_token(on_its_way["order_id"])
+    # a cold box runs warm: another order it carries waits for the pharmacist
+    warm = next(
+        (o for o in by_rider[riders[2]] if o["id"] != on_its_way["order_id"]),
+        by_rider[riders[0]][-1],
+    )
+    cold_excursion(world, warm["rider_id"], warm["id"])
     # riders move a little; one phone went quiet ten minutes ago
     for rider_id, (_, place) in list(RIDERS.items())[1:4]:
         lat, lon = PLACES[place]
@@ -193,10 +229,81 @@ def play_morning(world: Driver) -> None:
             "at": (datetime.now(UTC) - timedelta(minutes=10)).isoformat(),
         },
     ).raise_for_status()
+    # the tracked order's rider sets off towards the patient
+    order = world.get_order(on_its_way["order_id"])
+    home = order["delivery_location"]
+    pharmacy = world.http.get(
+        f"/pharmacies/{order['pharmacy_id']}", headers=phil
+    ).json()["location"]
+    world.position(
+        riders[2],
+        (pharmacy["lat"] * 2 + home["lat"]) / 3,
+        (pharmacy["lon"] * 2 + home["lon"]) / 3,
+    )
+    return tracked
 
 
-def shoot(live: LiveApp, out: Path) -> list[Path]:
-    """Sign in through the form and take the PNGs."""
+def _box_temp(minute: int) -> float:
+    """4-6 °C, then from minute 50 warming past 8 °C and staying there."""
+    if minute >= 50:
+        return round(
+            min(11.2, 8.4 + 0.12 * (minute - 50))
+            + 0.3 * ((minute * 3) % 4 - 1.5) / 1.5,
+            1,
+        )
+    return round(5.0 + 0.6 * ((minute * 7) % 5 - 2) / 2, 1)
+
+
+def cold_excursion(world: Driver, rider_id: str, order_id: str) -> None:
+    """A box running warm for over an hour: readings stored as the ingest
+    would, the episode detected and the carried order held as telemetry does,
+    the box quarantined."""
+    box = "box-" + rider_id.removeprefix("rider-")
+    dora = world.login("dora")
+    world.http.post(
+        "/cold-boxes",
+        headers=dora,
+        json={"id": box, "profile_code": "refrigerated", "rider_id": rider_id},
+    ).raise_for_status()
+    t0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
+    readings = [
+        Reading(BoxId(box), m, t0 + timedelta(minutes=m), _box_temp(m))
+        for m in range(118)
+    ]
+    services = world.live.services
+    store = TelemetryStore(services.database_url)
+    try:
+        store.write_batch(readings)
+        episodes = detect_episodes(readings, store.box_rules()[BoxId(box)])
+        with store.transaction() as conn:
+            [excursion_id] = excursion_store.reconcile(
+                conn,
+                BoxId(box),
+                episodes[:1],
+                profile_code="refrigerated",
+                retract_from=None,
+                now=datetime.now(UTC),
+            )
+    finally:
+        store.close()
+    with services.db.transaction() as tx:
+        place_hold(
+            tx,
+            reason=HoldReason.TEMPERATURE_EXCURSION,
+            actor="telemetry",
+            order_ids=[order_id],
+            box_id=box,
+            excursion_ref=f"telemetry.excursion:{excursion_id}",
+        )
+    world.http.post(
+        f"/cold-boxes/{box}/quarantine",
+        headers=dora,
+        json={"reason": "above 8 °C since an hour"},
+    ).raise_for_status()
+
+
+def shoot(live: LiveApp, out: Path, tracking_token: str) -> list[Path]:
+    """Sign in through the form and take the PNGs; then the patient's page."""
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
@@ -228,6 +335,46 @@ def shoot(live: LiveApp, out: Path) -> list[Path]:
         page.wait_for_timeout(2500)
         taken.append(out / "dispatcher-dark.png")
         page.screenshot(path=str(taken[-1]))
+        context.close()
+        for scheme in ("light", "dark"):
+            phone = browser.new_context(
+                viewport={"width": 420, "height": 1100},
+                device_scale_factor=2,
+                color_scheme=scheme,
+                base_url=live.base_url,
+            )
+            patient = phone.new_page()
+            patient.goto(f"/ui/track/#{tracking_token}")
+            patient.wait_for_selector("[data-testid=connection][data-state=live]")
+            patient.wait_for_selector(
+                "[data-testid=track-map][data-state=ready]", timeout=90_000
+            )
+            patient.wait_for_timeout(2500)
+            taken.append(out / f"patient-{scheme}.png")
+            patient.screenshot(path=str(taken[-1]), full_page=True)
+            phone.close()
+        # the pharmacist signs in on their own: the login sends them to the console
+        context = browser.new_context(viewport=VIEWPORT, base_url=live.base_url)
+        page = context.new_page()
+        page.goto("/ui/login/")
+        page.fill("#username", "phil")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(re.compile(r"/ui/pharmacist/$"))
+        page.wait_for_selector("[data-testid=connection][data-state=live]")
+        page.click("[data-testid=hold-row][data-reason=temperature_excursion]")
+        page.wait_for_selector("[data-testid=chart-plot][data-drawn=true]")
+        page.wait_for_timeout(800)
+        taken.append(out / "pharmacist.png")
+        page.screenshot(path=str(taken[-1]))
+        page.click("[data-testid=reject]")
+        page.wait_for_selector("[data-testid=confirm-dialog]")
+        page.fill(
+            "[data-testid=decision-note]", "Over an hour above 8 °C; MKT over the limit"
+        )
+        page.wait_for_timeout(300)
+        taken.append(out / "pharmacist-reject.png")
+        page.screenshot(path=str(taken[-1]))
         browser.close()
     return taken
 
@@ -242,8 +389,8 @@ def main(argv: list[str] | None = None) -> int:
         settings.dispatch.replan_timer_s = 5
         with serving(settings) as live:
             log(f"app at {live.base_url}")
-            play_morning(Driver(live))
-            for path in shoot(live, args.out):
+            token = play_morning(Driver(live))
+            for path in shoot(live, args.out, token):
                 log(f"wrote {path}")
     return 0
 

@@ -454,5 +454,5 @@ def test_small_day_end_to_end(
     kpis = compute_kpis(run_log)
     assert kpis.otp_failures == 0
     assert kpis.travel_km_per_order is not None
-    paths = write_report(tmp_path / "report", [kpis])
+    paths = write_report(tmp_path / "report", [run_log])
     assert paths["png"].stat().st_size > 0

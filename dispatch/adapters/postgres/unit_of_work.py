@@ -251,6 +251,10 @@ class Database:
         self.publisher = publisher
         self.clock: Clock = clock or SystemClock()
         self.gate = CommitGate()
+        self.journal: Callable[[Tx], None] | None = None
+        """Writes a transaction's events inside it, just before COMMIT (several
+        API instances: the shared dispatch feed, so a change and its feed frame
+        commit together); publishing after the commit goes on as before."""
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
@@ -267,6 +271,8 @@ class Database:
                             raise
                         kept = exc
                     tx.flush_audit()
+                    if self.journal is not None and tx.events:
+                        self.journal(tx)
                     committing.enter_context(self.gate.committing())
             self._publish(tx.events)
         if kept is not None:

@@ -64,23 +64,29 @@ def _recv(ws: Any, type_: str, limit: int = 100) -> dict[str, Any]:
 def test_patient_feed_shows_status_eta_and_the_approaching_rider(
     client: TestClient, creds: Credentials
 ) -> None:
-    """Once the rider heads to the patient, the feed carries ETA and positions
-    of that rider only; nothing in it names products or the patient."""
+    """Once the rider heads to the patient, the feed carries ETA and that rider's
+    position (lat/lon, no rider id); nothing in it names products, the patient
+    or the rider."""
     order = _picked_up_order(client, creds)
     with client.websocket_connect(f"/ws/track/{order['tracking_token']}") as patient:
+        hello = _recv(patient, "hello")
+        assert hello["data"]["heartbeat_s"] > 0
         first = _recv(patient, "tracking.updated")
         assert first["data"]["status"] == "on_the_way"
         with client.websocket_connect("/ws/rider", headers=creds(Role.rider)) as rider:
             route = _recv(rider, "route.updated")["data"]
             assert [s["kind"] for s in route["stops"]] == ["delivery"]
             rider.send_json({"type": "position", "data": {"lat": 35.95, "lon": 14.50}})
-            eta = _recv(patient, "tracking.updated")
-            positions = _recv(patient, "positions")
-    assert eta["data"]["eta_at"]
-    assert [p["rider_id"] for p in positions["data"]] == [creds.rider_id]
+            frames = [_recv(patient, "tracking.updated") for _ in range(2)]
+    data = {k: v for f in frames for k, v in f["data"].items()}
+    assert data["eta_at"]
+    assert data["rider_position"] == {"lat": 35.95, "lon": 14.5}
     view = client.get(f"/track/{order['tracking_token']}").json()
     assert view["rider_position"] == {"lat": 35.95, "lon": 14.5}
-    _assert_no_phi(str(first) + str(eta) + str(positions))
+    seen = str(hello) + str(first) + str(frames)
+    _assert_no_phi(seen)
+    assert creds.rider_id not in seen
+    assert "Luca" not in seen
 
 
 def test_unknown_tracking_token_closes_the_feed(client: TestClient) -> None:

@@ -41,6 +41,7 @@ def test_public_defaults_without_a_city(client: TestClient) -> None:
     assert clock["speed"] == 1.0
     assert clock["origin_at"] is None
     assert clock["wall_origin_s"] is None
+    assert clock["time_zone"] == "Europe/Malta"
     now = datetime.fromisoformat(clock["now"])
     assert abs((now - datetime.now(UTC)).total_seconds()) < 60
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from api.errors import RateLimited
-from api.rate_limit import SlidingWindowLimiter
+from api.rate_limit import MemoryLimiterStorage, SlidingWindowLimiter
 
 
 class _Clock:
@@ -58,3 +58,15 @@ def test_reset_forgets_a_key() -> None:
     limiter.hit("user:ann")
     with pytest.raises(RateLimited):
         limiter.hit("user:ann")
+
+
+def test_the_rules_run_on_any_storage() -> None:
+    """A limiter given a storage keeps its hits there (another limiter on the
+    same storage, e.g. another API instance, shares the budget)."""
+    storage = MemoryLimiterStorage(clock=_Clock())
+    first = SlidingWindowLimiter(limit=2, window_s=60, storage=storage)
+    second = SlidingWindowLimiter(limit=2, window_s=60, storage=storage)
+    first.hit("user:ann")
+    second.hit("user:ann")
+    with pytest.raises(RateLimited):
+        first.hit("user:ann")

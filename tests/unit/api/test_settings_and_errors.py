@@ -180,3 +180,15 @@ def test_the_default_app_never_runs_on_a_secret_from_the_source(
     again = AppSettings(database=DatabaseSettings(data_dir=tmp_path))
     assert again.api.jwt_secret == resolved
     assert again.dispatch.data_key == settings.dispatch.data_key
+
+
+def test_business_timezone_must_be_a_known_iana_zone() -> None:
+    """The UI's time zone is checked at startup, and the error names the
+    setting."""
+    assert ApiSettings().business_timezone == "Europe/Malta"
+    assert ApiSettings(business_timezone="Asia/Kolkata").business_timezone == (
+        "Asia/Kolkata"
+    )
+    for bad in ("Mars/Olympus", "localtime", ""):
+        with pytest.raises(ValidationError, match="API_BUSINESS_TIMEZONE"):
+            ApiSettings(business_timezone=bad)

@@ -150,9 +150,9 @@ def test_ratios_between_policies() -> None:
 
 def test_report_files(tmp_path: Path) -> None:
     """JSON, table and PNG are written; the JSON holds both policies and ratios."""
-    ours = compute_kpis(make_log("engine"))
-    greedy = compute_kpis(make_log("greedy", leg_factor=2.0))
-    paths = write_report(tmp_path / "out", [ours, greedy])
+    paths = write_report(
+        tmp_path / "out", [make_log("engine"), make_log("greedy", leg_factor=2.0)]
+    )
     body = orjson.loads(paths["json"].read_bytes())
     assert set(body["policies"]) == {"engine", "greedy"}
     assert body["ratios"]["engine/greedy"]["travel_km_per_order"] == pytest.approx(0.5)

@@ -324,6 +324,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/excursions/{excursion_id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge Excursion
+         * @description Someone is on it: open -> acknowledged, with who and when (audited); 409
+         *     if it already was, or is resolved. The dispatchers' feed carries
+         *     ``excursion.acknowledged`` with the alert's ``alert_id``, and the snapshot's
+         *     alert says ``acknowledged``, so every dispatcher's banner stays quiet.
+         */
+        post: operations["acknowledge_excursion_excursions__excursion_id__acknowledge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -426,6 +449,27 @@ export interface paths {
          *     MKT, the orders held).
          */
         get: operations["get_hold_holds__hold_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/holds/{hold_id}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Hold Audit
+         * @description The hold's audit trail, oldest first: placed, then released or rejected
+         *     (with the replacement orders), each with who and when.
+         */
+        get: operations["get_hold_audit_holds__hold_id__audit_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1135,6 +1179,12 @@ export interface components {
          */
         AlertRead: {
             /**
+             * Acknowledged
+             * @description Someone acknowledged it (``POST /excursions/{id}/acknowledge``).
+             * @default false
+             */
+            acknowledged: boolean;
+            /**
              * Alert Id
              * @description Stable id, ``<kind>:<subject>``; feed ``alert`` frames carry the same one.
              */
@@ -1312,6 +1362,11 @@ export interface components {
              * @description Business seconds per wall-clock second.
              */
             speed: number;
+            /**
+             * Time Zone
+             * @description IANA time zone in which to show times (API_BUSINESS_TIMEZONE).
+             */
+            time_zone: string;
             /**
              * Wall Origin S
              * @description Unix seconds at which business time was origin_at.
@@ -2670,6 +2725,11 @@ export interface components {
             /** Database */
             database: boolean;
             /**
+             * Replanner Role
+             * @description Several instances (API_CLUSTER): whether this one runs the re-planner now (holds the leader lease) or stands by; null otherwise.
+             */
+            replanner_role?: ("leader" | "follower") | null;
+            /**
              * Status
              * @enum {string}
              */
@@ -4015,6 +4075,82 @@ export interface operations {
             };
         };
     };
+    acknowledge_excursion_excursions__excursion_id__acknowledge_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                excursion_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExcursionRecord"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     health_health_get: {
         parameters: {
             query?: never;
@@ -4254,6 +4390,73 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HoldDetail"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_hold_audit_holds__hold_id__audit_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                hold_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEntryRead"][];
                 };
             };
             /** @description Unauthorized */

@@ -26,3 +26,10 @@ export type OrderPage = Schemas["Page_OrderRead_"];
  */
 export type PlannedStopWithLeg = PlannedStop & { polyline?: string | null };
 export type UiConfigRead = Schemas["UiConfigRead"];
+export type HoldRead = Schemas["HoldRead"];
+export type HoldDetail = Schemas["HoldDetail"];
+export type HoldRejected = Schemas["HoldRejected"];
+export type ExcursionRecord = Schemas["ExcursionRecord"];
+export type BoxReadings = Schemas["BoxReadings"];
+export type ColdBoxRead = Schemas["ColdBoxRead"];
+export type AuditEntryRead = Schemas["AuditEntryRead"];

@@ -6,6 +6,7 @@ import { useEffect, useRef } from "preact/hooks";
 import { ApiError } from "../api/client";
 import { requireSession, signOut, watchExpiry, type Session } from "../auth/session";
 import { applyTheme, theme, toggleTheme } from "../shared/theme";
+import { ColdAlertBanners } from "./ColdAlertBanners";
 import { MapView, mapController } from "./MapView";
 import { Banners, EventsDrawer, HelpDialog, OrdersPanel, PlanPanel, RidersPanel, TopBar, selectOrder, selectRider } from "./panels";
 import { actionFor, isTyping } from "./shortcuts";
@@ -147,7 +148,10 @@ function App({ session }: { session: Session }) {
         <main class="map-wrap">
           <h1 class="visually-hidden">Dispatch live map</h1>
           {config.value ? <MapView /> : <div class="map map-loading">Loading map…</div>}
-          <Banners />
+          <div class="map-banners">
+            <Banners />
+            <ColdAlertBanners />
+          </div>
           <Legend />
         </main>
         {drawerOpen.value && <EventsDrawer />}

@@ -7,8 +7,9 @@ import { BusinessClock } from "../domain/clock";
 import type { FeedMessage } from "../live/envelope";
 import { touchedOrders } from "../live/envelope";
 import { describe } from "../live/events";
-import { LiveSocket } from "../live/socket";
-import { loadSession, signOut } from "../auth/session";
+import { openDispatchFeed } from "../live/feed";
+import { applyColdAlertMessage, loadColdAlerts } from "./ColdAlertBanners";
+import type { LiveSocket } from "../live/socket";
 import {
   clock,
   config,
@@ -81,6 +82,7 @@ export async function fullSync(): Promise<void> {
       api<Pharmacy[]>("/pharmacies"),
       fetchPlan(),
       loadConfig(),
+      loadColdAlerts(),
     ]);
     if (run !== syncRun) return;
     batch(() => {
@@ -185,6 +187,7 @@ export function setPositionsListener(listener: () => void): void {
 }
 
 export function applyMessage(message: FeedMessage): void {
+  applyColdAlertMessage(message);
   switch (message.type) {
     case "hello":
       void fullSync();
@@ -242,42 +245,19 @@ export function applyMessage(message: FeedMessage): void {
 
 let socket: LiveSocket | null = null;
 
-declare global {
-  interface Window {
-    /** The live feed (tests drop it to check reconnecting). */
-    rxdLive?: LiveSocket;
-  }
-}
-
 export function startLive(): LiveSocket {
-  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-  socket = new LiveSocket(
-    () => `${scheme}://${window.location.host}/ws/dispatch?access_token=${encodeURIComponent(loadSession()?.token ?? "")}`,
-    {
-      onMessage: applyMessage,
-      onState(state, attempt) {
-        batch(() => {
-          connection.value = state;
-          reconnectAttempt.value = attempt;
-        });
-      },
-      onRejected() {
-        // 1008: ask the API why (a 401 there signs out with its reason)
-        api("/auth/me").then(
-          () => {
-            problem.value = new ApiError(403, "Forbidden", "Your role may not watch the dispatch feed.", "forbidden");
-          },
-          (error: unknown) => {
-            if (!(error instanceof ApiError && error.status === 401)) {
-              signOut("Your credential was refused. Please sign in again.");
-            }
-          },
-        );
-      },
+  socket = openDispatchFeed({
+    onMessage: applyMessage,
+    onState(state, attempt) {
+      batch(() => {
+        connection.value = state;
+        reconnectAttempt.value = attempt;
+      });
     },
-  );
-  socket.start();
-  window.rxdLive = socket;
+    onForbidden(error) {
+      problem.value = error;
+    },
+  });
   return socket;
 }
 

@@ -7,15 +7,15 @@ patient channel) also read ``/track/{token}/messages``, where the OTP is. Links
 issued before this revision stay ``patient`` so deliveries in flight can still be
 completed; they expire within ``API_TRACKING_LINK_TTL_S`` (48 h).
 
-Revision ID: api_0005
-Revises: api_0004
+Revision ID: api_0006
+Revises: api_0005
 Create Date: 2026-12-07
 """
 
 from alembic import op
 
-revision = "api_0005"
-down_revision = "api_0004"
+revision = "api_0006"
+down_revision = "api_0005"
 branch_labels = None
 depends_on = None
 

@@ -4,15 +4,15 @@ Device tokens never expired and named any rider id. Tokens still live get the
 default lifetime (``API_DEVICE_TOKEN_TTL_S``, 16 h) from now, so phones in the
 field finish their shift; live tokens of rider ids that do not exist are revoked.
 
-Revision ID: api_0004
-Revises: api_0003
+Revision ID: api_0005
+Revises: api_0004
 Create Date: 2026-12-07
 """
 
 from alembic import op
 
-revision = "api_0004"
-down_revision = "api_0003"
+revision = "api_0005"
+down_revision = "api_0004"
 branch_labels = None
 depends_on = None
 

@@ -452,3 +452,19 @@ def test_readable_at_200_percent_zoom_in_light_and_dark(
         page.watch.assert_clean()
     finally:
         context.close()
+
+
+def test_the_creators_status_link_shows_progress_but_no_code(
+    page: Any, world: Driver
+) -> None:
+    """The link returned to whoever created the order opens the page with its
+    ETA, and says the delivery code goes to the patient's phone (its messages
+    are 403: issue 20, item 4) instead of an error."""
+    world.catalogue({"ph-1": "Valletta"})
+    order = world.order(*PLACES["Gżira"])
+    _open(page, order["tracking_token"])
+    note = page.wait_for_selector("[data-testid=status-link-only]")
+    assert "patient's own phone" in note.inner_text()
+    assert page.locator("[data-testid=otp]").count() == 0
+    assert page.locator("[data-testid=problem]").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "track-status-link.png"))

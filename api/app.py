@@ -18,10 +18,12 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from api.auth import custody
 from api.auth.principals import Role
 from api.cluster.wiring import run_cluster_bus
 from api.errors import ApiConflict, install_error_handlers, problem_response
 from api.openapi import install_openapi
+from api.patient_channel import WebhookSmsGateway
 from api.request_context import BodyLimitMiddleware, RequestIdMiddleware
 from api.routers import audit as audit_routes
 from api.routers import auth as auth_routes
@@ -33,6 +35,7 @@ from api.routers import excursions as excursion_routes
 from api.routers import health as health_routes
 from api.routers import holds as holds_routes
 from api.routers import orders as orders_routes
+from api.routers import patient_channel as patient_channel_routes
 from api.routers import picking as picking_routes
 from api.routers import plans as plans_routes
 from api.routers import riders as riders_routes
@@ -68,6 +71,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     holds_routes.router,
     audit_routes.router,
     tracking_routes.router,
+    patient_channel_routes.router,
     ui_config_routes.router,
     ws_router,
 )
@@ -90,10 +94,13 @@ def _ensure_bootstrap_admin(services: Services) -> None:
     api = services.settings.api
     if api.bootstrap_admin_username and api.bootstrap_admin_password:
         try:
-            services.auth.add_user(
+            custody.create_user(
+                services.db,
+                services.auth,
                 username=api.bootstrap_admin_username,
                 role=Role.admin,
                 password=api.bootstrap_admin_password.get_secret_value(),
+                actor="system:bootstrap_admin",
             )
             log.info("bootstrap admin created")
         except ApiConflict:
@@ -113,13 +120,15 @@ async def _compose(app: FastAPI, settings: AppSettings) -> AsyncIterator[Service
             resolve_database_url, db.database_url, db.data_dir
         )
         if settings.api.run_migrations:
-            await asyncio.to_thread(migrate, url)
+            await asyncio.to_thread(migrate, db.owner_url or url)
         pool = await asyncio.to_thread(
             open_pool, url, min_size=db.pool_min_size, max_size=db.pool_max_size
         )
         stack.callback(pool.close)
         services = build_services(settings, pool=pool, database_url=url)
         stack.callback(services.publisher.close)
+        if isinstance(services.patient_channel, WebhookSmsGateway):
+            stack.callback(services.patient_channel.close)
         if settings.api.city == "bundled":
             services.city.load_in_background(db.data_dir)
         if settings.api.cluster:

@@ -21,6 +21,7 @@ from api.live.publisher import HubEventPublisher
 from api.live.rider_stops import RiderRoutes
 from api.live.tracker import LiveTracker
 from api.metrics import Metrics
+from api.patient_channel import FakeSmsGateway, PatientChannel, WebhookSmsGateway
 from api.rate_limit import LimiterStorage, MemoryLimiterStorage, SlidingWindowLimiter
 from api.rate_limit_store import PostgresLimiterStorage
 from api.settings import ApiSettings
@@ -33,6 +34,7 @@ from dispatch.ports import Clock
 from dispatch.settings import ClockSettings, DatabaseSettings, DispatchSettings
 from dispatch.worker_health import WorkerHealth
 from telemetry.settings import TelemetrySettings
+from telemetry.webhooks import WebhookSender
 
 
 class AppSettings(BaseModel):
@@ -74,6 +76,7 @@ class AppSettings(BaseModel):
                 "otp_pepper": resolve(
                     disp.otp_pepper, "otp_pepper", "DISPATCH_OTP_PEPPER"
                 ),
+                "audit_key": resolve(disp.audit_key, "audit_key", "DISPATCH_AUDIT_KEY"),
             }
         )
         self.telemetry = tel.model_copy(
@@ -118,6 +121,8 @@ class Services:
     leadership: Literal["leader", "follower"] | None = None
     """Cluster: whether this instance runs the re-planner now (None: not in a
     cluster, or the re-planner is off)."""
+    patient_channel: PatientChannel = field(default_factory=FakeSmsGateway)
+    """Where patients' own links (with their delivery code) are texted."""
 
 
 def _metrics(hub: Hub, workers: WorkerHealth) -> Metrics:
@@ -140,6 +145,7 @@ def build_services(
         pool,
         link_key=reveal(api.tracking_link_secret, "API_TRACKING_LINK_SECRET").encode(),
         device_cache_ttl_s=api.device_token_cache_s,
+        device_token_ttl_s=api.device_token_ttl_s,
     )
     hub = Hub(queue_size=api.ws_queue_size)
     geofences = GeofenceTracker(
@@ -209,4 +215,15 @@ def build_services(
         city=city,
         database_url=database_url,
         workers=workers,
+        patient_channel=_patient_channel(settings),
+    )
+
+
+def _patient_channel(settings: AppSettings) -> PatientChannel:
+    api = settings.api
+    if api.patient_channel == "fake" or not api.patient_sms_webhook_url:
+        return FakeSmsGateway()
+    secret = reveal(settings.telemetry.webhook_secret, "TELEMETRY_WEBHOOK_SECRET")
+    return WebhookSmsGateway(
+        WebhookSender([api.patient_sms_webhook_url], secret.encode())
     )

@@ -91,6 +91,14 @@ class ApiSettings(BaseSettings):
         description="How long a rider device-token check is cached (0: off); "
         "a revocation reaches other API processes within this.",
     )
+    device_token_ttl_s: int = Field(
+        default=16 * 3600,
+        ge=300,
+        le=30 * 86400,
+        description="Lifetime of a rider device token from its issue, seconds "
+        "(default: a 12-hour shift plus margin); the dispatcher issues a new one "
+        "for the next shift.",
+    )
     login_attempts_per_min: int = Field(
         default=10, ge=1, description="Login attempts allowed per username and per IP."
     )
@@ -215,10 +223,36 @@ class ApiSettings(BaseSettings):
         except InvalidInput as exc:  # pydantic reports ValueError as a setting error
             raise ValueError(str(exc)) from None
 
+    patient_channel: Literal["fake", "webhook"] = Field(
+        default="fake",
+        description="Where a patient's own tracking link (the only one that reads "
+        "their delivery code) is texted: webhook = POST {order_id, to, body} to "
+        "API_PATIENT_SMS_WEBHOOK_URL (an SMS gateway), signed with "
+        "TELEMETRY_WEBHOOK_SECRET; fake = kept in memory for tests and the demo "
+        "(GET /dev/patient-sms/{order_id}, admin only). Production refuses fake.",
+    )
+    patient_sms_webhook_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        pattern=r"^https?://",
+        description="The SMS gateway webhook of patient_channel=webhook.",
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        max_length=2000,
+        pattern=r"^https?://",
+        description="Public address of the web UI, for the links texted to patients.",
+    )
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ApiSettings:
+        if self.patient_channel == "webhook" and not self.patient_sms_webhook_url:
+            raise ValueError(
+                "API_PATIENT_CHANNEL=webhook needs API_PATIENT_SMS_WEBHOOK_URL"
+            )
         if self.environment in DEV_ENVIRONMENTS:
             return self
+
         for value, env_var in (
             (self.jwt_secret, "API_JWT_SECRET"),
             (self.tracking_link_secret, "API_TRACKING_LINK_SECRET"),
@@ -231,4 +265,9 @@ class ApiSettings(BaseSettings):
         pw = self.bootstrap_admin_password
         if pw is not None and len(pw.get_secret_value()) < 12:
             raise ValueError("API_BOOTSTRAP_ADMIN_PASSWORD must have >= 12 characters")
+        if self.patient_channel == "fake":
+            raise ValueError(
+                "API_PATIENT_CHANNEL=fake keeps patients' links in memory and shows "
+                "them to admins: production needs webhook (an SMS gateway)"
+            )
         return self

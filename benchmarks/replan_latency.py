@@ -88,6 +88,7 @@ def make_ctx(policy: str = "joint") -> DispatchContext:
     return DispatchContext(
         cipher=PatientDataCipher("benchmark-data-key-0123456789"),
         otp_pepper=b"benchmark-pepper",
+        audit_key=b"benchmark-audit-key",
         sourcing_policy=policy,  # type: ignore[arg-type]
     )
 

@@ -188,6 +188,7 @@ def run(*, orders: int, stops: int, repeat: int) -> list[dict[str, Any]]:
             ctx = DispatchContext(
                 cipher=PatientDataCipher("benchmark-data-key-0123456789abcdef"),
                 otp_pepper=b"bench-pepper",
+                audit_key=b"benchmark-audit-key",
             )
             db = Database(pool, ctx, publisher=RecordingPublisher())
             riders = _seed(db, orders=orders, stops=stops)

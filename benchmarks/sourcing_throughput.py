@@ -108,6 +108,7 @@ def _ctx() -> DispatchContext:
     return DispatchContext(
         cipher=PatientDataCipher("benchmark-data-key-0123456789"),
         otp_pepper=b"benchmark-pepper",
+        audit_key=b"benchmark-audit-key",
     )
 
 

@@ -30,6 +30,9 @@ class DispatchContext:
 
     cipher: PatientDataCipher
     otp_pepper: bytes
+    audit_key: bytes = b""
+    """HMAC key of the audit chain (``DISPATCH_AUDIT_KEY``); auditing refuses to
+    write without one."""
     proof_policy: ProofPolicy = field(
         default_factory=lambda: JURISDICTION_POLICIES["default"]
     )
@@ -71,6 +74,7 @@ class DispatchContext:
         return cls(
             cipher=PatientDataCipher(reveal(settings.data_key, "DISPATCH_DATA_KEY")),
             otp_pepper=reveal(settings.otp_pepper, "DISPATCH_OTP_PEPPER").encode(),
+            audit_key=reveal(settings.audit_key, "DISPATCH_AUDIT_KEY").encode(),
             proof_policy=policy,
             service_area=area,
             otp_ttl_s=settings.otp_ttl_s,

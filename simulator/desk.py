@@ -27,6 +27,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _CODE = re.compile(r"\b(\d{4,12})\b")
+_PATIENT_LINK = re.compile(r"#(rxd_trk_[A-Za-z0-9_-]+)")
 _HOLD_POLL_S = 60.0
 
 
@@ -82,9 +83,17 @@ async def place_orders(ctx: RunContext) -> None:
 
 
 async def read_otp(ctx: RunContext, order_id: str) -> str | None:
-    """The delivery code the patient received, read through their tracking link."""
+    """The delivery code the patient received, read through their own tracking
+    link (texted to them; the creator's status link cannot read it)."""
     placed = ctx.placed[order_id]
-    messages = await ctx.client.patient_messages(placed.tracking_token)
+    if placed.patient_token is None:
+        for text in await ctx.client.patient_texts(ctx.staff_token, order_id):
+            found = _PATIENT_LINK.search(text)
+            if found:
+                placed.patient_token = found.group(1)
+        if placed.patient_token is None:
+            return None
+    messages = await ctx.client.patient_messages(placed.patient_token)
     for message in reversed(messages):
         if message.kind == "otp":
             found = _CODE.search(message.body)

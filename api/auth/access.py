@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth.credentials import DEVICE_PREFIX, decode_access_token
 from api.auth.principals import Principal, Role
-from api.auth.store import AuthStore
+from api.auth.store import AuthStore, LinkScope
 from api.errors import ApiNotFound, Forbidden, Unauthenticated
 from dispatch.clock import SystemClock
 from dispatch.ports import Clock
@@ -43,13 +43,14 @@ class Authenticator:
         return self.authenticate(token)[0]
 
     def authenticate(self, token: str) -> tuple[Principal, datetime | None]:
-        """The principal of a bearer token and when the token expires (None: a
-        device token, valid until revoked); raise :class:`Unauthenticated`."""
+        """The principal of a bearer token and when the token expires (a
+        device token too: a rider's websocket is closed with 4001 at its
+        expiry unless renewed in band); raise :class:`Unauthenticated`."""
         if token.startswith(DEVICE_PREFIX):
-            rider_id = self._store.rider_for_device_token(token)
-            if rider_id is None:
+            holder = self._store.device_token_holder(token)
+            if holder is None:
                 raise Unauthenticated("The device token is not valid.")
-            return Principal(Role.rider, rider_id), None
+            return Principal(Role.rider, holder[0]), holder[1]
         claims = decode_access_token(token, secret=self._secret)
         principal = Principal(claims.role, claims.user_id, display_name=claims.username)
         return principal, claims.expires_at
@@ -59,7 +60,12 @@ class Authenticator:
         link = self._store.tracking_link(token)
         if link is None or not link.usable_at(now or self._clock.now(), self._grace_s):
             raise ApiNotFound("This tracking link does not exist or has expired.")
-        return Principal(Role.patient, link.link_id, order_id=link.order_id)
+        return Principal(
+            Role.patient,
+            link.link_id,
+            order_id=link.order_id,
+            reads_messages=link.scope == LinkScope.patient,
+        )
 
 
 def _authenticator(request: Request) -> Authenticator:

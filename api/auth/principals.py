@@ -27,13 +27,16 @@ class Principal:
     """An authenticated caller.
 
     ``subject_id`` is the user id, the rider id, or the tracking link id;
-    ``order_id`` is set only for a patient (the one order their link covers).
+    ``order_id`` is set only for a patient (the one order their link covers), and
+    ``reads_messages`` only for a patient's own link (not the creator's status
+    link): the delivery code is in the messages.
     """
 
     role: Role
     subject_id: str
     display_name: str = ""
     order_id: str | None = None
+    reads_messages: bool = False
 
     @property
     def rider_id(self) -> str | None:

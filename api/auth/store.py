@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -51,24 +52,35 @@ SELECT user_id::text AS user_id, username, password_hash, role, active
 FROM auth.user_account ORDER BY username
 """
 INSERT_DEVICE = """
-INSERT INTO auth.device_token (token_sha256, rider_id, label)
-VALUES (%(digest)s, %(rider_id)s, %(label)s)
+INSERT INTO auth.device_token
+    (token_sha256, rider_id, label, created_at, expires_at, issued_by)
+VALUES (%(digest)s, %(rider_id)s, %(label)s, %(now)s, %(expires_at)s, %(issued_by)s)
+RETURNING token_id::text AS token_id
 """
 SELECT_DEVICE_RIDER = """
-SELECT rider_id FROM auth.device_token
-WHERE token_sha256 = %(digest)s AND revoked_at IS NULL
+SELECT rider_id, expires_at FROM auth.device_token
+WHERE token_sha256 = %(digest)s AND revoked_at IS NULL AND expires_at > now()
 """
+LIST_DEVICE_TOKENS = """
+SELECT token_id::text AS token_id, rider_id, label, created_at, expires_at,
+       issued_by, revoked_at, revoked_by
+FROM auth.device_token WHERE rider_id = %(rider_id)s
+ORDER BY created_at DESC, token_id
+"""
+# token_id NULL: every live token of the rider
 REVOKE_DEVICE_TOKENS = """
-UPDATE auth.device_token SET revoked_at = now()
+UPDATE auth.device_token SET revoked_at = now(), revoked_by = %(revoked_by)s
 WHERE rider_id = %(rider_id)s AND revoked_at IS NULL
+  AND (%(token_id)s::uuid IS NULL OR token_id = %(token_id)s::uuid)
+RETURNING token_id::text AS token_id
 """
 INSERT_TRACKING_LINK = """
-INSERT INTO auth.tracking_link (token_sha256, order_id, expires_at)
-VALUES (%(digest)s, %(order_id)s, %(expires_at)s)
+INSERT INTO auth.tracking_link (token_sha256, order_id, expires_at, scope)
+VALUES (%(digest)s, %(order_id)s, %(expires_at)s, %(scope)s)
 ON CONFLICT (token_sha256) DO NOTHING
 """
 SELECT_TRACKING_LINK = """
-SELECT link_id::text AS link_id, order_id, expires_at, closed_at
+SELECT link_id::text AS link_id, order_id, expires_at, closed_at, scope
 FROM auth.tracking_link WHERE token_sha256 = %(digest)s
 """
 MOVE_TRACKING_LINKS = """
@@ -105,6 +117,13 @@ FOR UPDATE OF t, f
 MARK_REFRESH_ROTATED = """
 UPDATE auth.refresh_token SET rotated_at = %(now)s WHERE token_sha256 = %(digest)s
 """
+SELECT_SESSION_OF_REFRESH = """
+SELECT t.family_id::text AS family_id, f.user_id::text AS user_id,
+       u.username, u.role
+FROM auth.refresh_token t JOIN auth.refresh_family f ON f.family_id = t.family_id
+JOIN auth.user_account u ON u.user_id = f.user_id
+WHERE t.token_sha256 = %(digest)s
+"""
 REVOKE_REFRESH_FAMILY = """
 UPDATE auth.refresh_family SET revoked_at = %(now)s, revoked_reason = %(reason)s
 WHERE family_id = %(family_id)s AND revoked_at IS NULL
@@ -134,13 +153,58 @@ class UserRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class EndedSession:
+    """A session ended by logout, and whose it was."""
+
+    family_id: str
+    user_id: str
+    username: str
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceTokenIssued:
+    """A new device token (shown once) and what may be recorded about it."""
+
+    token: str
+    token_id: str
+    rider_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceTokenInfo:
+    """A device token's metadata (never the token or its digest)."""
+
+    token_id: str
+    rider_id: str
+    label: str
+    created_at: datetime
+    expires_at: datetime
+    issued_by: str
+    revoked_at: datetime | None
+    revoked_by: str | None
+
+
+class LinkScope(StrEnum):
+    """What a tracking link may read."""
+
+    #: status, ETA, the approaching rider: what the order's creator receives
+    status = "status"
+    #: also the patient's messages (their delivery code): the patient's own link,
+    #: sent only through the patient channel
+    patient = "patient"
+
+
+@dataclass(frozen=True, slots=True)
 class TrackingLink:
-    """A patient's link to one order."""
+    """A link to one order (the patient's, or the creator's status view)."""
 
     link_id: str
     order_id: str
     expires_at: datetime
     closed_at: datetime | None
+    scope: LinkScope
 
     def usable_at(self, now: datetime, grace_s: int) -> bool:
         """Whether the link still opens at ``now``."""
@@ -194,17 +258,26 @@ class AuthStore:
         *,
         link_key: bytes = b"",
         device_cache_ttl_s: float = 0,
+        device_token_ttl_s: int = 16 * 3600,
     ) -> None:
         self._pool = pool
+        self.device_token_ttl_s = device_token_ttl_s
         self._link_key = link_key or new_opaque_token("").encode()
         self.device_cache = DeviceTokenCache(device_cache_ttl_s)
         self.on_revoked: Callable[[str], None] | None = None
         """Called with the rider id after a revocation committed."""
 
     def add_user(
-        self, *, username: str, password: str, role: Role, replace: bool = False
+        self,
+        *,
+        username: str,
+        password: str,
+        role: Role,
+        replace: bool = False,
+        conn: Connection[Any] | None = None,
     ) -> str:
-        """Create (or with ``replace``, reset) a user; return its id."""
+        """Create (or with ``replace``, reset) a user; return its id. On ``conn``
+        when given (the caller's transaction, which records the audit entry)."""
         if role not in USER_ROLES:
             raise ApiRuleViolation(f"role {role.value!r} cannot log in with a password")
         if len(password) < 12:
@@ -215,10 +288,7 @@ class AuthStore:
             "password_hash": hash_password(password),
         }
         try:
-            with (
-                self._pool.connection() as conn,
-                conn.cursor(row_factory=dict_row) as cur,
-            ):
+            with self._connection(conn) as c, c.cursor(row_factory=dict_row) as cur:
                 row = cur.execute(
                     UPSERT_USER if replace else INSERT_USER, params
                 ).fetchone()
@@ -343,17 +413,17 @@ class AuthStore:
             )
         return RefreshGrant(user, new_token, expires_at, family_id)
 
-    def end_session(self, token: str, *, now: datetime | None = None) -> str | None:
+    def end_session(
+        self, token: str, *, now: datetime | None = None
+    ) -> EndedSession | None:
         """Logout: revoke the session a refresh token (current or rotated)
-        belongs to; its family id, or None if no live session was found."""
+        belongs to; which session of which user, or None if none was live."""
         if not token.startswith(REFRESH_PREFIX):
             return None
         with self._pool.connection() as conn:
             with conn.cursor(row_factory=dict_row) as cur:
                 row = cur.execute(
-                    "SELECT family_id::text AS family_id FROM auth.refresh_token"
-                    " WHERE token_sha256 = %(digest)s",
-                    {"digest": token_digest(token)},
+                    SELECT_SESSION_OF_REFRESH, {"digest": token_digest(token)}
                 ).fetchone()
             if row is None:
                 return None
@@ -366,23 +436,84 @@ class AuthStore:
                     "family_id": family_id,
                 },
             ).rowcount
-        return family_id if revoked else None
+        if not revoked:
+            return None
+        return EndedSession(
+            family_id, str(row["user_id"]), str(row["username"]), Role(row["role"])
+        )
 
-    def issue_device_token(self, *, rider_id: str, label: str = "") -> str:
+    @contextmanager
+    def _connection(self, conn: Connection[Any] | None) -> Iterator[Connection[Any]]:
+        """``conn`` (the caller's transaction) or a pooled one of our own."""
+        if conn is not None:
+            yield conn
+            return
+        with self._pool.connection() as own:
+            yield own
+
+    def issue_device_token(
+        self,
+        *,
+        rider_id: str,
+        label: str = "",
+        issued_by: str = "",
+        conn: Connection[Any] | None = None,
+    ) -> str:
         """A new device token for ``rider_id`` (returned once, stored hashed)."""
+        return self.issue_device_token_record(
+            rider_id=rider_id, label=label, issued_by=issued_by, conn=conn
+        ).token
+
+    def issue_device_token_record(
+        self,
+        *,
+        rider_id: str,
+        label: str = "",
+        issued_by: str = "",
+        now: datetime | None = None,
+        conn: Connection[Any] | None = None,
+    ) -> DeviceTokenIssued:
+        """A new device token valid ``device_token_ttl_s`` from ``now``; on
+        ``conn`` when given, so it commits with the caller's audit entry. The
+        caller checks that the rider exists."""
         token = new_opaque_token(DEVICE_PREFIX)
-        with self._pool.connection() as conn:
-            conn.execute(
+        now = now or datetime.now(UTC)
+        expires_at = now + timedelta(seconds=self.device_token_ttl_s)
+        with self._connection(conn) as c, c.cursor(row_factory=dict_row) as cur:
+            row = cur.execute(
                 INSERT_DEVICE,
-                {"digest": token_digest(token), "rider_id": rider_id, "label": label},
-            )
-        return token
+                {
+                    "digest": token_digest(token),
+                    "rider_id": rider_id,
+                    "label": label,
+                    "now": now,
+                    "expires_at": expires_at,
+                    "issued_by": issued_by,
+                },
+            ).fetchone()
+        assert row is not None  # noqa: S101 - RETURNING yields a row
+        return DeviceTokenIssued(token, str(row["token_id"]), rider_id, expires_at)
+
+    def list_device_tokens(self, rider_id: str) -> list[DeviceTokenInfo]:
+        """Every device token of ``rider_id`` (live, expired, revoked), newest
+        first; metadata only."""
+        with (
+            self._pool.connection() as conn,
+            conn.cursor(row_factory=class_row(DeviceTokenInfo)) as cur,
+        ):
+            return cur.execute(LIST_DEVICE_TOKENS, {"rider_id": rider_id}).fetchall()
 
     def rider_for_device_token(self, token: str) -> str | None:
-        """The rider a live device token belongs to, or None (refusals are not
-        cached: each unknown token reads the database)."""
+        """The rider a live, unexpired device token belongs to, or None."""
+        found = self.device_token_holder(token)
+        return found[0] if found else None
+
+    def device_token_holder(self, token: str) -> tuple[str, datetime | None] | None:
+        """The rider a live, unexpired device token belongs to and when it
+        expires, or None (refusals are not cached: each unknown token reads the
+        database)."""
         digest = token_digest(token)
-        cached = self.device_cache.get(digest)
+        cached = self.device_cache.lookup(digest)
         if cached is not None:
             return cached
         epoch = self.device_cache.epoch
@@ -390,39 +521,74 @@ class AuthStore:
             row = cur.execute(SELECT_DEVICE_RIDER, {"digest": digest}).fetchone()
         if row is None:
             return None
-        rider_id = str(row["rider_id"])
-        self.device_cache.put(digest, rider_id, epoch)
-        return rider_id
+        rider_id, expires_at = str(row["rider_id"]), row["expires_at"]
+        left_s = (expires_at - datetime.now(UTC)).total_seconds()
+        self.device_cache.put(
+            digest, rider_id, epoch, max_ttl_s=left_s, expires_at=expires_at
+        )
+        return rider_id, expires_at
 
-    def revoke_device_tokens(self, rider_id: str) -> int:
-        """Revoke every live token of ``rider_id``; return how many. Refused in
-        this process from now on (the cache is evicted after the commit)."""
-        with self._pool.connection() as conn:
-            revoked = conn.execute(
-                REVOKE_DEVICE_TOKENS, {"rider_id": rider_id}
-            ).rowcount
+    def revoke_device_tokens(
+        self,
+        rider_id: str,
+        *,
+        token_id: str | None = None,
+        revoked_by: str = "",
+        conn: Connection[Any] | None = None,
+    ) -> list[str]:
+        """Revoke the live tokens of ``rider_id`` (only ``token_id``, if given);
+        the ids revoked. Refused in this process from now on (the cache is
+        evicted: after the commit when this store owns the connection, and again
+        by the caller after committing its own)."""
+        with self._connection(conn) as c, c.cursor(row_factory=dict_row) as cur:
+            rows = cur.execute(
+                REVOKE_DEVICE_TOKENS,
+                {"rider_id": rider_id, "token_id": token_id, "revoked_by": revoked_by},
+            ).fetchall()
         self.device_cache.evict_rider(rider_id)
-        if self.on_revoked is not None:
+        if conn is None and self.on_revoked is not None:
             self.on_revoked(rider_id)  # the other API instances evict theirs
-        return revoked
+        return [str(r["token_id"]) for r in rows]
 
     def ensure_tracking_link(
-        self, *, order_id: str, ttl_s: int, now: datetime | None = None
+        self,
+        *,
+        order_id: str,
+        ttl_s: int,
+        now: datetime | None = None,
+        scope: LinkScope = LinkScope.status,
     ) -> str:
-        """The order's primary tracking token: derived from the order id with a
-        server key, so an idempotent retry of order creation gets the same link."""
-        token = TRACKING_PREFIX + derive_token(self._link_key, "track:" + order_id)
+        """The order's tracking token of ``scope``: derived from the order id
+        with a server key, so an idempotent retry of order creation gets the same
+        link. The default, a ``status`` link, is what the order's creator gets."""
+        return self.ensure_tracking_link_created(
+            order_id=order_id, ttl_s=ttl_s, now=now, scope=scope
+        )[0]
+
+    def ensure_tracking_link_created(
+        self,
+        *,
+        order_id: str,
+        ttl_s: int,
+        now: datetime | None = None,
+        scope: LinkScope = LinkScope.status,
+    ) -> tuple[str, bool]:
+        """As :meth:`ensure_tracking_link`, and whether this call created it (a
+        retry does not send the patient their link twice)."""
+        label = "track:" if scope is LinkScope.status else "patient:"
+        token = TRACKING_PREFIX + derive_token(self._link_key, label + order_id)
         expires_at = (now or datetime.now(UTC)) + timedelta(seconds=ttl_s)
         with self._pool.connection() as conn:
-            conn.execute(
+            created = conn.execute(
                 INSERT_TRACKING_LINK,
                 {
                     "digest": token_digest(token),
                     "order_id": order_id,
                     "expires_at": expires_at,
+                    "scope": scope.value,
                 },
-            )
-        return token
+            ).rowcount
+        return token, created == 1
 
     def tracking_link(self, token: str) -> TrackingLink | None:
         """The link a token opens, or None."""
@@ -432,9 +598,11 @@ class AuthStore:
             self._pool.connection() as conn,
             conn.cursor(row_factory=class_row(TrackingLink)) as cur,
         ):
-            return cur.execute(
+            link = cur.execute(
                 SELECT_TRACKING_LINK, {"digest": token_digest(token)}
             ).fetchone()
+        # the column is text: make it the enum
+        return replace(link, scope=LinkScope(link.scope)) if link else None
 
     @staticmethod
     def move_tracking_links(

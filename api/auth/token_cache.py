@@ -13,6 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime
 
 #: default bound of the cache, in entries (one per live device token)
 MAX_ENTRIES = 10_000
@@ -34,7 +35,10 @@ class DeviceTokenCache:
         self._max = max_entries
         self._clock = clock
         self._lock = threading.Lock()
-        self._entries: OrderedDict[bytes, tuple[str, float]] = OrderedDict()
+        # digest -> (rider id, cache deadline, the token's own expiry)
+        self._entries: OrderedDict[bytes, tuple[str, float, datetime | None]] = (
+            OrderedDict()
+        )
         self._epoch = 0
 
     @property
@@ -45,6 +49,11 @@ class DeviceTokenCache:
 
     def get(self, digest: bytes) -> str | None:
         """The cached rider id, or None (unknown or expired)."""
+        found = self.lookup(digest)
+        return found[0] if found else None
+
+    def lookup(self, digest: bytes) -> tuple[str, datetime | None] | None:
+        """The cached rider id and the token's expiry, or None."""
         with self._lock:
             entry = self._entries.get(digest)
             if entry is None:
@@ -53,16 +62,27 @@ class DeviceTokenCache:
                 del self._entries[digest]
                 return None
             self._entries.move_to_end(digest)
-            return entry[0]
+            return entry[0], entry[2]
 
-    def put(self, digest: bytes, rider_id: str, epoch: int) -> None:
-        """Cache a check read at ``epoch``, unless a revocation came since."""
-        if self.ttl_s <= 0:
+    def put(
+        self,
+        digest: bytes,
+        rider_id: str,
+        epoch: int,
+        *,
+        max_ttl_s: float | None = None,
+        expires_at: datetime | None = None,
+    ) -> None:
+        """Cache a check read at ``epoch``, unless a revocation came since; for
+        ``ttl_s`` or until the token expires (``max_ttl_s``), whichever is first.
+        ``expires_at`` is the token's expiry, returned by :meth:`lookup`."""
+        ttl_s = self.ttl_s if max_ttl_s is None else min(self.ttl_s, max_ttl_s)
+        if ttl_s <= 0:
             return
         with self._lock:
             if epoch != self._epoch:
                 return
-            self._entries[digest] = (rider_id, self._clock() + self.ttl_s)
+            self._entries[digest] = (rider_id, self._clock() + ttl_s, expires_at)
             self._entries.move_to_end(digest)
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
@@ -71,7 +91,9 @@ class DeviceTokenCache:
         """Forget every token of ``rider_id`` (call after the revocation committed)."""
         with self._lock:
             self._epoch += 1
-            for digest in [d for d, (r, _) in self._entries.items() if r == rider_id]:
+            for digest in [
+                d for d, (r, _, _) in self._entries.items() if r == rider_id
+            ]:
                 del self._entries[digest]
 
     def __len__(self) -> int:

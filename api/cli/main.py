@@ -26,9 +26,13 @@ app = typer.Typer(
 
 @app.command()
 def migrate() -> None:
-    """Apply every pending database migration (dispatch, telemetry, api)."""
+    """Apply every pending database migration (dispatch, telemetry, api) as the
+    schema owner (DATABASE_OWNER_URL, else DATABASE_URL), and grant the app's
+    role rxdispatch_app its privileges."""
     settings = DatabaseSettings()
-    url = resolve_database_url(settings.database_url, settings.data_dir)
+    url = settings.owner_url or resolve_database_url(
+        settings.database_url, settings.data_dir
+    )
     migrate_database(url)
     typer.echo("database is up to date")
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 from typing import Annotated
 
 import typer
 
+from api.auth import custody
 from api.auth.principals import Role
 from api.auth.store import AuthStore
 from api.errors import ApiError
+from api.services import AppSettings
 from dispatch.adapters.postgres.database import migrate, open_pool
 from dispatch.adapters.postgres.embedded import resolve_database_url
-from dispatch.settings import DatabaseSettings
+from dispatch.adapters.postgres.unit_of_work import Database
+from dispatch.context import DispatchContext
 
 user_app = typer.Typer(
     help="Staff users (admin, dispatcher, pharmacist).", no_args_is_help=True
@@ -33,18 +37,27 @@ def add_user(
         bool, typer.Option(help="Replace an existing user's password and role.")
     ] = False,
 ) -> None:
-    """Create a staff user (argon2-hashed password, >= 12 characters)."""
+    """Create a staff user (argon2-hashed password, >= 12 characters); the audit
+    trail records it with the operating-system user who ran the command."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    settings = DatabaseSettings()
-    url = resolve_database_url(settings.database_url, settings.data_dir)
+    settings = AppSettings()
+    url = resolve_database_url(
+        settings.database.database_url, settings.database.data_dir
+    )
     migrate(url)
     pool = open_pool(url, max_size=2)
     try:
-        AuthStore(pool).add_user(
-            username=username, password=password, role=role, replace=reset
+        custody.create_user(
+            Database(pool, DispatchContext.from_settings(settings.dispatch)),
+            AuthStore(pool),
+            username=username,
+            password=password,
+            role=role,
+            replace=reset,
+            actor=f"cli:{getpass.getuser()}",
         )
     except ApiError as exc:
         typer.echo(f"error: {exc.detail}", err=True)

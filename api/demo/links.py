@@ -7,10 +7,11 @@
   0600): never in the source, the same for every run on that folder.
 - **A patient and a rider**: the simulator names the first order that reached a
   rider's route in its watch file (mode 0600). The patient's tracking link
-  carries that order's tracking token, as the API gave it to the order's creator
-  (the simulator); the rider's app link carries a device token the demo issues
-  for that rider. The simulated rider keeps driving through its own client and
-  token: the page watches that rider.
+  carries the patient's own token, read from what the dev server's fake SMS
+  gateway "texted" them (the creator's token, in the watch file, shows progress
+  but not the delivery code); the rider's app link carries a device token the
+  demo issues for that rider. The simulated rider keeps driving through its own
+  client and token: the page watches that rider.
 
 Nothing here logs a password or token; they go to the console (``echo``) only,
 which is the point of the printout.
@@ -19,6 +20,7 @@ which is the point of the printout.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +101,24 @@ def read_watch_file(path: Path) -> tuple[str, str, str] | None:
         raise LinkError(f"watch file {path.name} lacks a field") from None
 
 
+_PATIENT_LINK = re.compile(r"#(rxd_trk_[A-Za-z0-9_-]+)")
+
+
+def _texted_patient_token(
+    client: httpx.Client, admin: dict[str, str], order_id: str, *, fallback: str
+) -> str:
+    """The patient's own link token (the one that shows their delivery code), as
+    the dev server's fake SMS gateway "texted" it; else ``fallback`` (the
+    creator's status link: the page then shows progress only)."""
+    answer = client.get(f"/dev/patient-sms/{order_id}", headers=admin)
+    if answer.status_code == 200:
+        for sms in answer.json():
+            found = _PATIENT_LINK.search(str(sms.get("body", "")))
+            if found:
+                return found.group(1)
+    return fallback
+
+
 def page_built(page: str, dist: Path = UI_DIST) -> bool:
     """Whether this build of the UI has ``page`` (a ``/ui/<surface>/`` path)."""
     surface = page.removeprefix(UI_PREFIX).strip("/")
@@ -147,10 +167,14 @@ class DemoLinks:
                 return False
             order_id, tracking_token, rider_ref = found
             with httpx.Client(base_url=self.base_url, timeout=30) as client:
+                admin = self._admin_headers(client)
                 answer = client.post(
                     f"/riders/{rider_ref}/device-tokens",
-                    headers=self._admin_headers(client),
+                    headers=admin,
                     json={"label": RIDER_APP_LABEL},
+                )
+                tracking_token = _texted_patient_token(
+                    client, admin, order_id, fallback=tracking_token
                 )
             if answer.status_code != 201:
                 raise LinkError(

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.auth.access import ADMIN
 from api.deps import ServicesDep
 from api.errors import error_responses
 from api.schemas.audit import AuditEntryRead
 from dispatch.audit import trail
+from dispatch.dev_secrets import reveal
 
 router = APIRouter(tags=["audit"])
 
@@ -31,6 +33,10 @@ class AuditVerifyRead(BaseModel):
     ok: bool
     entries_checked: int
     problems: list[AuditProblemRead]
+    unkeyed_until: int = Field(
+        description="Entries up to this one predate the audit key (plain SHA-256); "
+        "the chain is HMAC-keyed after it (0: keyed throughout)."
+    )
 
 
 @router.get(
@@ -57,12 +63,19 @@ def list_audit(
     responses=error_responses(401, 403),
 )
 async def verify_audit(services: ServicesDep) -> AuditVerifyRead:
-    """Recompute the hash chain; report edited, deleted or reordered entries."""
-    count, problems = await asyncio.to_thread(trail.verify, services.database_url)
+    """Recompute the keyed hash chain; report edited, deleted, reordered or
+    re-hashed entries. (A truncated tail whose head was moved is caught only by
+    ``rxdispatch audit verify --checkpoint`` against a checkpoint kept offline.)"""
+    key = reveal(services.settings.dispatch.audit_key, "DISPATCH_AUDIT_KEY").encode()
+    report = await asyncio.to_thread(
+        functools.partial(trail.verify, services.database_url, key=key)
+    )
     return AuditVerifyRead(
-        ok=not problems,
-        entries_checked=count,
+        ok=not report.problems,
+        entries_checked=report.count,
         problems=[
-            AuditProblemRead(seq=p.seq, kind=p.kind, detail=p.detail) for p in problems
+            AuditProblemRead(seq=p.seq, kind=p.kind, detail=p.detail)
+            for p in report.problems
         ],
+        unkeyed_until=report.unkeyed_until,
     )

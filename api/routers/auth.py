@@ -11,17 +11,28 @@ detection). Tokens never reach the logs: only user and session ids do.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
+from typing import Annotated
+from uuid import UUID
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Path, status
 
+from api.auth import custody
 from api.auth.access import ADMIN, DISPATCH, PUBLIC
+from api.auth.actor import actor_of
 from api.auth.credentials import issue_access_token, verify_password
 from api.auth.principals import Principal
 from api.auth.store import RefreshDenied, RefreshGrant, RefreshRefusal
 from api.deps import AdminUser, ClientIp, Dispatcher, ServicesDep, StaffUser
-from api.errors import RefreshTokenReused, Unauthenticated, error_responses
+from api.errors import (
+    ApiNotFound,
+    RefreshTokenReused,
+    Unauthenticated,
+    error_responses,
+)
 from api.schemas.auth import (
     DeviceTokenCreate,
+    DeviceTokenInfoRead,
     DeviceTokenRead,
     LoginRequest,
     PrincipalRead,
@@ -32,12 +43,15 @@ from api.schemas.auth import (
     UserCreate,
     UserRead,
 )
+from api.schemas.common import ENTITY_ID
 from api.services import Services
 from dispatch.dev_secrets import reveal
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["auth"])
+
+RiderPath = Annotated[str, Path(pattern=ENTITY_ID)]
 
 
 def _tokens(services: Services, grant: RefreshGrant) -> TokenRead:
@@ -79,11 +93,34 @@ def login(body: LoginRequest, services: ServicesDep, ip: ClientIp) -> TokenRead:
     )
     if user is None or not ok or not user.active:
         services.metrics.inc("auth_login_failed_total")
+        reason = (
+            "unknown_user"
+            if user is None
+            else "wrong_password"
+            if not ok
+            else "inactive"
+        )
+        custody.record(
+            services.db,
+            actor=custody.ANONYMOUS,
+            action="auth.login_failed",
+            subject_type="user",
+            subject_id=user.user_id if user else username,
+            details={"username": username, "reason": reason},
+        )
         raise Unauthenticated("Unknown username or wrong password.")
     services.login_limiter.reset(keys[0])
     api = services.settings.api
     grant = services.auth.start_session(
         user.user_id, ttl_s=api.refresh_token_ttl_s, session_max_s=api.session_max_s
+    )
+    custody.record(
+        services.db,
+        actor=f"{user.role.value}:{user.username}",
+        action="auth.login",
+        subject_type="user",
+        subject_id=user.user_id,
+        details={"session": grant.family_id},
     )
     log.info("login: user %s started session %s", user.user_id, grant.family_id)
     return _tokens(services, grant)
@@ -107,6 +144,14 @@ def refresh(body: RefreshRequest, services: ServicesDep) -> TokenRead:
     if isinstance(outcome, RefreshDenied):
         services.metrics.inc(f"auth_refresh_refused_{outcome.reason.value}_total")
         if outcome.reason is RefreshRefusal.reuse:
+            custody.record(
+                services.db,
+                actor=custody.ANONYMOUS,
+                action="auth.refresh_reuse",
+                subject_type="user",
+                subject_id=outcome.user_id or "-",
+                details={"session": outcome.family_id},
+            )
             log.warning(
                 "refresh token reuse: session %s of user %s revoked",
                 outcome.family_id,
@@ -138,9 +183,18 @@ def logout(body: RefreshRequest, services: ServicesDep) -> SessionEnded:
     """End the session of a refresh token: it and every token rotated from the
     same login stop working. Access tokens already issued expire on their own
     (``API_ACCESS_TOKEN_TTL_S``); clients drop theirs."""
-    family_id = services.auth.end_session(body.refresh_token.get_secret_value())
-    log.info("logout: session %s", family_id or "- (none live)")
-    return SessionEnded(ended=family_id is not None)
+    ended = services.auth.end_session(body.refresh_token.get_secret_value())
+    if ended is not None:
+        custody.record(
+            services.db,
+            actor=f"{ended.role.value}:{ended.username}",
+            action="auth.logout",
+            subject_type="user",
+            subject_id=ended.user_id,
+            details={"session": ended.family_id},
+        )
+    log.info("logout: session %s", ended.family_id if ended else "- (none live)")
+    return SessionEnded(ended=ended is not None)
 
 
 @router.get(
@@ -165,12 +219,15 @@ def _principal(principal: Principal) -> PrincipalRead:
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(401, 403, 409, 422),
 )
-def create_user(body: UserCreate, services: ServicesDep, _: AdminUser) -> UserRead:
-    """Create a staff user (admin only)."""
-    user_id = services.auth.add_user(
+def create_user(body: UserCreate, services: ServicesDep, who: AdminUser) -> UserRead:
+    """Create a staff user (admin only); audited with the admin and the role."""
+    user_id = custody.create_user(
+        services.db,
+        services.auth,
         username=body.username,
         role=body.role,
         password=body.password.get_secret_value(),
+        actor=actor_of(who),
     )
     return UserRead(
         user_id=user_id, username=body.username, role=body.role, active=True
@@ -198,19 +255,88 @@ def list_users(services: ServicesDep) -> list[UserRead]:
     responses=error_responses(401, 403, 404, 422),
 )
 def issue_device_token(
-    rider_id: str, body: DeviceTokenCreate, services: ServicesDep, _: Dispatcher
+    rider_id: RiderPath,
+    body: DeviceTokenCreate,
+    services: ServicesDep,
+    who: Dispatcher,
 ) -> DeviceTokenRead:
-    """Issue a device token for a rider's phone; it is shown only in this answer."""
-    token = services.auth.issue_device_token(rider_id=rider_id, label=body.label)
-    return DeviceTokenRead(rider_id=rider_id, device_token=token)
+    """Issue a device token for a registered rider's phone (404 for an unknown
+    rider); it is shown only in this answer and expires after
+    ``API_DEVICE_TOKEN_TTL_S``. The issue is audited with the issuer."""
+    issued = custody.issue_device_token(
+        services.db,
+        services.auth,
+        rider_id=rider_id,
+        label=body.label,
+        actor=actor_of(who),
+    )
+    return DeviceTokenRead(
+        rider_id=rider_id,
+        device_token=issued.token,
+        token_id=issued.token_id,
+        expires_at=issued.expires_at,
+    )
+
+
+@router.get(
+    "/riders/{rider_id}/device-tokens",
+    response_model=list[DeviceTokenInfoRead],
+    dependencies=[Depends(DISPATCH)],
+    responses=error_responses(401, 403, 422),
+)
+def list_device_tokens(
+    rider_id: RiderPath, services: ServicesDep
+) -> list[DeviceTokenInfoRead]:
+    """A rider's device tokens, newest first (live, expired and revoked): who
+    issued and revoked each, never the token itself."""
+    now = datetime.now(UTC)
+    return [
+        DeviceTokenInfoRead(
+            token_id=t.token_id,
+            label=t.label,
+            created_at=t.created_at,
+            expires_at=t.expires_at,
+            issued_by=t.issued_by,
+            revoked_at=t.revoked_at,
+            revoked_by=t.revoked_by,
+            live=t.revoked_at is None and t.expires_at > now,
+        )
+        for t in services.auth.list_device_tokens(rider_id)
+    ]
 
 
 @router.delete(
     "/riders/{rider_id}/device-tokens",
     response_model=RevokedRead,
-    dependencies=[Depends(DISPATCH)],
-    responses=error_responses(401, 403),
+    responses=error_responses(401, 403, 422),
 )
-def revoke_device_tokens(rider_id: str, services: ServicesDep) -> RevokedRead:
-    """Revoke every device token of a rider (lost phone)."""
-    return RevokedRead(revoked=services.auth.revoke_device_tokens(rider_id))
+def revoke_device_tokens(
+    rider_id: RiderPath, services: ServicesDep, who: Dispatcher
+) -> RevokedRead:
+    """Revoke every live device token of a rider (lost phone); audited."""
+    revoked = custody.revoke_device_tokens(
+        services.db, services.auth, rider_id=rider_id, actor=actor_of(who)
+    )
+    return RevokedRead(revoked=len(revoked))
+
+
+@router.delete(
+    "/riders/{rider_id}/device-tokens/{token_id}",
+    response_model=RevokedRead,
+    responses=error_responses(401, 403, 404, 422),
+)
+def revoke_device_token(
+    rider_id: RiderPath, token_id: UUID, services: ServicesDep, who: Dispatcher
+) -> RevokedRead:
+    """Revoke one device token of a rider; 404 unless it is theirs and not
+    already revoked. Audited."""
+    revoked = custody.revoke_device_tokens(
+        services.db,
+        services.auth,
+        rider_id=rider_id,
+        token_id=str(token_id),
+        actor=actor_of(who),
+    )
+    if not revoked:
+        raise ApiNotFound("This rider has no such live device token.")
+    return RevokedRead(revoked=len(revoked))

@@ -9,8 +9,10 @@ from fastapi import APIRouter, Depends, Header, Query, status
 
 from api.auth.access import DISPATCH
 from api.auth.actor import actor_of
+from api.auth.store import LinkScope
 from api.deps import Dispatcher, PharmacyUser, ServicesDep
 from api.errors import error_responses
+from api.patient_channel import PatientSms, link_message
 from api.schemas.common import ENTITY_ID, Page
 from api.schemas.orders import (
     CancelRequest,
@@ -19,6 +21,7 @@ from api.schemas.orders import (
     OrderCreated,
     OrderRead,
 )
+from api.services import Services
 from dispatch.orders import fulfilment, intake, queries
 from dispatch.orders import patient_data as patients
 from dispatch.orders.order import OrderStatus
@@ -49,15 +52,17 @@ def create_order(
     body: OrderCreate, key: IdempotencyKey, services: ServicesDep, who: Dispatcher
 ) -> OrderCreated:
     """Accept an order: validated, sourced and its stock reserved in one
-    transaction. Returns the patient's tracking token."""
+    transaction. Returns a status link for the creator (progress and ETA, never
+    the delivery code); the patient's own link is texted to their phone."""
     request = body.to_request(key)
     with services.db.transaction() as tx:
         order = intake.submit_order(tx, request, actor=actor_of(who))
+    api = services.settings.api
+    now = services.clock.now()
     token = services.auth.ensure_tracking_link(
-        order_id=order.id,
-        ttl_s=services.settings.api.tracking_link_ttl_s,
-        now=services.clock.now(),
+        order_id=order.id, ttl_s=api.tracking_link_ttl_s, now=now
     )
+    _text_patient_link(services, order.id, body.patient.phone.get_secret_value())
     services.metrics.inc("orders_created_total")
     return OrderCreated(**OrderRead.of(order).model_dump(), tracking_token=token)
 
@@ -148,3 +153,25 @@ def read_contact(
             tx, order_id, actor=actor_of(who), purpose=purpose
         )
     return ContactRead(name=contact.name, phone=contact.phone, address=contact.address)
+
+
+def _text_patient_link(services: Services, order_id: str, phone: str) -> None:
+    """Send the patient their own link (the one that reads the delivery code),
+    once per order: a retried creation does not text them again."""
+    api = services.settings.api
+    token, created = services.auth.ensure_tracking_link_created(
+        order_id=order_id,
+        ttl_s=api.tracking_link_ttl_s,
+        now=services.clock.now(),
+        scope=LinkScope.patient,
+    )
+    if not created:
+        return
+    sms = PatientSms(
+        order_id=order_id,
+        to=phone,
+        body=link_message(api.public_base_url, token),
+        sent_at=services.clock.now(),
+    )
+    if not services.patient_channel.send(sms):
+        services.metrics.inc("patient_channel_failed_total")

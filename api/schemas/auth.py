@@ -87,10 +87,25 @@ class DeviceTokenCreate(BaseModel):
 
 
 class DeviceTokenRead(BaseModel):
-    """A device token, shown exactly once."""
+    """A device token, shown exactly once, and when it stops working."""
 
     rider_id: str
     device_token: str
+    token_id: str = Field(description="Names the token to list or revoke it.")
+    expires_at: datetime
+
+
+class DeviceTokenInfoRead(BaseModel):
+    """A rider's device token: metadata only, never the token."""
+
+    token_id: str
+    label: str
+    created_at: datetime
+    expires_at: datetime
+    issued_by: str = Field(description="Who issued it (audit actor).")
+    revoked_at: datetime | None
+    revoked_by: str | None
+    live: bool = Field(description="Neither revoked nor expired.")
 
 
 class RevokedRead(BaseModel):

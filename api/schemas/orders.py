@@ -145,10 +145,12 @@ class OrderRead(BaseModel):
 
 
 class OrderCreated(OrderRead):
-    """The created order and the patient's tracking link token."""
+    """The created order and the creator's status link token."""
 
     tracking_token: str = Field(
-        description="Give it to the patient: it opens /track/{token} for this order."
+        description="A status link: /track/{token} and /ws/track/{token} show this "
+        "order's progress and ETA; /track/{token}/messages (the delivery code) is "
+        "403 with it. The patient's own link is texted to their phone."
     )
 
 

@@ -1,15 +1,23 @@
-"""The audit chain (pure): canonical entries, their hashes, and verification.
+"""The audit chain (pure): canonical entries, their keyed hashes, and verification.
 
-Each entry's hash is ``sha256(previous_hash || canonical_json(entry))`` where the
-canonical JSON has sorted keys, no whitespace and UTC ISO-8601 times, and includes
-the entry's sequence number. Editing an entry breaks its own hash; deleting or
-reordering entries breaks the sequence or the link to the previous hash; deleting
-the tail is caught against the chain head kept beside the table.
+Each entry's hash is ``HMAC-SHA256(key, previous_hash || canonical_json(entry))``
+where the canonical JSON has sorted keys, no whitespace and UTC ISO-8601 times, and
+includes the entry's sequence number. The key (``DISPATCH_AUDIT_KEY``) lives outside
+the database, so whoever can write the table still cannot forge a hash: editing an
+entry and re-hashing everything after it is detected. Deleting or reordering entries
+breaks the sequence or the link to the previous hash; deleting the tail *and* moving
+the head beside the table is caught only against a signed checkpoint kept elsewhere
+(:mod:`dispatch.audit.checkpoint`).
+
+Entries written before the chain was keyed (``seq <= unkeyed_until``, fixed by the
+migration that introduced the key) were hashed with plain SHA-256; they still verify
+as a chain, and every report says from which entry the chain is keyed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -61,9 +69,13 @@ def canonical_json(entry: AuditEntry) -> bytes:
     return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
 
 
-def chain_hash(prev_hash: str, entry: AuditEntry) -> str:
-    """Hash of ``entry`` linked to ``prev_hash`` (hex)."""
-    return hashlib.sha256(prev_hash.encode() + canonical_json(entry)).hexdigest()
+def chain_hash(key: bytes | None, prev_hash: str, entry: AuditEntry) -> str:
+    """Hash of ``entry`` linked to ``prev_hash`` (hex): HMAC-SHA256 under ``key``;
+    ``None`` only for entries that predate the key (plain SHA-256)."""
+    message = prev_hash.encode() + canonical_json(entry)
+    if key is None:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,19 +84,25 @@ class AuditProblem:
 
     seq: int
     kind: str
-    """``edited``, ``broken_link``, ``sequence_gap`` or ``truncated``."""
+    """``edited``, ``broken_link``, ``sequence_gap``, ``truncated`` (against the
+    head), or against a checkpoint: ``checkpoint_missing`` (the checkpointed entry
+    is gone), ``checkpoint_mismatch`` (it was rewritten)."""
     detail: str
 
 
 def verify_chain(
     entries: Iterable[AuditEntry],
     *,
+    key: bytes,
+    unkeyed_until: int = 0,
     head: tuple[int, str] | None = None,
 ) -> list[AuditProblem]:
     """Every problem found walking ``entries`` in storage order (empty: intact).
 
-    ``head`` is the ``(last_seq, last_hash)`` recorded when the chain was last
-    appended; it detects removal of entries at the end of the chain.
+    Entries up to ``unkeyed_until`` are checked with plain SHA-256, later ones with
+    HMAC under ``key``. ``head`` is the ``(last_seq, last_hash)`` recorded when the
+    chain was last appended; it detects removal of entries at the end of the chain
+    by someone who did not also move the head.
     """
     problems: list[AuditProblem] = []
     prev_hash, expected_seq = GENESIS_HASH, 1
@@ -103,7 +121,10 @@ def verify_chain(
                     entry.seq, "broken_link", "does not link to its predecessor"
                 )
             )
-        if chain_hash(entry.prev_hash, entry) != entry.entry_hash:
+        entry_key = None if entry.seq <= unkeyed_until else key
+        if not hmac.compare_digest(
+            chain_hash(entry_key, entry.prev_hash, entry), entry.entry_hash
+        ):
             problems.append(
                 AuditProblem(entry.seq, "edited", "content does not match its hash")
             )

@@ -1,12 +1,16 @@
-"""Reading the audit trail: recent entries and a whole-chain verification."""
+"""Reading the audit trail: recent entries, whole-chain verification, checkpoints."""
 
 from __future__ import annotations
 
-from dispatch.adapters.postgres import audit as audit_repo
-from dispatch.adapters.postgres.unit_of_work import Tx
-from dispatch.audit.chain import AuditEntry, AuditProblem
+from datetime import datetime
 
-__all__ = ["list_entries", "verify"]
+from dispatch.adapters.postgres import audit as audit_repo
+from dispatch.adapters.postgres.audit import AuditVerification
+from dispatch.adapters.postgres.unit_of_work import Tx
+from dispatch.audit.chain import AuditEntry
+from dispatch.audit.checkpoint import AuditCheckpoint, sign_checkpoint
+
+__all__ = ["AuditVerification", "checkpoint", "list_entries", "verify"]
 
 
 def list_entries(
@@ -16,6 +20,14 @@ def list_entries(
     return audit_repo.list_entries(tx, subject_id=subject_id, limit=limit)
 
 
-def verify(database_url: str) -> tuple[int, list[AuditProblem]]:
-    """``(entries checked, problems)`` for the whole chain, in one snapshot."""
-    return audit_repo.verify_database(database_url)
+def verify(
+    database_url: str, *, key: bytes, checkpoint: AuditCheckpoint | None = None
+) -> AuditVerification:
+    """The whole chain verified under ``key`` in one snapshot (and against a
+    checkpoint taken earlier, when given)."""
+    return audit_repo.verify_database(database_url, key=key, checkpoint=checkpoint)
+
+
+def checkpoint(database_url: str, *, key: bytes, now: datetime) -> bytes:
+    """The chain's head now, as a signed checkpoint document to keep elsewhere."""
+    return sign_checkpoint(key, audit_repo.take_checkpoint(database_url, now=now))

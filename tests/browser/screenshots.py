@@ -177,7 +177,7 @@ def play_morning(world: Driver) -> tuple[str, str]:
             _pick_up(world, order, rider_id)
     # delivered: the first of them hands it over with the patient's code
     first = by_rider[riders[0]][0]
-    token = next(o["tracking_token"] for o in orders if o["id"] == first["id"])
+    token = world.patient_token(first["id"])
     [message] = world.http.get(f"/track/{token}/messages").json()
     code = re.search(r"\d{4,8}", message["body"])
     assert code is not None
@@ -208,9 +208,8 @@ def play_morning(world: Driver) -> tuple[str, str]:
     on_its_way = _wait(
         "the third rider's next delivery", lambda: _next(world, riders[2])
     )
-    tracked: str = next(
-        o["tracking_token"] for o in orders if o["id"] == on_its_way["order_id"]
-    )
+    # the patient opens their own link (texted to them), which shows their code
+    tracked = world.patient_token(on_its_way["order_id"])
     # a cold box runs warm: another order it carries waits for the pharmacist
     warm = next(
         (o for o in by_rider[riders[2]] if o["id"] != on_its_way["order_id"]),

@@ -4,6 +4,7 @@ and helpers that drive it through its HTTP API like any client."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -19,6 +20,7 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.auth.principals import Role
+from api.patient_channel import FakeSmsGateway
 from api.services import AppSettings, Services
 from api.settings import ApiSettings
 from dispatch.settings import DatabaseSettings
@@ -227,6 +229,17 @@ class Driver:
             )
         )
         self.position(rider_id, lat, lon)
+
+    def patient_token(self, order_id: str) -> str:
+        """The patient's own tracking token, as the fake SMS gateway "texted" it
+        (the creator's ``tracking_token`` cannot read the delivery code)."""
+        channel = self.live.services.patient_channel
+        assert isinstance(channel, FakeSmsGateway)
+        for sms in channel.sent(order_id):
+            found = re.search(r"#(rxd_trk_[A-Za-z0-9_-]+)", sms.body)
+            if found:
+                return found.group(1)
+        raise AssertionError(f"no patient link was texted for order {order_id}")
 
     def device(self, rider_id: str) -> dict[str, str]:
         """The rider's device-token header."""

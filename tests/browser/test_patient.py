@@ -134,7 +134,7 @@ def test_patient_follows_the_delivery_with_the_rider_only_while_heading_there(
     world.catalogue({"ph-1": "Valletta"})
     world.rider("rider-1", RIDER_NAME, "Sliema")
     order = world.order(*PLACES["Gżira"])
-    token = order["tracking_token"]
+    token = world.patient_token(order["id"])
     page.add_init_script(SOCKET_SWITCH)
     _open(page, token)
 
@@ -234,8 +234,8 @@ def test_rider_shows_only_to_the_patient_whose_delivery_comes_next(
     second = next(o for o in orders if o["id"] != first_id)
     other = page.context.new_page()
     other.on("pageerror", lambda e: page.watch.console_errors.append(f"{e}"))
-    _open(page, first["tracking_token"])
-    _open(other, second["tracking_token"])
+    _open(page, world.patient_token(first["id"]))
+    _open(other, world.patient_token(second["id"]))
     for p in (page, other):
         p.wait_for_selector("[data-testid=track-map][data-state=ready]", timeout=90_000)
         p.wait_for_selector("[data-testid=connection][data-state=live]")
@@ -246,7 +246,9 @@ def test_rider_shows_only_to_the_patient_whose_delivery_comes_next(
     assert _rider_on_map(other) is None
     _assert_nothing_private(other, "rider-1")
 
-    [message] = world.http.get(f"/track/{first['tracking_token']}/messages").json()
+    [message] = world.http.get(
+        f"/track/{world.patient_token(first['id'])}/messages"
+    ).json()
     code = re.search(r"\d{4,8}", message["body"])
     assert code is not None
     world.http.post(
@@ -268,7 +270,7 @@ def test_a_held_order_is_shown_as_delayed(page: Any, world: Driver) -> None:
     (a live region) changes without a reload."""
     world.catalogue({"ph-1": "Valletta"})
     order = world.order(*PLACES["Naxxar"])
-    _open(page, order["tracking_token"])
+    _open(page, world.patient_token(order["id"]))
     page.wait_for_selector("[data-testid=connection][data-state=live]")
     assert page.locator("[data-testid=late]").count() == 0
     world.http.post(
@@ -364,7 +366,7 @@ def test_api_errors_show_the_problems_title(page: Any, world: Driver) -> None:
             route.continue_()
 
     page.route(re.compile(r"/track/[^/]+$"), answer)
-    page.goto(f"/ui/track/#{order['tracking_token']}")
+    page.goto(f"/ui/track/#{world.patient_token(order['id'])}")
     page.wait_for_selector("[data-testid=problem]")
     problem = page.locator("[data-testid=problem]").inner_text()
     assert "Service busy" in problem
@@ -388,7 +390,7 @@ def test_text_only_without_webgl(browser: Any, live_app: LiveApp) -> None:
     page.on("request", lambda r: requested.append(r.url))
     page.add_init_script(NO_WEBGL)
     try:
-        _open(page, order["tracking_token"])
+        _open(page, world.patient_token(order["id"]))
         page.wait_for_selector("[data-testid=map-unavailable]")
         assert (
             "unavailable on this device"
@@ -434,7 +436,7 @@ def test_readable_at_200_percent_zoom_in_light_and_dark(
         color_scheme=scheme,
     )
     try:
-        _open(page, order["tracking_token"])
+        _open(page, world.patient_token(order["id"]))
         page.wait_for_selector("[data-testid=connection][data-state=live]")
         page.wait_for_selector(
             "[data-testid=track-map][data-state=ready]", timeout=90_000
@@ -450,3 +452,19 @@ def test_readable_at_200_percent_zoom_in_light_and_dark(
         page.watch.assert_clean()
     finally:
         context.close()
+
+
+def test_the_creators_status_link_shows_progress_but_no_code(
+    page: Any, world: Driver
+) -> None:
+    """The link returned to whoever created the order opens the page with its
+    ETA, and says the delivery code goes to the patient's phone (its messages
+    are 403: issue 20, item 4) instead of an error."""
+    world.catalogue({"ph-1": "Valletta"})
+    order = world.order(*PLACES["Gżira"])
+    _open(page, order["tracking_token"])
+    note = page.wait_for_selector("[data-testid=status-link-only]")
+    assert "patient's own phone" in note.inner_text()
+    assert page.locator("[data-testid=otp]").count() == 0
+    assert page.locator("[data-testid=problem]").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "track-status-link.png"))

@@ -48,6 +48,7 @@ BODY_SCHEMAS: dict[tuple[str, str], type[BaseModel] | None] = {
     ("POST", "/orders/{order_id}/failure"): DeliveryFailure,
     ("GET", "/track/{token}"): None,
     ("GET", "/track/{token}/messages"): None,
+    ("GET", "/dev/patient-sms/{order_id}"): None,
     ("GET", "/health"): None,
 }
 
@@ -139,12 +140,13 @@ def test_client_requests_match_the_openapi_contract() -> None:
             "d", "o1", reason="patient_absent", lat=35.9, lon=14.5
         )
         await client.tracking("k")
+        await client.patient_texts("t", "o1")
         await client.patient_messages("k")
         await client.end_shift("d")
         await client.aclose()
 
     asyncio.run(calls())
-    assert len(sent) == 21
+    assert len(sent) == 22
     for method, path, content in sent:
         template = _template(paths, method, path)
         assert method.lower() in spec["paths"][template]

@@ -237,6 +237,8 @@ def _check_links(links: dict[str, tuple[str, str, bool]]) -> None:
             assert me.json()["role"] == role
         tracking = links["patient tracking"][0].split("#", 1)[1]
         assert client.get(f"/track/{tracking}").status_code == 200
+        # the patient's own link (texted), so the page can show the code
+        assert client.get(f"/track/{tracking}/messages").status_code == 200
         device = links["rider app"][0].split("#device-token=", 1)[1]
         route = client.get(
             "/riders/me/route", headers={"Authorization": f"Bearer {device}"}

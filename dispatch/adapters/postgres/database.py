@@ -11,6 +11,8 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from dispatch.adapters.postgres.roles import grant_app_role
+
 log = logging.getLogger(__name__)
 
 #: Packages that own migrations, in the order they must be applied.
@@ -65,10 +67,12 @@ def package_dir(package: str) -> Path:
 
 
 def migrate(url: str, packages: tuple[str, ...] = MIGRATION_PACKAGES) -> None:
-    """Bring the database at ``url`` to the newest revision of each package.
+    """Bring the database at ``url`` to the newest revision of each package, then
+    (re)grant the app's role its privileges (:mod:`.roles`).
 
-    Each package keeps its Alembic revisions in ``<package>/migrations`` and its
-    own version table, so packages evolve their schemas independently.
+    ``url`` connects as the schema owner. Each package keeps its Alembic
+    revisions in ``<package>/migrations`` and its own version table, so packages
+    evolve their schemas independently.
     """
     from alembic import command
     from alembic.config import Config
@@ -84,3 +88,4 @@ def migrate(url: str, packages: tuple[str, ...] = MIGRATION_PACKAGES) -> None:
         cfg.attributes["configure_logger"] = False
         command.upgrade(cfg, "head")
         log.info("migrated", extra={"package": package})
+    grant_app_role(url)

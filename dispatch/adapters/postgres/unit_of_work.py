@@ -69,6 +69,8 @@ class AuditHeadRow:
 
     last_seq: int
     last_hash: str
+    unkeyed_until: int = 0
+    """Entries up to here predate the audit key (plain SHA-256)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,9 +138,13 @@ class Tx:
         return self.conn.transaction()
 
     def flush_audit(self) -> None:
-        """Chain and insert the pending audit entries (takes the chain-head lock)."""
+        """Chain and insert the pending audit entries (takes the chain-head lock);
+        each is hashed with HMAC under the context's audit key."""
         if not self._audit:
             return
+        key = self.ctx.audit_key
+        if not key:
+            raise RuntimeError("no audit key: DispatchContext.audit_key is unset")
         head = self.fetch_one(class_row(AuditHeadRow), LOCK_AUDIT_HEAD)
         if head is None:
             raise RuntimeError("dispatch.audit_head is missing its row")
@@ -157,7 +163,7 @@ class Tx:
                     details=pending.details,
                     prev_hash=prev,
                 )
-                prev = chain_hash(prev, entry)
+                prev = chain_hash(key, prev, entry)
                 rows.append(
                     (
                         seq,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth.principals import Role
+from api.patient_channel import FakeSmsGateway
 from api.services import AppSettings, Services
 from api.settings import ApiSettings
 from dispatch.settings import DatabaseSettings
@@ -66,6 +68,17 @@ def services_of(client: TestClient) -> Services:
     app = client.app
     services: Services = app.state.services  # type: ignore[attr-defined]
     return services
+
+
+def patient_token(client: TestClient, order_id: str) -> str:
+    """The patient's own tracking token, as the fake SMS gateway "texted" it (the
+    only link that reads their delivery code)."""
+    channel = services_of(client).patient_channel
+    assert isinstance(channel, FakeSmsGateway)
+    [sms] = channel.sent(order_id)
+    found = re.search(r"#(rxd_trk_\S+)", sms.body)
+    assert found is not None
+    return found.group(1)
 
 
 def login(

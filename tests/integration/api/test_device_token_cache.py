@@ -24,13 +24,13 @@ def test_cached_checks_skip_the_database_until_the_ttl(fresh_db: str) -> None:
         assert pool.get_stats()["requests_num"] - before == 1
         assert store.rider_for_device_token(token + "x") is None
 
-        assert other.revoke_device_tokens("rider-7") == 1
+        assert len(other.revoke_device_tokens("rider-7")) == 1
         assert other.rider_for_device_token(token) is None
         assert store.rider_for_device_token(token) == "rider-7"  # until the TTL
 
         fresh = store.issue_device_token(rider_id="rider-7")
         assert store.rider_for_device_token(fresh) == "rider-7"
-        assert store.revoke_device_tokens("rider-7") == 1
+        assert len(store.revoke_device_tokens("rider-7")) == 1
         assert store.rider_for_device_token(fresh) is None
         assert store.rider_for_device_token(token) is None
     finally:

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from api.auth.principals import Role
 from api.logging import build_handler
 from dispatch.orders import fulfilment
-from tests.integration.api.conftest import Credentials, services_of
+from tests.integration.api.conftest import Credentials, patient_token, services_of
 
 PATIENT = {
     "name": "Maria Camilleri-Borg",
@@ -159,7 +159,11 @@ def test_order_lifecycle_and_audience_views(
     view = client.get(f"/track/{token}")
     assert view.json()["status"] == "on_the_way"
     _assert_no_phi(view.text)
-    [message] = client.get(f"/track/{token}/messages").json()
+    refused = client.get(f"/track/{token}/messages")
+    assert refused.status_code == 403  # the creator's link: no delivery code
+    patient = patient_token(client, order["id"])
+    assert patient != token
+    [message] = client.get(f"/track/{patient}/messages").json()
     match = re.search(r"\d{4,8}", message["body"])
     assert match is not None
     code = match.group(0)

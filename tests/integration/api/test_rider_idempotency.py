@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from api.auth.principals import Role
 from dispatch.orders import fulfilment
-from tests.integration.api.conftest import Credentials, services_of
+from tests.integration.api.conftest import Credentials, patient_token, services_of
 from tests.integration.api.test_order_flow import (
     HOME,
     PHARMACY,
@@ -85,7 +85,8 @@ def _transitions(db: str, order_id: str, to: str) -> int:
     )
 
 
-def _patient_code(client: TestClient, creds: Credentials, tracking: str) -> str:
+def _patient_code(client: TestClient, creds: Credentials, order_id: str) -> str:
+    tracking = patient_token(client, order_id)
     [message] = client.get(f"/track/{tracking}/messages").json()
     match = re.search(r"\d{4,8}", message["body"])
     assert match is not None
@@ -131,7 +132,7 @@ def _picked_up(client: TestClient, creds: Credentials) -> tuple[str, str]:
     body = _pickup_body(client, creds, order["id"])
     ok = _post(client, creds, f"/orders/{order['id']}/pickup", body, None)
     assert ok.status_code == 200, ok.text
-    return order["id"], _patient_code(client, creds, order["tracking_token"])
+    return order["id"], _patient_code(client, creds, order["id"])
 
 
 def test_delivery_twice_with_one_key_lands_once_and_a_wrong_code_counts_once(

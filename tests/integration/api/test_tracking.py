@@ -19,6 +19,7 @@ from tests.integration.api.conftest import (
     Credentials,
     api_settings,
     login,
+    patient_token,
     services_of,
 )
 from tests.integration.api.test_order_flow import (
@@ -123,7 +124,7 @@ def test_link_expires_after_delivery(no_grace_client: TestClient) -> None:
     }
     creds = Credentials(headers=headers, rider_id="rider-1")
     order = _picked_up_order(client, creds)
-    token = order["tracking_token"]
+    token = patient_token(client, order["id"])
     [msg] = client.get(f"/track/{token}/messages").json()
     match = re.search(r"\d{4,8}", msg["body"])
     assert match is not None

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
@@ -145,13 +146,30 @@ def test_an_expired_token_cannot_open_a_socket(fast_client: TestClient) -> None:
     assert info.value.code == CLOSE_POLICY_VIOLATION
 
 
-def test_device_token_sockets_have_no_deadline(fast_client: TestClient) -> None:
-    """Riders' device tokens do not expire: no warning, the socket stays."""
+def test_device_token_sockets_close_when_the_token_expires(
+    fast_client: TestClient, fresh_db: str
+) -> None:
+    """A rider's device token expires too: its socket is warned, then closed
+    with 4001 at the token's expiry (a new token renews it in band)."""
     rider = services_of(fast_client).auth.issue_device_token(rider_id="r-1")
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE auth.device_token SET expires_at = now() + %s * interval '1 s'",
+            (SHORT_TTL_S,),
+        )
     with fast_client.websocket_connect(
         "/ws/rider", headers={"Authorization": f"Bearer {rider}"}
     ) as ws:
         assert ws.receive_json()["type"] == "hello"
-        deadline = time.monotonic() + 1.5
-        while time.monotonic() < deadline:
-            assert ws.receive_json()["type"] in ("heartbeat", "route.updated")
+        seen: list[str] = []
+        with pytest.raises(WebSocketDisconnect) as info:
+            _until_closed(ws, seen)
+        assert "auth.expiring" in seen
+        assert info.value.code == CLOSE_TOKEN_EXPIRED
+
+
+def _until_closed(ws: WebSocketTestSession, seen: list[str]) -> None:
+    """Receive frames (heartbeats, route updates, warnings) into ``seen`` until
+    the server closes the socket."""
+    for _ in range(100_000):
+        seen.append(ws.receive_json()["type"])

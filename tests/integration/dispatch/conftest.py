@@ -38,6 +38,7 @@ from dispatch.domain import (
 from dispatch.geo import ServiceArea
 from dispatch.orders.order import OrderLine, OrderRequest, PatientContact, Priority
 
+AUDIT_KEY = b"integration-test-audit-key-0123456789"
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 TODAY = NOW.date()
 MALTA_BBOX = ServiceArea.from_bbox(35.78, 14.17, 36.09, 14.59)
@@ -75,6 +76,7 @@ def make_ctx(**overrides: object) -> DispatchContext:
     values: dict[str, object] = {
         "cipher": PatientDataCipher("integration-test-data-key-0123456789"),
         "otp_pepper": b"integration-test-pepper",
+        "audit_key": AUDIT_KEY,
         "service_area": MALTA_BBOX,
     }
     values.update(overrides)

@@ -38,10 +38,18 @@ def test_placeholder_jwt_secret_is_refused_in_production() -> None:
             environment="production",
             jwt_secret=SecretStr("q8Zr1v0hJ3kLm5Nn7Pp9Rr2Tt4Vv6Xx8"),
         )
+    with pytest.raises(ValidationError, match="API_PATIENT_CHANNEL=fake"):
+        ApiSettings(
+            environment="production",
+            jwt_secret=SecretStr("q8Zr1v0hJ3kLm5Nn7Pp9Rr2Tt4Vv6Xx8"),
+            tracking_link_secret=SecretStr("Zq8r1v0hJ3kLm5Nn7Pp9Rr2Tt4Vv6Xx8"),
+        )
     ok = ApiSettings(
         environment="production",
         jwt_secret=SecretStr("q8Zr1v0hJ3kLm5Nn7Pp9Rr2Tt4Vv6Xx8"),
         tracking_link_secret=SecretStr("Zq8r1v0hJ3kLm5Nn7Pp9Rr2Tt4Vv6Xx8"),
+        patient_channel="webhook",
+        patient_sms_webhook_url="https://sms.example.org/hook",
     )
     assert ok.environment == "production"
 
@@ -112,10 +120,13 @@ def _production(tmp_path: Path, **secrets: str) -> AppSettings:
         "data_key": "d" + "q8Zr1v0hJ3kLm5Nn7Pp9Rr2Tt4Vv6Xx8",
         "otp_pepper": "o" + "q8Zr1v0hJ3kLm5Nn7Pp9Rr2Tt4Vv6Xx8",
         "webhook_secret": "w" + "q8Zr1v0hJ3kLm5Nn7Pp9Rr2Tt4Vv6Xx8",
+        "audit_key": "a" + "q8Zr1v0hJ3kLm5Nn7Pp9Rr2Tt4Vv6Xx8",
     } | secrets
     return AppSettings(
         api=ApiSettings(
             environment="production",
+            patient_channel="webhook",
+            patient_sms_webhook_url="https://sms.example.org/hook",
             jwt_secret=SecretStr(strong["jwt_secret"]),
             tracking_link_secret=SecretStr(strong["tracking_link_secret"]),
         ),
@@ -123,6 +134,7 @@ def _production(tmp_path: Path, **secrets: str) -> AppSettings:
         dispatch=DispatchSettings(
             data_key=SecretStr(strong["data_key"]),
             otp_pepper=SecretStr(strong["otp_pepper"]),
+            audit_key=SecretStr(strong["audit_key"]),
         ),
         telemetry=TelemetrySettings(webhook_secret=SecretStr(strong["webhook_secret"])),
     )
@@ -133,14 +145,15 @@ def _production(tmp_path: Path, **secrets: str) -> AppSettings:
     [
         ("data_key", "DISPATCH_DATA_KEY"),
         ("otp_pepper", "DISPATCH_OTP_PEPPER"),
+        ("audit_key", "DISPATCH_AUDIT_KEY"),
         ("webhook_secret", "TELEMETRY_WEBHOOK_SECRET"),
     ],
 )
 def test_production_checks_every_secret_not_only_the_jwt_one(
     tmp_path: Path, field: str, env_var: str
 ) -> None:
-    """The patient-data key, the OTP pepper and the webhook secret may not stay
-    placeholders in production either."""
+    """The patient-data key, the OTP pepper, the audit key and the webhook secret
+    may not stay placeholders in production either."""
     assert _production(tmp_path).api.environment == "production"
     with pytest.raises(ValidationError, match=env_var):
         _production(tmp_path, **{field: "dev-only-otp-pepper-change-me"})

@@ -35,7 +35,9 @@ export interface paths {
         put?: never;
         /**
          * Verify Audit
-         * @description Recompute the hash chain; report edited, deleted or reordered entries.
+         * @description Recompute the keyed hash chain; report edited, deleted, reordered or
+         *     re-hashed entries. (A truncated tail whose head was moved is caught only by
+         *     ``rxdispatch audit verify --checkpoint`` against a checkpoint kept offline.)
          */
         post: operations["verify_audit_audit_verify_post"];
         delete?: never;
@@ -269,6 +271,28 @@ export interface paths {
          *     feed ``seq`` they match: then follow ``/ws/dispatch?since=<seq>``.
          */
         get: operations["dashboard_snapshot_dashboard_snapshot_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dev/patient-sms/{order_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Patient Sms
+         * @description Texts "sent" to the patient of an order by the fake gateway
+         *     (``API_PATIENT_CHANNEL=fake``, refused in production); 404 with a real
+         *     gateway: then only the patient's phone has them.
+         */
+        get: operations["patient_sms_dev_patient_sms__order_id__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -512,7 +536,8 @@ export interface paths {
         /**
          * Create Order
          * @description Accept an order: validated, sourced and its stock reserved in one
-         *     transaction. Returns the patient's tracking token.
+         *     transaction. Returns a status link for the creator (progress and ETA, never
+         *     the delivery code); the patient's own link is texted to their phone.
          */
         post: operations["create_order_orders_post"];
         delete?: never;
@@ -1021,18 +1046,46 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List Device Tokens
+         * @description A rider's device tokens, newest first (live, expired and revoked): who
+         *     issued and revoked each, never the token itself.
+         */
+        get: operations["list_device_tokens_riders__rider_id__device_tokens_get"];
         put?: never;
         /**
          * Issue Device Token
-         * @description Issue a device token for a rider's phone; it is shown only in this answer.
+         * @description Issue a device token for a registered rider's phone (404 for an unknown
+         *     rider); it is shown only in this answer and expires after
+         *     ``API_DEVICE_TOKEN_TTL_S``. The issue is audited with the issuer.
          */
         post: operations["issue_device_token_riders__rider_id__device_tokens_post"];
         /**
          * Revoke Device Tokens
-         * @description Revoke every device token of a rider (lost phone).
+         * @description Revoke every live device token of a rider (lost phone); audited.
          */
         delete: operations["revoke_device_tokens_riders__rider_id__device_tokens_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/riders/{rider_id}/device-tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Device Token
+         * @description Revoke one device token of a rider; 404 unless it is theirs and not
+         *     already revoked. Audited.
+         */
+        delete: operations["revoke_device_token_riders__rider_id__device_tokens__token_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1068,7 +1121,8 @@ export interface paths {
         /**
          * Messages
          * @description Messages for the patient (e.g. the code to give the rider); reads are
-         *     audited.
+         *     audited. Only the patient's own link (texted to their phone) reads them: the
+         *     status link returned to the order's creator gets 403.
          */
         get: operations["messages_track__token__messages_get"];
         put?: never;
@@ -1114,7 +1168,7 @@ export interface paths {
         put?: never;
         /**
          * Create User
-         * @description Create a staff user (admin only).
+         * @description Create a staff user (admin only); audited with the admin and the role.
          */
         post: operations["create_user_users_post"];
         delete?: never;
@@ -1223,6 +1277,11 @@ export interface components {
             ok: boolean;
             /** Problems */
             problems: components["schemas"]["AuditProblemRead"][];
+            /**
+             * Unkeyed Until
+             * @description Entries up to this one predate the audit key (plain SHA-256); the chain is HMAC-keyed after it (0: keyed throughout).
+             */
+            unkeyed_until: number;
         };
         /**
          * BoxReadings
@@ -1459,14 +1518,58 @@ export interface components {
             label: string;
         };
         /**
+         * DeviceTokenInfoRead
+         * @description A rider's device token: metadata only, never the token.
+         */
+        DeviceTokenInfoRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Issued By
+             * @description Who issued it (audit actor).
+             */
+            issued_by: string;
+            /** Label */
+            label: string;
+            /**
+             * Live
+             * @description Neither revoked nor expired.
+             */
+            live: boolean;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Revoked By */
+            revoked_by: string | null;
+            /** Token Id */
+            token_id: string;
+        };
+        /**
          * DeviceTokenRead
-         * @description A device token, shown exactly once.
+         * @description A device token, shown exactly once, and when it stops working.
          */
         DeviceTokenRead: {
             /** Device Token */
             device_token: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
             /** Rider Id */
             rider_id: string;
+            /**
+             * Token Id
+             * @description Names the token to list or revoke it.
+             */
+            token_id: string;
         };
         /**
          * ExcursionRecord
@@ -2073,7 +2176,7 @@ export interface components {
         };
         /**
          * OrderCreated
-         * @description The created order and the patient's tracking link token.
+         * @description The created order and the creator's status link token.
          */
         OrderCreated: {
             /**
@@ -2112,7 +2215,7 @@ export interface components {
             status: components["schemas"]["OrderStatus"];
             /**
              * Tracking Token
-             * @description Give it to the patient: it opens /track/{token} for this order.
+             * @description A status link: /track/{token} and /ws/track/{token} show this order's progress and ETA; /track/{token}/messages (the delivery code) is 403 with it. The patient's own link is texted to their phone.
              */
             tracking_token: string;
             /** Unassigned Reason */
@@ -2246,6 +2349,21 @@ export interface components {
             expires_at: string | null;
             /** Kind */
             kind: string;
+        };
+        /**
+         * PatientSmsRead
+         * @description A text the fake gateway kept instead of sending.
+         */
+        PatientSmsRead: {
+            /** Body */
+            body: string;
+            /**
+             * Sent At
+             * Format: date-time
+             */
+            sent_at: string;
+            /** To */
+            to: string;
         };
         /**
          * PharmacyCreate
@@ -3832,6 +3950,73 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    patient_sms_dev_patient_sms__order_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatientSmsRead"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6583,6 +6768,64 @@ export interface operations {
             };
         };
     };
+    list_device_tokens_riders__rider_id__device_tokens_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rider_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceTokenInfoRead"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     issue_device_token_riders__rider_id__device_tokens_post: {
         parameters: {
             query?: never;
@@ -6692,7 +6935,75 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_device_token_riders__rider_id__device_tokens__token_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rider_id: string;
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevokedRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6779,6 +7090,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PatientMessageRead"][];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not Found */

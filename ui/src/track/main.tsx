@@ -48,6 +48,8 @@ const phase = signal<Phase>(token ? "loading" : "gone");
 const problem = signal<ApiError | null>(null);
 const view = signal<TrackingView | null>(null);
 const messages = signal<PatientMessage[]>([]);
+/** The link shows progress only: its messages (the delivery code) are not readable. */
+const statusLinkOnly = signal(false);
 const connection = signal<SocketState>("connecting");
 const config = signal<UiConfigRead | null>(null);
 const clock = signal(new BusinessClock(null));
@@ -80,6 +82,11 @@ async function loadMessages(): Promise<void> {
   try {
     messages.value = await api<PatientMessage[]>(apiPath("/messages"), { auth: false });
   } catch (error) {
+    if (error instanceof ApiError && error.status === 403) {
+      // a status link (the order creator's): the code goes to the patient's phone
+      statusLinkOnly.value = true;
+      return;
+    }
     fail(error);
   }
 }
@@ -244,7 +251,11 @@ function Messages() {
   return (
     <section class="card" aria-labelledby="messages-title">
       <h2 id="messages-title">{t("messages.heading")}</h2>
-      {list.length === 0 ? (
+      {statusLinkOnly.value ? (
+        <p class="muted" data-testid="status-link-only">
+          {t("messages.statusLinkOnly")}
+        </p>
+      ) : list.length === 0 ? (
         <p class="muted">{t("messages.none")}</p>
       ) : (
         <ul class="messages" data-testid="messages">

@@ -46,6 +46,8 @@ const en = {
   "messages.otp": "Your delivery code",
   "messages.otpHint": "Give this code to the rider when they arrive. Do not share it before.",
   "messages.otherKind": "Message",
+  "messages.statusLinkOnly":
+    "This link shows the delivery's progress. The delivery code is sent to the patient's own phone.",
   "messages.expires": "Valid until {time}",
   "map.heading": "Map",
   "map.label": "Map showing where your rider is",

@@ -180,7 +180,10 @@ def test_policy_settings_are_coherent() -> None:
     with pytest.raises(ValueError, match="greedy"):
         DispatchSettings(policy="greedy", sourcing_policy="joint")
     greedy = DispatchSettings(
-        policy="greedy", data_key=SecretStr("k" * 32), otp_pepper=SecretStr("p" * 32)
+        policy="greedy",
+        data_key=SecretStr("k" * 32),
+        otp_pepper=SecretStr("p" * 32),
+        audit_key=SecretStr("a" * 32),
     )
     ctx = DispatchContext.from_settings(greedy)
     assert (ctx.dispatch_policy, ctx.sourcing_policy) == ("greedy", "nearest")

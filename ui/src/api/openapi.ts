@@ -2859,8 +2859,21 @@ export interface components {
          * @description An order the plan cannot serve, with the routing engine's reason.
          */
         UnservableRead: {
-            /** Detail */
+            /**
+             * Deadline At
+             * @description For a missed deadline: the deadline (a window's close, a shift's end).
+             */
+            deadline_at?: string | null;
+            /**
+             * Detail
+             * @description The reason in words, clock times in the business time zone (e.g. 'the delivery window closes at 14:02; the earliest a rider can arrive is 14:30').
+             */
             detail: string;
+            /**
+             * Earliest At
+             * @description For a missed deadline: the earliest a rider can be there (or finish).
+             */
+            earliest_at?: string | null;
             /** Order Id */
             order_id: string;
             /** Reason */

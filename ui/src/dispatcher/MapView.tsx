@@ -21,12 +21,14 @@ import type { Order } from "../api/types";
 import { isStale } from "../domain/riders";
 import { isTerminal, statusKey } from "../domain/status";
 import { INTERACTIVE_LAYERS, SOURCES, SourceWriter, addOverlay, featureCollection, overlayTheme } from "../map/overlay";
-import { routeFeatures } from "../map/routes";
+import { routeFeatures, stopFeatures, type RouteContext } from "../map/routes";
+import { formatClock } from "../domain/format";
 import { BASEMAP_URL, applyBasemapTheme, bundledStyle } from "../map/style";
 import { theme } from "../shared/theme";
 import { setPositionsListener } from "./sync";
 import {
   config,
+  etas,
   followRider,
   liveFixes,
   orders,
@@ -72,18 +74,22 @@ function riderFeatures(): Feature<Point>[] {
   const highlighted = new Set([selectedRider.value, followRider.value].filter(Boolean));
   return riderViews()
     .filter((v) => v.lat != null && v.lon != null)
-    .map((v) => ({
-      type: "Feature",
-      id: v.rider.id,
-      geometry: { type: "Point", coordinates: [v.lon as number, v.lat as number] },
-      properties: {
+    .map((v) => {
+      const heading = liveFixes.get(v.rider.id)?.heading_deg;
+      return {
+        type: "Feature",
         id: v.rider.id,
-        name: v.rider.name,
-        colour: v.colour,
-        stale: isStale(v.ageMs),
-        highlight: highlighted.has(v.rider.id),
-      },
-    }));
+        geometry: { type: "Point", coordinates: [v.lon as number, v.lat as number] },
+        properties: {
+          id: v.rider.id,
+          name: v.rider.name,
+          colour: v.colour,
+          stale: isStale(v.ageMs),
+          highlight: highlighted.has(v.rider.id),
+          ...(heading != null ? { heading } : {}),
+        },
+      };
+    });
 }
 
 function orderFeatures(): Feature<Point>[] {
@@ -100,11 +106,11 @@ function orderFeatures(): Feature<Point>[] {
   }));
 }
 
-function routeLines(): Feature<LineString>[] {
+function routeContext(): RouteContext {
   const byId = new Map(pharmacies.value.map((p) => [p.id, p]));
   const all = orders.value;
   const positions = new Map(riderViews().map((v) => [v.rider.id, v]));
-  return routeFeatures(plan.value, {
+  return {
     riderPosition(id) {
       const fix = liveFixes.get(id) ?? positions.get(id);
       return fix && fix.lat != null && fix.lon != null ? { lat: fix.lat, lon: fix.lon } : null;
@@ -125,7 +131,16 @@ function routeLines(): Feature<LineString>[] {
       return !(stop.kind === "pickup" && key === "picked_up");
     },
     riderColour: (id) => riderColour.value.get(id) ?? "#64748b",
-  }).features;
+  };
+}
+
+function routeLines(): Feature<LineString>[] {
+  return routeFeatures(plan.value, routeContext()).features;
+}
+
+function stopPoints(): Feature<Point>[] {
+  const live = etas.value;
+  return stopFeatures(plan.value, routeContext(), (id) => live.get(id) ?? null, (iso) => formatClock(iso)).features;
 }
 
 function boundsOfEverything(): LngLatBounds | null {
@@ -198,6 +213,7 @@ export function MapView() {
       setPositionsListener(pushRiders);
       disposers.push(
         effect(() => writer.set(SOURCES.orders, featureCollection(orderFeatures()))),
+        effect(() => writer.set(SOURCES.stops, featureCollection(stopPoints()))),
         effect(() => {
           void tick.value; // staleness ages with time
           void selectedRider.value;
@@ -238,10 +254,15 @@ export function MapView() {
         }),
       );
       writer.flush();
-      map.once("idle", () => {
+      // drawn once its tiles are in: not "idle", which live riders may never let come
+      const markReady = () => {
+        if (!map.areTilesLoaded()) return;
         controller.ready = true;
         element.dataset.ready = "true";
-      });
+        map.off("render", markReady);
+      };
+      map.on("render", markReady);
+      map.triggerRepaint();
     });
 
     map.on("click", "orders-cluster", async (event: MapLayerMouseEvent) => {

@@ -5,9 +5,11 @@ import { render } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 import { ApiError } from "../api/client";
 import { requireSession, signOut, watchExpiry, type Session } from "../auth/session";
+import { may } from "../domain/permissions";
 import { applyTheme, theme, toggleTheme } from "../shared/theme";
 import { MapView, mapController } from "./MapView";
 import { Banners, EventsDrawer, HelpDialog, OrdersPanel, PlanPanel, RidersPanel, TopBar, selectOrder, selectRider } from "./panels";
+import { ConfirmDialog, pendingAction, staffRole } from "./actions";
 import { actionFor, isTyping } from "./shortcuts";
 import {
   config,
@@ -48,6 +50,7 @@ function App({ session }: { session: Session }) {
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
+      if (pendingAction.value) return; // the confirmation dialog has the keyboard
       const action = actionFor({
         key: event.key,
         ctrlKey: event.ctrlKey,
@@ -153,6 +156,7 @@ function App({ session }: { session: Session }) {
         {drawerOpen.value && <EventsDrawer />}
       </div>
       {helpOpen.value && <HelpDialog />}
+      {pendingAction.value && <ConfirmDialog key={pendingAction.value.title} action={pendingAction.value} />}
     </div>
   );
 }
@@ -183,7 +187,8 @@ async function boot(): Promise<void> {
   const session = requireSession();
   const root = document.getElementById("app");
   if (!session || !root) return;
-  if (session.role !== "dispatcher" && session.role !== "admin") {
+  staffRole.value = session.role;
+  if (!may(session.role, "watch_live_map")) {
     signOut("The live map is for dispatchers and administrators.");
     return;
   }

@@ -7,6 +7,7 @@ import { BusinessClock } from "../domain/clock";
 import type { FeedMessage } from "../live/envelope";
 import { touchedOrders } from "../live/envelope";
 import { describe } from "../live/events";
+import { liveProbe } from "../live/probe";
 import { LiveSocket } from "../live/socket";
 import { loadSession, signOut } from "../auth/session";
 import {
@@ -190,6 +191,7 @@ export function applyMessage(message: FeedMessage): void {
       void fullSync();
       return;
     case "positions": {
+      liveProbe()?.positions(message.ts, message.fixes.length);
       let unknown = false;
       for (const fix of message.fixes) {
         liveFixes.set(fix.rider_id, fix);

@@ -195,14 +195,31 @@ export function MapView() {
     mapController = controller;
     window.rxdMap = controller;
 
-    const pushRiders = () => {
+    // the route lines' first legs start at the riders: redrawn with them, but at
+    // most once a second (a plan or order change redraws them at once)
+    let routesAt = 0;
+    const pushRiders = (routesNow = true) => {
       writer.set(SOURCES.riders, featureCollection(riderFeatures()));
-      writer.set(SOURCES.routes, featureCollection(routeLines()));
+      const now = performance.now();
+      if (routesNow || now - routesAt >= 1000) {
+        routesAt = now;
+        writer.set(SOURCES.routes, featureCollection(routeLines()));
+      }
       const followed = followRider.value;
       if (followed) {
         const fix = riderViews().find((v) => v.rider.id === followed);
         if (fix?.lon != null && fix.lat != null) map.easeTo({ center: [fix.lon, fix.lat], duration: 300 });
       }
+    };
+    // positions frames come many times a second: build the riders' features at
+    // most once per animation frame, not once per frame received
+    let ridersFrame = 0;
+    const pushRidersSoon = () => {
+      if (ridersFrame) return;
+      ridersFrame = requestAnimationFrame(() => {
+        ridersFrame = 0;
+        pushRiders(false);
+      });
     };
     const disposers: (() => void)[] = [];
     let fitted = false;
@@ -210,7 +227,7 @@ export function MapView() {
     map.on("load", () => {
       addOverlay(map);
       overlayTheme(map, theme.value === "dark");
-      setPositionsListener(pushRiders);
+      setPositionsListener(pushRidersSoon);
       disposers.push(
         effect(() => writer.set(SOURCES.orders, featureCollection(orderFeatures()))),
         effect(() => writer.set(SOURCES.stops, featureCollection(stopPoints()))),
@@ -254,9 +271,11 @@ export function MapView() {
         }),
       );
       writer.flush();
-      // drawn once its tiles are in: not "idle", which live riders may never let come
+      // drawn once the basemap's tiles are in: neither "idle" nor areTilesLoaded(),
+      // which riders' sources, updated every frame under a live feed, never let come
+      const basemapSources = Object.keys(map.getStyle().sources).filter((id) => !id.startsWith("rxd-"));
       const markReady = () => {
-        if (!map.areTilesLoaded()) return;
+        if (!basemapSources.every((id) => map.isSourceLoaded(id))) return;
         controller.ready = true;
         element.dataset.ready = "true";
         map.off("render", markReady);
@@ -295,6 +314,7 @@ export function MapView() {
 
     return () => {
       for (const dispose of disposers) dispose();
+      cancelAnimationFrame(ridersFrame);
       setPositionsListener(() => undefined);
       mapController = null;
       delete window.rxdMap;

@@ -5,8 +5,8 @@
 export interface LiveProbe {
   /** A positions frame arrived: the server's send time (ISO 8601) and its fixes. */
   positions(serverTs: string, fixes: number): void;
-  /** A map source was handed new data; `done` settles once the map worker has it. */
-  flushed(sourceId: string, done: Promise<void>): void;
+  /** A map source is about to be handed new data (called just before `setData`). */
+  flushing(sourceId: string): void;
 }
 
 declare global {

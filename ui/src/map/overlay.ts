@@ -236,7 +236,10 @@ export function addOverlay(map: MapLibreMap): void {
     id: "riders-label",
     type: "symbol",
     source: SOURCES.riders,
-    minzoom: 11,
+    // names of every rider only close in (text placement is redone on every
+    // update of a moving source; 200 names at city zoom cost frames and clutter);
+    // the selected or followed rider's name at any zoom
+    filter: ["any", ["==", ["get", "highlight"], true], [">=", ["zoom"], 14]],
     layout: {
       "text-field": ["get", "name"],
       "text-font": LABEL_FONT,
@@ -288,8 +291,8 @@ export class SourceWriter {
     for (const [id, data] of this.pending) {
       const source = this.map.getSource(id) as GeoJSONSource | undefined;
       if (!source) continue; // style not ready: kept for the next flush
-      const done = source.setData(data);
-      liveProbe()?.flushed(id, done);
+      liveProbe()?.flushing(id);
+      void source.setData(data);
       this.current.set(id, data);
       this.pending.delete(id);
     }

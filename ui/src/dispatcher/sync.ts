@@ -4,6 +4,7 @@ import { batch } from "@preact/signals";
 import { ApiError, api } from "../api/client";
 import type { Order, OrderPage, Pharmacy, Plan, Rider, UiConfigRead } from "../api/types";
 import { BusinessClock } from "../domain/clock";
+import { setBusinessTimeZone } from "../domain/format";
 import type { FeedMessage } from "../live/envelope";
 import { touchedOrders } from "../live/envelope";
 import { describe } from "../live/events";
@@ -87,6 +88,7 @@ export async function fullSync(): Promise<void> {
     batch(() => {
       orders.value = new Map(allOrders.map((o) => [o.id, o]));
       riders.value = new Map(allRiders.map((r) => [r.id, r]));
+      setBusinessTimeZone(allPharmacies[0]?.timezone);
       pharmacies.value = allPharmacies;
       plan.value = current;
       etas.value = etasOf(current);

@@ -24,3 +24,16 @@ describe("permissions", () => {
     expect(may("admin", "clear_box")).toBe(true);
   });
 });
+
+describe("business time zone", () => {
+  it("shows clock times in the pharmacies' zone once known", async () => {
+    const { formatClock, setBusinessTimeZone } = await import("./format");
+    const at = "2026-12-07T13:02:00Z";
+    setBusinessTimeZone("Europe/Malta");
+    expect(formatClock(at)).toBe("14:02");
+    expect(formatClock(at, "UTC")).toBe("13:02");
+    setBusinessTimeZone("Not/AZone"); // ignored
+    expect(formatClock(at)).toBe("14:02");
+    setBusinessTimeZone(undefined);
+  });
+});

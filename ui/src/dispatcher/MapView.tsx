@@ -219,6 +219,8 @@ export function MapView() {
       ridersFrame = requestAnimationFrame(() => {
         ridersFrame = 0;
         pushRiders(false);
+        writer.flush(); // in this frame, not the next one
+
       });
     };
     const disposers: (() => void)[] = [];

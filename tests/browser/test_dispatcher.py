@@ -420,6 +420,8 @@ def test_an_order_is_assigned_routed_along_roads_and_its_rider_moves(
     assert "next: pickup" in next_stop.inner_text()
     page.get_by_role("tab", name=re.compile("Plan")).click()
     assert "Solve time" in page.get_by_test_id("plan-panel").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dispatcher-route.png"))
     assert serious_violations(page) == []
     page.watch.assert_clean()
 

@@ -224,6 +224,7 @@ export function MapView() {
       });
     };
     const disposers: (() => void)[] = [];
+    let ordersKey: string | null = null;
     let fitted = false;
 
     map.on("load", () => {
@@ -231,7 +232,17 @@ export function MapView() {
       overlayTheme(map, theme.value === "dark");
       setPositionsListener(pushRidersSoon);
       disposers.push(
-        effect(() => writer.set(SOURCES.orders, featureCollection(orderFeatures()))),
+        effect(() => {
+          // the list's views are rebuilt every tick (ages, lateness): hand the
+          // clustered source new data only when what it draws changed
+          const features = orderFeatures();
+          const key = features
+            .map((f) => `${f.properties.id}|${f.properties.status}|${f.properties.late}|${f.properties.selected}`)
+            .join(";");
+          if (key === ordersKey) return;
+          ordersKey = key;
+          writer.set(SOURCES.orders, featureCollection(features));
+        }),
         effect(() => writer.set(SOURCES.stops, featureCollection(stopPoints()))),
         effect(() => {
           void tick.value; // staleness ages with time

@@ -223,6 +223,9 @@ export function addOverlay(map: MapLibreMap): void {
     id: "riders-heading",
     type: "symbol",
     source: SOURCES.riders,
+    // a symbol layer is laid out again on every update of the moving source:
+    // arrows from street zoom, where a heading can be read against the roads
+    minzoom: 13,
     filter: ["has", "heading"],
     layout: {
       "icon-image": ARROW_IMAGE,

@@ -237,7 +237,7 @@ export function MapView() {
           // clustered source new data only when what it draws changed
           const features = orderFeatures();
           const key = features
-            .map((f) => `${f.properties.id}|${f.properties.status}|${f.properties.late}|${f.properties.selected}`)
+            .map((f) => `${f.properties?.id}|${f.properties?.status}|${f.properties?.late}|${f.properties?.selected}`)
             .join(";");
           if (key === ordersKey) return;
           ordersKey = key;

@@ -14,7 +14,8 @@ socket per rider -> the hub -> ``/ws/dispatch``). Headless Chromium
   bootstrap admin): one GeoJSON source per layer, ``setData`` at most once per
   animation frame;
 - ``naive-setdata``: a small page built here (served on the app's origin through
-  Playwright routing) with the same basemap file and the 2,000 orders, that calls
+  Playwright routing) with the real page's basemap style (read from ``ours``, our
+  layers taken out) and the 2,000 orders, that calls
   ``setData`` on the riders' source for every positions frame;
 - ``naive-dom``: the same page with one DOM marker per rider, all of them
   removed and re-created for every positions frame.
@@ -396,15 +397,34 @@ def _serve_naive(route: Any) -> None:
     route.fulfill(status=200, content_type=kind, body=path.read_bytes())
 
 
+BASEMAP_OF_PAGE_JS = """() => {
+  const style = window.rxdMap.map.getStyle();
+  style.layers = style.layers.filter(
+    (l) => !String(l.source ?? "").startsWith("rxd-"));
+  for (const id of Object.keys(style.sources)) {
+    if (id.startsWith("rxd-")) delete style.sources[id];
+  }
+  return style;
+}"""
+
+
 def measure_page(
-    browser: Any, api: RunningApi, page_name: str, warmup_s: float, duration_s: float
+    browser: Any,
+    api: RunningApi,
+    page_name: str,
+    warmup_s: float,
+    duration_s: float,
+    basemap: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Open one page while the feed runs and measure it (see module docstring)."""
+    """Open one page while the feed runs and measure it (see module docstring);
+    a naive page draws ``basemap`` (the real page's, read by the run of ``ours``)."""
     context = browser.new_context(
         viewport={"width": 1280, "height": 800}, base_url=api.base_url
     )
     context.set_default_timeout(180_000)
     context.add_init_script(_session_script(api))
+    if basemap is not None:
+        context.add_init_script(f"window.__basemapStyle = {json.dumps(basemap)};")
     context.add_init_script(PROBE_JS)
     context.route("**/bench/naive/**", _serve_naive)
     page = context.new_page()
@@ -451,6 +471,7 @@ def measure_page(
     metrics = {
         m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]
     }
+    drawn = page.evaluate(BASEMAP_OF_PAGE_JS) if page_name == "ours" else None
     context.close()
     delays = [float(d) for d in result["delays"]]
     longest = max((d for _, d in result["longtasks"]), default=0.0)
@@ -468,6 +489,7 @@ def measure_page(
         if frames["fixes"]
         else None,
         "page_errors": errors,
+        "basemap": drawn,
     }
 
 
@@ -513,8 +535,12 @@ def main() -> None:
                     executable_path=str(CHROMIUM),
                     args=["--disable-features=LocalNetworkAccessChecks"],
                 )
+                basemap: dict[str, Any] | None = None
                 for name in PAGES:
-                    rows.append(measure_page(browser, api, name, warmup, duration))
+                    row = measure_page(browser, api, name, warmup, duration, basemap)
+                    basemap = basemap or row.pop("basemap")
+                    row.pop("basemap", None)
+                    rows.append(row)
                     print(f"{name}: done")
                 browser.close()
         finally:

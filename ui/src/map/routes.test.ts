@@ -82,6 +82,15 @@ describe("routes", () => {
     expect(fc.features[1]?.properties.routed).toBe(true);
   });
 
+  it("joins the first road leg to the rider's live position", () => {
+    const road: [number, number][] = [
+      [14.495, 35.885],
+      [14.5, 35.9],
+    ];
+    const fc = routeFeatures(plan([stop("o1", "pickup", encodePolyline(road))]), ctx());
+    expect(fc.features[0]?.geometry.coordinates).toEqual([[14.49, 35.88], ...road]);
+  });
+
   it("skips stops already done", () => {
     const fc = routeFeatures(plan([stop("o1", "pickup"), stop("o1", "delivery")]), ctx(new Set(["o1:pickup"])));
     expect(fc.features).toHaveLength(1);

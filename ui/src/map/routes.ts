@@ -66,9 +66,17 @@ export function routeFeatures(
       const to = ctx.stopPlace(stop);
       if (!to) return;
       if (from) {
+        const coordinates = legCoordinates(from, to, stop.polyline);
+        const head = coordinates[0];
+        const away = head && (Math.abs(head[0] - from.lon) > 1e-5 || Math.abs(head[1] - from.lat) > 1e-5);
+        if (leg === 0 && stop.polyline && away) {
+          // the road geometry starts where the rider was when the plan was made:
+          // join it to where the rider is now, so the line leaves the marker
+          coordinates.unshift([from.lon, from.lat]);
+        }
         features.push({
           type: "Feature",
-          geometry: { type: "LineString", coordinates: legCoordinates(from, to, stop.polyline) },
+          geometry: { type: "LineString", coordinates },
           properties: {
             rider_id: route.rider_id,
             colour,

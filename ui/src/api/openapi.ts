@@ -137,7 +137,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Riders Cold Boxes
+         * @description The boxes riders carry, each with its newest temperature and whether it is
+         *     within the box's band (the dispatcher's live map).
+         */
+        get: operations["riders_cold_boxes_cold_boxes_get"];
         put?: never;
         /**
          * Create Cold Box
@@ -2624,6 +2629,43 @@ export interface components {
             revoked: number;
         };
         /**
+         * RiderBoxRead
+         * @description A cold box a rider carries, with its newest temperature (the live map).
+         */
+        RiderBoxRead: {
+            /** Box Id */
+            box_id: string;
+            /** Fit For Cold */
+            fit_for_cold: boolean;
+            /**
+             * High C
+             * @description Highest allowed by the box's profile.
+             */
+            high_c: number | null;
+            /**
+             * In Range
+             * @description Whether the newest reading is within the band; null when either is unknown.
+             */
+            in_range: boolean | null;
+            /**
+             * Low C
+             * @description Lowest allowed by the box's profile.
+             */
+            low_c: number | null;
+            /**
+             * Recorded At
+             * @description Device time of that reading.
+             */
+            recorded_at: string | null;
+            /** Rider Id */
+            rider_id: string;
+            /**
+             * Temp C
+             * @description Newest reading; null before any.
+             */
+            temp_c: number | null;
+        };
+        /**
          * RiderCreate
          * @description A rider to register.
          */
@@ -3262,6 +3304,53 @@ export interface operations {
             };
             /** @description Too Many Requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    riders_cold_boxes_cold_boxes_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RiderBoxRead"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -7,12 +7,15 @@ import json
 import re
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from api.auth.credentials import issue_access_token
 from dispatch.dev_secrets import reveal
+from telemetry.model import BoxId, Reading
+from telemetry.store import TelemetryStore
 from tests.browser.conftest import (
     ARTIFACTS,
     VIEWPORT,
@@ -512,10 +515,11 @@ def _confirm(page: Any, action: str, text: str | None = None) -> None:
     dialog.wait_for(state="detached")
 
 
-def test_actions_ask_for_confirmation(page: Any, world: Driver) -> None:
+def test_actions_ask_for_confirmation(page: Any, world: Driver, fresh_db: str) -> None:
     """A dispatcher cancels an order and holds another, quarantines a rider's
     cold box and clears it: each only after confirming; going back changes
-    nothing; a quarantine needs its reason."""
+    nothing; a quarantine needs its reason. The box's 11 °C shows on the
+    rider's marker and row, flagged out of its range."""
     world.catalogue({"ph-1": "Valletta"})
     world.rider("rider-1", "Luca Zammit", "Sliema")
     world._ok(
@@ -525,8 +529,22 @@ def test_actions_ask_for_confirmation(page: Any, world: Driver) -> None:
             json={"id": "BOX-7", "profile_code": "refrigerated", "rider_id": "rider-1"},
         )
     )
+    store = TelemetryStore(fresh_db)
+    try:
+        store.write_batch(
+            [Reading(BoxId("BOX-7"), 1, datetime.now(UTC), 11.0, 80.0, False)]
+        )
+    finally:
+        store.close()
     first, second = world.order(*PLACES["Gżira"]), world.order(*PLACES["Msida"])
     sign_in(page)
+    wait_for_feature(
+        page,
+        RIDERS_SOURCE,
+        "(f) => f.id === 'rider-1' && f.properties.temp === '11.0°'"
+        " && f.properties.warm === true",
+        None,
+    )
 
     page.locator(f"[data-order-id='{first['id']}'] .row-main").click()
     page.get_by_role("button", name="Cancel order…").click()
@@ -557,8 +575,11 @@ def test_actions_ask_for_confirmation(page: Any, world: Driver) -> None:
 
     page.get_by_role("tab", name=re.compile("Riders")).click()
     page.locator("[data-rider-id=rider-1] .row-main").click()
+    box_line = page.locator("[data-rider-id=rider-1] [data-testid=rider-box]")
+    assert box_line.get_attribute("data-in-range") == "false"
+    assert "11.0 °C" in box_line.inner_text()
     tools = page.get_by_test_id("box-tools")
-    tools.get_by_label("Cold box id").fill("BOX-7")
+    assert tools.get_by_label("Cold box id").input_value() == "BOX-7"
     tools.get_by_role("button", name="Look up").click()
     assert tools.get_by_test_id("box-state").get_attribute("data-fit") == "true"
     tools.get_by_role("button", name="Quarantine…").click()

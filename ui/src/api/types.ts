@@ -19,6 +19,7 @@ export type Role = Schemas["Role"];
 export type Point = Schemas["Point"];
 export type OrderPage = Schemas["Page_OrderRead_"];
 export type ColdBox = Schemas["ColdBoxRead"];
+export type RiderBox = Schemas["RiderBoxRead"];
 
 /**
  * A planned stop with the geometry of the leg that reaches it: an encoded

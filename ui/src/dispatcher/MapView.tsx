@@ -34,6 +34,7 @@ import {
   orders,
   pharmacies,
   plan,
+  riderBoxes,
   riderColour,
   riderViews,
   selectedOrder,
@@ -76,6 +77,7 @@ function riderFeatures(): Feature<Point>[] {
     .filter((v) => v.lat != null && v.lon != null)
     .map((v) => {
       const heading = liveFixes.get(v.rider.id)?.heading_deg;
+      const box = riderBoxes.value.get(v.rider.id);
       return {
         type: "Feature",
         id: v.rider.id,
@@ -87,6 +89,8 @@ function riderFeatures(): Feature<Point>[] {
           stale: isStale(v.ageMs),
           highlight: highlighted.has(v.rider.id),
           ...(heading != null ? { heading } : {}),
+          // the box's newest temperature under the marker, red out of range
+          ...(box?.temp_c != null ? { temp: `${box.temp_c.toFixed(1)}°`, warm: box.in_range === false } : {}),
         },
       };
     });
@@ -250,6 +254,7 @@ export function MapView() {
           void followRider.value;
           void plan.value;
           void orders.value;
+          void riderBoxes.value;
           pushRiders();
         }),
         effect(() =>

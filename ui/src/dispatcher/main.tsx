@@ -27,7 +27,7 @@ import {
   tick,
   visibleOrders,
 } from "./store";
-import { fullSync, loadConfig, startLive } from "./sync";
+import { fullSync, loadConfig, refreshBoxes, startLive } from "./sync";
 
 applyTheme(theme.value);
 
@@ -110,9 +110,11 @@ function App({ session }: { session: Session }) {
     };
     window.addEventListener("keydown", onKey);
     const timer = window.setInterval(() => (tick.value = Date.now()), 5000);
+    const boxesTimer = window.setInterval(() => void refreshBoxes(), 30_000);
     return () => {
       window.removeEventListener("keydown", onKey);
       window.clearInterval(timer);
+      window.clearInterval(boxesTimer);
     };
   }, []);
 

@@ -24,6 +24,7 @@ import {
   problem,
   reconnectAttempt,
   releasedStops,
+  riderBoxes,
   riderColour,
   riders,
   riderViews,
@@ -366,6 +367,7 @@ export function RidersPanel() {
                   {v.rider.vehicle_type} · {v.rider.cold_box_slots} cold slot{v.rider.cold_box_slots === 1 ? "" : "s"}
                   {v.rider.shift_end_at && <> · shift until {formatClock(v.rider.shift_end_at)}</>}
                 </span>
+                <RiderBoxLine riderId={v.rider.id} />
                 <span class="row-sub" data-testid="rider-next">
                   {v.nextStop ? (
                     <>
@@ -396,7 +398,7 @@ export function RidersPanel() {
               >
                 {followed === v.rider.id ? "Following" : "Follow"}
               </button>
-              {selected === v.rider.id && <ColdBoxTools />}
+              {selected === v.rider.id && <ColdBoxTools riderId={v.rider.id} />}
             </li>
           );
         })}
@@ -406,9 +408,23 @@ export function RidersPanel() {
   );
 }
 
+function RiderBoxLine({ riderId }: { riderId: string }) {
+  const box = riderBoxes.value.get(riderId);
+  if (!box) return null;
+  const warm = box.in_range === false;
+  return (
+    <span class={`row-sub${warm ? " box-warm" : ""}`} data-testid="rider-box" data-in-range={String(box.in_range)}>
+      box <span class="mono">{box.box_id}</span>
+      {box.temp_c != null ? ` ${box.temp_c.toFixed(1)} °C` : " no reading yet"}
+      {warm && box.low_c != null && box.high_c != null && ` (out of ${box.low_c}–${box.high_c} °C)`}
+      {!box.fit_for_cold && " · quarantined"}
+    </span>
+  );
+}
+
 /** Look a cold box up by its id, then quarantine or clear it (with confirmation). */
-function ColdBoxTools() {
-  const [boxId, setBoxId] = useState("");
+function ColdBoxTools({ riderId }: { riderId: string }) {
+  const [boxId, setBoxId] = useState(riderBoxes.value.get(riderId)?.box_id ?? "");
   const [box, setBox] = useState<ColdBox | null>(null);
   const [error, setError] = useState<string | null>(null);
   if (!allowed("quarantine_box") && !allowed("clear_box")) return null;

@@ -3,7 +3,7 @@
 // the lists see a version bumped at most once a second.
 import { computed, signal } from "@preact/signals";
 import type { ApiError } from "../api/client";
-import type { Order, Pharmacy, Plan, Rider } from "../api/types";
+import type { Order, Pharmacy, Plan, Rider, RiderBox } from "../api/types";
 import { BusinessClock } from "../domain/clock";
 import { lateness, type Lateness } from "../domain/lateness";
 import { reasonText } from "../domain/reasons";
@@ -27,6 +27,8 @@ export const tick = signal(Date.now());
 export const orders = signal<ReadonlyMap<string, Order>>(new Map());
 export const riders = signal<ReadonlyMap<string, Rider>>(new Map());
 export const pharmacies = signal<readonly Pharmacy[]>([]);
+/** rider id -> the cold box they carry, with its newest temperature. */
+export const riderBoxes = signal<ReadonlyMap<string, RiderBox>>(new Map());
 export const plan = signal<Plan | null>(null);
 /** stop id ("<order>:<kind>") -> ETA (ISO). */
 export const etas = signal<ReadonlyMap<string, string>>(new Map());

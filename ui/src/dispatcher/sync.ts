@@ -2,7 +2,7 @@
 // the live feed, with targeted re-reads for what an event says changed.
 import { batch } from "@preact/signals";
 import { ApiError, api } from "../api/client";
-import type { Order, OrderPage, Pharmacy, Plan, Rider, UiConfigRead } from "../api/types";
+import type { Order, OrderPage, Pharmacy, Plan, Rider, RiderBox, UiConfigRead } from "../api/types";
 import { BusinessClock } from "../domain/clock";
 import { setBusinessTimeZone } from "../domain/format";
 import type { FeedMessage } from "../live/envelope";
@@ -26,6 +26,7 @@ import {
   pushEvent,
   reconnectAttempt,
   releasedStops,
+  riderBoxes,
   riders,
   syncing,
   type UiConfig,
@@ -77,11 +78,12 @@ export async function fullSync(): Promise<void> {
   const run = ++syncRun;
   syncing.value = true;
   try {
-    const [allOrders, allRiders, allPharmacies, current] = await Promise.all([
+    const [allOrders, allRiders, allPharmacies, current, boxes] = await Promise.all([
       fetchOrders(),
       api<Rider[]>("/riders"),
       api<Pharmacy[]>("/pharmacies"),
       fetchPlan(),
+      api<RiderBox[]>("/cold-boxes"),
       loadConfig(),
     ]);
     if (run !== syncRun) return;
@@ -99,6 +101,19 @@ export async function fullSync(): Promise<void> {
     if (run === syncRun) problem.value = asApiError(error);
   } finally {
     if (run === syncRun) syncing.value = false;
+  }
+}
+
+function boxesByRider(boxes: RiderBox[]): Map<string, RiderBox> {
+  return new Map(boxes.map((b) => [b.rider_id, b]));
+}
+
+/** Cold-box temperatures: re-read every 30 s and when a box or rider changes. */
+export async function refreshBoxes(): Promise<void> {
+  try {
+    riderBoxes.value = boxesByRider(await api<RiderBox[]>("/cold-boxes"));
+  } catch (error) {
+    problem.value = asApiError(error);
   }
 }
 
@@ -229,6 +244,7 @@ export function applyMessage(message: FeedMessage): void {
     }
     case "alert":
       if (message.kind === "rider.changed") refreshRidersSoon();
+      if (message.kind === "rider.changed" || message.kind.startsWith("excursion.")) void refreshBoxes();
       break;
     default:
       break;

@@ -236,6 +236,25 @@ export function addOverlay(map: MapLibreMap): void {
     },
   });
   map.addLayer({
+    id: "riders-temp",
+    type: "symbol",
+    source: SOURCES.riders,
+    filter: ["has", "temp"],
+    layout: {
+      "text-field": ["get", "temp"],
+      "text-font": LABEL_FONT,
+      "text-size": 11,
+      "text-offset": [0, 1.3],
+      "text-anchor": "top",
+      "text-allow-overlap": true,
+    },
+    paint: {
+      "text-color": ["case", ["get", "warm"], "#b91c1c", "#111827"],
+      "text-halo-color": "#ffffff",
+      "text-halo-width": 1.6,
+    },
+  });
+  map.addLayer({
     id: "riders-label",
     type: "symbol",
     source: SOURCES.riders,
@@ -264,6 +283,10 @@ export function overlayTheme(map: MapLibreMap, dark: boolean): void {
     if (id === "riders-label") map.setPaintProperty(id, "text-color", text);
     else map.setPaintProperty(id, "text-color", ["case", ["get", "late"], dark ? "#fbbf24" : "#b45309", text]);
     map.setPaintProperty(id, "text-halo-color", halo);
+  }
+  if (map.getLayer("riders-temp")) {
+    map.setPaintProperty("riders-temp", "text-color", ["case", ["get", "warm"], dark ? "#fca5a5" : "#b91c1c", text]);
+    map.setPaintProperty("riders-temp", "text-halo-color", halo);
   }
   if (map.getLayer("riders-dot")) {
     // a rider's ring stands out from both basemaps

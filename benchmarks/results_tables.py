@@ -289,6 +289,30 @@ def ws_fanout(data: dict[str, Any]) -> tuple[list[str], Rows]:
     return headers, rows
 
 
+def live_map(data: dict[str, Any]) -> tuple[list[str], Rows]:
+    """One row per page: ours, then the naive baselines."""
+    rows: Rows = [
+        [
+            p["page"],
+            p["first_map_s"],
+            p["updates_drawn"],
+            p["p50_ms"],
+            p["p95_ms"],
+            p["max_ms"],
+            fixed(p["p95_vs_ours"]),
+            p["long_tasks_per_min"],
+            p["longest_task_ms"],
+            p["js_heap_mb"],
+            p["bytes_per_rider_update"],
+        ]
+        for p in data["pages"]
+    ]
+    headers = ["page", "first map s", "updates timed", "p50 ms", "p95 ms", "max ms"]
+    headers += ["p95 / ours", "long tasks / min", "longest task ms", "JS heap MB"]
+    headers += ["bytes / rider update"]
+    return headers, rows
+
+
 def rider_route_view(data: dict[str, Any]) -> tuple[list[str], Rows]:
     rows: Rows = [
         [
@@ -422,6 +446,7 @@ TABLES: dict[str, Callable[[dict[str, Any]], tuple[list[str], Rows]]] = {
     "sourcing_throughput": sourcing_throughput,
     "api_throughput": api_throughput,
     "ws_fanout": ws_fanout,
+    "live_map": live_map,
     "rider_route_view": rider_route_view,
     "ingest_throughput": ingest_throughput,
     "ingest_faults": ingest_faults,

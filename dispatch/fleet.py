@@ -27,6 +27,7 @@ __all__ = [
     "quarantine_cold_box",
     "register_cold_box",
     "register_rider",
+    "riders_cold_boxes",
     "set_rider_status",
     "start_shift",
     "update_position",
@@ -37,6 +38,7 @@ get_cold_box = catalogue.get_cold_box
 get_rider = catalogue.get_rider
 list_riders = catalogue.list_riders
 list_quarantined_boxes = catalogue.list_quarantined_boxes
+riders_cold_boxes = catalogue.riders_cold_boxes
 
 
 def orders_in_box(tx: Tx, box_id: str) -> list[str]:

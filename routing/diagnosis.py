@@ -13,6 +13,7 @@ from routing.model import (
     Job,
     RoutingProblem,
     Site,
+    Unassigned,
     UnassignedReason,
     Vehicle,
     apply_load,
@@ -31,27 +32,36 @@ class _Attempt:
     stage: int
     """Index into ``_STAGES`` of the failure, or ``len(_STAGES)`` when it fits."""
     detail: str
+    limit_s: int | None = None
+    """The deadline (or allowed hold) missed; see :class:`Unassigned`."""
+    needed_s: int | None = None
+    """The earliest possible arrival or finish (or shortest hold)."""
 
 
-def diagnose(problem: RoutingProblem, job: Job) -> tuple[UnassignedReason, str]:
-    """The reason ``job`` cannot be (or was not) served, and a short detail."""
+def diagnose(problem: RoutingProblem, job: Job) -> Unassigned:
+    """Why ``job`` cannot be (or was not) served: the reason, a short detail and
+    the two numbers it compares (:class:`Unassigned`)."""
     if job.on_board is not None:
         vehicles = [v for v in problem.vehicles if v.id == job.on_board]
     else:
         vehicles = [v for v in problem.vehicles if job.skills <= v.skills]
         if not vehicles:
             skills = ", ".join(sorted(job.skills))
-            return UnassignedReason.SKILLS, f"no vehicle has the skills [{skills}]"
+            return Unassigned(
+                job.id, UnassignedReason.SKILLS, f"no vehicle has the skills [{skills}]"
+            )
         vehicles = [v for v in vehicles if problem.takes_new_jobs(v)]
         if not vehicles:
-            return (
+            return Unassigned(
+                job.id,
                 UnassignedReason.CAPACITY,
                 "every eligible vehicle carries more than its capacity",
             )
         if job.demand:
             vehicles = [v for v in vehicles if _fits(job.demand, v.capacity)]
             if not vehicles:
-                return (
+                return Unassigned(
+                    job.id,
                     UnassignedReason.CAPACITY,
                     f"demand {list(job.demand)} exceeds every eligible vehicle",
                 )
@@ -63,14 +73,17 @@ def diagnose(problem: RoutingProblem, job: Job) -> tuple[UnassignedReason, str]:
             if attempt.stage > best.stage:
                 best = attempt
     if best.stage >= len(_STAGES):
-        return (
+        return Unassigned(
+            job.id,
             UnassignedReason.NOT_PROFITABLE,
             "feasible alone, but the plan had no room for it (fleet, time or "
             "capacity taken by other jobs, or not found within the time limit)",
         )
     if best.stage < 0:
-        return UnassignedReason.SHIFT, best.detail
-    return _STAGES[best.stage], best.detail
+        return Unassigned(job.id, UnassignedReason.SHIFT, best.detail)
+    return Unassigned(
+        job.id, _STAGES[best.stage], best.detail, best.limit_s, best.needed_s
+    )
 
 
 def fits_alone(
@@ -121,7 +134,9 @@ def _alone(
             return _Attempt(
                 0,
                 f"pickup {pickup.ref or pickup.location} closes at "
-                f"{latest}, earliest arrival {begin}",
+                f"{latest} s, earliest arrival {begin} s",
+                latest,
+                begin,
             )
         picked_at, here, now = begin, pickup.location, begin + pickup.service_s
     delivery = job.delivery
@@ -131,7 +146,10 @@ def _alone(
     latest = _latest(delivery)
     if latest is not None and begin > latest:
         return _Attempt(
-            1, f"delivery window closes at {latest}, earliest start {begin}"
+            1,
+            f"delivery window closes at {latest} s, earliest arrival {begin} s",
+            latest,
+            begin,
         )
     if job.max_transit_s is not None and picked_at is not None:
         hold = begin - picked_at
@@ -146,14 +164,21 @@ def _alone(
                 later = min(later, latest_pickup)
             hold = max(later + direct, _earliest(delivery)) - later
         if hold > job.max_transit_s:
-            return _Attempt(2, f"hold time {hold} s exceeds {job.max_transit_s} s")
+            return _Attempt(
+                2,
+                f"hold time {hold} s exceeds {job.max_transit_s} s",
+                job.max_transit_s,
+                hold,
+            )
     finish = begin + delivery.service_s
     if vehicle.end is not None:
         finish += problem.travel_s(vehicle, delivery.location, vehicle.end)
     if finish > vehicle.end_s:
         return _Attempt(
             3,
-            f"shift of {vehicle.id!r} ends at {vehicle.end_s}, "
-            f"job would finish at {finish}",
+            f"shift of {vehicle.id!r} ends at {vehicle.end_s} s, "
+            f"job would finish at {finish} s",
+            vehicle.end_s,
+            finish,
         )
     return _Attempt(len(_STAGES), "fits alone")

@@ -299,11 +299,20 @@ class UnassignedReason(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Unassigned:
-    """A job left out of the plan, with a machine reason and a human detail."""
+    """A job left out of the plan, with a machine reason and a human detail.
+
+    ``limit_s`` and ``needed_s`` are the two numbers the reason compares, for a
+    caller to word in its own units: for ``window_impossible``,
+    ``no_reachable_pickup`` and ``shift`` the deadline missed (a window's close,
+    a shift's end) and the earliest the vehicle can be there (or finish), in
+    seconds since the problem's origin; for ``hold_time`` the hold allowed and
+    the shortest hold possible, in seconds; None for the other reasons."""
 
     job_id: str
     reason: UnassignedReason
     detail: str
+    limit_s: int | None = None
+    needed_s: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

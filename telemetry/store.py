@@ -213,6 +213,20 @@ def box_band(
     return BoxBand(str(row["code"]), float(row["low_c"]), float(row["high_c"]))
 
 
+def latest_readings(
+    conn: psycopg.Connection[Any], box_ids: list[str]
+) -> dict[str, tuple[datetime, float]]:
+    """Box id -> (device time, temperature) of its newest reading, for the boxes
+    of ``box_ids`` that ever reported."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT box_id, recorded_at, temp_c FROM telemetry.box_latest"
+            " WHERE box_id = ANY(%s)",
+            (box_ids,),
+        ).fetchall()
+    return {str(r["box_id"]): (r["recorded_at"], float(r["temp_c"])) for r in rows}
+
+
 @dataclass(frozen=True, slots=True)
 class WriteResult:
     """What one committed batch did."""

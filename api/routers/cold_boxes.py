@@ -16,7 +16,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from api.auth.access import PHARMACY
+from api.auth.access import DISPATCH, PHARMACY
 from api.auth.actor import actor_of
 from api.deps import PharmacyUser, ServicesDep
 from api.errors import ApiConflict, ApiNotFound, ApiRuleViolation, error_responses
@@ -27,6 +27,7 @@ from api.schemas.cold_boxes import (
     QuarantineCreate,
     ReadingBucket,
     ReadingPoint,
+    RiderBoxRead,
     TemperatureBand,
 )
 from api.schemas.common import ENTITY_ID
@@ -34,6 +35,42 @@ from dispatch import fleet
 from telemetry import store as telemetry_store
 
 router = APIRouter(tags=["cold boxes"])
+
+
+@router.get(
+    "/cold-boxes",
+    response_model=list[RiderBoxRead],
+    dependencies=[Depends(DISPATCH)],
+    responses=error_responses(401, 403),
+)
+def riders_cold_boxes(services: ServicesDep) -> list[RiderBoxRead]:
+    """The boxes riders carry, each with its newest temperature and whether it is
+    within the box's band (the dispatcher's live map)."""
+    with services.db.transaction() as tx:
+        boxes = fleet.riders_cold_boxes(tx)
+        latest = telemetry_store.latest_readings(tx.conn, [b.id for b in boxes])
+        bands = {b.id: telemetry_store.box_band(tx.conn, b.id) for b in boxes}
+    out = []
+    for box in boxes:
+        reading, band = latest.get(box.id), bands[box.id]
+        temp = reading[1] if reading else None
+        out.append(
+            RiderBoxRead(
+                box_id=box.id,
+                rider_id=box.rider_id or "",
+                fit_for_cold=box.fit_for_cold,
+                temp_c=temp,
+                recorded_at=reading[0] if reading else None,
+                low_c=band.low_c if band else None,
+                high_c=band.high_c if band else None,
+                in_range=(
+                    band.low_c <= temp <= band.high_c
+                    if band is not None and temp is not None
+                    else None
+                ),
+            )
+        )
+    return out
 
 
 @router.get(

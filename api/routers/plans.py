@@ -57,7 +57,21 @@ class UnservableRead(BaseModel):
 
     order_id: str
     reason: str
-    detail: str
+    detail: str = Field(
+        description="The reason in words, clock times in the business time zone "
+        "(e.g. 'the delivery window closes at 14:02; the earliest a rider can "
+        "arrive is 14:30')."
+    )
+    deadline_at: datetime | None = Field(
+        default=None,
+        description="For a missed deadline: the deadline (a window's close, a "
+        "shift's end).",
+    )
+    earliest_at: datetime | None = Field(
+        default=None,
+        description="For a missed deadline: the earliest a rider can be there "
+        "(or finish).",
+    )
 
 
 class PlanRead(BaseModel):
@@ -114,7 +128,13 @@ def _plan(
             for r in plan.routes
         ],
         unassigned=[
-            UnservableRead(order_id=u.order_id, reason=u.reason, detail=u.detail)
+            UnservableRead(
+                order_id=u.order_id,
+                reason=u.reason,
+                detail=u.detail,
+                deadline_at=u.deadline_at,
+                earliest_at=u.earliest_at,
+            )
             for u in plan.unassigned
         ],
     )

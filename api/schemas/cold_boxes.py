@@ -103,3 +103,19 @@ class BoxReadings(BaseModel):
         description="Raw readings (empty if bucketed)."
     )
     buckets: list[ReadingBucket] = Field(description="Slices (empty if raw).")
+
+
+class RiderBoxRead(BaseModel):
+    """A cold box a rider carries, with its newest temperature (the live map)."""
+
+    box_id: str
+    rider_id: str
+    fit_for_cold: bool
+    temp_c: float | None = Field(description="Newest reading; null before any.")
+    recorded_at: datetime | None = Field(description="Device time of that reading.")
+    low_c: float | None = Field(description="Lowest allowed by the box's profile.")
+    high_c: float | None = Field(description="Highest allowed by the box's profile.")
+    in_range: bool | None = Field(
+        description="Whether the newest reading is within the band; null when "
+        "either is unknown."
+    )

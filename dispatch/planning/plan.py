@@ -43,11 +43,18 @@ class RiderRoute:
 
 @dataclass(frozen=True, slots=True)
 class UnservableOrder:
-    """An order the plan cannot serve, with the routing engine's reason."""
+    """An order the plan cannot serve, with the routing engine's reason.
+
+    ``detail`` is the reason in words (clock times in the business time zone,
+    :mod:`dispatch.planning.reasons`); for a missed deadline ``deadline_at`` is
+    the deadline (a window's close, a shift's end) and ``earliest_at`` the
+    earliest a rider can be there (or finish)."""
 
     order_id: str
     reason: str
     detail: str = ""
+    deadline_at: datetime | None = None
+    earliest_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

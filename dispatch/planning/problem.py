@@ -41,6 +41,7 @@ from dispatch.planning.plan import (
     RiderRoute,
     UnservableOrder,
 )
+from dispatch.planning.reasons import explain
 from dispatch.worker_health import describe_error
 from routing import (
     Job,
@@ -137,6 +138,9 @@ class Translation:
     unusable_riders: Mapping[str, str] = field(default_factory=dict)
     """Rider id -> why the planner could not route them this round."""
 
+    default_time_zone: str = "UTC"
+    """The zone of reasons for orders without a pharmacy yet."""
+
     @property
     def set_aside(self) -> tuple[UnservableOrder, ...]:
         """Orders left out because their data (or their pharmacies') broke."""
@@ -144,6 +148,9 @@ class Translation:
 
     rider_starts: Mapping[str, GeoPoint] = field(default_factory=dict)
     """Rider id -> the position the rider's route starts from."""
+    time_zones: Mapping[str, str] = field(default_factory=dict)
+    """Order id -> the business time zone its reasons are worded in (its
+    pharmacy's; absent: the first pharmacy's, else UTC)."""
 
 
 def _s(at: datetime, origin: datetime) -> int:
@@ -344,7 +351,25 @@ def build_problem(
         unusable_pharmacies=unusable,
         unusable_riders=unusable_riders,
         rider_starts={r.id: r.position for r in riders if r.position is not None},
+        time_zones=_time_zones(orders, snapshot.pharmacies),
+        default_time_zone=next(
+            (p.timezone for p in snapshot.pharmacies.values()), "UTC"
+        ),
     )
+
+
+def _time_zones(
+    orders: Sequence[Order], pharmacies: Mapping[PharmacyId, Pharmacy]
+) -> dict[str, str]:
+    """Order id -> its pharmacy's time zone, for the orders that have one."""
+    zones: dict[str, str] = {}
+    for order in orders:
+        pharmacy = (
+            pharmacies.get(PharmacyId(order.pharmacy_id)) if order.pharmacy_id else None
+        )
+        if pharmacy is not None:
+            zones[order.id] = pharmacy.timezone
+    return zones
 
 
 def _set_aside(order_id: str, exc: BaseException) -> UnservableOrder:
@@ -689,9 +714,10 @@ def to_plan(
         for route in solution.routes
         if route.visits
     )
+    fallback = translation.default_time_zone
     unassigned = (
         tuple(
-            UnservableOrder(u.job_id, u.reason.value, u.detail)
+            explain(u, origin, translation.time_zones.get(u.job_id, fallback))
             for u in solution.unassigned
         )
         + translation.skipped

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from routing.diagnosis import diagnose
 from routing.extract import build_routes
 from routing.layout import Layout
-from routing.model import RoutingProblem, RoutingSolution, Unassigned
+from routing.model import RoutingProblem, RoutingSolution
 from routing.ortools_backend import EngineRequest, EngineResult, run_engine
 from routing.params import SolverParams
 
@@ -66,8 +66,7 @@ def to_solution(run: Run, result: EngineResult, eliminated: int) -> RoutingSolut
     unassigned = []
     for j, job in enumerate(problem.jobs):
         if j not in served_jobs:
-            reason, detail = diagnose(problem, job)
-            unassigned.append(Unassigned(job.id, reason, detail))
+            unassigned.append(diagnose(problem, job))
     status = result.status
     return RoutingSolution(
         routes=routes,

@@ -551,6 +551,15 @@ def list_quarantined_boxes(tx: Tx) -> list[ColdBox]:
     return [get_cold_box(tx, r["id"]) for r in rows]
 
 
+def riders_cold_boxes(tx: Tx) -> list[ColdBox]:
+    """Every cold box handed to a rider, by id."""
+    rows = tx.fetch_all(
+        dict_row,
+        "SELECT id FROM dispatch.cold_box WHERE rider_id IS NOT NULL ORDER BY id",
+    )
+    return [get_cold_box(tx, r["id"]) for r in rows]
+
+
 def cold_box_of_rider(tx: Tx, rider_id: str) -> ColdBox | None:
     """The box the rider carries (a quarantined one first), or None."""
     row = tx.fetch_one(

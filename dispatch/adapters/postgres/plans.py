@@ -100,7 +100,14 @@ def latest_plan(tx: Tx) -> Plan | None:
         for r in row.routes
     )
     unassigned = tuple(
-        UnservableOrder(u["order_id"], u["reason"], u["detail"]) for u in row.unassigned
+        UnservableOrder(
+            u["order_id"],
+            u["reason"],
+            u["detail"],
+            deadline_at=_instant(u.get("deadline_at")),
+            earliest_at=_instant(u.get("earliest_at")),
+        )
+        for u in row.unassigned
     )
     return Plan(
         version=row.version,
@@ -112,6 +119,15 @@ def latest_plan(tx: Tx) -> Plan | None:
         unassigned=unassigned,
         trigger_reasons=tuple(row.trigger_reasons),
     )
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def _instant(value: str | None) -> datetime | None:
+    """An instant stored in a plan's JSON (absent in plans stored before it)."""
+    return datetime.fromisoformat(value) if value else None
 
 
 def insert_plan(tx: Tx, plan: Plan) -> None:
@@ -128,7 +144,13 @@ def insert_plan(tx: Tx, plan: Plan) -> None:
             Jsonb(_routes_json(plan)),
             Jsonb(
                 [
-                    {"order_id": u.order_id, "reason": u.reason, "detail": u.detail}
+                    {
+                        "order_id": u.order_id,
+                        "reason": u.reason,
+                        "detail": u.detail,
+                        "deadline_at": _iso(u.deadline_at),
+                        "earliest_at": _iso(u.earliest_at),
+                    }
                     for u in plan.unassigned
                 ]
             ),

@@ -318,3 +318,17 @@ def test_a_new_job_only_riders_above_capacity_could_take_says_capacity() -> None
     )
     solution = solve_quick(problem)
     assert _checked_reasons(problem, solution) == [("new", UnassignedReason.CAPACITY)]
+
+
+def test_a_missed_window_carries_the_deadline_and_the_earliest_arrival() -> None:
+    """The reason compares two numbers; the job's record keeps both (problem
+    seconds), so a caller can word them in its own clock."""
+    problem = line_problem([Vehicle("v", 0, 0)], [service("late", 9, (0, 30))])
+    [unassigned] = solve_quick(problem).unassigned
+    assert unassigned.reason is UnassignedReason.WINDOW_IMPOSSIBLE
+    assert unassigned.limit_s == 30
+    assert unassigned.needed_s is not None
+    assert unassigned.needed_s > 30
+    assert f"closes at 30 s, earliest arrival {unassigned.needed_s} s" in (
+        unassigned.detail
+    )

@@ -139,7 +139,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Riders Cold Boxes
+         * @description The boxes riders carry, each with its newest temperature and whether it is
+         *     within the box's band (the dispatcher's live map).
+         */
+        get: operations["riders_cold_boxes_cold_boxes_get"];
         put?: never;
         /**
          * Create Cold Box
@@ -2822,6 +2827,43 @@ export interface components {
             revoked: number;
         };
         /**
+         * RiderBoxRead
+         * @description A cold box a rider carries, with its newest temperature (the live map).
+         */
+        RiderBoxRead: {
+            /** Box Id */
+            box_id: string;
+            /** Fit For Cold */
+            fit_for_cold: boolean;
+            /**
+             * High C
+             * @description Highest allowed by the box's profile.
+             */
+            high_c: number | null;
+            /**
+             * In Range
+             * @description Whether the newest reading is within the band; null when either is unknown.
+             */
+            in_range: boolean | null;
+            /**
+             * Low C
+             * @description Lowest allowed by the box's profile.
+             */
+            low_c: number | null;
+            /**
+             * Recorded At
+             * @description Device time of that reading.
+             */
+            recorded_at: string | null;
+            /** Rider Id */
+            rider_id: string;
+            /**
+             * Temp C
+             * @description Newest reading; null before any.
+             */
+            temp_c: number | null;
+        };
+        /**
          * RiderCreate
          * @description A rider to register.
          */
@@ -3064,8 +3106,21 @@ export interface components {
          * @description An order the plan cannot serve, with the routing engine's reason.
          */
         UnservableRead: {
-            /** Detail */
+            /**
+             * Deadline At
+             * @description For a missed deadline: the deadline (a window's close, a shift's end).
+             */
+            deadline_at?: string | null;
+            /**
+             * Detail
+             * @description The reason in words, clock times in the business time zone (e.g. 'the delivery window closes at 14:02; the earliest a rider can arrive is 14:30').
+             */
             detail: string;
+            /**
+             * Earliest At
+             * @description For a missed deadline: the earliest a rider can be there (or finish).
+             */
+            earliest_at?: string | null;
             /** Order Id */
             order_id: string;
             /** Reason */
@@ -3454,6 +3509,53 @@ export interface operations {
             };
             /** @description Too Many Requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    riders_cold_boxes_cold_boxes_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RiderBoxRead"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

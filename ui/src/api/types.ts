@@ -18,6 +18,8 @@ export type TokenRead = Schemas["TokenRead"];
 export type Role = Schemas["Role"];
 export type Point = Schemas["Point"];
 export type OrderPage = Schemas["Page_OrderRead_"];
+export type ColdBox = Schemas["ColdBoxRead"];
+export type RiderBox = Schemas["RiderBoxRead"];
 
 /**
  * A planned stop with the geometry of the leg that reaches it: an encoded

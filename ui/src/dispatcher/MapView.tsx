@@ -21,17 +21,20 @@ import type { Order } from "../api/types";
 import { isStale } from "../domain/riders";
 import { isTerminal, statusKey } from "../domain/status";
 import { INTERACTIVE_LAYERS, SOURCES, SourceWriter, addOverlay, featureCollection, overlayTheme } from "../map/overlay";
-import { routeFeatures } from "../map/routes";
+import { routeFeatures, stopFeatures, type RouteContext } from "../map/routes";
+import { formatClock } from "../domain/format";
 import { BASEMAP_URL, applyBasemapTheme, bundledStyle } from "../map/style";
 import { theme } from "../shared/theme";
 import { setPositionsListener } from "./sync";
 import {
   config,
+  etas,
   followRider,
   liveFixes,
   orders,
   pharmacies,
   plan,
+  riderBoxes,
   riderColour,
   riderViews,
   selectedOrder,
@@ -72,18 +75,25 @@ function riderFeatures(): Feature<Point>[] {
   const highlighted = new Set([selectedRider.value, followRider.value].filter(Boolean));
   return riderViews()
     .filter((v) => v.lat != null && v.lon != null)
-    .map((v) => ({
-      type: "Feature",
-      id: v.rider.id,
-      geometry: { type: "Point", coordinates: [v.lon as number, v.lat as number] },
-      properties: {
+    .map((v) => {
+      const heading = liveFixes.get(v.rider.id)?.heading_deg;
+      const box = riderBoxes.value.get(v.rider.id);
+      return {
+        type: "Feature",
         id: v.rider.id,
-        name: v.rider.name,
-        colour: v.colour,
-        stale: isStale(v.ageMs),
-        highlight: highlighted.has(v.rider.id),
-      },
-    }));
+        geometry: { type: "Point", coordinates: [v.lon as number, v.lat as number] },
+        properties: {
+          id: v.rider.id,
+          name: v.rider.name,
+          colour: v.colour,
+          stale: isStale(v.ageMs),
+          highlight: highlighted.has(v.rider.id),
+          ...(heading != null ? { heading } : {}),
+          // the box's newest temperature under the marker, red out of range
+          ...(box?.temp_c != null ? { temp: `${box.temp_c.toFixed(1)}°`, warm: box.in_range === false } : {}),
+        },
+      };
+    });
 }
 
 function orderFeatures(): Feature<Point>[] {
@@ -100,11 +110,11 @@ function orderFeatures(): Feature<Point>[] {
   }));
 }
 
-function routeLines(): Feature<LineString>[] {
+function routeContext(): RouteContext {
   const byId = new Map(pharmacies.value.map((p) => [p.id, p]));
   const all = orders.value;
   const positions = new Map(riderViews().map((v) => [v.rider.id, v]));
-  return routeFeatures(plan.value, {
+  return {
     riderPosition(id) {
       const fix = liveFixes.get(id) ?? positions.get(id);
       return fix && fix.lat != null && fix.lon != null ? { lat: fix.lat, lon: fix.lon } : null;
@@ -125,7 +135,16 @@ function routeLines(): Feature<LineString>[] {
       return !(stop.kind === "pickup" && key === "picked_up");
     },
     riderColour: (id) => riderColour.value.get(id) ?? "#64748b",
-  }).features;
+  };
+}
+
+function routeLines(): Feature<LineString>[] {
+  return routeFeatures(plan.value, routeContext()).features;
+}
+
+function stopPoints(): Feature<Point>[] {
+  const live = etas.value;
+  return stopFeatures(plan.value, routeContext(), (id) => live.get(id) ?? null, (iso) => formatClock(iso)).features;
 }
 
 function boundsOfEverything(): LngLatBounds | null {
@@ -180,30 +199,62 @@ export function MapView() {
     mapController = controller;
     window.rxdMap = controller;
 
-    const pushRiders = () => {
+    // the route lines' first legs start at the riders: redrawn with them, but at
+    // most once a second (a plan or order change redraws them at once)
+    let routesAt = 0;
+    const pushRiders = (routesNow = true) => {
       writer.set(SOURCES.riders, featureCollection(riderFeatures()));
-      writer.set(SOURCES.routes, featureCollection(routeLines()));
+      const now = performance.now();
+      if (routesNow || now - routesAt >= 1000) {
+        routesAt = now;
+        writer.set(SOURCES.routes, featureCollection(routeLines()));
+      }
       const followed = followRider.value;
       if (followed) {
         const fix = riderViews().find((v) => v.rider.id === followed);
         if (fix?.lon != null && fix.lat != null) map.easeTo({ center: [fix.lon, fix.lat], duration: 300 });
       }
     };
+    // positions frames come many times a second: build the riders' features at
+    // most once per animation frame, not once per frame received
+    let ridersFrame = 0;
+    const pushRidersSoon = () => {
+      if (ridersFrame) return;
+      ridersFrame = requestAnimationFrame(() => {
+        ridersFrame = 0;
+        pushRiders(false);
+        writer.flush(); // in this frame, not the next one
+
+      });
+    };
     const disposers: (() => void)[] = [];
+    let ordersKey: string | null = null;
     let fitted = false;
 
     map.on("load", () => {
       addOverlay(map);
       overlayTheme(map, theme.value === "dark");
-      setPositionsListener(pushRiders);
+      setPositionsListener(pushRidersSoon);
       disposers.push(
-        effect(() => writer.set(SOURCES.orders, featureCollection(orderFeatures()))),
+        effect(() => {
+          // the list's views are rebuilt every tick (ages, lateness): hand the
+          // clustered source new data only when what it draws changed
+          const features = orderFeatures();
+          const key = features
+            .map((f) => `${f.properties?.id}|${f.properties?.status}|${f.properties?.late}|${f.properties?.selected}`)
+            .join(";");
+          if (key === ordersKey) return;
+          ordersKey = key;
+          writer.set(SOURCES.orders, featureCollection(features));
+        }),
+        effect(() => writer.set(SOURCES.stops, featureCollection(stopPoints()))),
         effect(() => {
           void tick.value; // staleness ages with time
           void selectedRider.value;
           void followRider.value;
           void plan.value;
           void orders.value;
+          void riderBoxes.value;
           pushRiders();
         }),
         effect(() =>
@@ -238,10 +289,17 @@ export function MapView() {
         }),
       );
       writer.flush();
-      map.once("idle", () => {
+      // drawn once the basemap's tiles are in: neither "idle" nor areTilesLoaded(),
+      // which riders' sources, updated every frame under a live feed, never let come
+      const basemapSources = Object.keys(map.getStyle().sources).filter((id) => !id.startsWith("rxd-"));
+      const markReady = () => {
+        if (!basemapSources.every((id) => map.isSourceLoaded(id))) return;
         controller.ready = true;
         element.dataset.ready = "true";
-      });
+        map.off("render", markReady);
+      };
+      map.on("render", markReady);
+      map.triggerRepaint();
     });
 
     map.on("click", "orders-cluster", async (event: MapLayerMouseEvent) => {
@@ -274,6 +332,7 @@ export function MapView() {
 
     return () => {
       for (const dispose of disposers) dispose();
+      cancelAnimationFrame(ridersFrame);
       setPositionsListener(() => undefined);
       mapController = null;
       delete window.rxdMap;

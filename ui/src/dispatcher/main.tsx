@@ -5,10 +5,12 @@ import { render } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 import { ApiError } from "../api/client";
 import { requireSession, signOut, watchExpiry, type Session } from "../auth/session";
+import { may } from "../domain/permissions";
 import { applyTheme, theme, toggleTheme } from "../shared/theme";
 import { ColdAlertBanners } from "./ColdAlertBanners";
 import { MapView, mapController } from "./MapView";
 import { Banners, EventsDrawer, HelpDialog, OrdersPanel, PlanPanel, RidersPanel, TopBar, selectOrder, selectRider } from "./panels";
+import { ConfirmDialog, pendingAction, staffRole } from "./actions";
 import { actionFor, isTyping } from "./shortcuts";
 import {
   config,
@@ -26,7 +28,7 @@ import {
   tick,
   visibleOrders,
 } from "./store";
-import { fullSync, loadConfig, startLive } from "./sync";
+import { fullSync, loadConfig, refreshBoxes, startLive } from "./sync";
 
 applyTheme(theme.value);
 
@@ -49,6 +51,7 @@ function App({ session }: { session: Session }) {
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
+      if (pendingAction.value) return; // the confirmation dialog has the keyboard
       const action = actionFor({
         key: event.key,
         ctrlKey: event.ctrlKey,
@@ -108,9 +111,11 @@ function App({ session }: { session: Session }) {
     };
     window.addEventListener("keydown", onKey);
     const timer = window.setInterval(() => (tick.value = Date.now()), 5000);
+    const boxesTimer = window.setInterval(() => void refreshBoxes(), 30_000);
     return () => {
       window.removeEventListener("keydown", onKey);
       window.clearInterval(timer);
+      window.clearInterval(boxesTimer);
     };
   }, []);
 
@@ -157,6 +162,7 @@ function App({ session }: { session: Session }) {
         {drawerOpen.value && <EventsDrawer />}
       </div>
       {helpOpen.value && <HelpDialog />}
+      {pendingAction.value && <ConfirmDialog key={pendingAction.value.title} action={pendingAction.value} />}
     </div>
   );
 }
@@ -187,7 +193,8 @@ async function boot(): Promise<void> {
   const session = requireSession();
   const root = document.getElementById("app");
   if (!session || !root) return;
-  if (session.role !== "dispatcher" && session.role !== "admin") {
+  staffRole.value = session.role;
+  if (!may(session.role, "watch_live_map")) {
     signOut("The live map is for dispatchers and administrators.");
     return;
   }

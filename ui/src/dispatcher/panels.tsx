@@ -1,7 +1,10 @@
 // The side panels (orders, riders, plan), the events drawer, the top bar.
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { ApiError, api } from "../api/client";
+import type { ColdBox } from "../api/types";
 import { signOut, type Session } from "../auth/session";
 import { formatAge, formatClock, formatDistance, formatDuration, formatInteger, shortId } from "../domain/format";
+import { reasonText } from "../domain/reasons";
 import { isStale } from "../domain/riders";
 import { LATE_COLOUR, STATUS_KEYS, STATUS_STYLES } from "../domain/status";
 import { theme, toggleTheme } from "../shared/theme";
@@ -21,6 +24,7 @@ import {
   problem,
   reconnectAttempt,
   releasedStops,
+  riderBoxes,
   riderColour,
   riders,
   riderViews,
@@ -37,6 +41,7 @@ import {
   type OrderView,
 } from "./store";
 import { fullSync, liveSocket } from "./sync";
+import { allowed, ask, cancelOrder, clearBox, placeHold, quarantineBox } from "./actions";
 
 const MAX_ROWS = 300;
 
@@ -252,9 +257,40 @@ function OrderRow({ view, selected }: { view: OrderView; selected: boolean }) {
           <dd>{o.lines.reduce((n, l) => n + l.quantity, 0)}</dd>
           <dt>Proof</dt>
           <dd>{o.proof_level.replace(/_/g, " ")}</dd>
+          {view.reason && (
+            <>
+              <dt>Why unassigned</dt>
+              <dd data-testid="reason-detail">{view.reason}</dd>
+            </>
+          )}
         </dl>
       )}
+      {selected && <OrderActions view={view} />}
     </li>
+  );
+}
+
+const CANCELLABLE = new Set(["created", "sourced", "assigned"]);
+const HOLDABLE = new Set(["created", "sourced", "assigned", "picked_up"]);
+
+function OrderActions({ view }: { view: OrderView }) {
+  const o = view.order;
+  const canCancel = allowed("cancel_order") && CANCELLABLE.has(o.status);
+  const canHold = allowed("place_hold") && HOLDABLE.has(o.status);
+  if (!canCancel && !canHold) return null;
+  return (
+    <div class="actions" data-testid="order-actions">
+      {canHold && (
+        <button type="button" onClick={() => ask(placeHold(o))}>
+          Place hold…
+        </button>
+      )}
+      {canCancel && (
+        <button type="button" class="danger" onClick={() => ask(cancelOrder(o))}>
+          Cancel order…
+        </button>
+      )}
+    </div>
   );
 }
 
@@ -327,7 +363,26 @@ export function RidersPanel() {
                 </span>
                 <span class="row-sub">
                   {v.fixAt ? (stale ? `stale fix, ${formatAge(v.ageMs ?? Number.NaN)}` : formatAge(v.ageMs ?? 0)) : "no fix"}
-                  {v.stops ? ` · ${v.stops} stops` : ""} · {v.rider.vehicle_type}
+                  {" · "}
+                  {v.rider.vehicle_type} · {v.rider.cold_box_slots} cold slot{v.rider.cold_box_slots === 1 ? "" : "s"}
+                  {v.rider.shift_end_at && <> · shift until {formatClock(v.rider.shift_end_at)}</>}
+                </span>
+                <RiderBoxLine riderId={v.rider.id} />
+                <span class="row-sub" data-testid="rider-next">
+                  {v.nextStop ? (
+                    <>
+                      next: {v.nextStop.kind} <span class="mono">{shortId(v.nextStop.orderId)}</span>
+                      {v.nextStop.etaAt && <> at {formatClock(v.nextStop.etaAt)}</>} · {v.stops} stop{v.stops === 1 ? "" : "s"} ahead
+                    </>
+                  ) : (
+                    "no stops planned"
+                  )}
+                  {v.lateMin > 0 && (
+                    <span class="late late-late" data-testid="rider-late">
+                      {" "}
+                      {v.lateMin} min late
+                    </span>
+                  )}
                 </span>
               </button>
               <button
@@ -343,12 +398,77 @@ export function RidersPanel() {
               >
                 {followed === v.rider.id ? "Following" : "Follow"}
               </button>
+              {selected === v.rider.id && <ColdBoxTools riderId={v.rider.id} />}
             </li>
           );
         })}
       </ul>
       {views.length === 0 && <p class="empty">No riders registered.</p>}
     </section>
+  );
+}
+
+function RiderBoxLine({ riderId }: { riderId: string }) {
+  const box = riderBoxes.value.get(riderId);
+  if (!box) return null;
+  const warm = box.in_range === false;
+  return (
+    <span class={`row-sub${warm ? " box-warm" : ""}`} data-testid="rider-box" data-in-range={String(box.in_range)}>
+      box <span class="mono">{box.box_id}</span>
+      {box.temp_c != null ? ` ${box.temp_c.toFixed(1)} °C` : " no reading yet"}
+      {warm && box.low_c != null && box.high_c != null && ` (out of ${box.low_c}–${box.high_c} °C)`}
+      {!box.fit_for_cold && " · quarantined"}
+    </span>
+  );
+}
+
+/** Look a cold box up by its id, then quarantine or clear it (with confirmation). */
+function ColdBoxTools({ riderId }: { riderId: string }) {
+  const [boxId, setBoxId] = useState(riderBoxes.value.get(riderId)?.box_id ?? "");
+  const [box, setBox] = useState<ColdBox | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  if (!allowed("quarantine_box") && !allowed("clear_box")) return null;
+  const lookUp = async (event: Event) => {
+    event.preventDefault();
+    setError(null);
+    setBox(null);
+    try {
+      setBox(await api<ColdBox>(`/cold-boxes/${encodeURIComponent(boxId.trim())}`));
+    } catch (caught) {
+      setError(caught instanceof ApiError ? [caught.title, caught.detail].filter(Boolean).join(" — ") : String(caught));
+    }
+  };
+  return (
+    <form class="box-tools" onSubmit={lookUp} data-testid="box-tools">
+      <label class="field">
+        <span>Cold box id</span>
+        <input type="text" value={boxId} maxLength={64} onInput={(e) => setBoxId((e.target as HTMLInputElement).value)} />
+      </label>
+      <button type="submit" disabled={!boxId.trim()}>
+        Look up
+      </button>
+      {error && (
+        <p class="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      {box && (
+        <p class="box-state" data-testid="box-state" data-fit={String(box.fit_for_cold)}>
+          {box.fit_for_cold ? "In cold service" : `Quarantined${box.quarantine_reason ? `: ${box.quarantine_reason}` : ""}`}
+          {box.fit_for_cold
+            ? allowed("quarantine_box") && (
+                <button type="button" class="danger" onClick={() => ask(quarantineBox(box))}>
+                  Quarantine…
+                </button>
+              )
+            : allowed("clear_box") && (
+                <button type="button" onClick={() => ask(clearBox(box))}>
+                  Clear…
+                </button>
+              )}
+        </p>
+      )}
+    </form>
   );
 }
 
@@ -427,7 +547,7 @@ export function PlanPanel() {
               <li key={u.order_id} class="row">
                 <button type="button" class="row-main" onClick={() => selectOrder(u.order_id)}>
                   <span class="row-title mono">{shortId(u.order_id)}</span>
-                  <span class="row-reason">{[u.reason, u.detail].filter(Boolean).join(": ")}</span>
+                  <span class="row-reason">{reasonText(u.reason, u.detail)}</span>
                 </button>
               </li>
             ))}

@@ -57,7 +57,15 @@ const PLAN: Plan = {
       ],
     },
   ],
-  unassigned: [{ order_id: "a", reason: "no_vehicle", detail: "no rider on shift" }],
+  unassigned: [
+    {
+      order_id: "a",
+      reason: "window_impossible",
+      detail: "the delivery window closes at 14:02; the earliest a rider can arrive is 14:30",
+      deadline_at: "2026-12-07T13:02:00Z",
+      earliest_at: "2026-12-07T13:30:00Z",
+    },
+  ],
 };
 
 beforeEach(() => {
@@ -81,7 +89,9 @@ describe("the orders board", () => {
     const views = orderViews.value;
     expect(views.map((v) => v.order.id)).toEqual(["c", "a", "b", "d"]);
     expect(views[0]?.late.state).toBe("late");
-    expect(views[1]?.reason).toBe("no_vehicle: no rider on shift");
+    expect(views[1]?.reason).toBe(
+      "Cannot make the delivery window: the delivery window closes at 14:02; the earliest a rider can arrive is 14:30",
+    );
     expect(views[2]?.late).toEqual({ state: "at_risk", byMs: 300_000 });
     expect(views[3]?.late.state).toBe("on_time"); // delivered: never flagged
   });

@@ -3,9 +3,10 @@
 // the lists see a version bumped at most once a second.
 import { computed, signal } from "@preact/signals";
 import type { ApiError } from "../api/client";
-import type { Order, Pharmacy, Plan, Rider } from "../api/types";
+import type { Order, Pharmacy, Plan, Rider, RiderBox } from "../api/types";
 import { BusinessClock } from "../domain/clock";
 import { lateness, type Lateness } from "../domain/lateness";
+import { reasonText } from "../domain/reasons";
 import { riderColours } from "../domain/riders";
 import { STATUS_KEYS, countByStatus, isTerminal, statusKey, type StatusKey } from "../domain/status";
 import type { PositionFix } from "../live/envelope";
@@ -26,6 +27,8 @@ export const tick = signal(Date.now());
 export const orders = signal<ReadonlyMap<string, Order>>(new Map());
 export const riders = signal<ReadonlyMap<string, Rider>>(new Map());
 export const pharmacies = signal<readonly Pharmacy[]>([]);
+/** rider id -> the cold box they carry, with its newest temperature. */
+export const riderBoxes = signal<ReadonlyMap<string, RiderBox>>(new Map());
 export const plan = signal<Plan | null>(null);
 /** stop id ("<order>:<kind>") -> ETA (ISO). */
 export const etas = signal<ReadonlyMap<string, string>>(new Map());
@@ -101,8 +104,10 @@ export const orderViews = computed<OrderView[]>(() => {
     const reason =
       status === "unassigned"
         ? unservable
-          ? [unservable.reason, unservable.detail].filter(Boolean).join(": ")
+          ? reasonText(unservable.reason, unservable.detail)
           : order.unassigned_reason
+            ? reasonText(order.unassigned_reason)
+            : null
         : null;
     const riderId = order.rider_id ?? (isTerminal(status) ? null : (planned?.riderId ?? null));
     views.push({
@@ -166,13 +171,49 @@ export interface RiderView {
   /** Wall ms since the fix. */
   ageMs: number | null;
   stops: number;
+  /** The first stop of the rider's route still ahead, if any. */
+  nextStop: { orderId: string; kind: string; etaAt: string | null } | null;
+  /** Minutes the rider's latest stop is expected past its window (0: on time). */
+  lateMin: number;
+}
+
+/** Whether a planned stop is still ahead (its order open, a pickup not done). */
+export function stopAhead(stop: { order_id: string; kind: string }): boolean {
+  const order = orders.value.get(stop.order_id);
+  if (!order) return true;
+  const key = statusKey(order.status);
+  if (isTerminal(key)) return false;
+  return !(stop.kind === "pickup" && key === "picked_up");
 }
 
 /** Riders with their best-known position (the live feed wins). */
 export function riderViews(wallNow: number = Date.now()): RiderView[] {
   const colours = riderColour.value;
   const stopsByRider = new Map<string, number>();
-  for (const route of plan.value?.routes ?? []) stopsByRider.set(route.rider_id, route.stops.length);
+  const nextByRider = new Map<string, RiderView["nextStop"]>();
+  const lateByRider = new Map<string, number>();
+  const etaMap = etas.value;
+  for (const route of plan.value?.routes ?? []) {
+    const ahead = route.stops.filter(stopAhead);
+    stopsByRider.set(route.rider_id, ahead.length);
+    const first = ahead[0];
+    if (first) {
+      nextByRider.set(route.rider_id, {
+        orderId: first.order_id,
+        kind: first.kind,
+        etaAt: etaMap.get(first.stop_id) ?? first.eta_at ?? first.planned_arrival_at,
+      });
+    }
+    let lateMs = 0;
+    for (const stop of ahead) {
+      const order = orders.value.get(stop.order_id);
+      if (stop.kind !== "delivery" || !order) continue;
+      const at = etaMap.get(stop.stop_id) ?? stop.eta_at ?? stop.planned_arrival_at;
+      const past = Date.parse(at) - Date.parse(order.window_end_at);
+      lateMs = Math.max(lateMs, Number.isFinite(past) ? past : 0, stop.late_s * 1000);
+    }
+    lateByRider.set(route.rider_id, Math.ceil(lateMs / 60_000));
+  }
   const views: RiderView[] = [];
   for (const rider of riders.value.values()) {
     const fix = liveFixes.get(rider.id);
@@ -187,6 +228,8 @@ export function riderViews(wallNow: number = Date.now()): RiderView[] {
       fixAt,
       ageMs: fixAt ? clock.value.wallAgeMs(Date.parse(fixAt), wallNow) : null,
       stops: stopsByRider.get(rider.id) ?? 0,
+      nextStop: nextByRider.get(rider.id) ?? null,
+      lateMin: lateByRider.get(rider.id) ?? 0,
     });
   }
   return views.sort((a, b) => a.rider.name.localeCompare(b.rider.name) || a.rider.id.localeCompare(b.rider.id));

@@ -2,14 +2,16 @@
 // the live feed, with targeted re-reads for what an event says changed.
 import { batch } from "@preact/signals";
 import { ApiError, api } from "../api/client";
-import type { Order, OrderPage, Pharmacy, Plan, Rider, UiConfigRead } from "../api/types";
+import type { Order, OrderPage, Pharmacy, Plan, Rider, RiderBox, UiConfigRead } from "../api/types";
 import { BusinessClock } from "../domain/clock";
+import { setBusinessTimeZone } from "../domain/format";
 import type { FeedMessage } from "../live/envelope";
 import { touchedOrders } from "../live/envelope";
 import { describe } from "../live/events";
 import { openDispatchFeed } from "../live/feed";
 import { applyColdAlertMessage, loadColdAlerts } from "./ColdAlertBanners";
 import type { LiveSocket } from "../live/socket";
+import { liveProbe } from "../live/probe";
 import {
   clock,
   config,
@@ -25,6 +27,7 @@ import {
   pushEvent,
   reconnectAttempt,
   releasedStops,
+  riderBoxes,
   riders,
   syncing,
   type UiConfig,
@@ -76,11 +79,12 @@ export async function fullSync(): Promise<void> {
   const run = ++syncRun;
   syncing.value = true;
   try {
-    const [allOrders, allRiders, allPharmacies, current] = await Promise.all([
+    const [allOrders, allRiders, allPharmacies, current, boxes] = await Promise.all([
       fetchOrders(),
       api<Rider[]>("/riders"),
       api<Pharmacy[]>("/pharmacies"),
       fetchPlan(),
+      api<RiderBox[]>("/cold-boxes"),
       loadConfig(),
       loadColdAlerts(),
     ]);
@@ -88,6 +92,7 @@ export async function fullSync(): Promise<void> {
     batch(() => {
       orders.value = new Map(allOrders.map((o) => [o.id, o]));
       riders.value = new Map(allRiders.map((r) => [r.id, r]));
+      setBusinessTimeZone(allPharmacies[0]?.timezone);
       pharmacies.value = allPharmacies;
       plan.value = current;
       etas.value = etasOf(current);
@@ -98,6 +103,19 @@ export async function fullSync(): Promise<void> {
     if (run === syncRun) problem.value = asApiError(error);
   } finally {
     if (run === syncRun) syncing.value = false;
+  }
+}
+
+function boxesByRider(boxes: RiderBox[]): Map<string, RiderBox> {
+  return new Map(boxes.map((b) => [b.rider_id, b]));
+}
+
+/** Cold-box temperatures: re-read every 30 s and when a box or rider changes. */
+export async function refreshBoxes(): Promise<void> {
+  try {
+    riderBoxes.value = boxesByRider(await api<RiderBox[]>("/cold-boxes"));
+  } catch (error) {
+    problem.value = asApiError(error);
   }
 }
 
@@ -193,6 +211,7 @@ export function applyMessage(message: FeedMessage): void {
       void fullSync();
       return;
     case "positions": {
+      liveProbe()?.positions(message.ts, message.fixes.length);
       let unknown = false;
       for (const fix of message.fixes) {
         liveFixes.set(fix.rider_id, fix);
@@ -228,6 +247,7 @@ export function applyMessage(message: FeedMessage): void {
     }
     case "alert":
       if (message.kind === "rider.changed") refreshRidersSoon();
+      if (message.kind === "rider.changed" || message.kind.startsWith("excursion.")) void refreshBoxes();
       break;
     default:
       break;

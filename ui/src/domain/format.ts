@@ -2,8 +2,28 @@
 
 const pad2 = (n: number): string => String(n).padStart(2, "0");
 
-/** "14:05" in the given time zone (default: the browser's). */
-export function formatClock(ms: number | string | null | undefined, timeZone?: string): string {
+let businessZone: string | undefined;
+
+/**
+ * The business time zone clock times are shown in (the pharmacies' zone, as the
+ * API words its reasons); undefined: the browser's. An unknown zone is ignored.
+ */
+export function setBusinessTimeZone(zone: string | undefined): void {
+  if (zone) {
+    try {
+      new Intl.DateTimeFormat("en-GB", { timeZone: zone });
+    } catch {
+      return;
+    }
+  }
+  businessZone = zone;
+}
+
+/** "14:05" in the given time zone (default: the business zone, else the browser's). */
+export function formatClock(
+  ms: number | string | null | undefined,
+  timeZone: string | undefined = businessZone,
+): string {
   if (ms == null) return "–";
   const value = typeof ms === "string" ? Date.parse(ms) : ms;
   if (!Number.isFinite(value)) return "–";

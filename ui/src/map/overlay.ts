@@ -4,11 +4,13 @@
 import type { Feature, FeatureCollection, Geometry } from "geojson";
 import type { GeoJSONSource, Map as MapLibreMap } from "maplibre-gl";
 import { LATE_COLOUR, statusColourExpression } from "../domain/status";
+import { liveProbe } from "../live/probe";
 import { LABEL_FONT } from "./style";
 
 export const SOURCES = {
   area: "rxd-area",
   routes: "rxd-routes",
+  stops: "rxd-stops",
   pharmacies: "rxd-pharmacies",
   orders: "rxd-orders",
   riders: "rxd-riders",
@@ -16,7 +18,27 @@ export const SOURCES = {
 
 export type SourceId = (typeof SOURCES)[keyof typeof SOURCES];
 
-export const INTERACTIVE_LAYERS = ["orders-cluster", "orders-point", "riders-dot", "pharmacies-dot"];
+export const INTERACTIVE_LAYERS = ["orders-cluster", "orders-point", "riders-dot", "pharmacies-dot", "stops-dot"];
+
+/** The rider's heading arrow (drawn white inside the rider's dot). */
+export const ARROW_IMAGE = "rxd-arrow";
+
+function arrowImage(size = 24): ImageData {
+  const canvas = document.createElement("canvas");
+  canvas.width = size;
+  canvas.height = size;
+  const ctx = canvas.getContext("2d");
+  if (!ctx) return new ImageData(size, size);
+  ctx.fillStyle = "#ffffff";
+  ctx.beginPath();
+  ctx.moveTo(size / 2, 2);
+  ctx.lineTo(size - 5, size - 4);
+  ctx.lineTo(size / 2, size - 8);
+  ctx.lineTo(5, size - 4);
+  ctx.closePath();
+  ctx.fill();
+  return ctx.getImageData(0, 0, size, size);
+}
 
 const EMPTY: FeatureCollection = { type: "FeatureCollection", features: [] };
 
@@ -134,6 +156,50 @@ export function addOverlay(map: MapLibreMap): void {
     },
   });
   map.addLayer({
+    id: "stops-dot",
+    type: "circle",
+    source: SOURCES.stops,
+    paint: {
+      "circle-radius": 8,
+      "circle-color": "#ffffff",
+      "circle-stroke-color": ["get", "colour"],
+      "circle-stroke-width": 2.5,
+    },
+  });
+  map.addLayer({
+    id: "stops-number",
+    type: "symbol",
+    source: SOURCES.stops,
+    layout: {
+      "text-field": ["to-string", ["get", "n"]],
+      "text-font": LABEL_FONT,
+      "text-size": 11,
+      "text-allow-overlap": true,
+      "text-ignore-placement": true,
+    },
+    paint: { "text-color": "#111827" },
+  });
+  map.addLayer({
+    id: "stops-eta",
+    type: "symbol",
+    source: SOURCES.stops,
+    minzoom: 12.5,
+    filter: ["!=", ["get", "eta"], ""],
+    layout: {
+      "text-field": ["get", "eta"],
+      "text-font": LABEL_FONT,
+      "text-size": 11,
+      "text-offset": [1.1, 0],
+      "text-anchor": "left",
+      "text-optional": true,
+    },
+    paint: {
+      "text-color": ["case", ["get", "late"], "#b45309", "#111827"],
+      "text-halo-color": "#ffffff",
+      "text-halo-width": 1.4,
+    },
+  });
+  map.addLayer({
     id: "riders-halo",
     type: "circle",
     source: SOURCES.riders,
@@ -145,18 +211,57 @@ export function addOverlay(map: MapLibreMap): void {
     type: "circle",
     source: SOURCES.riders,
     paint: {
-      "circle-radius": 8,
+      "circle-radius": 9,
       "circle-color": ["case", ["get", "stale"], "#9ca3af", ["get", "colour"]],
       "circle-opacity": ["case", ["get", "stale"], 0.75, 1],
       "circle-stroke-color": ["case", ["get", "stale"], "#6b7280", "#111827"],
       "circle-stroke-width": 2,
     },
   });
+  if (!map.hasImage(ARROW_IMAGE)) map.addImage(ARROW_IMAGE, arrowImage(), { pixelRatio: 2 });
+  map.addLayer({
+    id: "riders-heading",
+    type: "symbol",
+    source: SOURCES.riders,
+    // a symbol layer is laid out again on every update of the moving source:
+    // arrows from street zoom, where a heading can be read against the roads
+    minzoom: 13,
+    filter: ["has", "heading"],
+    layout: {
+      "icon-image": ARROW_IMAGE,
+      "icon-rotate": ["get", "heading"],
+      "icon-rotation-alignment": "map",
+      "icon-allow-overlap": true,
+      "icon-ignore-placement": true,
+    },
+  });
+  map.addLayer({
+    id: "riders-temp",
+    type: "symbol",
+    source: SOURCES.riders,
+    filter: ["has", "temp"],
+    layout: {
+      "text-field": ["get", "temp"],
+      "text-font": LABEL_FONT,
+      "text-size": 11,
+      "text-offset": [0, 1.3],
+      "text-anchor": "top",
+      "text-allow-overlap": true,
+    },
+    paint: {
+      "text-color": ["case", ["get", "warm"], "#b91c1c", "#111827"],
+      "text-halo-color": "#ffffff",
+      "text-halo-width": 1.6,
+    },
+  });
   map.addLayer({
     id: "riders-label",
     type: "symbol",
     source: SOURCES.riders,
-    minzoom: 11,
+    // names of every rider only close in (text placement is redone on every
+    // update of a moving source; 200 names at city zoom cost frames and clutter);
+    // the selected or followed rider's name at any zoom
+    filter: ["any", ["==", ["get", "highlight"], true], [">=", ["zoom"], 14]],
     layout: {
       "text-field": ["get", "name"],
       "text-font": LABEL_FONT,
@@ -173,10 +278,15 @@ export function addOverlay(map: MapLibreMap): void {
 export function overlayTheme(map: MapLibreMap, dark: boolean): void {
   const text = dark ? "#e6edf3" : "#111827";
   const halo = dark ? "#0d1117" : "#ffffff";
-  for (const id of ["riders-label"]) {
+  for (const id of ["riders-label", "stops-eta"]) {
     if (!map.getLayer(id)) continue;
-    map.setPaintProperty(id, "text-color", text);
+    if (id === "riders-label") map.setPaintProperty(id, "text-color", text);
+    else map.setPaintProperty(id, "text-color", ["case", ["get", "late"], dark ? "#fbbf24" : "#b45309", text]);
     map.setPaintProperty(id, "text-halo-color", halo);
+  }
+  if (map.getLayer("riders-temp")) {
+    map.setPaintProperty("riders-temp", "text-color", ["case", ["get", "warm"], dark ? "#fca5a5" : "#b91c1c", text]);
+    map.setPaintProperty("riders-temp", "text-halo-color", halo);
   }
   if (map.getLayer("riders-dot")) {
     // a rider's ring stands out from both basemaps
@@ -207,6 +317,7 @@ export class SourceWriter {
     for (const [id, data] of this.pending) {
       const source = this.map.getSource(id) as GeoJSONSource | undefined;
       if (!source) continue; // style not ready: kept for the next flush
+      liveProbe()?.flushing(id);
       void source.setData(data);
       this.current.set(id, data);
       this.pending.delete(id);

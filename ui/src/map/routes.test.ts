@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Plan, PlannedStopWithLeg } from "../api/types";
 import { decodePolyline, encodePolyline } from "./polyline";
-import { legCoordinates, routeFeatures, type Place } from "./routes";
+import { legCoordinates, routeFeatures, stopFeatures, type Place } from "./routes";
 
 describe("polyline", () => {
   it("decodes Google's reference example", () => {
@@ -82,6 +82,15 @@ describe("routes", () => {
     expect(fc.features[1]?.properties.routed).toBe(true);
   });
 
+  it("joins the first road leg to the rider's live position", () => {
+    const road: [number, number][] = [
+      [14.495, 35.885],
+      [14.5, 35.9],
+    ];
+    const fc = routeFeatures(plan([stop("o1", "pickup", encodePolyline(road))]), ctx());
+    expect(fc.features[0]?.geometry.coordinates).toEqual([[14.49, 35.88], ...road]);
+  });
+
   it("skips stops already done", () => {
     const fc = routeFeatures(plan([stop("o1", "pickup"), stop("o1", "delivery")]), ctx(new Set(["o1:pickup"])));
     expect(fc.features).toHaveLength(1);
@@ -113,5 +122,22 @@ describe("routes", () => {
 
   it("has no lines without a plan", () => {
     expect(routeFeatures(null, ctx()).features).toEqual([]);
+  });
+});
+
+describe("numbered stops", () => {
+  it("numbers the pending stops in plan order and carries their ETA", () => {
+    const p = plan([stop("o1", "pickup"), stop("o1", "delivery"), stop("o2", "delivery")]);
+    const fc = stopFeatures(
+      p,
+      ctx(new Set(["o1:pickup"])),
+      (id) => (id === "o2:delivery" ? "2026-12-07T11:30:00Z" : null),
+      (iso) => iso.slice(11, 16),
+    );
+    expect(fc.features.map((f) => [f.properties.order_id, f.properties.kind, f.properties.n, f.properties.eta])).toEqual([
+      ["o1", "delivery", 1, "10:00"],
+      ["o2", "delivery", 2, "11:30"],
+    ]);
+    expect(fc.features[0]?.geometry.coordinates).toEqual([HOME.lon, HOME.lat]);
   });
 });

@@ -1,7 +1,7 @@
 // Planned routes as map lines. Each leg (to the next stop) is the API's encoded
 // polyline when the plan carries one, else a straight segment: the rest of the
 // map code only sees LineString features, so road geometry drops in unchanged.
-import type { Feature, FeatureCollection, LineString } from "geojson";
+import type { Feature, FeatureCollection, LineString, Point } from "geojson";
 import type { Plan, PlannedStopWithLeg } from "../api/types";
 import { decodePolyline, type LonLat } from "./polyline";
 
@@ -66,9 +66,17 @@ export function routeFeatures(
       const to = ctx.stopPlace(stop);
       if (!to) return;
       if (from) {
+        const coordinates = legCoordinates(from, to, stop.polyline);
+        const head = coordinates[0];
+        const away = head && (Math.abs(head[0] - from.lon) > 1e-5 || Math.abs(head[1] - from.lat) > 1e-5);
+        if (leg === 0 && stop.polyline && away) {
+          // the road geometry starts where the rider was when the plan was made:
+          // join it to where the rider is now, so the line leaves the marker
+          coordinates.unshift([from.lon, from.lat]);
+        }
         features.push({
           type: "Feature",
-          geometry: { type: "LineString", coordinates: legCoordinates(from, to, stop.polyline) },
+          geometry: { type: "LineString", coordinates },
           properties: {
             rider_id: route.rider_id,
             colour,
@@ -81,6 +89,57 @@ export function routeFeatures(
       }
       from = to;
     });
+  }
+  return { type: "FeatureCollection", features };
+}
+
+export interface StopProperties {
+  rider_id: string;
+  colour: string;
+  /** 1 for the rider's next stop, then 2, 3...: the order they are planned in. */
+  n: number;
+  kind: string;
+  order_id: string;
+  /** "14:05" (the live ETA, else the planned arrival); "" when unknown. */
+  eta: string;
+  /** The plan expects it after its window. */
+  late: boolean;
+}
+
+/**
+ * One numbered point per pending stop of every planned route, with its ETA
+ * (`etaOf` gives the live ETA by stop id, else the plan's arrival is used).
+ */
+export function stopFeatures(
+  plan: Plan | null,
+  ctx: Pick<RouteContext, "stopPlace" | "stopPending" | "riderColour">,
+  etaOf: (stopId: string) => string | null,
+  formatEta: (iso: string) => string,
+): FeatureCollection<Point, StopProperties> {
+  const features: Feature<Point, StopProperties>[] = [];
+  for (const route of plan?.routes ?? []) {
+    const colour = ctx.riderColour(route.rider_id);
+    let n = 0;
+    for (const stop of route.stops) {
+      if (!ctx.stopPending(stop)) continue;
+      n += 1;
+      const place = ctx.stopPlace(stop);
+      if (!place) continue;
+      const at = etaOf(stop.stop_id) ?? stop.eta_at ?? stop.planned_arrival_at;
+      features.push({
+        type: "Feature",
+        geometry: { type: "Point", coordinates: [place.lon, place.lat] },
+        properties: {
+          rider_id: route.rider_id,
+          colour,
+          n,
+          kind: stop.kind,
+          order_id: stop.order_id,
+          eta: at ? formatEta(at) : "",
+          late: stop.late_s > 0,
+        },
+      });
+    }
   }
   return { type: "FeatureCollection", features };
 }

@@ -175,6 +175,13 @@ class PrivateRabbitMQ:
             )
         return done.stdout
 
+    def log_text(self) -> str:
+        """The node's own log file (connections, refusals)."""
+        folder = self.folder / "log"
+        return "".join(
+            p.read_text(errors="replace") for p in sorted(folder.glob("*.log"))
+        )
+
     def log_tail(self) -> str:
         path = self.folder / "server.out"
         return path.read_text(errors="replace")[-3000:] if path.exists() else ""

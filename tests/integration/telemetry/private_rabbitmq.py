@@ -1,4 +1,4 @@
-"""A private RabbitMQ node on free ports, running the shipped ``deploy/rabbitmq`` config.
+"""A private RabbitMQ node on free ports, running the shipped ``deploy/rabbitmq``.
 
 Next to the machine's own node, never touching it: its own node name, AMQP,
 MQTT and distribution ports, data and log folders, an empty
@@ -22,7 +22,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 import uuid
 from pathlib import Path
 from urllib.parse import quote

@@ -20,7 +20,7 @@ import pika
 import psycopg
 import pytest
 
-from telemetry.amqp import EXCHANGE, QUEUE, UNROUTABLE_QUEUE, definitions_json
+from telemetry.amqp import EXCHANGE, QUEUE, UNROUTABLE_QUEUE
 from telemetry.ingest import IngestParams
 from telemetry.mqtt import parse_mqtt_url
 from telemetry.service import IngestService
@@ -28,7 +28,7 @@ from telemetry.store import TelemetryStore
 from telemetry.topics import telemetry_topic
 
 from .helpers import WAIT_S, Publisher, reading, scalar, wait_for, wait_subscribed
-from .private_rabbitmq import SHIPPED, PrivateRabbitMQ, rabbitmq_available
+from .private_rabbitmq import PrivateRabbitMQ, rabbitmq_available
 
 pytestmark = [
     pytest.mark.integration,
@@ -109,11 +109,6 @@ def _publish_load(url: str, messages: int, per_message: int = 1) -> int:
     finally:
         pub.close()
     return messages * per_message
-
-
-def test_shipped_definitions_are_the_declared_topology() -> None:
-    """deploy/rabbitmq/definitions.json is what the workers declare (no drift)."""
-    assert (SHIPPED / "definitions.json").read_text() == definitions_json()
 
 
 def test_readings_over_mqtt_land_once_dotted_ids_included(

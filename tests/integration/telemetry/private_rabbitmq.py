@@ -248,6 +248,18 @@ class PrivateRabbitMQ:
     def mqtt_url(self, user: str, password: str) -> str:
         return f"mqtt://{quote(user)}:{quote(password)}@127.0.0.1:{self.mqtt_port}"
 
+    def amqps_url(self, user: str, password: str) -> str:
+        """The AMQP-over-TLS listener (needs ``tls=True``; CA in ``tls_files``)."""
+        assert self.tls_ports is not None, "node started without TLS"
+        port = self.tls_ports[0]
+        return f"amqps://{quote(user)}:{quote(password)}@127.0.0.1:{port}/%2F"
+
+    def mqtts_url(self, user: str, password: str) -> str:
+        """The MQTT-over-TLS listener (needs ``tls=True``)."""
+        assert self.tls_ports is not None, "node started without TLS"
+        port = self.tls_ports[1]
+        return f"mqtts://{quote(user)}:{quote(password)}@127.0.0.1:{port}"
+
     def queue_depth(self, queue: str) -> int:
         """Messages ready + unacked in ``queue`` (rabbitmqctl list_queues)."""
         out = self.ctl("list_queues", "-q", "--no-table-headers", "name", "messages")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -49,7 +50,7 @@ BOXES = {"box-a": "a-pw", "box-b": "b-pw", "rig.2": "rig-pw"}
 @pytest.fixture(scope="session")
 def rabbit() -> Iterator[PrivateRabbitMQ]:
     """One private node for the session (a start takes 15 s or far more)."""
-    node = PrivateRabbitMQ().start()
+    node = PrivateRabbitMQ(tls=True).start()
     try:
         node.add_ingest_user(*INGEST)
         node.add_gateway(*GATEWAY)
@@ -269,3 +270,33 @@ def test_more_than_one_worker_on_mqtt_is_refused_with_the_reason(db: str) -> Non
     )  # fmt: skip
     assert done.returncode != 0
     assert "shared subscription loses messages" in " ".join(done.stderr.split())
+
+
+def test_workers_and_boxes_over_tls(node: PrivateRabbitMQ, db: str) -> None:
+    """The shipped TLS listeners: the worker consumes over amqps (CA-verified), a
+    box publishes over mqtts, and the reading lands."""
+    ca = str(node.tls_files["cafile"])
+    svc = IngestService(
+        database_url=db,
+        amqp_url=node.amqps_url(*INGEST),
+        ca_file=ca,
+        params=IngestParams(topic_prefix=PREFIX),
+    )
+    addr = parse_mqtt_url(node.mqtts_url("box-a", BOXES["box-a"]))
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="dev-tls")
+    client.username_pw_set(addr.username, addr.password)
+    client.tls_set(ca_certs=ca, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+    with svc:
+        wait_subscribed(svc)
+        client.connect(addr.host, addr.port)
+        client.loop_start()
+        try:
+            info = client.publish(
+                telemetry_topic("box-a", PREFIX), orjson.dumps(reading(1)), qos=1
+            )
+            info.wait_for_publish(WAIT_S)
+            assert info.is_published()
+        finally:
+            client.loop_stop()
+            client.disconnect()
+        wait_for(lambda: _rows(db) == (1, 1), what="the reading sent over TLS")

@@ -1,7 +1,7 @@
 """Ingest past one worker: 1 and 2 workers on RabbitMQ against 1 on Mosquitto.
 
 ``python -m benchmarks.ingest_scaleout [--quick] [--json FILE]
-[--faults none,worker,db] [--setups mqtt:1,amqp:1,amqp:2]``
+[--faults none,worker,db,broker] [--setups mqtt:1,amqp:1,amqp:2]``
 
 Everything is private and started here: a throwaway PostgreSQL cluster (so it
 can be stopped), a Mosquitto from ``deploy/mosquitto`` and a RabbitMQ node from
@@ -23,7 +23,10 @@ For each setup (mosquitto x1, amqp x1, amqp x2) and each fault:
   process (with ``--workers 2`` the supervisor restarts it; with one worker this
   script starts it again 1 s later);
 - ``db``: 2,000 readings/s; at 5 s PostgreSQL is stopped (``immediate``), and
-  started again 5 s later.
+  started again 5 s later;
+- ``broker`` (RabbitMQ only): a 3-node cluster, queues replicated on all three;
+  the publisher on one node, the workers given all three URLs; at 5 s the queue's
+  first leader is SIGKILLed (restarted before the next run).
 
 Each run is audited in PostgreSQL by (box, seq) against what the broker
 acknowledged: ``lost`` = published - distinct stored (None if still storing when
@@ -32,8 +35,6 @@ restart until the lag (now - newest device time stored) is back under 1 s.
 Targets: 0 lost and 0 duplicates everywhere; 2 RabbitMQ workers drain >= 1.6x
 one on a quiet machine (on a loaded one the ratio says little).
 
-Not yet here: the broker-node kill in a 3-node RabbitMQ cluster
-(``PrivateRabbitMQ`` nodes with distinct names can be clustered).
 """
 
 from __future__ import annotations
@@ -88,6 +89,9 @@ class Setup:
     ) -> None:
         self.transport, self.workers, self.db_url = transport, workers, db_url
         self.mosq, self.rabbit = mosq, rabbit
+        # the 3-node cluster run: publish to one node, workers know all three
+        self.publish_node: PrivateRabbitMQ = rabbit
+        self.ingest_nodes: list[PrivateRabbitMQ] = [rabbit]
         self.client_id = f"scaleout-{uuid.uuid4().hex[:6]}"
         self.log = folder / f"{transport}-{workers}-{self.client_id}.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -95,14 +99,16 @@ class Setup:
     @property
     def publish_url(self) -> str:
         if self.transport == "amqp":
-            return self.rabbit.mqtt_url(GATEWAY_USER, GATEWAY_PW)
+            return self.publish_node.mqtt_url(GATEWAY_USER, GATEWAY_PW)
         return self.mosq.url(GATEWAY_USER, GATEWAY_PW)
 
     def start(self, timeout_s: float = 180.0) -> None:
         env = dict(os.environ, DATABASE_URL=self.db_url)
         if self.transport == "amqp":
             env["TELEMETRY_TRANSPORT"] = "amqp"
-            env["TELEMETRY_AMQP_URL"] = self.rabbit.amqp_url(INGEST_USER, INGEST_PW)
+            env["TELEMETRY_AMQP_URL"] = ",".join(
+                n.amqp_url(INGEST_USER, INGEST_PW) for n in self.ingest_nodes
+            )
         else:
             env["TELEMETRY_TRANSPORT"] = "mqtt"
             env["MQTT_URL"] = self.mosq.url(INGEST_USER, INGEST_PW)
@@ -162,7 +168,7 @@ class Setup:
             forget_session(self.mosq.url(INGEST_USER, INGEST_PW), self.client_id)
         else:
             for queue in (QUEUE, UNROUTABLE_QUEUE):
-                self.rabbit.ctl("purge_queue", queue)
+                self.publish_node.ctl("purge_queue", queue)
 
 
 def _wait_stored(
@@ -255,6 +261,10 @@ def run_fault(
     time.sleep(FAULT_AT_S)
     if fault == "worker":
         restarted = setup.kill_one()
+    elif fault == "broker":
+        victim = setup.ingest_nodes[-1]  # the queue's first leader (see cluster())
+        victim.kill()
+        restarted = time.time()  # the other two serve on: recovery from the kill
     else:
         pg.crash()
         time.sleep(5.0)
@@ -277,11 +287,29 @@ def run_fault(
     return row
 
 
+def start_cluster(folder: Path) -> list[PrivateRabbitMQ]:
+    """Three clustered nodes; the ingest queues replicated on all three. Returns
+    [publish node, other, first leader] (the leader is killed in the run)."""
+    cookie = "RXDSCALEOUTCLUSTER" + uuid.uuid4().hex[:8].upper()
+    nodes = [
+        PrivateRabbitMQ(folder=folder / f"cluster-{i}", cookie=cookie) for i in range(3)
+    ]
+    first = nodes[0].start()
+    for node in nodes[1:]:
+        node.start()
+        node.join(first)
+    first.add_ingest_user(INGEST_USER, INGEST_PW)
+    first.add_gateway(GATEWAY_USER, GATEWAY_PW)
+    for node in nodes[1:]:
+        first.queues("grow", node.node, "all")
+    return [nodes[1], nodes[2], first]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--faults", default="none,worker,db")
+    parser.add_argument("--faults", default="none,worker,db,broker")
     parser.add_argument(
         "--setups",
         default=",".join(f"{t}:{w}" for t, w in SETUPS),
@@ -297,6 +325,7 @@ def main(argv: list[str] | None = None) -> None:
     mosq = PrivateMosquitto({INGEST_USER: INGEST_PW, GATEWAY_USER: GATEWAY_PW})
     rabbit = PrivateRabbitMQ(folder=folder / "rabbitmq")
     results: list[dict[str, Any]] = []
+    cluster: list[PrivateRabbitMQ] = []
     try:
         pg.start()
         mosq.start()
@@ -304,9 +333,19 @@ def main(argv: list[str] | None = None) -> None:
         rabbit.add_ingest_user(INGEST_USER, INGEST_PW)
         rabbit.add_gateway(GATEWAY_USER, GATEWAY_PW)
         db_url = prepare_database(pg.url)
+        faults = args.faults.split(",")
+        if "broker" in faults:
+            cluster = start_cluster(folder)
         for transport, workers in setups:
-            for fault in args.faults.split(","):
+            for fault in faults:
+                if fault == "broker" and transport != "amqp":
+                    continue  # a cluster fault: Mosquitto has no cluster
                 setup = Setup(transport, workers, db_url, mosq, rabbit, folder)
+                if fault == "broker":
+                    setup.publish_node, setup.ingest_nodes = cluster[0], cluster
+                    if cluster[-1].proc is None or cluster[-1].proc.poll() is not None:
+                        cluster[-1].start()  # back after the previous run's kill
+                        time.sleep(5.0)
                 try:
                     if fault == "none":
                         row = run_none(setup, flat_s, backlog)
@@ -318,6 +357,8 @@ def main(argv: list[str] | None = None) -> None:
                 print(row, flush=True)
                 results.append(row)
     finally:
+        for node in cluster:
+            node.cleanup()
         rabbit.cleanup()
         mosq.cleanup()
         pg.cleanup()

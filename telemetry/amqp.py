@@ -197,6 +197,7 @@ def _connection_parameters(url: str, ca_file: str | None) -> pika.URLParameters:
     params.heartbeat = 30
     params.blocked_connection_timeout = 300
     params.connection_attempts = 1
+    params.socket_timeout = 5
     return params
 
 
@@ -216,7 +217,10 @@ class AmqpTransport:
     ) -> None:
         self.topology = topology or Topology()
         self.subscription = f"amqp queue {self.topology.queue}"
-        self._params = _connection_parameters(url, ca_file)
+        # several nodes of a cluster: tried in order on every (re)connect
+        self._params = [
+            _connection_parameters(u.strip(), ca_file) for u in url.split(",") if u
+        ]
         self._prefetch = prefetch
         self._put = inbox.put
         self._clock: Clock = clock if clock is not None else SystemClock()

@@ -36,7 +36,8 @@ class TelemetrySettings(BaseSettings):
         default=None,
         description=(
             "RabbitMQ AMQP URL of the ingest workers when transport=amqp "
-            "(amqp://user:pass@host:5672/%2F, amqps:// for TLS)."
+            "(amqp://user:pass@host:5672/%2F, amqps:// for TLS); several nodes of a "
+            "cluster comma-separated, tried in order on every reconnect."
         ),
     )
     amqp_ca_file: str | None = Field(

@@ -90,6 +90,7 @@ class PrivateRabbitMQ:
         tls: bool = False,
         name: str | None = None,
         folder: Path | None = None,
+        cookie: str | None = None,
     ) -> None:
         token = name or f"rxd{uuid.uuid4().hex[:8]}"
         self.node = f"{token}@localhost"
@@ -120,10 +121,10 @@ class PrivateRabbitMQ:
         (self.folder / "empty.env").write_text("")
         home = self.folder / "home"
         home.mkdir(exist_ok=True)
-        cookie = home / ".erlang.cookie"
-        if not cookie.exists():
-            cookie.write_text("RXDPRIVATECOOKIE" + token.upper())
-            cookie.chmod(0o400)
+        cookie_file = home / ".erlang.cookie"
+        if not cookie_file.exists():
+            cookie_file.write_text(cookie or "RXDPRIVATECOOKIE" + token.upper())
+            cookie_file.chmod(0o400)
         self.env = {
             **os.environ,
             "HOME": str(home),
@@ -174,6 +175,20 @@ class PrivateRabbitMQ:
             )
         return done.stdout
 
+    def queues(self, *args: str, timeout_s: float = 300.0) -> str:
+        """``rabbitmq-queues -n <node> ...`` (quorum membership)."""
+        done = subprocess.run(
+            [str(SBIN / "rabbitmq-queues"), "-n", self.node, *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"rabbitmq-queues failed: {done.stdout}{done.stderr}")
+        return done.stdout
+
     def log_text(self) -> str:
         """The node's own log file (connections, refusals)."""
         folder = self.folder / "log"
@@ -209,6 +224,13 @@ class PrivateRabbitMQ:
 
     def __exit__(self, *exc: object) -> None:
         self.cleanup()
+
+    def join(self, other: PrivateRabbitMQ) -> None:
+        """Join ``other``'s cluster (same cookie needed; this node is reset)."""
+        self.ctl("stop_app")
+        self.ctl("join_cluster", other.node)
+        self.ctl("start_app")
+        self.ctl("await_startup", "--timeout", "300")
 
     # -- users ------------------------------------------------------------------
     def add_ingest_user(self, user: str, password: str) -> None:

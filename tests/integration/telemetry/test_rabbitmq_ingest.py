@@ -300,3 +300,44 @@ def test_workers_and_boxes_over_tls(node: PrivateRabbitMQ, db: str) -> None:
             client.loop_stop()
             client.disconnect()
         wait_for(lambda: _rows(db) == (1, 1), what="the reading sent over TLS")
+
+
+def test_ingest_workers_two_processes_share_the_queue_and_stop_together(
+    node: PrivateRabbitMQ, db: str, tmp_path: Path
+) -> None:
+    """``rxdispatch ingest --workers 2``: two worker processes consume, a killed
+    one is restarted by the supervisor, SIGTERM stops them all."""
+    log = tmp_path / "workers.log"
+    env = dict(
+        os.environ,
+        DATABASE_URL=db,
+        TELEMETRY_TRANSPORT="amqp",
+        TELEMETRY_AMQP_URL=node.amqp_url(*INGEST),
+    )
+    supervisor = subprocess.Popen(
+        [sys.executable, "-c", "from api.cli.main import main; main()", "ingest",
+         "--workers", "2"],
+        env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+    def started() -> int:
+        return log.read_text(errors="replace").count("ingesting from")
+
+    children = Path(f"/proc/{supervisor.pid}/task/{supervisor.pid}/children")
+    try:
+        wait_for(lambda: started() >= 2, WAIT_S * 3, "two workers")
+        pids = [int(p) for p in children.read_text().split()]
+        assert len(pids) == 2
+        os.kill(pids[0], signal.SIGKILL)
+        wait_for(lambda: started() >= 3, WAIT_S * 3, "the killed worker restarted")
+        sent = _publish_load(node.mqtt_url(*GATEWAY), 2000)
+        wait_for(lambda: _rows(db) == (sent, sent), WAIT_S * 3, f"{sent} readings")
+    finally:
+        supervisor.send_signal(signal.SIGTERM)
+        supervisor.wait(120)
+    assert supervisor.returncode == 0
+    for pid in pids[1:]:
+        assert (
+            not Path(f"/proc/{pid}").exists()
+            or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+        )

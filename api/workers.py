@@ -105,8 +105,8 @@ async def run_ingest(services: Services) -> AsyncIterator[TelemetryRuntime]:
     """
     settings = services.settings.telemetry
     broker: EmbeddedBroker | None = None
-    mqtt_url = settings.mqtt_url
-    if mqtt_url is None:
+    mqtt_url = settings.mqtt_url or ""
+    if not mqtt_url and settings.transport == "mqtt":  # amqp: RabbitMQ, no broker
         # the data folder's credentials: a simulator on this folder can connect,
         # anonymous clients cannot
         password = dev_secret("mqtt", services.settings.database.data_dir)

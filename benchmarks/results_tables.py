@@ -386,6 +386,25 @@ def ingest_faults(data: dict[str, Any]) -> tuple[list[str], Rows]:
     return [*headers, "recovery s (lag < 1 s)"], rows
 
 
+def ingest_scaleout(data: dict[str, Any]) -> tuple[list[str], Rows]:
+    rows: Rows = [
+        [
+            r["transport"],
+            r["workers"],
+            r["fault"],
+            r["published"],
+            r["readings_per_s"],
+            r.get("drain_readings_per_s"),
+            "not drained" if r["lost"] is None else r["lost"],
+            r["duplicates"],
+            r["recovery_s"],
+        ]
+        for r in data["results"]
+    ]
+    headers = ["transport", "workers", "fault", "published", "readings/s", "drain/s"]
+    return [*headers, "lost", "duplicates", "recovery s (lag < 1 s)"], rows
+
+
 CITY_KPIS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("delivered / orders", ("delivered", "orders")),
     ("on time %", ("on_time_pct",)),
@@ -450,6 +469,7 @@ TABLES: dict[str, Callable[[dict[str, Any]], tuple[list[str], Rows]]] = {
     "rider_route_view": rider_route_view,
     "ingest_throughput": ingest_throughput,
     "ingest_faults": ingest_faults,
+    "ingest_scaleout": ingest_scaleout,
     "city_day": city_day,
 }
 

@@ -47,11 +47,13 @@ class TelemetryRuntime:
         dispatch_db: Database | None = None,
         publisher: EventPublisher | None = None,
         proof_interval_s: float = 10.0,
+        proofs: bool = True,
         clock: Clock | None = None,
         health: WorkerHealth | None = None,
     ) -> None:
         self.health = health or WorkerHealth()
         self._dispatch_db = dispatch_db
+        self._run_proofs = proofs and dispatch_db is not None
         self._proof_interval_s = proof_interval_s
         self._store = TelemetryStore(database_url, clock=clock)
         webhooks = (
@@ -83,7 +85,12 @@ class TelemetryRuntime:
             if shared_subscriptions
             else None,
             params=params,
-            ca_file=settings.mqtt_ca_file,
+            ca_file=settings.amqp_ca_file
+            if settings.transport == "amqp"
+            else settings.mqtt_ca_file,
+            amqp_url=settings.amqp_url if settings.transport == "amqp" else None,
+            amqp_prefetch=settings.amqp_prefetch,
+            amqp_delivery_limit=settings.amqp_delivery_limit,
             on_excursions=self.notifier.submit,
             clock=self._store.clock,
             health=self.health,
@@ -92,11 +99,11 @@ class TelemetryRuntime:
         self._proofs: threading.Thread | None = None
 
     def start(self) -> TelemetryRuntime:
-        if self._dispatch_db is not None:
+        if self._run_proofs:
             self.health.register(PROOFS)
         self.notifier.start()
         self.ingest.start()
-        if self._dispatch_db is not None:
+        if self._run_proofs:
             self._proofs = threading.Thread(
                 target=self._attach_proofs, name="telemetry-proofs", daemon=True
             )

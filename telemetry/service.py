@@ -1,4 +1,8 @@
-"""Composition of one ingest worker: MQTT transport + worker thread + store.
+"""Composition of one ingest worker: transport + worker thread + store.
+
+The transport is MQTT (one subscriber on Mosquitto or the embedded broker) or,
+with ``amqp_url``, AMQP (a consumer of RabbitMQ's quorum queue; see
+``telemetry.amqp``); both hand messages to the same worker and ack after commit.
 
 ``api`` (``rxdispatch ingest`` / ``serve``) builds this from settings; benchmarks
 and tests build it directly.
@@ -13,6 +17,7 @@ from collections.abc import Callable
 
 from dispatch.ports import Clock
 from dispatch.worker_health import WorkerHealth
+from telemetry.amqp import AmqpTransport, Topology
 from telemetry.ingest import CommitHook, IngestParams, IngestWorker
 from telemetry.model import InboundMessage
 from telemetry.mqtt import MqttTransport
@@ -31,8 +36,11 @@ class IngestService:
         self,
         *,
         database_url: str,
-        mqtt_url: str,
-        client_id: str,
+        mqtt_url: str = "",
+        client_id: str = "rxdispatch-ingest-1",
+        amqp_url: str | None = None,
+        amqp_prefetch: int = 4000,
+        amqp_delivery_limit: int = 100,
         share_group: str | None = None,
         params: IngestParams | None = None,
         ca_file: str | None = None,
@@ -44,14 +52,27 @@ class IngestService:
         self.params = params or IngestParams()
         self.store = TelemetryStore(database_url, clock=clock)
         self.inbox: queue.SimpleQueue[InboundMessage] = queue.SimpleQueue()
-        self.transport = MqttTransport(
-            mqtt_url,
-            client_id=client_id,
-            subscription=subscription_filter(self.params.topic_prefix, share_group),
-            inbox=self.inbox,
-            ca_file=ca_file,
-            clock=self.store.clock,
-        )
+        self.transport: MqttTransport | AmqpTransport
+        if amqp_url is not None:
+            self.transport = AmqpTransport(
+                amqp_url,
+                inbox=self.inbox,
+                topology=Topology(
+                    self.params.topic_prefix, delivery_limit=amqp_delivery_limit
+                ),
+                prefetch=amqp_prefetch,
+                ca_file=ca_file,
+                clock=self.store.clock,
+            )
+        else:
+            self.transport = MqttTransport(
+                mqtt_url,
+                client_id=client_id,
+                subscription=subscription_filter(self.params.topic_prefix, share_group),
+                inbox=self.inbox,
+                ca_file=ca_file,
+                clock=self.store.clock,
+            )
         self.worker = IngestWorker(
             self.store,
             self.inbox,

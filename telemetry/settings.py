@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -19,6 +21,42 @@ class TelemetrySettings(BaseSettings):
         description=(
             "MQTT broker URL (mqtt://user:pass@host:port, mqtts:// for TLS). Unset: "
             "an embedded amqtt broker runs in-process."
+        ),
+    )
+    transport: Literal["mqtt", "amqp"] = Field(
+        default="mqtt",
+        description=(
+            "How ingest receives telemetry: mqtt (one worker subscribed to Mosquitto "
+            "or the embedded broker) or amqp (devices publish MQTT to RabbitMQ's "
+            "plugin; `rxdispatch ingest --workers N` consumers share its quorum "
+            "queue; deploy/rabbitmq)."
+        ),
+    )
+    amqp_url: str | None = Field(
+        default=None,
+        description=(
+            "RabbitMQ AMQP URL of the ingest workers when transport=amqp "
+            "(amqp://user:pass@host:5672/%2F, amqps:// for TLS); several nodes of a "
+            "cluster comma-separated, tried in order on every reconnect."
+        ),
+    )
+    amqp_ca_file: str | None = Field(
+        default=None, description="CA certificate file for amqps:// (TLS)."
+    )
+    amqp_prefetch: int = Field(
+        default=4000,
+        ge=1,
+        description=(
+            "Unacked deliveries per AMQP worker (bounded prefetch); keep it a few "
+            "batches deep so the next batch arrives while one commits."
+        ),
+    )
+    amqp_delivery_limit: int = Field(
+        default=100,
+        ge=1,
+        description=(
+            "Deliveries of one message before the quorum queue moves it to "
+            "rxdispatch.telemetry.dead (a crash-looping poison message; never dropped)."
         ),
     )
     topic_prefix: str = Field(

@@ -8,6 +8,7 @@ import threading
 
 import typer
 
+from api.cli.ingest_workers import MQTT_SINGLE_WORKER, run_workers
 from api.cluster.bus import ClusterBus
 from api.cluster.journal import FeedJournal
 from api.cluster.leader import ReplanRequests
@@ -40,15 +41,35 @@ def _database_url() -> str:
     return resolve_database_url(settings.database_url, settings.data_dir)
 
 
-def ingest_command() -> None:
-    """Run the MQTT ingest worker until SIGINT/SIGTERM (no MQTT_URL: embedded)."""
+def ingest_command(
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        help="Worker processes sharing RabbitMQ's queue (TELEMETRY_TRANSPORT=amqp).",
+    ),
+    worker_index: int | None = typer.Option(None, "--worker-index", hidden=True),
+) -> None:
+    """Run the ingest worker(s) until SIGINT/SIGTERM (no MQTT_URL: embedded)."""
     app_settings = AppSettings()  # resolves the secrets (dispatch.dev_secrets)
     settings = app_settings.telemetry
+    amqp = settings.transport == "amqp"
+    if workers > 1 and not amqp:
+        raise typer.BadParameter(MQTT_SINGLE_WORKER, param_hint="--workers")
+    if amqp and not settings.amqp_url:
+        raise typer.BadParameter(
+            "TELEMETRY_TRANSPORT=amqp needs TELEMETRY_AMQP_URL (RabbitMQ)",
+            param_hint="TELEMETRY_AMQP_URL",
+        )
     url = _database_url()
-    migrate_database(url)
+    if worker_index is None:
+        migrate_database(url)
+    if workers > 1:
+        run_workers(workers)
+        return
     broker = None
-    mqtt_url = settings.mqtt_url
-    if mqtt_url is None:
+    mqtt_url = settings.mqtt_url or ""
+    if not mqtt_url and not amqp:
         password = dev_secret("mqtt", app_settings.database.data_dir)
         broker = EmbeddedBroker(password=password.get_secret_value()).start()
         mqtt_url = broker.url
@@ -69,6 +90,7 @@ def ingest_command() -> None:
         shared_subscriptions=broker is None,  # amqtt has no $share subscriptions
         dispatch_db=dispatch_db,
         publisher=publisher,
+        proofs=not worker_index,  # one loop attaching proofs, not one per worker
         clock=clock,
     )
     stop = threading.Event()

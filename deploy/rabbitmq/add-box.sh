@@ -1,0 +1,15 @@
+#!/bin/sh
+# Give one cold box its own RabbitMQ user, allowed to publish (MQTT) only to its
+# own telemetry topic. Usage: add-box.sh <box-id> <password> [topic-prefix]
+# (password from your secret store; run where rabbitmqctl reaches the cluster).
+# A box id may contain dots: the plugin turns the topic's '/' into '.', so the
+# pattern escapes every dot and a box cannot publish as another.
+set -eu
+box="$1"
+password="$2"
+prefix="${3:-rxdispatch/v1}"
+key=$(printf '%s.boxes.%s.telemetry' "$(printf '%s' "$prefix" | tr / .)" "$box" \
+  | sed 's/[].[^$*+?(){}|\\-]/\\&/g')
+rabbitmqctl add_user "$box" "$password"
+rabbitmqctl set_permissions -p / "$box" '^$' '^amq\.topic$' '^$'
+rabbitmqctl set_topic_permissions -p / "$box" amq.topic "^${key}\$" '^$'

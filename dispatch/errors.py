@@ -233,9 +233,14 @@ class DuplicateEntity(Conflict):
 
 
 class InvalidInput(RuleViolation):
-    """A field is malformed (empty id, bad enum value ...)."""
+    """A field is malformed (empty id, bad enum value ...); ``field``, when
+    given, names it (dotted) so the API can point at it."""
 
     code = "invalid_input"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class InvalidQuantity(RuleViolation):
@@ -251,9 +256,14 @@ class InvalidTimeWindow(RuleViolation):
 
 
 class OutsideServiceArea(RuleViolation):
-    """Coordinates lie outside the configured service area."""
+    """Coordinates lie outside the configured service area; ``field`` names the
+    input that holds them (dotted, e.g. ``delivery_location``)."""
 
     code = "outside_service_area"
+
+    def __init__(self, message: str, *, field: str = "location") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class NoPharmacyHasStock(RuleViolation):

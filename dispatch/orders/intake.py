@@ -35,7 +35,7 @@ def submit_order(tx: Tx, request: OrderRequest, *, actor: str) -> Order:
     """
     request.validate(now=tx.now)
     if tx.ctx.service_area is not None:
-        tx.ctx.service_area.require(request.delivery_location)
+        tx.ctx.service_area.require(request.delivery_location, "delivery_location")
     existing = _find_duplicate(tx, request)
     if existing is not None:
         return existing

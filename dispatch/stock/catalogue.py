@@ -38,7 +38,9 @@ get_products = repo.get_products
 
 
 def register_pharmacy(tx: Tx, pharmacy: Pharmacy, *, actor: str) -> None:
-    """Add a pharmacy (the service area is not enforced for pharmacies)."""
+    """Add a pharmacy; its location must lie in the service area."""
+    if tx.ctx.service_area is not None:
+        tx.ctx.service_area.require(pharmacy.location, "location")
     repo.insert_pharmacy(tx, pharmacy)
     tx.audit(
         actor=actor,
@@ -87,7 +89,7 @@ def update_pharmacy(
     if name is not None and not name.strip():
         raise InvalidInput("name must not be empty")
     if location is not None and tx.ctx.service_area is not None:
-        tx.ctx.service_area.require(location)
+        tx.ctx.service_area.require(location, "location")
     pharmacy = Pharmacy(**{**stored, **changes})
     changed = [
         f.name

@@ -72,13 +72,13 @@ def test_patient_feed_shows_status_eta_and_the_approaching_rider(
         with client.websocket_connect("/ws/rider", headers=creds(Role.rider)) as rider:
             route = _recv(rider, "route.updated")["data"]
             assert [s["kind"] for s in route["stops"]] == ["delivery"]
-            rider.send_json({"type": "position", "data": {"lat": 35.95, "lon": 14.50}})
+            rider.send_json({"type": "position", "data": {"lat": 35.94, "lon": 14.40}})
             eta = _recv(patient, "tracking.updated")
             positions = _recv(patient, "positions")
     assert eta["data"]["eta_at"]
     assert [p["rider_id"] for p in positions["data"]] == [creds.rider_id]
     view = client.get(f"/track/{order['tracking_token']}").json()
-    assert view["rider_position"] == {"lat": 35.95, "lon": 14.5}
+    assert view["rider_position"] == {"lat": 35.94, "lon": 14.4}
     _assert_no_phi(str(first) + str(eta) + str(positions))
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from typing import Annotated
 
 import typer
 
-from api.auth.principals import Role
+from api.auth.principals import USER_ROLES, Role
 from api.auth.store import AuthStore
 from api.errors import ApiError
 from dispatch.adapters.postgres.database import migrate, open_pool
@@ -19,10 +20,17 @@ user_app = typer.Typer(
 )
 
 
+UserRole = StrEnum(  # type: ignore[misc]
+    "UserRole", sorted((r.value, r.value) for r in USER_ROLES)
+)
+"""The roles a password user may hold (``--help`` offers exactly these; riders
+get device tokens and patients tracking links, never a user)."""
+
+
 @user_app.command("add")
 def add_user(
     username: str,
-    role: Annotated[Role, typer.Option(help="admin, dispatcher or pharmacist.")],
+    role: Annotated[UserRole, typer.Option(help="The user's role.")],
     password_stdin: Annotated[
         bool,
         typer.Option(
@@ -44,7 +52,7 @@ def add_user(
     pool = open_pool(url, max_size=2)
     try:
         AuthStore(pool).add_user(
-            username=username, password=password, role=role, replace=reset
+            username=username, password=password, role=Role(role), replace=reset
         )
     except ApiError as exc:
         typer.echo(f"error: {exc.detail}", err=True)

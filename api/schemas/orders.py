@@ -30,7 +30,7 @@ class LineSchema(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: str = Field(min_length=1, max_length=128)
-    quantity: int = Field(gt=0, le=10_000)
+    quantity: int = Field(gt=0, le=10_000, strict=True)
 
 
 class PatientContactIn(BaseModel):

@@ -18,7 +18,12 @@ from dispatch.adapters.postgres import holds as holds_repo
 from dispatch.adapters.postgres import orders as orders_repo
 from dispatch.adapters.postgres.catalogue import get_cold_box, get_products
 from dispatch.adapters.postgres.unit_of_work import Tx
-from dispatch.errors import Conflict, HoldAlreadyDecided
+from dispatch.errors import (
+    Conflict,
+    HoldAlreadyDecided,
+    IllegalTransition,
+    InvalidInput,
+)
 from dispatch.events import HoldPlaced, HoldRejected, HoldReleased
 from dispatch.holds.reasons import HoldReason, hold_note, hold_reason
 from dispatch.orders.intake import create_order
@@ -58,7 +63,9 @@ def place_hold(
     ``excursion_ref`` (a second call returns the first hold unchanged).
 
     ``reason`` must be a :class:`HoldReason` code (:class:`InvalidInput` names the
-    codes otherwise); ``note`` is short context for the pharmacist.
+    codes otherwise); ``note`` is short context for the pharmacist. Orders named
+    in ``order_ids`` must all be holdable (sourced, assigned or picked up), else
+    :class:`IllegalTransition` and nothing is written.
     """
     code = hold_reason(reason)
     note = hold_note(note)
@@ -75,6 +82,16 @@ def place_hold(
         orders_repo.get_order(tx, oid, for_update=True) for oid in sorted(set(ids))
     ]
     holdable = [o for o in orders if o.status in HOLDABLE]
+    if order_ids:
+        # Orders named explicitly must all be holdable: a hold on a cancelled or
+        # delivered order would be stored empty and mislead the pharmacist.
+        for order in orders:
+            if order.status not in HOLDABLE:
+                raise IllegalTransition(
+                    order.id, order.status.value, OrderStatus.ON_HOLD.value
+                )
+    elif box_id is None:
+        raise InvalidInput("a hold needs order_ids or a box_id", field="order_ids")
     hold_id = holds_repo.insert_hold(
         tx,
         reason=code,

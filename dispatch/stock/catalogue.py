@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import fields
-from datetime import date
+from datetime import UTC, date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dispatch.adapters.postgres import catalogue as repo
 from dispatch.adapters.postgres.unit_of_work import Tx
@@ -147,12 +148,22 @@ def receive_lot(
     quantity: int,
     actor: str,
 ) -> StockLot:
-    """Put a received lot on the shelf; returns it."""
+    """Put a received lot on the shelf; returns it. A lot already past its
+    expiry date (the pharmacy's local date) is refused."""
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
         raise InvalidQuantity("a received lot needs a positive integer quantity")
     if not lot_number.strip():
         raise InvalidInput("lot_number is required")
-    repo.get_pharmacy(tx, pharmacy_id)
+    pharmacy = repo.get_pharmacy(tx, pharmacy_id)
+    try:
+        today = tx.now.astimezone(ZoneInfo(pharmacy.timezone)).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        today = tx.now.astimezone(UTC).date()
+    if expiry_date < today:
+        raise InvalidInput(
+            "expiry_date is past: an expired lot cannot be received",
+            field="expiry_date",
+        )
     repo.get_products(tx, [sku])
     lot_id = repo.insert_lot(
         tx,

@@ -76,7 +76,9 @@ def test_patient_feed_shows_status_eta_and_the_approaching_rider(
             eta = _recv(patient, "tracking.updated")
             positions = _recv(patient, "positions")
     assert eta["data"]["eta_at"]
-    assert [p["rider_id"] for p in positions["data"]] == [creds.rider_id]
+    # the patient sees where the rider is, never the internal rider id
+    assert [p["rider_id"] for p in positions["data"]] == [None]
+    assert creds.rider_id not in str(first) + str(eta) + str(positions)
     view = client.get(f"/track/{order['tracking_token']}").json()
     assert view["rider_position"] == {"lat": 35.94, "lon": 14.4}
     _assert_no_phi(str(first) + str(eta) + str(positions))

@@ -53,6 +53,33 @@ class SlidingWindowLimiter:
             for window in windows:
                 window.append(now)
 
+    def check(self, *keys: str) -> None:
+        """Raise :class:`RateLimited` if any key is at its limit; count nothing
+        (with :meth:`record`: a limit on failures only)."""
+        now = self._clock()
+        with self._lock:
+            retry_s = 0.0
+            for key in keys:
+                window = self._hits.get(key)
+                if window is None:
+                    continue
+                while window and window[0] <= now - self.window_s:
+                    window.popleft()
+                if len(window) >= self.limit:
+                    retry_s = max(retry_s, window[0] + self.window_s - now)
+            if retry_s > 0:
+                raise RateLimited(
+                    "Too many attempts; try again later.",
+                    retry_after_s=max(1, math.ceil(retry_s)),
+                )
+
+    def record(self, *keys: str) -> None:
+        """Count one attempt (e.g. a failed login) against every key."""
+        now = self._clock()
+        with self._lock:
+            for key in keys:
+                self._window(key, now).append(now)
+
     def reset(self, *keys: str) -> None:
         """Forget the attempts of ``keys`` (e.g. after a successful login)."""
         with self._lock:

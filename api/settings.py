@@ -90,7 +90,11 @@ class ApiSettings(BaseSettings):
         "a revocation reaches other API processes within this.",
     )
     login_attempts_per_min: int = Field(
-        default=10, ge=1, description="Login attempts allowed per username and per IP."
+        default=10,
+        ge=1,
+        description="Failed logins allowed per minute from one address for one "
+        "username (then 429 for that pair only; successes are not counted and "
+        "clear it), so a guesser elsewhere cannot lock a user out.",
     )
     otp_attempts_per_min: int = Field(
         default=10, ge=1, description="OTP submissions allowed per rider and per IP."

@@ -95,6 +95,7 @@ class Services:
     geofences: GeofenceTracker
     login_limiter: SlidingWindowLimiter
     otp_limiter: SlidingWindowLimiter
+    otp_reissue_limiter: SlidingWindowLimiter
     live: LiveTracker
     fence_events: FenceEventStore
     db: Database
@@ -171,6 +172,9 @@ def build_services(
         geofences=geofences,
         login_limiter=SlidingWindowLimiter(limit=api.login_attempts_per_min),
         otp_limiter=SlidingWindowLimiter(limit=api.otp_attempts_per_min),
+        otp_reissue_limiter=SlidingWindowLimiter(
+            limit=api.otp_reissues_per_hour, window_s=3600.0
+        ),
         live=live,
         fence_events=fence_events,
         db=db,

@@ -10,6 +10,7 @@
     │   ├── IllegalTransition            (state machine refuses the move)
     │   ├── OtpAlreadyUsed               (OTP replay)
     │   ├── OtpLocked                    (too many wrong codes earlier)
+    │   ├── OtpStillValid                (re-issue asked for a usable OTP)
     │   ├── PlanVersionConflict          (plan computed on stale state)
     │   ├── IdempotencyKeyReused         (same key, different order body)
     │   ├── DuplicateEntity              (id already exists)
@@ -59,6 +60,7 @@ __all__ = [
     "OtpLocked",
     "OtpMismatch",
     "OtpNotIssued",
+    "OtpStillValid",
     "OutsideServiceArea",
     "PharmacyNotFound",
     "PlanDegraded",
@@ -206,6 +208,12 @@ class OtpAlreadyUsed(Conflict):
     """The OTP was already used (replay)."""
 
     code = "otp_already_used"
+
+
+class OtpStillValid(Conflict):
+    """A re-issue was asked for an OTP the patient can still use."""
+
+    code = "otp_still_valid"
 
 
 class OtpLocked(Conflict):

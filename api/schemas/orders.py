@@ -152,6 +152,12 @@ class OrderCreated(OrderRead):
     )
 
 
+class OtpReissued(BaseModel):
+    """A new delivery code went to the patient's channel (never in this body)."""
+
+    expires_at: datetime
+
+
 class CancelRequest(BaseModel):
     """Why the order is cancelled."""
 

@@ -63,9 +63,9 @@ def place_hold(
     ``excursion_ref`` (a second call returns the first hold unchanged).
 
     ``reason`` must be a :class:`HoldReason` code (:class:`InvalidInput` names the
-    codes otherwise); ``note`` is short context for the pharmacist. Orders named
-    in ``order_ids`` must all be holdable (sourced, assigned or picked up), else
-    :class:`IllegalTransition` and nothing is written.
+    codes otherwise); ``note`` is short context for the pharmacist. Named orders
+    that cannot be held (cancelled, delivered ...) are skipped; when none is left
+    and no box is named, :class:`IllegalTransition` and nothing is written.
     """
     code = hold_reason(reason)
     note = hold_note(note)
@@ -82,15 +82,14 @@ def place_hold(
         orders_repo.get_order(tx, oid, for_update=True) for oid in sorted(set(ids))
     ]
     holdable = [o for o in orders if o.status in HOLDABLE]
-    if order_ids:
-        # Orders named explicitly must all be holdable: a hold on a cancelled or
-        # delivered order would be stored empty and mislead the pharmacist.
-        for order in orders:
-            if order.status not in HOLDABLE:
-                raise IllegalTransition(
-                    order.id, order.status.value, OrderStatus.ON_HOLD.value
-                )
-    elif box_id is None:
+    if not holdable and box_id is None:
+        # Nothing left to hold (e.g. every named order is cancelled or delivered):
+        # an empty hold would only mislead the pharmacist.
+        if orders:
+            first = orders[0]
+            raise IllegalTransition(
+                first.id, first.status.value, OrderStatus.ON_HOLD.value
+            )
         raise InvalidInput("a hold needs order_ids or a box_id", field="order_ids")
     hold_id = holds_repo.insert_hold(
         tx,

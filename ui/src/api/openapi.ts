@@ -122,6 +122,8 @@ export interface paths {
          * Login
          * @description Exchange a staff username and password for a short-lived bearer token and
          *     a refresh token that starts a session (``API_SESSION_MAX_S`` at most).
+         *     ``API_LOGIN_ATTEMPTS_PER_MIN`` failures from one address for one username
+         *     answer 429 for that pair only; successes are not counted.
          */
         post: operations["login_auth_token_post"];
         delete?: never;
@@ -575,6 +577,29 @@ export interface paths {
          * @description The delivery failed; stock is returned or written off.
          */
         post: operations["report_failure_orders__order_id__failure_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/orders/{order_id}/otp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reissue Otp
+         * @description Re-issue a picked-up order's delivery code when it is locked (too many
+         *     wrong codes) or expired: the new code goes to the patient's channel only,
+         *     the old one stops working, and the re-issue is audited. 409 while the code
+         *     still works; at most ``API_OTP_REISSUES_PER_HOUR`` per order (429).
+         */
+        post: operations["reissue_otp_orders__order_id__otp_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1218,7 +1243,7 @@ export interface components {
             name: string | null;
             /**
              * Service Area
-             * @description GeoJSON geometry (lon, lat) of where deliveries are served: the configured DISPATCH_SERVICE_AREA_BBOX when set, else the city's; simplified within about 2 m for display.
+             * @description GeoJSON geometry (lon, lat) of where deliveries are served: the enforced one (DISPATCH_SERVICE_AREA: by default the bundled city's polygon), else the loaded city's; simplified within about 2 m for display.
              */
             service_area: {
                 [key: string]: unknown;
@@ -2111,6 +2136,17 @@ export interface components {
          * @enum {string}
          */
         OrderStatus: "created" | "sourced" | "assigned" | "picked_up" | "delivered" | "failed" | "cancelled" | "on_hold";
+        /**
+         * OtpReissued
+         * @description A new delivery code went to the patient's channel (never in this body).
+         */
+        OtpReissued: {
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+        };
         /** Page[OrderRead] */
         Page_OrderRead_: {
             /** Items */
@@ -4807,6 +4843,91 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reissue_otp_orders__order_id__otp_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OtpReissued"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

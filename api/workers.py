@@ -99,6 +99,10 @@ async def run_ingest(services: Services) -> AsyncIterator[TelemetryRuntime]:
             clock=services.clock,
             health=services.workers,
         )
+        transport = runtime.ingest.transport
+        services.metrics.gauge(
+            "ingest_mqtt_takeovers_total", lambda: float(transport.takeovers)
+        )
         try:
             await asyncio.to_thread(runtime.start)
             log.info("telemetry ingest running")

@@ -64,6 +64,7 @@ class DispatchContext:
         policy = ProofPolicy(
             jurisdiction=base.jurisdiction,
             id_check_schedules=base.id_check_schedules,
+            schedules=base.schedules,
             radius_m=settings.pod_radius_m,
             outside_radius=settings.pod_outside_radius,
         )

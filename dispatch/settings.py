@@ -99,8 +99,9 @@ class DispatchSettings(BaseSettings):
     jurisdiction: str = Field(
         default="default",
         description=(
-            "Proof-of-delivery policy: which controlled schedules need an ID check "
-            "and signature (default, mt, us, us-nc, in)."
+            "Proof-of-delivery policy: which controlled schedules exist and which "
+            "need an ID check and signature (default, mt, us, us-nc, in; the "
+            "codes are in dispatch.delivery.proof_rules)."
         ),
     )
     pod_radius_m: float = Field(

@@ -228,6 +228,8 @@ class StockLot:
     expiry_date: date
     quantity_on_hand: int
     quantity_reserved: int = 0
+    scan_code: str = ""
+    """The random code on the lot's label the rider scans (not the id)."""
 
     def __post_init__(self) -> None:
         if self.quantity_on_hand < 0 or self.quantity_reserved < 0:

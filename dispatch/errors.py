@@ -291,12 +291,11 @@ class LotMismatch(RuleViolation):
 
     code = "lot_mismatch"
 
-    def __init__(self, order_id: str, missing: int, unexpected: int) -> None:
+    def __init__(self, order_id: str) -> None:
+        # no counts: "1 missing, 0 unexpected" would guide guessing
         super().__init__(
             f"scanned lots of order {order_id!r} do not match its pick list"
-            f" ({missing} missing, {unexpected} unexpected)"
         )
-        self.missing, self.unexpected = missing, unexpected
 
 
 class OtpMismatch(RuleViolation):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import UTC, date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,6 +19,7 @@ from dispatch.domain import (
 )
 from dispatch.errors import InvalidInput, InvalidQuantity
 from dispatch.events import PharmacyChanged
+from dispatch.stock.scan_codes import new_scan_code
 
 __all__ = [
     "get_products",
@@ -124,7 +125,11 @@ def update_pharmacy(
 
 
 def register_product(tx: Tx, product: Product, *, actor: str) -> None:
-    """Add a product to the catalogue."""
+    """Add a product to the catalogue; its controlled schedule must be one of the
+    jurisdiction's (stored in canonical form)."""
+    schedule = tx.ctx.proof_policy.schedule_of(product.controlled_schedule)
+    if schedule != product.controlled_schedule:
+        product = replace(product, controlled_schedule=schedule)
     repo.insert_product(tx, product)
     tx.audit(
         actor=actor,
@@ -172,6 +177,7 @@ def receive_lot(
         lot_number=lot_number,
         expiry_date=expiry_date,
         quantity=quantity,
+        scan_code=new_scan_code(),
     )
     tx.audit(
         actor=actor,

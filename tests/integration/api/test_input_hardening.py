@@ -174,3 +174,19 @@ def test_a_hold_on_a_cancelled_order_is_refused_not_stored_empty(
     problem = _problem(r, 409)
     assert problem["code"] == "illegal_transition"
     assert client.get("/holds", headers=creds(Role.pharmacist)).json() == []
+
+
+def test_an_unknown_controlled_schedule_is_refused_with_the_allowed_list(
+    client: TestClient, creds: Credentials
+) -> None:
+    ph = creds(Role.pharmacist)
+    body = {"sku": "SKU-MORPH", "name": "Morphine", "controlled_schedule": "C-2"}
+    problem = _problem(client.post("/products", headers=ph, json=body))
+    assert problem["code"] == "invalid_input"
+    assert [e["loc"] for e in problem["errors"]] == [["body", "controlled_schedule"]]
+    assert "CII" in problem["detail"]
+    assert client.get("/products", headers=ph).json() == []
+    body["controlled_schedule"] = " cii"
+    r = client.post("/products", headers=ph, json=body)
+    assert r.status_code == 201, r.text
+    assert r.json()["controlled_schedule"] == "CII"

@@ -1888,6 +1888,11 @@ export interface components {
             quantity_on_hand: number;
             /** Quantity Reserved */
             quantity_reserved: number;
+            /**
+             * Scan Code
+             * @description Random code for the lot's label; riders scan it at pickup.
+             */
+            scan_code: string;
             /** Sku */
             sku: string;
         };
@@ -2301,17 +2306,33 @@ export interface components {
             pharmacy_id: string;
             /** Quantity */
             quantity: number;
+            /**
+             * Scan Code
+             * @description The code printed on the lot's label, scanned by the rider.
+             */
+            scan_code: string;
             /** Sku */
             sku: string;
         };
         /**
          * PickupConfirm
-         * @description The lots the rider scanned at the pharmacy.
+         * @description The lots the rider scanned at the pharmacy: their label codes
+         *     (``scanned_lot_codes``), or, from older clients, their internal ids
+         *     (``scanned_lot_ids``, deprecated: guessable). Exactly one of the two.
          */
         PickupConfirm: {
             position?: components["schemas"]["Point"] | null;
-            /** Scanned Lot Ids */
-            scanned_lot_ids: number[];
+            /**
+             * Scanned Lot Codes
+             * @description The codes on the lots' labels (``scan_code`` of the pick list).
+             */
+            scanned_lot_codes?: string[] | null;
+            /**
+             * Scanned Lot Ids
+             * @deprecated
+             * @description Deprecated: internal lot ids; send scanned_lot_codes.
+             */
+            scanned_lot_ids?: number[] | null;
         };
         /**
          * PlanRead
@@ -2503,7 +2524,10 @@ export interface components {
          * @description A catalogue product.
          */
         ProductCreate: {
-            /** Controlled Schedule */
+            /**
+             * Controlled Schedule
+             * @description Controlled-drug schedule, one of the jurisdiction's codes (DISPATCH_JURISDICTION): mt: I, II, III, IV (UN 1961/1971 schedules); us, us-nc: CI-CV; in: H, H1, X; default: any of these. Anything else is a 422 listing the allowed codes. Null: not controlled.
+             */
             controlled_schedule?: string | null;
             /**
              * Min Shelf Life Days
@@ -2527,7 +2551,10 @@ export interface components {
          * @description A catalogue product.
          */
         ProductRead: {
-            /** Controlled Schedule */
+            /**
+             * Controlled Schedule
+             * @description Controlled-drug schedule, one of the jurisdiction's codes (DISPATCH_JURISDICTION): mt: I, II, III, IV (UN 1961/1971 schedules); us, us-nc: CI-CV; in: H, H1, X; default: any of these. Anything else is a 422 listing the allowed codes. Null: not controlled.
+             */
             controlled_schedule?: string | null;
             /**
              * Min Shelf Life Days

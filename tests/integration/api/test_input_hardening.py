@@ -185,7 +185,7 @@ def test_an_unknown_controlled_schedule_is_refused_with_the_allowed_list(
     assert problem["code"] == "invalid_input"
     assert [e["loc"] for e in problem["errors"]] == [["body", "controlled_schedule"]]
     assert "CII" in problem["detail"]
-    assert client.get("/products", headers=ph).json() == []
+    assert client.get("/products", headers=ph).json()["items"] == []
     body["controlled_schedule"] = " cii"
     r = client.post("/products", headers=ph, json=body)
     assert r.status_code == 201, r.text

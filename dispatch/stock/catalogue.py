@@ -124,9 +124,9 @@ def update_pharmacy(
     return pharmacy
 
 
-def register_product(tx: Tx, product: Product, *, actor: str) -> None:
+def register_product(tx: Tx, product: Product, *, actor: str) -> Product:
     """Add a product to the catalogue; its controlled schedule must be one of the
-    jurisdiction's (stored in canonical form)."""
+    jurisdiction's (stored in canonical form). Returns the product as stored."""
     schedule = tx.ctx.proof_policy.schedule_of(product.controlled_schedule)
     if schedule != product.controlled_schedule:
         product = replace(product, controlled_schedule=schedule)
@@ -141,6 +141,7 @@ def register_product(tx: Tx, product: Product, *, actor: str) -> None:
             "schedule": product.controlled_schedule,
         },
     )
+    return product
 
 
 def receive_lot(

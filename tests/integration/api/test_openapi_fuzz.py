@@ -5,7 +5,7 @@ invalid), sends them to uvicorn on a free port as an admin and as a rider, and
 checks: no 5xx, responses match their documented schema, status codes and
 content types are documented. Bounded: a few examples per operation;
 ``RXD_FUZZ_EXAMPLES=200`` runs more, and ``RXD_FUZZ_OPERATIONS`` (comma-separated
-substrings of labels such as ``POST /orders``) limits it to some operations.
+labels such as ``POST /orders``) limits it to those operations.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _fuzz(base_url: str, schema: Any, headers: dict[str, str]) -> list[str]:
     failures: list[str] = []
     for result in schema.get_all_operations():
         operation = result.ok()
-        if any(OPERATIONS) and not any(o and o in operation.label for o in OPERATIONS):
+        if any(OPERATIONS) and operation.label not in OPERATIONS:
             continue
 
         @given(case=operation.as_strategy())

@@ -157,7 +157,7 @@ def test_a_websocket_fix_outside_the_area_is_answered_and_not_fanned_out(
         ws.send_json(
             {"type": "position", "data": {**HOME, "at": "2999-01-01T00:00:00Z"}}
         )
-        codes = []
+        codes: list[str] = []
         while len(codes) < 2:
             frame = ws.receive_json()
             if frame["type"] == "error":

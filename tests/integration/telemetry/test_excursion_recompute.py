@@ -3,12 +3,14 @@ the same episode is updated, never alerted twice, or retracted if it vanished.""
 
 from __future__ import annotations
 
+import queue
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
 
+from telemetry.excursions import Sample
 from telemetry.model import BoxId, Reading
 from telemetry.monitor import ExcursionMonitor
 from telemetry.store import TelemetryStore
@@ -128,12 +130,11 @@ def test_a_restarted_worker_warms_up_before_the_write_transaction(
 
     hot = {m: 5.0 for m in range(5)} | {m: 9.0 for m in range(5, 45)}
     assert len(_ingest(store, ExcursionMonitor(store, store.box_rules().get), hot)) == 1
-    acks: list[int] = []
-    worker = IngestWorker(store, None, lambda ms: acks.append(len(ms)) or len(ms))  # type: ignore[arg-type]
+    worker = IngestWorker(store, queue.Queue(), len)
     reads_in_write: list[bool] = []
     history = store.history
 
-    def spy(since: dict[BoxId, datetime]) -> object:
+    def spy(since: dict[BoxId, datetime]) -> dict[BoxId, list[Sample]]:
         reads_in_write.append(
             store._conn is not None and store._conn.info.transaction_status != 0
         )

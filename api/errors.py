@@ -199,9 +199,22 @@ def problem_of(request: Request | None, exc: Exception) -> Response:
     status, retry = domain_status(exc)
     retry = getattr(exc, "retry_after_s", None) or retry
     code = str(getattr(exc, "code", "domain_error"))
+    field = getattr(exc, "field", None)
+    # A domain error naming its input (e.g. outside_service_area) points at it
+    # like a validation error does: ``errors[0].loc`` is ``["body", *field]``.
+    issues = (
+        [ValidationIssue(loc=["body", *filter(None, field.split("."))], msg=str(exc))]
+        if isinstance(field, str)
+        else None
+    )
     # Domain messages are built from ids and rule names, never patient data.
     return problem_response(
-        request, status=status, code=code, detail=str(exc), retry_after_s=retry
+        request,
+        status=status,
+        code=code,
+        detail=str(exc),
+        retry_after_s=retry,
+        errors=issues,
     )
 
 

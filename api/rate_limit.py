@@ -74,19 +74,34 @@ class SlidingWindowLimiter:
         """Count one attempt against every key; raise :class:`RateLimited` if any
         key is already at its limit (nothing is counted then)."""
         with self.storage.windows(keys, self.window_s) as windows:
-            now = windows.now
-            retry_s = 0.0
-            for key in keys:
-                hits = windows.hits(key, now - self.window_s)
-                if len(hits) >= self.limit:
-                    retry_s = max(retry_s, hits[0] + self.window_s - now)
-            if retry_s > 0:
-                raise RateLimited(
-                    "Too many attempts; try again later.",
-                    retry_after_s=max(1, math.ceil(retry_s)),
-                )
+            self._refuse_at_limit(windows, keys)
             for key in keys:
                 windows.add(key)
+
+    def check(self, *keys: str) -> None:
+        """Raise :class:`RateLimited` if any key is at its limit; count nothing
+        (with :meth:`record`: a limit on failures only)."""
+        with self.storage.windows(keys, self.window_s) as windows:
+            self._refuse_at_limit(windows, keys)
+
+    def record(self, *keys: str) -> None:
+        """Count one attempt (e.g. a failed login) against every key."""
+        with self.storage.windows(keys, self.window_s) as windows:
+            for key in keys:
+                windows.add(key)
+
+    def _refuse_at_limit(self, windows: LimiterWindows, keys: Sequence[str]) -> None:
+        now = windows.now
+        retry_s = 0.0
+        for key in keys:
+            hits = windows.hits(key, now - self.window_s)
+            if len(hits) >= self.limit:
+                retry_s = max(retry_s, hits[0] + self.window_s - now)
+        if retry_s > 0:
+            raise RateLimited(
+                "Too many attempts; try again later.",
+                retry_after_s=max(1, math.ceil(retry_s)),
+            )
 
     def reset(self, *keys: str) -> None:
         """Forget the attempts of ``keys`` (e.g. after a successful login)."""

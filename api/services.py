@@ -101,6 +101,7 @@ class Services:
     geofences: GeofenceTracker
     login_limiter: SlidingWindowLimiter
     otp_limiter: SlidingWindowLimiter
+    otp_reissue_limiter: SlidingWindowLimiter
     live: LiveTracker
     fence_events: FenceEventStore
     db: Database
@@ -195,6 +196,11 @@ def build_services(
         ),
         otp_limiter=SlidingWindowLimiter(
             limit=api.otp_attempts_per_min, storage=limits("otp")
+        ),
+        otp_reissue_limiter=SlidingWindowLimiter(
+            limit=api.otp_reissues_per_hour,
+            window_s=3600.0,
+            storage=limits("otp_reissue"),
         ),
         live=live,
         fence_events=fence_events,

@@ -100,7 +100,17 @@ class ApiSettings(BaseSettings):
         "for the next shift.",
     )
     login_attempts_per_min: int = Field(
-        default=10, ge=1, description="Login attempts allowed per username and per IP."
+        default=10,
+        ge=1,
+        description="Failed logins allowed per minute from one address for one "
+        "username (then 429 for that pair only; successes are not counted and "
+        "clear it), so a guesser elsewhere cannot lock a user out.",
+    )
+    otp_reissues_per_hour: int = Field(
+        default=3,
+        ge=1,
+        description="OTP re-issues (POST /orders/{id}/otp) allowed per order per "
+        "hour: each sends the patient a message.",
     )
     otp_attempts_per_min: int = Field(
         default=10, ge=1, description="OTP submissions allowed per rider and per IP."

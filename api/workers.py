@@ -29,6 +29,7 @@ from dispatch.planning.replanner import WORKER, Replanner
 from dispatch.worker_health import supervise
 from routing import SolverParams
 from telemetry.embedded_broker import EmbeddedBroker
+from telemetry.mqtt import MqttTransport
 from telemetry.runtime import TelemetryRuntime
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,12 @@ async def run_ingest(services: Services) -> AsyncIterator[TelemetryRuntime]:
             clock=services.clock,
             health=services.workers,
         )
+        transport = runtime.ingest.transport
+        if isinstance(transport, MqttTransport):  # RabbitMQ has no client-id takeover
+            mqtt = transport
+            services.metrics.gauge(
+                "ingest_mqtt_takeovers_total", lambda: float(mqtt.takeovers)
+            )
         try:
             await asyncio.to_thread(runtime.start)
             log.info("telemetry ingest running")

@@ -67,10 +67,11 @@ class DispatchContext:
         policy = ProofPolicy(
             jurisdiction=base.jurisdiction,
             id_check_schedules=base.id_check_schedules,
+            schedules=base.schedules,
             radius_m=settings.pod_radius_m,
             outside_radius=settings.pod_outside_radius,
         )
-        area = service_area or settings.service_area()
+        area = service_area or settings.resolve_service_area()
         return cls(
             cipher=PatientDataCipher(reveal(settings.data_key, "DISPATCH_DATA_KEY")),
             otp_pepper=reveal(settings.otp_pepper, "DISPATCH_OTP_PEPPER").encode(),

@@ -68,6 +68,30 @@ def require_timezone(value: str, name: str = "timezone") -> str:
     return value
 
 
+_UNSAFE_FORMAT_CHARS = frozenset(
+    "\u202a\u202b\u202c\u202d\u202e"  # bidi embeddings and overrides
+    "\u2066\u2067\u2068\u2069"  # bidi isolates
+    "\u200e\u200f\u061c"  # direction marks
+)
+
+
+def require_plain_text(value: str, name: str, *, multiline: bool = False) -> str:
+    """``value`` if it holds no control character (NUL included; line breaks and
+    tabs only when ``multiline``) and no bidirectional override, isolate or mark:
+    text a pharmacist or rider reads must show what was stored (no "Trojan
+    Source" reordering, no string cut at a NUL). The message names the field."""
+    allowed = "\n\r\t" if multiline else ""
+    for char in value:
+        if char in _UNSAFE_FORMAT_CHARS or (
+            (char < " " or "\x7f" <= char <= "\x9f") and char not in allowed
+        ):
+            raise InvalidInput(
+                f"{name} holds a control or bidirectional-override character",
+                field=name,
+            )
+    return value
+
+
 def require_id(value: str, name: str) -> str:
     """``value`` if it is a non-empty, reasonably short identifier."""
     if not isinstance(value, str) or not value.strip() or len(value) > 128:
@@ -204,6 +228,8 @@ class StockLot:
     expiry_date: date
     quantity_on_hand: int
     quantity_reserved: int = 0
+    scan_code: str = ""
+    """The random code on the lot's label the rider scans (not the id)."""
 
     def __post_init__(self) -> None:
         if self.quantity_on_hand < 0 or self.quantity_reserved < 0:

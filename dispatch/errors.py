@@ -10,6 +10,7 @@
     │   ├── IllegalTransition            (state machine refuses the move)
     │   ├── OtpAlreadyUsed               (OTP replay)
     │   ├── OtpLocked                    (too many wrong codes earlier)
+    │   ├── OtpStillValid                (re-issue asked for a usable OTP)
     │   ├── PlanVersionConflict          (plan computed on stale state)
     │   ├── NotLeader                    (a planner that lost its lease writes)
     │   ├── IdempotencyKeyReused         (same key, different order body)
@@ -61,6 +62,7 @@ __all__ = [
     "OtpLocked",
     "OtpMismatch",
     "OtpNotIssued",
+    "OtpStillValid",
     "OutsideServiceArea",
     "PharmacyNotFound",
     "PlanDegraded",
@@ -210,6 +212,12 @@ class OtpAlreadyUsed(Conflict):
     code = "otp_already_used"
 
 
+class OtpStillValid(Conflict):
+    """A re-issue was asked for an OTP the patient can still use."""
+
+    code = "otp_still_valid"
+
+
 class OtpLocked(Conflict):
     """The OTP is locked after too many wrong attempts; the dispatcher was told."""
 
@@ -241,9 +249,14 @@ class DuplicateEntity(Conflict):
 
 
 class InvalidInput(RuleViolation):
-    """A field is malformed (empty id, bad enum value ...)."""
+    """A field is malformed (empty id, bad enum value ...); ``field``, when
+    given, names it (dotted) so the API can point at it."""
 
     code = "invalid_input"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class InvalidQuantity(RuleViolation):
@@ -259,9 +272,14 @@ class InvalidTimeWindow(RuleViolation):
 
 
 class OutsideServiceArea(RuleViolation):
-    """Coordinates lie outside the configured service area."""
+    """Coordinates lie outside the configured service area; ``field`` names the
+    input that holds them (dotted, e.g. ``delivery_location``)."""
 
     code = "outside_service_area"
+
+    def __init__(self, message: str, *, field: str = "location") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class NoPharmacyHasStock(RuleViolation):
@@ -281,12 +299,11 @@ class LotMismatch(RuleViolation):
 
     code = "lot_mismatch"
 
-    def __init__(self, order_id: str, missing: int, unexpected: int) -> None:
+    def __init__(self, order_id: str) -> None:
+        # no counts: "1 missing, 0 unexpected" would guide guessing
         super().__init__(
             f"scanned lots of order {order_id!r} do not match its pick list"
-            f" ({missing} missing, {unexpected} unexpected)"
         )
-        self.missing, self.unexpected = missing, unexpected
 
 
 class OtpMismatch(RuleViolation):

@@ -7,7 +7,7 @@ stale for that rider); position updates do not, but still trigger a re-plan.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dispatch.adapters.postgres import catalogue
 from dispatch.adapters.postgres import holds as holds_repo
@@ -15,8 +15,12 @@ from dispatch.adapters.postgres.unit_of_work import Tx
 from dispatch.domain import ColdBox, GeoPoint, Rider, RiderStatus, require_utc
 from dispatch.errors import InvalidInput
 from dispatch.events import RiderChanged
+from dispatch.geo import ServiceArea
 
 __all__ = [
+    "FIX_MAX_AGE",
+    "FIX_MAX_AHEAD",
+    "check_fix",
     "clear_cold_box",
     "end_shift",
     "get_cold_box",
@@ -32,6 +36,35 @@ __all__ = [
     "start_shift",
     "update_position",
 ]
+
+
+FIX_MAX_AHEAD = timedelta(minutes=5)
+"""A fix dated later than this after the server's clock is refused (device clock
+skew is tolerated up to it; a fix "from 2999" is not)."""
+FIX_MAX_AGE = timedelta(hours=24)
+"""A fix older than this is refused: an offline queue replays a shift, not a week."""
+
+
+def check_fix(
+    area: ServiceArea | None,
+    position: GeoPoint,
+    at: datetime,
+    *,
+    now: datetime,
+    field: str = "position",
+) -> None:
+    """Refuse a rider fix outside the service area (``OutsideServiceArea``) or
+    dated outside ``[now - FIX_MAX_AGE, now + FIX_MAX_AHEAD]`` (``InvalidInput``
+    naming ``at``). Pure: the websocket checks a fix before fanning it out."""
+    require_utc(at, "at")
+    if at > now + FIX_MAX_AHEAD:
+        raise InvalidInput(
+            "at is more than 5 minutes ahead of the server clock", field="at"
+        )
+    if at < now - FIX_MAX_AGE:
+        raise InvalidInput("at is more than 24 hours old", field="at")
+    if area is not None:
+        area.require(position, field)
 
 
 get_cold_box = catalogue.get_cold_box
@@ -134,6 +167,8 @@ def start_shift(
     require_utc(ends_at, "ends_at")
     if ends_at <= tx.now:
         raise InvalidInput("a shift must end in the future")
+    if position is not None:
+        check_fix(tx.ctx.service_area, position, tx.now, now=tx.now)
     catalogue.get_rider(tx, rider_id, for_update=True)
     catalogue.update_rider_shift(tx, rider_id, RiderStatus.AVAILABLE, tx.now, ends_at)
     if position is not None:
@@ -184,6 +219,9 @@ def set_rider_status(tx: Tx, rider_id: str, status: RiderStatus, *, actor: str) 
 def update_position(
     tx: Tx, rider_id: str, position: GeoPoint, *, at: datetime | None = None
 ) -> None:
-    """Store the rider's live position (telemetry, not a decision: not audited)."""
-    catalogue.update_rider_position(tx, rider_id, position, at or tx.now)
+    """Store the rider's live position (telemetry, not a decision: not audited);
+    refused outside the service area or badly dated (:func:`check_fix`)."""
+    when = at or tx.now
+    check_fix(tx.ctx.service_area, position, when, now=tx.now, field="")
+    catalogue.update_rider_position(tx, rider_id, position, when)
     tx.emit(RiderChanged(rider_id, "position"))

@@ -117,8 +117,9 @@ class DispatchSettings(BaseSettings):
     jurisdiction: str = Field(
         default="default",
         description=(
-            "Proof-of-delivery policy: which controlled schedules need an ID check "
-            "and signature (default, mt, us, us-nc, in)."
+            "Proof-of-delivery policy: which controlled schedules exist and which "
+            "need an ID check and signature (default, mt, us, us-nc, in; the "
+            "codes are in dispatch.delivery.proof_rules)."
         ),
     )
     pod_radius_m: float = Field(
@@ -136,11 +137,20 @@ class DispatchSettings(BaseSettings):
     otp_max_attempts: int = Field(
         default=5, ge=1, description="Wrong OTPs allowed before it locks."
     )
+    service_area: str = Field(
+        default="bundled",
+        description=(
+            "Where orders, pharmacies and rider fixes are accepted: bundled = the "
+            "bundled city's polygon (data/city/malta-service-area.geojson, Malta's "
+            "main island); a path to a GeoJSON Polygon, MultiPolygon or Feature "
+            "file for a deployment elsewhere; none = no limit (explicit opt-out)."
+        ),
+    )
     service_area_bbox: str | None = Field(
         default=None,
         description=(
-            "Service area as 'min_lat,min_lon,max_lat,max_lon'. Unset: the city "
-            "polygon (dispatch.city) when the app loads the city, else no limit."
+            "Service area as 'min_lat,min_lon,max_lat,max_lon'; when set it "
+            "replaces DISPATCH_SERVICE_AREA."
         ),
     )
     policy: Literal["optimised", "greedy"] = Field(
@@ -191,12 +201,19 @@ class DispatchSettings(BaseSettings):
             return self.sourcing_policy
         return "nearest" if self.policy == "greedy" else "joint"
 
-    def service_area(self) -> ServiceArea | None:
-        """The bbox service area if configured; else None (the composition root
-        passes the city polygon, ``dispatch.city.City.service_area``, instead)."""
-        if not self.service_area_bbox:
+    def resolve_service_area(self) -> ServiceArea | None:
+        """The service area in force: the bbox if set, else ``service_area``
+        (the bundled polygon, a GeoJSON file, or None for ``none``)."""
+        if self.service_area_bbox:
+            parts = [float(p) for p in self.service_area_bbox.split(",")]
+            if len(parts) != 4:
+                raise ValueError("service_area_bbox needs 4 comma-separated numbers")
+            return ServiceArea.from_bbox(*parts)
+        from dispatch.city.service_area import bundled_service_area, read_service_area
+
+        choice = self.service_area.strip()
+        if choice.lower() == "none":
             return None
-        parts = [float(p) for p in self.service_area_bbox.split(",")]
-        if len(parts) != 4:
-            raise ValueError("service_area_bbox needs 4 comma-separated numbers")
-        return ServiceArea.from_bbox(*parts)
+        if choice.lower() == "bundled":
+            return bundled_service_area()
+        return read_service_area(Path(choice))

@@ -181,12 +181,12 @@ class RiderAgent:
         lat, lon = self.motion.position_at(now)
         if ctx.pick_list is None:
             raise SimulatorError(
-                "a pickup needs the order's reserved lot ids to scan, and the API "
-                "offers no pick list to read them from"
+                "a pickup needs the codes of the order's reserved lots to scan, and "
+                "the API offers no pick list to read them from"
             )
-        lot_ids = await ctx.pick_list(stop.order_id)
+        lot_codes = await ctx.pick_list(stop.order_id)
         await ctx.client.confirm_pickup(
-            self.device_token, stop.order_id, lot_ids=lot_ids, lat=lat, lon=lon
+            self.device_token, stop.order_id, lot_codes=lot_codes, lat=lat, lon=lon
         )
         if placed is not None:
             placed.outcome.picked_up_at = now

@@ -267,10 +267,11 @@ class ApiClient:
             json={"note": "simulated pharmacist"},
         )
 
-    async def pick_list(self, token: str, order_id: str) -> list[int]:
-        """The lot ids the pharmacist hands over for an order (to be scanned)."""
+    async def pick_list(self, token: str, order_id: str) -> list[str]:
+        """The label codes of the lots the pharmacist hands over for an order
+        (what the rider scans)."""
         answer = await self.request("GET", f"/orders/{order_id}/pick-list", token=token)
-        return sorted({int(line["lot_id"]) for line in answer})
+        return sorted({str(line["scan_code"]) for line in answer})
 
     # -- rider device -------------------------------------------------------------
     async def start_shift(
@@ -289,10 +290,16 @@ class ApiClient:
         return parse_route(await self.request("GET", "/riders/me/route", token=device))
 
     async def confirm_pickup(
-        self, device: str, order_id: str, *, lot_ids: list[int], lat: float, lon: float
+        self,
+        device: str,
+        order_id: str,
+        *,
+        lot_codes: list[str],
+        lat: float,
+        lon: float,
     ) -> None:
-        """Confirm collection with the scanned lot ids."""
-        body = {"scanned_lot_ids": lot_ids, "position": _point(lat, lon)}
+        """Confirm collection with the scanned label codes."""
+        body = {"scanned_lot_codes": lot_codes, "position": _point(lat, lon)}
         await self.request(
             "POST", f"/orders/{order_id}/pickup", token=device, json=body
         )

@@ -55,7 +55,7 @@ class RunContext:
     box_of_rider: dict[str, str] = field(default_factory=dict)  # rider ref -> box ref
     # Reserved lot ids of an order, as the pharmacist hands them over (the
     # API's pick list, read by the staff user).
-    pick_list: Callable[[str], Awaitable[list[int]]] | None = None
+    pick_list: Callable[[str], Awaitable[list[str]]] | None = None
     # Where to name the first routed order and its rider (None: nowhere).
     watch_file: Path | None = None
     watched: bool = False

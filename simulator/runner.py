@@ -155,13 +155,14 @@ async def play(
     options: RunOptions,
     data_dir: Path,
     *,
-    pick_list: Callable[[str], Awaitable[list[int]]] | None = None,
+    pick_list: Callable[[str], Awaitable[list[str]]] | None = None,
     stop_on_signals: bool = False,
 ) -> RunLog:
     """Set the world up in the system, play the day, return what happened.
 
-    ``pick_list`` gives an order's reserved lot ids (what the pharmacist hands
-    the rider to scan); by default the staff user reads the API's pick list.
+    ``pick_list`` gives the label codes of an order's reserved lots (what the
+    pharmacist hands the rider to scan); by default the staff user reads the
+    API's pick list.
     ``stop_on_signals``: the first SIGINT/SIGTERM ends the day early (statuses
     are still settled and reported); a second one aborts.
     """

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -79,6 +80,16 @@ def _number(obj: dict[str, Any], key: str) -> float | None:
     raise InvalidReading(_R.WRONG_TYPE, key)
 
 
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})",
+    re.ASCII,
+)
+"""RFC 3339 ``date-time`` (section 5.6): ``T``/``t`` and ``Z``/``z`` as it allows,
+seconds required, an offset required; not ISO 8601's other forms (a space, basic
+format, week or ordinal dates, hour-only times) that ``fromisoformat`` accepts."""
+_NO_OFFSET = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ][\d:.]+", re.ASCII)
+
+
 def _timestamp(value: Any) -> datetime:
     kind = type(value)
     if kind is int:
@@ -87,12 +98,17 @@ def _timestamp(value: Any) -> datetime:
         except (OverflowError, OSError, ValueError):
             raise InvalidReading(_R.BAD_TIMESTAMP, "ts") from None
     if kind is str:
+        match = _RFC3339.fullmatch(value)
+        if match is None:
+            detail = "ts without offset" if _NO_OFFSET.fullmatch(value) else "ts"
+            raise InvalidReading(_R.BAD_TIMESTAMP, f"{detail} (not RFC 3339)")
+        fraction = match.group(1)
+        if fraction and len(fraction) > 7:  # nanoseconds: keep microseconds
+            value = value.replace(fraction, fraction[:7], 1)
         try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise InvalidReading(_R.BAD_TIMESTAMP, "ts") from None
-        if parsed.tzinfo is None:
-            raise InvalidReading(_R.BAD_TIMESTAMP, "ts without offset")
+            parsed = datetime.fromisoformat(value.upper())
+        except ValueError:  # e.g. month 13, second 60 (a leap second)
+            raise InvalidReading(_R.BAD_TIMESTAMP, "ts (not a valid time)") from None
         return parsed.astimezone(UTC)
     raise InvalidReading(_R.WRONG_TYPE, "ts")
 

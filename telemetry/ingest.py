@@ -373,6 +373,7 @@ class IngestWorker:
                     self._refresh_rules(force=True)
                     readings, dead = self._decode(batch.messages)
                     fresh = True
+                self._prime(readings)
                 created: list[int] = []
                 result = self._store.write_batch(
                     readings,
@@ -419,6 +420,22 @@ class IngestWorker:
                 total.dead_letters + result.dead_letters,
             )
         return total, all_dead
+
+    def _prime(self, readings: Sequence[Reading]) -> None:
+        """Warm the detector for boxes new to this worker before the write
+        transaction opens (after a restart, every box is new)."""
+        first: dict[BoxId, datetime] = {}
+        for reading in readings:
+            seen = first.get(reading.box_id)
+            if seen is None or reading.recorded_at < seen:
+                first[reading.box_id] = reading.recorded_at
+        try:
+            self.monitor.prime(first)
+        except StoreUnavailable:
+            raise  # the whole batch is retried
+        except Exception as exc:  # process() recomputes those boxes instead
+            self.metrics.stage_failures += 1
+            self.health.failed(EXCURSION_MONITOR, exc, stage="prime")
 
     def _detect(
         self, created: list[int], inserted: list[tuple[BoxId, SampleLike]]

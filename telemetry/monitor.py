@@ -5,6 +5,12 @@ batch whose readings are older than what the tracker has seen (a logger uploadin
 its buffer), or a box this worker has not seen yet, is recomputed from the stored
 history (two cumulative windows back) and reconciled with the stored episodes, so
 late data gives the same episodes as in-order data and never a second alert.
+
+A worker that just started knows no box: :meth:`ExcursionMonitor.prime` warms the
+trackers of a batch's new boxes from their history *before* the batch's write
+transaction opens (one read-only query per batch, nothing locked while it runs),
+so in-order readings after a restart are fed to warm trackers inside the write
+transaction instead of each box re-reading two cumulative windows there.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ class ExcursionMonitor:
         self._trackers: dict[BoxId, BoxTracker] = {}
         self._silent: set[BoxId] | None = None
         self.recomputations = 0
+        self.primed = 0
 
     def process(self, inserted: Sequence[tuple[BoxId, SampleLike]]) -> list[int]:
         """Detect and persist; ids of newly created excursions (to notify)."""
@@ -77,6 +84,35 @@ class ExcursionMonitor:
             for box in touched:  # the next batch recomputes them from history
                 self._trackers.pop(box, None)
             raise
+
+    def prime(self, first_at: dict[BoxId, datetime]) -> int:
+        """Warm the trackers of boxes this worker has not seen yet from their
+        stored history (two cumulative windows before each box's first new
+        reading), outside any write transaction; how many were warmed. Their
+        stored episodes are not reconciled again: only what the new readings
+        change is. A box whose new readings turn out older than its history is
+        still recomputed by :meth:`process`."""
+        cold = {
+            box: at
+            for box, at in first_at.items()
+            if box not in self._trackers and self._rules_of(box) is not None
+        }
+        if not cold:
+            return 0
+        since = {}
+        for box, at in cold.items():
+            rules = self._rules_of(box)
+            assert rules is not None  # noqa: S101 - filtered above
+            since[box] = at - 2 * timedelta(seconds=rules.profile.cumulative_window_s)
+        history = self._store.history(since)
+        for box, samples in history.items():
+            rules = self._rules_of(box)
+            assert rules is not None  # noqa: S101
+            tracker = BoxTracker(rules)
+            tracker.feed(samples)
+            self._trackers[box] = tracker
+        self.primed += len(history)
+        return len(history)
 
     def _recompute(self, late: dict[BoxId, SampleLike]) -> dict[BoxId, _Touch]:
         windows = {}

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 _PUBACK = struct.Struct("!BBH")
 _READ_CHUNK = 256 * 1024
+TAKEOVER_WINDOW_S = 10.0
+"""A connection the broker closes this soon after it opened counts as taken over."""
 _STAMP_EVERY_S = 0.001  # arrival stamps are shared by messages read within 1 ms
 
 
@@ -208,6 +210,13 @@ class MqttTransport:
         # messages published from then on reach the inbox (until a disconnect)
         self.subscribed = threading.Event()
         self._keepalive_s = keepalive_s
+        self.client_id = client_id
+        self._connected_at: float | None = None
+        self._stopping = False
+        self.takeovers = 0
+        """Connections the broker closed soon after they opened: with MQTT 3.1.1
+        the broker closes a session without a reason when another client connects
+        with the same id, and two such workers knock each other off every second."""
         client = _IngestClient(
             self._on_publish,
             callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
@@ -235,6 +244,7 @@ class MqttTransport:
             return
         with self._gen_lock:
             self._generation += 1
+        self._connected_at = time.monotonic()
         # subscribe on every connect so a reconnect renews it (paho README)
         client.subscribe(self.subscription, qos=1)
         self.connected.set()
@@ -255,6 +265,28 @@ class MqttTransport:
             self._generation += 1
         self.connected.clear()
         self.subscribed.clear()
+        lasted_s = (
+            time.monotonic() - self._connected_at
+            if self._connected_at is not None
+            else None
+        )
+        self._connected_at = None
+        if (
+            not self._stopping
+            and lasted_s is not None
+            and lasted_s < TAKEOVER_WINDOW_S
+            and getattr(reason, "is_failure", True)
+        ):
+            self.takeovers += 1
+            log.warning(
+                "mqtt session closed by the broker %.1f s after connecting: another "
+                "client is probably using client id %s (a session takeover); give "
+                "every ingest worker its own TELEMETRY_CLIENT_ID",
+                lasted_s,
+                self.client_id,
+                extra={"client_id": self.client_id, "takeovers": self.takeovers},
+            )
+            return
         log.info("mqtt disconnected: %s", reason)
 
     def _on_publish(self, topic: bytes, payload: bytes, mid: int, qos: int) -> None:
@@ -296,5 +328,6 @@ class MqttTransport:
 
     def stop(self) -> None:
         """Disconnect (the broker keeps the session) and stop the loop thread."""
+        self._stopping = True
         self._client.disconnect()
         self._client.loop_stop()

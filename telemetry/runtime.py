@@ -80,7 +80,7 @@ class TelemetryRuntime:
         self.ingest = IngestService(
             database_url=database_url,
             mqtt_url=mqtt_url,
-            client_id=settings.client_id,
+            client_id=settings.effective_client_id(),
             share_group=(settings.share_group or None)
             if shared_subscriptions
             else None,

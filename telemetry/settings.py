@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import socket
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
@@ -63,11 +65,14 @@ class TelemetrySettings(BaseSettings):
         default="rxdispatch/v1",
         description="Topic prefix; boxes publish to <prefix>/boxes/<box_id>/telemetry.",
     )
-    client_id: str = Field(
-        default="rxdispatch-ingest-1",
+    client_id: str | None = Field(
+        default=None,
         description=(
-            "Fixed MQTT client id of this worker (its persistent session); give "
-            "every worker its own."
+            "Fixed MQTT client id of this worker (its persistent session). Unset: "
+            "rxdispatch-ingest-<host name>, distinct per host and stable across "
+            "restarts; set one per worker when several run on one host (two "
+            "workers with one id knock each other off: logged and counted as "
+            "ingest_mqtt_takeovers_total)."
         ),
     )
     share_group: str | None = Field(
@@ -115,3 +120,11 @@ class TelemetrySettings(BaseSettings):
             "(unset: as DISPATCH_DATA_KEY)."
         ),
     )
+
+    def effective_client_id(self) -> str:
+        """``client_id``, else ``rxdispatch-ingest-<host name>`` (letters, digits
+        and ``-`` only, at most 64 characters)."""
+        if self.client_id:
+            return self.client_id
+        host = re.sub(r"[^A-Za-z0-9-]+", "-", socket.gethostname()).strip("-")
+        return f"rxdispatch-ingest-{host or 'host'}"[:64]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import getpass
 import sys
+from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from api.auth import custody
-from api.auth.principals import Role
+from api.auth.principals import USER_ROLES, Role
 from api.auth.store import AuthStore
 from api.errors import ApiError
 from api.services import AppSettings
@@ -23,10 +24,17 @@ user_app = typer.Typer(
 )
 
 
+UserRole = StrEnum(  # type: ignore[misc]
+    "UserRole", sorted((r.value, r.value) for r in USER_ROLES)
+)
+"""The roles a password user may hold (``--help`` offers exactly these; riders
+get device tokens and patients tracking links, never a user)."""
+
+
 @user_app.command("add")
 def add_user(
     username: str,
-    role: Annotated[Role, typer.Option(help="admin, dispatcher or pharmacist.")],
+    role: Annotated[UserRole, typer.Option(help="The user's role.")],
     password_stdin: Annotated[
         bool,
         typer.Option(
@@ -55,7 +63,7 @@ def add_user(
             AuthStore(pool),
             username=username,
             password=password,
-            role=role,
+            role=Role(role),
             replace=reset,
             actor=f"cli:{getpass.getuser()}",
         )

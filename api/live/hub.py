@@ -92,6 +92,13 @@ class RiderPosition:
             data["client_ts_ms"] = self.client_ts_ms
         return dumps_text(data)
 
+    def to_patient_json(self) -> str:
+        """What a patient's ``positions`` frame holds: where and when only, with
+        no internal rider id (``rider_id: null``), speed or heading."""
+        return dumps_text(
+            {"rider_id": None, "lat": self.lat, "lon": self.lon, "at": self.at}
+        )
+
 
 @dataclass(eq=False)
 class Subscriber:
@@ -480,5 +487,8 @@ class Hub:
         fragment = position.to_json()
         for sub in self._all_positions:
             sub.offer_position(position.rider_id, fragment)
-        for sub in self._by_rider.get(position.rider_id, ()):
-            sub.offer_position(position.rider_id, fragment)
+        followers = self._by_rider.get(position.rider_id, ())
+        if followers:
+            patient_fragment = position.to_patient_json()
+            for sub in followers:
+                sub.offer_position(position.rider_id, patient_fragment)

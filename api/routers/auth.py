@@ -83,15 +83,21 @@ def _tokens(services: Services, grant: RefreshGrant) -> TokenRead:
 )
 def login(body: LoginRequest, services: ServicesDep, ip: ClientIp) -> TokenRead:
     """Exchange a staff username and password for a short-lived bearer token and
-    a refresh token that starts a session (``API_SESSION_MAX_S`` at most)."""
+    a refresh token that starts a session (``API_SESSION_MAX_S`` at most).
+    ``API_LOGIN_ATTEMPTS_PER_MIN`` failures from one address for one username
+    answer 429 for that pair only; successes are not counted."""
     username = body.username.lower()
-    keys = (f"user:{username}", f"ip:{ip}")
-    services.login_limiter.hit(*keys)
+    # Failures only, per source and username: a guesser elsewhere cannot lock
+    # the user out, a success is never counted (and clears its source's count),
+    # and a lockout only slows guessing from that source.
+    key = f"ip:{ip}|user:{username}"
+    services.login_limiter.check(key)
     user = services.auth.user_by_name(username)
     ok = verify_password(
         user.password_hash if user else None, body.password.get_secret_value()
     )
     if user is None or not ok or not user.active:
+        services.login_limiter.record(key)
         services.metrics.inc("auth_login_failed_total")
         reason = (
             "unknown_user"
@@ -109,7 +115,7 @@ def login(body: LoginRequest, services: ServicesDep, ip: ClientIp) -> TokenRead:
             details={"username": username, "reason": reason},
         )
         raise Unauthenticated("Unknown username or wrong password.")
-    services.login_limiter.reset(keys[0])
+    services.login_limiter.reset(key)
     api = services.settings.api
     grant = services.auth.start_session(
         user.user_id, ttl_s=api.refresh_token_ttl_s, session_max_s=api.session_max_s

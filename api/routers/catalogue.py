@@ -115,8 +115,8 @@ def create_product(
     """Add a product to the catalogue (admin or pharmacist)."""
     product = body.to_domain()
     with services.db.transaction() as tx:
-        catalogue.register_product(tx, product, actor=actor_of(who))
-    return ProductRead.of(product)
+        stored = catalogue.register_product(tx, product, actor=actor_of(who))
+    return ProductRead.of(stored)
 
 
 @router.get(

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from starlette.responses import Response
 
 from api.auth.actor import actor_of
@@ -36,13 +36,41 @@ router = APIRouter(tags=["delivery"])
 LotId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
+#: A lot's label code as scanned or typed (24 base32 characters; case, spaces
+#: and hyphens of a label's grouping are ignored).
+ScanCode = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z2-7 -]+$")
+]
+
+
 class PickupConfirm(BaseModel):
-    """The lots the rider scanned at the pharmacy."""
+    """The lots the rider scanned at the pharmacy: their label codes
+    (``scanned_lot_codes``), or, from older clients, their internal ids
+    (``scanned_lot_ids``, deprecated: guessable). Exactly one of the two."""
 
     model_config = ConfigDict(extra="forbid")
 
-    scanned_lot_ids: list[LotId] = Field(min_length=1, max_length=100)
+    scanned_lot_codes: list[ScanCode] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="The codes on the lots' labels (``scan_code`` of the pick list).",
+    )
+    scanned_lot_ids: list[LotId] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="Deprecated: internal lot ids; send scanned_lot_codes.",
+        # OpenAPI only: pydantic's deprecated=True warns on every attribute read
+        json_schema_extra={"deprecated": True},
+    )
     position: Point | None = None
+
+    @model_validator(mode="after")
+    def _one_scan(self) -> PickupConfirm:
+        if (self.scanned_lot_codes is None) == (self.scanned_lot_ids is None):
+            raise ValueError("send exactly one of scanned_lot_codes, scanned_lot_ids")
+        return self
 
 
 class IdCheckIn(BaseModel):
@@ -119,6 +147,7 @@ def confirm_pickup(
             position=_geo(body.position),
             actor=actor_of(me),
             scanned_lot_ids=body.scanned_lot_ids,
+            scanned_lot_codes=body.scanned_lot_codes,
         )
         return AckRead()
 

@@ -35,7 +35,9 @@ from api.live.hub import (
 from api.live.patient_view import tracking_view
 from api.live.session import SocketSession
 from api.services import Services
+from dispatch import fleet
 from dispatch.domain import GeoPoint
+from dispatch.errors import DispatchError
 
 router = APIRouter()
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -174,9 +176,15 @@ async def rider_feed(ws: WebSocket) -> None:
         except ValidationError:
             sub.offer_event(envelope("error", {"code": "invalid_position"}))
             return
-        at = (
-            fix.at.astimezone(UTC) if fix.at and fix.at.tzinfo else services.clock.now()
-        )
+        now = services.clock.now()
+        at = fix.at.astimezone(UTC) if fix.at and fix.at.tzinfo else now
+        point = GeoPoint(fix.lat, fix.lon)
+        try:
+            fleet.check_fix(services.db.ctx.service_area, point, at, now=now)
+        except DispatchError as exc:
+            services.metrics.inc("ws_positions_refused_total")
+            sub.offer_event(envelope("error", {"code": exc.code}))
+            return
         live.on_position(
             RiderPosition(
                 rider_id,
@@ -190,7 +198,6 @@ async def rider_feed(ws: WebSocket) -> None:
             fix.accuracy_m,
         )
         services.metrics.inc("ws_positions_received_total")
-        point = GeoPoint(fix.lat, fix.lon)
         if services.positions.due(rider_id, point, at):
             await asyncio.to_thread(services.positions.store, rider_id, point, at)
 

@@ -20,8 +20,10 @@ from api.schemas.orders import (
     OrderCreate,
     OrderCreated,
     OrderRead,
+    OtpReissued,
 )
 from api.services import Services
+from dispatch.delivery import handoff
 from dispatch.orders import fulfilment, intake, queries
 from dispatch.orders import patient_data as patients
 from dispatch.orders.order import OrderStatus
@@ -133,6 +135,23 @@ def cancel_order(
     with services.db.transaction() as tx:
         fulfilment.cancel_order(tx, order_id, actor=actor_of(who), reason=body.reason)
         return OrderRead.of(queries.get_order(tx, order_id))
+
+
+@router.post(
+    "/orders/{order_id}/otp",
+    response_model=OtpReissued,
+    responses=error_responses(401, 403, 404, 409, 429),
+)
+def reissue_otp(order_id: str, services: ServicesDep, who: Dispatcher) -> OtpReissued:
+    """Re-issue a picked-up order's delivery code when it is locked (too many
+    wrong codes) or expired: the new code goes to the patient's channel only,
+    the old one stops working, and the re-issue is audited. 409 while the code
+    still works; at most ``API_OTP_REISSUES_PER_HOUR`` per order (429)."""
+    services.otp_reissue_limiter.hit(f"order:{order_id}")
+    with services.db.transaction() as tx:
+        expires_at = handoff.reissue_otp(tx, order_id, actor=actor_of(who))
+    services.metrics.inc("otp_reissued_total")
+    return OtpReissued(expires_at=expires_at)
 
 
 @router.get(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.auth.access import PHARMACY
 from api.deps import ServicesDep
@@ -30,6 +30,9 @@ class PickLineRead(BaseModel):
     sku: str
     lot_id: int
     lot_number: str
+    scan_code: str = Field(
+        description="The code printed on the lot's label, scanned by the rider."
+    )
     expiry_date: date
     quantity: int
 
@@ -43,6 +46,7 @@ class PickLineRead(BaseModel):
             sku=line.sku,
             lot_id=line.lot_id,
             lot_number=line.lot_number,
+            scan_code=line.scan_code,
             expiry_date=line.expiry_date,
             quantity=line.quantity,
         )

@@ -51,7 +51,8 @@ class CityRead(BaseModel):
     )
     service_area: dict[str, Any] | None = Field(
         description="GeoJSON geometry (lon, lat) of where deliveries are served: "
-        "the configured DISPATCH_SERVICE_AREA_BBOX when set, else the city's; "
+        "the enforced one (DISPATCH_SERVICE_AREA: by default the bundled "
+        "city's polygon), else the loaded city's; "
         "simplified within about 2 m for display."
     )
 

@@ -39,7 +39,7 @@ class OpeningIntervalSchema(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    weekday: int = Field(ge=0, le=6)
+    weekday: int = Field(ge=0, le=6, strict=True)
     opens: time
     closes: time
 
@@ -96,7 +96,7 @@ class PharmacyUpdate(BaseModel):
     timezone: str | None = Field(
         default=None, max_length=64, description=TIMEZONE_DESCRIPTION
     )
-    active: bool | None = None
+    active: bool | None = Field(default=None, strict=True)
 
     @field_validator("timezone")
     @classmethod
@@ -150,9 +150,16 @@ class ProductCreate(BaseModel):
     sku: str = Field(pattern=_ID)
     name: str = Field(min_length=1, max_length=200)
     storage_class: StorageClass = StorageClass.AMBIENT
-    prescription_only: bool = False
-    controlled_schedule: str | None = Field(default=None, max_length=16)
-    min_shelf_life_days: int = Field(default=30, ge=0, le=3650)
+    prescription_only: bool = Field(default=False, strict=True)
+    controlled_schedule: str | None = Field(
+        default=None,
+        max_length=16,
+        description="Controlled-drug schedule, one of the jurisdiction's codes "
+        "(DISPATCH_JURISDICTION): mt: I, II, III, IV (UN 1961/1971 schedules); us, "
+        "us-nc: CI-CV; in: H, H1, X; default: any of these. Anything else is a 422 "
+        "listing the allowed codes. Null: not controlled.",
+    )
+    min_shelf_life_days: int = Field(default=30, ge=0, le=3650, strict=True)
 
     def to_domain(self) -> Product:
         """The domain object."""
@@ -192,7 +199,7 @@ class LotCreate(BaseModel):
     sku: str = Field(pattern=_ID)
     lot_number: str = Field(pattern=_ID)
     expiry_date: date
-    quantity: int = Field(gt=0, le=1_000_000)
+    quantity: int = Field(gt=0, le=1_000_000, strict=True)
 
 
 class LotRead(BaseModel):
@@ -206,6 +213,9 @@ class LotRead(BaseModel):
     quantity_on_hand: int
     quantity_reserved: int
     available: int
+    scan_code: str = Field(
+        description="Random code for the lot's label; riders scan it at pickup."
+    )
 
     @classmethod
     def of(cls, lot: StockLot) -> LotRead:
@@ -219,6 +229,7 @@ class LotRead(BaseModel):
             quantity_on_hand=lot.quantity_on_hand,
             quantity_reserved=lot.quantity_reserved,
             available=lot.available,
+            scan_code=lot.scan_code,
         )
 
 

@@ -30,7 +30,7 @@ class LineSchema(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: str = Field(min_length=1, max_length=128)
-    quantity: int = Field(gt=0, le=10_000)
+    quantity: int = Field(gt=0, le=10_000, strict=True)
 
 
 class PatientContactIn(BaseModel):
@@ -152,6 +152,12 @@ class OrderCreated(OrderRead):
         "order's progress and ETA; /track/{token}/messages (the delivery code) is "
         "403 with it. The patient's own link is texted to their phone."
     )
+
+
+class OtpReissued(BaseModel):
+    """A new delivery code went to the patient's channel (never in this body)."""
+
+    expires_at: datetime
 
 
 class CancelRequest(BaseModel):

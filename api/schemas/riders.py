@@ -26,7 +26,7 @@ class RiderCreate(BaseModel):
     id: str = Field(pattern=_ID)
     name: str = Field(min_length=1, max_length=200)
     vehicle_type: VehicleType
-    cold_box_slots: int = Field(default=0, ge=0, le=20)
+    cold_box_slots: int = Field(default=0, ge=0, le=20, strict=True)
     skills: list[str] = Field(default_factory=list, max_length=20)
 
 
@@ -86,8 +86,8 @@ class PositionUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
-    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False, strict=True)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False, strict=True)
     at: datetime | None = None
     accuracy_m: float | None = Field(default=None, ge=0, allow_inf_nan=False)
 

@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
-"""2: the road graph keeps the shape of contracted chains (via arrays)."""
+FORMAT_VERSION = 3
+"""2: the road graph keeps the shape of contracted chains (via arrays); 3: the
+service area is buffered by ~400 m (was ~200 m)."""
 _GRAPH_KEYS = (
     "node_lat",
     "node_lon",

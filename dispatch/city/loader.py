@@ -13,7 +13,6 @@ by a package path look-up, without importing ``simulator`` (dispatch must not).
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import logging
 import time
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ import shapely
 
 from dispatch.city.cache import read_cache, write_cache
 from dispatch.city.osm import OsmPharmacy, read_extract
+from dispatch.city.service_area import BUNDLED_AREA_NAME, find_city_file
 from dispatch.errors import InvalidInput
 from dispatch.geo import ServiceArea
 from routing.road_network import RoadGraph, largest_strongly_connected, simplify
@@ -37,7 +37,8 @@ WHEEL_DATA_PACKAGE = "simulator"
 """The package a wheel ships ``data/city`` in (as ``<package>/data/city``)."""
 ATTRIBUTION = "Map data (c) OpenStreetMap contributors, ODbL 1.0"
 MAIN_ISLAND = "malta"
-_AREA_BUFFER_DEG = 0.002  # ~200 m around the outermost road nodes
+_AREA_BUFFER_DEG = 0.004  # ~400 m around the outermost road nodes (v3: covers
+# the simulator's wider road graph, up to 150 m beyond the core's hull)
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,18 +85,7 @@ def find_extract(
     ``source_tree``; the source-tree path if neither has it (``load_city`` then
     reports it missing). ``package`` is looked up on the import path, not imported.
     """
-    candidates = []
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is not None and spec.submodule_search_locations:
-        candidates += [
-            Path(loc) / "data" / "city" / EXTRACT_NAME
-            for loc in spec.submodule_search_locations
-        ]
-    fallback = source_tree / EXTRACT_NAME
-    return next((c for c in candidates if c.is_file()), fallback)
+    return find_city_file(EXTRACT_NAME, package=package, source_tree=source_tree)
 
 
 DEFAULT_EXTRACT = find_extract()
@@ -158,7 +148,7 @@ def service_area_around(roads: RoadGraph) -> ServiceArea:
     """A concave hull of the road nodes, buffered: the land the network covers."""
     points = shapely.MultiPoint(np.column_stack([roads.node_lon, roads.node_lat]))
     hull = shapely.concave_hull(points, ratio=0.02).buffer(_AREA_BUFFER_DEG)
-    return ServiceArea(hull, name="Malta main island")
+    return ServiceArea(hull, name=BUNDLED_AREA_NAME)
 
 
 def _with_island(pharmacy: OsmPharmacy, area: ServiceArea) -> Pharmacy:

@@ -10,7 +10,7 @@ wrong code counts as an attempt even though the command raises (those errors are
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from dispatch.adapters.postgres import orders as orders_repo
@@ -31,9 +31,11 @@ from dispatch.errors import (
     IllegalTransition,
     InvalidInput,
     OrderNotFound,
+    OtpAlreadyUsed,
     OtpAttemptsExceeded,
     OtpMismatch,
     OtpNotIssued,
+    OtpStillValid,
     ProofOutsideRadius,
 )
 from dispatch.events import OtpLockedOut, ProofFlagged
@@ -42,7 +44,50 @@ from dispatch.orders.order import Order, OrderStatus, ProofLevel
 from dispatch.orders.transitions import move
 from dispatch.ports import PatientMessage
 
-__all__ = ["attach_temperature_record", "complete_delivery", "get_proof", "issue_otp"]
+__all__ = [
+    "attach_temperature_record",
+    "complete_delivery",
+    "get_proof",
+    "issue_otp",
+    "reissue_otp",
+]
+
+
+def reissue_otp(tx: Tx, order_id: str, *, actor: str) -> datetime:
+    """Replace a locked or expired OTP of a picked-up order with a fresh one, sent
+    to the patient's channel only (never returned); audited as ``otp.reissued``
+    with why. Returns the new expiry. ``OtpNotIssued`` without an OTP,
+    ``OtpAlreadyUsed`` once delivered, ``OtpStillValid`` while the patient's code
+    still works (a re-issue would only help someone who does not have it)."""
+    order = orders_repo.get_order(tx, order_id, for_update=True)
+    if order.status is not OrderStatus.PICKED_UP:
+        raise IllegalTransition(order.id, order.status, OrderStatus.DELIVERED)
+    state = pod_repo.load_otp_for_update(tx, order.id)
+    if state is None:
+        raise OtpNotIssued(order.id)
+    if state.used_at is not None:
+        raise OtpAlreadyUsed(f"the code for order {order.id!r} was already used")
+    if state.locked_at is not None:
+        why = "locked"
+    elif tx.now >= state.expires_at:
+        why = "expired"
+    else:
+        raise OtpStillValid(
+            f"the code for order {order.id!r} is neither locked nor expired"
+        )
+    expires_at = _new_otp(tx, order)
+    tx.audit(
+        actor=actor,
+        action="otp.reissued",
+        subject_type="order",
+        subject_id=order.id,
+        details={
+            "reason": why,
+            "attempts": state.attempts,
+            "expires_at": expires_at.isoformat(),
+        },
+    )
+    return expires_at
 
 
 def issue_otp(tx: Tx, order_id: str, *, actor: str) -> None:
@@ -53,6 +98,18 @@ def issue_otp(tx: Tx, order_id: str, *, actor: str) -> None:
     order = orders_repo.get_order(tx, order_id, for_update=True)
     if not order.is_open:
         raise IllegalTransition(order.id, order.status, OrderStatus.DELIVERED)
+    expires_at = _new_otp(tx, order)
+    tx.audit(
+        actor=actor,
+        action="otp.issued",
+        subject_type="order",
+        subject_id=order.id,
+        details={"expires_at": expires_at.isoformat()},
+    )
+
+
+def _new_otp(tx: Tx, order: Order) -> datetime:
+    """Store a fresh OTP's hash (attempts reset) and send the code to the patient."""
     otp = generate_otp()
     expires_at = tx.now + timedelta(seconds=tx.ctx.otp_ttl_s)
     state = OtpState(
@@ -70,13 +127,7 @@ def issue_otp(tx: Tx, order_id: str, *, actor: str) -> None:
             expires_at=expires_at,
         ),
     )
-    tx.audit(
-        actor=actor,
-        action="otp.issued",
-        subject_type="order",
-        subject_id=order.id,
-        details={"expires_at": expires_at.isoformat()},
-    )
+    return expires_at
 
 
 def _check_position(tx: Tx, order: Order, position: GeoPoint) -> tuple[float, bool]:

@@ -30,8 +30,11 @@ from dispatch.errors import (
 from dispatch.orders.order import ProofLevel
 
 __all__ = [
+    "INDIA_SCHEDULES",
     "JURISDICTION_POLICIES",
     "OTP_DIGITS",
+    "UN_SCHEDULES",
+    "US_SCHEDULES",
     "IdCheck",
     "OtpState",
     "OtpVerdict",
@@ -114,33 +117,71 @@ def verify_otp(
     return replace(state, attempts=attempts), OtpVerdict.MISMATCH
 
 
+#: Controlled-drug schedules per jurisdiction, where they come from:
+#: - UN: the schedules I-IV of the 1961 Single Convention on Narcotic Drugs and the
+#:   1971 Convention on Psychotropic Substances, which EU member states implement
+#:   in national law (Malta: the Drug Dependence (Misuse) Ordinance, Cap. 101, and
+#:   the Medicines Act, Cap. 458), so the bundled city's (``mt``) schedules;
+#: - US: 21 CFR 1308.11-1308.15, schedules CI-CV of the Controlled Substances Act;
+#: - India: the Drugs Rules, 1945, Schedules H, H1 and X.
+UN_SCHEDULES = frozenset({"I", "II", "III", "IV"})
+US_SCHEDULES = frozenset({"CI", "CII", "CIII", "CIV", "CV"})
+INDIA_SCHEDULES = frozenset({"H", "H1", "X"})
+
+
 @dataclass(frozen=True, slots=True)
 class ProofPolicy:
-    """Which controlled schedules need an ID check + signature, and the radius rule."""
+    """Which controlled schedules exist, which need an ID check + signature, and
+    the radius rule."""
 
     jurisdiction: str
     id_check_schedules: frozenset[str] | None = None
     """Schedules needing an ID check; None means every controlled schedule."""
     radius_m: float = 150.0
     outside_radius: OutsideRadiusAction = "refuse"
+    schedules: frozenset[str] = UN_SCHEDULES | US_SCHEDULES | INDIA_SCHEDULES
+    """The schedule codes a product may carry here (an enumeration: anything else
+    is refused at registration, so a misspelling cannot drop the ID check)."""
+
+    def schedule_of(self, value: str | None) -> str | None:
+        """The canonical schedule code of ``value`` (trimmed, upper case; None or
+        empty: not controlled); :class:`InvalidInput` naming the allowed codes
+        if it is not one of this jurisdiction's."""
+        if value is None or not value.strip():
+            return None
+        code = value.strip().upper()
+        if code not in self.schedules:
+            allowed = ", ".join(sorted(self.schedules))
+            raise InvalidInput(
+                f"controlled_schedule must be one of {allowed} "
+                f"(jurisdiction {self.jurisdiction})",
+                field="controlled_schedule",
+            )
+        return code
 
     def needs_id_check(self, product: Product) -> bool:
-        """Whether handing over ``product`` needs an ID check and signature."""
+        """Whether handing over ``product`` needs an ID check and signature. A
+        schedule this jurisdiction does not know (a row stored before schedules
+        were checked) fails safe: it needs the check."""
         if not product.is_controlled:
             return False
         if self.id_check_schedules is None:
             return True
-        return (product.controlled_schedule or "").upper() in self.id_check_schedules
+        code = (product.controlled_schedule or "").strip().upper()
+        return code not in self.schedules or code in self.id_check_schedules
 
 
 JURISDICTION_POLICIES: dict[str, ProofPolicy] = {
     "default": ProofPolicy("default"),
-    "mt": ProofPolicy("mt"),
-    "us": ProofPolicy("us", frozenset({"CII", "CIII", "CIV", "CV"})),
-    "us-nc": ProofPolicy("us-nc", frozenset({"CII"})),
-    "in": ProofPolicy("in", frozenset({"H1", "X"})),
+    "mt": ProofPolicy("mt", schedules=UN_SCHEDULES),
+    "us": ProofPolicy(
+        "us", frozenset({"CII", "CIII", "CIV", "CV"}), schedules=US_SCHEDULES
+    ),
+    "us-nc": ProofPolicy("us-nc", frozenset({"CII"}), schedules=US_SCHEDULES),
+    "in": ProofPolicy("in", frozenset({"H1", "X"}), schedules=INDIA_SCHEDULES),
 }
-"""Built-in policies; ``DispatchSettings.jurisdiction`` picks one."""
+"""Built-in policies; ``DispatchSettings.jurisdiction`` picks one. ``default``
+accepts every known schedule code (still an enumeration) and checks ID for all."""
 
 
 def required_proof_level(

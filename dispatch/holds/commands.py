@@ -18,7 +18,12 @@ from dispatch.adapters.postgres import holds as holds_repo
 from dispatch.adapters.postgres import orders as orders_repo
 from dispatch.adapters.postgres.catalogue import get_cold_box, get_products
 from dispatch.adapters.postgres.unit_of_work import Tx
-from dispatch.errors import Conflict, HoldAlreadyDecided
+from dispatch.errors import (
+    Conflict,
+    HoldAlreadyDecided,
+    IllegalTransition,
+    InvalidInput,
+)
 from dispatch.events import HoldPlaced, HoldRejected, HoldReleased
 from dispatch.holds.reasons import HoldReason, hold_note, hold_reason
 from dispatch.orders.intake import create_order
@@ -58,7 +63,9 @@ def place_hold(
     ``excursion_ref`` (a second call returns the first hold unchanged).
 
     ``reason`` must be a :class:`HoldReason` code (:class:`InvalidInput` names the
-    codes otherwise); ``note`` is short context for the pharmacist.
+    codes otherwise); ``note`` is short context for the pharmacist. Named orders
+    that cannot be held (cancelled, delivered ...) are skipped; when none is left
+    and no box is named, :class:`IllegalTransition` and nothing is written.
     """
     code = hold_reason(reason)
     note = hold_note(note)
@@ -75,6 +82,15 @@ def place_hold(
         orders_repo.get_order(tx, oid, for_update=True) for oid in sorted(set(ids))
     ]
     holdable = [o for o in orders if o.status in HOLDABLE]
+    if not holdable and box_id is None:
+        # Nothing left to hold (e.g. every named order is cancelled or delivered):
+        # an empty hold would only mislead the pharmacist.
+        if orders:
+            first = orders[0]
+            raise IllegalTransition(
+                first.id, first.status.value, OrderStatus.ON_HOLD.value
+            )
+        raise InvalidInput("a hold needs order_ids or a box_id", field="order_ids")
     hold_id = holds_repo.insert_hold(
         tx,
         reason=code,

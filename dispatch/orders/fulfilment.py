@@ -16,7 +16,11 @@ from dispatch.adapters.postgres import stock
 from dispatch.adapters.postgres.catalogue import (
     cold_box_of_rider as get_cold_box_of_rider,
 )
-from dispatch.adapters.postgres.catalogue import get_products, get_rider
+from dispatch.adapters.postgres.catalogue import (
+    get_products,
+    get_rider,
+    lot_scan_codes,
+)
 from dispatch.adapters.postgres.unit_of_work import Tx
 from dispatch.delivery.handoff import issue_otp
 from dispatch.domain import GeoPoint
@@ -26,6 +30,7 @@ from dispatch.holds.reasons import NOTE_MAX_LENGTH, HoldReason
 from dispatch.orders.order import Order, OrderStatus
 from dispatch.orders.transitions import move
 from dispatch.stock.picking import check_scan
+from dispatch.stock.scan_codes import normalize_scan_code
 from dispatch.stock.write_offs import write_off_order_stock
 
 __all__ = [
@@ -60,17 +65,28 @@ def mark_picked_up(
     position: GeoPoint | None,
     actor: str,
     scanned_lot_ids: Collection[int] | None = None,
+    scanned_lot_codes: Collection[str] | None = None,
 ) -> Order:
     """The rider collected the order: units leave the shelf, the OTP is sent.
 
-    ``scanned_lot_ids`` must be exactly the lots held for the order
-    (:class:`dispatch.errors.LotMismatch` otherwise); riders' pickups always
-    pass it. ``None`` is a staff-side confirmation without a scan.
+    ``scanned_lot_codes`` (the codes on the lots' labels, see
+    :mod:`dispatch.stock.scan_codes`) must be exactly the lots held for the order
+    (:class:`dispatch.errors.LotMismatch` otherwise); ``scanned_lot_ids`` is the
+    older, guessable form. Riders' pickups always pass one; neither is a
+    staff-side confirmation without a scan.
     """
     order = orders_repo.get_order(tx, order_id, for_update=True)
     if order.status is OrderStatus.ASSIGNED and order.rider_id != rider_id:
         raise InvalidInput(f"order {order.id!r} is assigned to another rider")
-    if scanned_lot_ids is not None:
+    if scanned_lot_codes is not None:
+        held_ids = [r.lot_id for r in stock.reservations(tx, order.id, ["held"])]
+        codes = lot_scan_codes(tx, held_ids)
+        check_scan(
+            order.id,
+            codes.values(),
+            (normalize_scan_code(c) for c in scanned_lot_codes),
+        )
+    elif scanned_lot_ids is not None:
         held = stock.reservations(tx, order.id, ["held"])
         check_scan(order.id, (r.lot_id for r in held), scanned_lot_ids)
     move(

@@ -21,7 +21,9 @@ from dispatch.errors import IdempotencyKeyReused, NoPharmacyHasStock
 from dispatch.events import OrderPlaced
 from dispatch.orders.order import Order, OrderId, OrderRequest, OrderStatus
 from dispatch.orders.transitions import move, record_creation
+from dispatch.stock import catalogue as stock_reads
 from dispatch.stock import reservations as sourcing
+from dispatch.stock.fefo import earliest_usable_expiry
 
 __all__ = ["create_order", "source_order", "submit_order"]
 
@@ -35,7 +37,7 @@ def submit_order(tx: Tx, request: OrderRequest, *, actor: str) -> Order:
     """
     request.validate(now=tx.now)
     if tx.ctx.service_area is not None:
-        tx.ctx.service_area.require(request.delivery_location)
+        tx.ctx.service_area.require(request.delivery_location, "delivery_location")
     existing = _find_duplicate(tx, request)
     if existing is not None:
         return existing
@@ -105,13 +107,37 @@ def create_order(
     record_creation(tx, order, actor=actor)
     sourced = source_order(tx, order, products, actor=actor)
     if sourced is None and require_stock:
-        raise NoPharmacyHasStock(
-            "no pharmacy holds every line in lots that outlive the delivery"
-            " by the minimum shelf life"
-        )
+        raise NoPharmacyHasStock(_why_unsourced(tx, order, products))
     result = orders_repo.get_order(tx, order.id)
     tx.emit(OrderPlaced(result.id, result.status.value, result.pharmacy_id))
     return result
+
+
+def _why_unsourced(tx: Tx, order: Order, products: Mapping[Sku, Product]) -> str:
+    """Why no pharmacy could take the order: a SKU out of stock everywhere, its
+    free stock expiring too soon, or no single pharmacy holding every line (read
+    only on this failure path)."""
+    delivery_date = order.window_end_at.date()
+    short_lived = []
+    for line in order.lines:
+        lots = stock_reads.list_lots(tx, sku=line.sku)
+        free = sum(lot.available for lot in lots)
+        if free < line.quantity:
+            return (
+                f"out of stock: {free} free unit(s) of {line.sku} in all pharmacies,"
+                f" {line.quantity} ordered"
+            )
+        cutoff = earliest_usable_expiry(products[line.sku], delivery_date)
+        if sum(lot.available for lot in lots if lot.expiry_date >= cutoff) < (
+            line.quantity
+        ):
+            short_lived.append(line.sku)
+    if short_lived:
+        return (
+            f"too short a shelf life: the free stock of {', '.join(short_lived)}"
+            " expires before the delivery plus the product's minimum shelf life"
+        )
+    return "no single pharmacy holds every line of the order"
 
 
 def source_order(

@@ -12,7 +12,15 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NewType
 
-from dispatch.domain import GeoPoint, PharmacyId, RiderId, Sku, require_id, require_utc
+from dispatch.domain import (
+    GeoPoint,
+    PharmacyId,
+    RiderId,
+    Sku,
+    require_id,
+    require_plain_text,
+    require_utc,
+)
 from dispatch.errors import InvalidInput, InvalidQuantity, InvalidTimeWindow
 
 __all__ = [
@@ -139,6 +147,11 @@ class OrderRequest:
             )
         if not self.contact.name.strip() or not self.contact.address.strip():
             raise InvalidInput("patient name and address are required")
+        require_plain_text(self.patient_ref, "patient_ref")
+        require_plain_text(self.contact.name, "patient.name")
+        require_plain_text(self.contact.phone, "patient.phone")
+        require_plain_text(self.contact.address, "patient.address", multiline=True)
+        require_plain_text(self.access_notes, "access_notes", multiline=True)
         if len(self.access_notes) > MAX_ACCESS_NOTES_CHARS:
             raise InvalidInput(
                 f"access notes are limited to {MAX_ACCESS_NOTES_CHARS} characters"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields
-from datetime import date
+from dataclasses import fields, replace
+from datetime import UTC, date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dispatch.adapters.postgres import catalogue as repo
 from dispatch.adapters.postgres.unit_of_work import Tx
@@ -18,6 +19,7 @@ from dispatch.domain import (
 )
 from dispatch.errors import InvalidInput, InvalidQuantity
 from dispatch.events import PharmacyChanged
+from dispatch.stock.scan_codes import new_scan_code
 
 __all__ = [
     "get_products",
@@ -38,7 +40,9 @@ get_products = repo.get_products
 
 
 def register_pharmacy(tx: Tx, pharmacy: Pharmacy, *, actor: str) -> None:
-    """Add a pharmacy (the service area is not enforced for pharmacies)."""
+    """Add a pharmacy; its location must lie in the service area."""
+    if tx.ctx.service_area is not None:
+        tx.ctx.service_area.require(pharmacy.location, "location")
     repo.insert_pharmacy(tx, pharmacy)
     tx.audit(
         actor=actor,
@@ -87,7 +91,7 @@ def update_pharmacy(
     if name is not None and not name.strip():
         raise InvalidInput("name must not be empty")
     if location is not None and tx.ctx.service_area is not None:
-        tx.ctx.service_area.require(location)
+        tx.ctx.service_area.require(location, "location")
     pharmacy = Pharmacy(**{**stored, **changes})
     changed = [
         f.name
@@ -120,8 +124,12 @@ def update_pharmacy(
     return pharmacy
 
 
-def register_product(tx: Tx, product: Product, *, actor: str) -> None:
-    """Add a product to the catalogue."""
+def register_product(tx: Tx, product: Product, *, actor: str) -> Product:
+    """Add a product to the catalogue; its controlled schedule must be one of the
+    jurisdiction's (stored in canonical form). Returns the product as stored."""
+    schedule = tx.ctx.proof_policy.schedule_of(product.controlled_schedule)
+    if schedule != product.controlled_schedule:
+        product = replace(product, controlled_schedule=schedule)
     repo.insert_product(tx, product)
     tx.audit(
         actor=actor,
@@ -133,6 +141,7 @@ def register_product(tx: Tx, product: Product, *, actor: str) -> None:
             "schedule": product.controlled_schedule,
         },
     )
+    return product
 
 
 def receive_lot(
@@ -145,12 +154,22 @@ def receive_lot(
     quantity: int,
     actor: str,
 ) -> StockLot:
-    """Put a received lot on the shelf; returns it."""
+    """Put a received lot on the shelf; returns it. A lot already past its
+    expiry date (the pharmacy's local date) is refused."""
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
         raise InvalidQuantity("a received lot needs a positive integer quantity")
     if not lot_number.strip():
         raise InvalidInput("lot_number is required")
-    repo.get_pharmacy(tx, pharmacy_id)
+    pharmacy = repo.get_pharmacy(tx, pharmacy_id)
+    try:
+        today = tx.now.astimezone(ZoneInfo(pharmacy.timezone)).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        today = tx.now.astimezone(UTC).date()
+    if expiry_date < today:
+        raise InvalidInput(
+            "expiry_date is past: an expired lot cannot be received",
+            field="expiry_date",
+        )
     repo.get_products(tx, [sku])
     lot_id = repo.insert_lot(
         tx,
@@ -159,6 +178,7 @@ def receive_lot(
         lot_number=lot_number,
         expiry_date=expiry_date,
         quantity=quantity,
+        scan_code=new_scan_code(),
     )
     tx.audit(
         actor=actor,

@@ -41,11 +41,10 @@ def pharmacy_pick_list(tx: Tx, pharmacy_id: str) -> list[PickLine]:
 
 
 def check_scan(
-    order_id: str, held_lot_ids: Iterable[int], scanned: Iterable[int]
+    order_id: str, held: Iterable[int | str], scanned: Iterable[int | str]
 ) -> None:
-    """Raise :class:`LotMismatch` unless ``scanned`` is exactly the held lots."""
-    held, seen = set(held_lot_ids), set(scanned)
-    if held != seen:
-        raise LotMismatch(
-            order_id, missing=len(held - seen), unexpected=len(seen - held)
-        )
+    """Raise :class:`LotMismatch` unless ``scanned`` is exactly the held lots (as
+    scan codes, or internal lot ids from older clients). The error says nothing
+    about how many were missing or unexpected."""
+    if set(held) != set(scanned):
+        raise LotMismatch(order_id)

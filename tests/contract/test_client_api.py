@@ -126,7 +126,9 @@ def test_client_requests_match_the_openapi_contract() -> None:
         await client.decide_hold("t", 7, release=False)
         await client.start_shift("d", ends_at=T0, lat=35.9, lon=14.5)
         await client.my_route("d")
-        await client.confirm_pickup("d", "o1", lot_ids=[1, 2], lat=35.9, lon=14.5)
+        await client.confirm_pickup(
+            "d", "o1", lot_codes=["ABCDEFGHIJKLMNOPQRSTUVWX"], lat=35.9, lon=14.5
+        )
         await client.confirm_delivery(
             "d",
             "o1",

@@ -36,6 +36,7 @@ from dispatch.errors import (
     ProductNotFound,
     RiderNotFound,
 )
+from dispatch.stock.scan_codes import new_scan_code
 
 SELECT_PROFILES = """
 SELECT code, min_c, max_c, max_single_excursion_s, cumulative_excursion_budget_s,
@@ -67,12 +68,13 @@ PRODUCT_COLUMNS = (
 SELECT_PRODUCTS = f"SELECT {PRODUCT_COLUMNS} FROM dispatch.product WHERE sku = ANY(%s)"
 INSERT_LOT = """
 INSERT INTO dispatch.stock_lot
-    (pharmacy_id, sku, lot_number, expiry_date, quantity_on_hand)
-VALUES (%s, %s, %s, %s, %s) RETURNING id
+    (pharmacy_id, sku, lot_number, expiry_date, quantity_on_hand, scan_code)
+VALUES (%s, %s, %s, %s, %s, %s) RETURNING id
 """
 # the fields of StockLot: read with class_row(StockLot)
 LOT_COLUMNS = (
-    "id, pharmacy_id, sku, lot_number, expiry_date, quantity_on_hand, quantity_reserved"
+    "id, pharmacy_id, sku, lot_number, expiry_date, quantity_on_hand,"
+    " quantity_reserved, scan_code"
 )
 INSERT_RIDER = """
 INSERT INTO dispatch.rider (id, name, vehicle_type, cold_box_slots, skills,
@@ -346,14 +348,17 @@ def insert_lot(
     lot_number: str,
     expiry_date: date,
     quantity: int,
+    scan_code: str | None = None,
 ) -> int:
-    """Receive a lot into stock; returns its id."""
+    """Receive a lot into stock; returns its id. ``scan_code``: the label's code
+    (a fresh random one when None)."""
+    code = scan_code if scan_code is not None else new_scan_code()
     try:
         with tx.conn.transaction():
             row = tx.fetch_one(
                 dict_row,
                 INSERT_LOT,
-                (pharmacy_id, sku, lot_number, expiry_date, quantity),
+                (pharmacy_id, sku, lot_number, expiry_date, quantity, code),
             )
     except psycopg.errors.UniqueViolation as exc:
         raise DuplicateEntity(f"lot {lot_number!r} already exists there") from exc
@@ -569,3 +574,13 @@ def cold_box_of_rider(tx: Tx, rider_id: str) -> ColdBox | None:
         (rider_id,),
     )
     return get_cold_box(tx, row["id"]) if row is not None else None
+
+
+def lot_scan_codes(tx: Tx, lot_ids: Sequence[int]) -> dict[int, str]:
+    """The scan code of each of ``lot_ids`` (absent ids are left out)."""
+    rows = tx.fetch_all(
+        dict_row,
+        "SELECT id, scan_code FROM dispatch.stock_lot WHERE id = ANY(%s)",
+        (list(lot_ids),),
+    )
+    return {int(r["id"]): str(r["scan_code"]) for r in rows}

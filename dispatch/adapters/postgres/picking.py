@@ -14,7 +14,7 @@ __all__ = ["PickLine", "list_lines", "pharmacy_exists"]
 
 _SELECT = """
 SELECT r.order_id::text AS order_id, o.status AS order_status, l.pharmacy_id, l.sku,
-    r.lot_id, l.lot_number, l.expiry_date, r.quantity
+    r.lot_id, l.lot_number, l.scan_code, l.expiry_date, r.quantity
 FROM dispatch.reservation r
 JOIN dispatch.stock_lot l ON l.id = r.lot_id
 JOIN dispatch.customer_order o ON o.id = r.order_id
@@ -35,6 +35,7 @@ class PickLine:
     lot_number: str
     expiry_date: date
     quantity: int
+    scan_code: str = ""
 
 
 def _pick_line(
@@ -45,6 +46,7 @@ def _pick_line(
     sku: str,
     lot_id: int,
     lot_number: str,
+    scan_code: str,
     expiry_date: date,
     quantity: int,
 ) -> PickLine:
@@ -58,6 +60,7 @@ def _pick_line(
         lot_number=str(lot_number),
         expiry_date=expiry_date,
         quantity=int(quantity),
+        scan_code=str(scan_code),
     )
 
 

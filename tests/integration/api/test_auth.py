@@ -67,6 +67,43 @@ def test_login_is_rate_limited_per_username(client: TestClient) -> None:
     assert int(r.headers["retry-after"]) >= 1
 
 
+def test_a_guesser_elsewhere_cannot_lock_the_user_out(client: TestClient) -> None:
+    """Failures from one address block that address for that user only: the
+    user, from their own address, logs in with the right password."""
+    services_of(client).auth.add_user(
+        username="ann", password=PASSWORD, role=Role.admin
+    )
+    limit = services_of(client).settings.api.login_attempts_per_min
+    attacker = TestClient(client.app, client=("203.0.113.9", 40000))
+    for _ in range(limit + 3):
+        attacker.post("/auth/token", json={"username": "ann", "password": "bad"})
+    blocked = attacker.post("/auth/token", json={"username": "ann", "password": "x"})
+    assert blocked.status_code == 429
+    user = TestClient(client.app, client=("198.51.100.7", 40000))
+    r = user.post("/auth/token", json={"username": "ann", "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    other = attacker.post("/auth/token", json={"username": "bob", "password": "bad"})
+    assert other.status_code == 401  # another username from that address: counted apart
+
+
+def test_successful_logins_are_not_counted(client: TestClient) -> None:
+    """A shared front desk logging in all shift long is never limited."""
+    services_of(client).auth.add_user(
+        username="ann", password=PASSWORD, role=Role.admin
+    )
+    limit = services_of(client).settings.api.login_attempts_per_min
+    for _ in range(limit + 5):
+        r = client.post("/auth/token", json={"username": "ann", "password": PASSWORD})
+        assert r.status_code == 200, r.text
+    for _ in range(limit - 1):  # a success clears earlier failures of the pair
+        client.post("/auth/token", json={"username": "ann", "password": "bad"})
+    ok = client.post("/auth/token", json={"username": "ann", "password": PASSWORD})
+    assert ok.status_code == 200, ok.text
+    for _ in range(limit - 1):
+        r = client.post("/auth/token", json={"username": "ann", "password": "bad"})
+        assert r.status_code == 401
+
+
 def test_tampered_token_is_refused(client: TestClient, creds: Credentials) -> None:
     """A JWT with a changed signature is 401."""
     header = creds(Role.admin)["Authorization"]

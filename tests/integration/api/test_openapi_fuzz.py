@@ -3,11 +3,14 @@
 schemathesis generates requests from every operation's schema (valid and
 invalid), sends them to uvicorn on a free port as an admin and as a rider, and
 checks: no 5xx, responses match their documented schema, status codes and
-content types are documented. Bounded: a few examples per operation.
+content types are documented. Bounded: a few examples per operation;
+``RXD_FUZZ_EXAMPLES=200`` runs more, and ``RXD_FUZZ_OPERATIONS`` (comma-separated
+labels such as ``POST /orders``) limits it to those operations.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import schemathesis
@@ -28,13 +31,16 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-MAX_EXAMPLES = 6
+MAX_EXAMPLES = int(os.environ.get("RXD_FUZZ_EXAMPLES", "6"))
+OPERATIONS = [o.strip() for o in os.environ.get("RXD_FUZZ_OPERATIONS", "").split(",")]
 
 
 def _fuzz(base_url: str, schema: Any, headers: dict[str, str]) -> list[str]:
     failures: list[str] = []
     for result in schema.get_all_operations():
         operation = result.ok()
+        if any(OPERATIONS) and operation.label not in OPERATIONS:
+            continue
 
         @given(case=operation.as_strategy())
         @settings(

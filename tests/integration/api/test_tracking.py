@@ -76,13 +76,13 @@ def test_patient_feed_shows_status_eta_and_the_approaching_rider(
         with client.websocket_connect("/ws/rider", headers=creds(Role.rider)) as rider:
             route = _recv(rider, "route.updated")["data"]
             assert [s["kind"] for s in route["stops"]] == ["delivery"]
-            rider.send_json({"type": "position", "data": {"lat": 35.95, "lon": 14.50}})
+            rider.send_json({"type": "position", "data": {"lat": 35.94, "lon": 14.40}})
             frames = [_recv(patient, "tracking.updated") for _ in range(2)]
     data = {k: v for f in frames for k, v in f["data"].items()}
     assert data["eta_at"]
-    assert data["rider_position"] == {"lat": 35.95, "lon": 14.5}
+    assert data["rider_position"] == {"lat": 35.94, "lon": 14.4}
     view = client.get(f"/track/{order['tracking_token']}").json()
-    assert view["rider_position"] == {"lat": 35.95, "lon": 14.5}
+    assert view["rider_position"] == {"lat": 35.94, "lon": 14.4}
     seen = str(hello) + str(first) + str(frames)
     _assert_no_phi(seen)
     assert creds.rider_id not in seen

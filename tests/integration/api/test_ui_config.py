@@ -20,7 +20,8 @@ from tests.integration.api.test_dispatcher_map import grid_city
 
 def test_public_defaults_without_a_city(client: TestClient) -> None:
     """No credentials needed; the bundled style path, OSM attribution under ODbL;
-    no city (API_CITY=none): status disabled, no bounds; real time."""
+    no city (API_CITY=none): status disabled, no bounds, but the enforced
+    service area (the bundled city's polygon, by default); real time."""
     r = client.get("/ui/config")
     assert r.status_code == 200, r.text
     body = r.json()
@@ -31,12 +32,10 @@ def test_public_defaults_without_a_city(client: TestClient) -> None:
         "license_url": "https://opendatacommons.org/licenses/odbl/1-0/",
         "copyright_url": "https://www.openstreetmap.org/copyright",
     }
-    assert body["city"] == {
-        "status": "disabled",
-        "name": None,
-        "bbox": None,
-        "service_area": None,
-    }
+    area = body["city"].pop("service_area")
+    assert body["city"] == {"status": "disabled", "name": None, "bbox": None}
+    assert area["type"] == "Polygon"
+    assert shape(area).covers(shapely.Point(14.5146, 35.8989))  # Valletta
     clock = body["clock"]
     assert clock["speed"] == 1.0
     assert clock["origin_at"] is None
@@ -46,11 +45,21 @@ def test_public_defaults_without_a_city(client: TestClient) -> None:
     assert abs((now - datetime.now(UTC)).total_seconds()) < 60
 
 
+@pytest.fixture
+def unbounded(fresh_db: str) -> Iterator[TestClient]:
+    """An app with no enforced service area (DISPATCH_SERVICE_AREA=none)."""
+    settings = api_settings(fresh_db)
+    settings.dispatch.service_area = "none"
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
 def test_the_loaded_city_gives_bounds_and_a_geojson_service_area(
-    client: TestClient,
+    unbounded: TestClient,
 ) -> None:
     """Once ready: the road network's [west, south, east, north] and the service
-    area as a valid GeoJSON polygon (lon, lat) around it."""
+    area as a valid GeoJSON polygon (lon, lat) around it (none is enforced)."""
+    client = unbounded
     city = grid_city()
     services_of(client).city.set_city(city)
     body = client.get("/ui/config").json()["city"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import orjson
@@ -103,15 +103,16 @@ def test_arrival_at_a_stop_is_pushed_recorded_and_pins_the_eta(
         ws.receive_json()
         assert _recv_until(ws, "route.updated")["data"]["stops"] == []
         services.hub.call_on_loop(services.live.set_route, creds.rider_id, [stop])
-        ws.send_json({"type": "position", "data": {"lat": 35.95, "lon": 14.5}})
+        ws.send_json({"type": "position", "data": {"lat": 35.94, "lon": 14.4}})
         far_eta = _recv_until(ws, "eta.updated")["data"]["etas"][0]["eta_at"]
-        at = datetime(2030, 1, 1, 12, 0, tzinfo=UTC).isoformat()
+        arrived_at = services.clock.now().astimezone(UTC).replace(microsecond=0)
+        at = arrived_at.isoformat()
         ws.send_json({"type": "position", "data": {"lat": 35.9, "lon": 14.5, "at": at}})
         fence = _recv_until(ws, "geofence")["data"]
         eta = _recv_until(ws, "eta.updated")["data"]["etas"][0]["eta_at"]
     assert fence["transition"] == "arrived"
     assert fence["order_id"] == "order-1"
-    assert eta.startswith("2030-01-01T12:00:00")
+    assert eta.startswith(arrived_at.strftime("%Y-%m-%dT%H:%M:%S"))
     assert eta != far_eta
     deadline = time.monotonic() + WAIT_S  # the arrival is stored in the background
     while not services.fence_events.events_of(creds.rider_id):
@@ -171,7 +172,7 @@ def test_real_server_heartbeats_and_fan_out_with_websockets_library(server) -> N
         )
         await rider.send(
             orjson.dumps(
-                {"type": "position", "data": {"lat": 35.8, "lon": 14.4}}
+                {"type": "position", "data": {"lat": 35.85, "lon": 14.45}}
             ).decode()
         )
         got = []

@@ -3,12 +3,14 @@ the same episode is updated, never alerted twice, or retracted if it vanished.""
 
 from __future__ import annotations
 
+import queue
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
 
+from telemetry.excursions import Sample
 from telemetry.model import BoxId, Reading
 from telemetry.monitor import ExcursionMonitor
 from telemetry.store import TelemetryStore
@@ -111,3 +113,46 @@ def test_lifecycle_open_acknowledged_resolved(store: TelemetryStore) -> None:
         with pytest.raises(ExcursionNotFound):
             excursion_store.get(conn, 999_999)
         assert excursion_store.unresolved(conn) == []
+
+
+def test_a_restarted_worker_warms_up_before_the_write_transaction(
+    store: TelemetryStore, fresh_db: str
+) -> None:
+    """Issue 20, item 9: after a restart the first batch re-read each box's
+    history inside the write transaction. The worker now primes the trackers of
+    new boxes first (a read-only query, nothing held), and the batch's write
+    transaction recomputes nothing; the stored episode continues, no new alert."""
+    import orjson
+
+    from telemetry.ingest import IngestWorker
+    from telemetry.model import InboundMessage
+    from telemetry.topics import telemetry_topic
+
+    hot = {m: 5.0 for m in range(5)} | {m: 9.0 for m in range(5, 45)}
+    assert len(_ingest(store, ExcursionMonitor(store, store.box_rules().get), hot)) == 1
+    worker = IngestWorker(store, queue.Queue(), len)
+    reads_in_write: list[bool] = []
+    history = store.history
+
+    def spy(since: dict[BoxId, datetime]) -> dict[BoxId, list[Sample]]:
+        reads_in_write.append(
+            store._conn is not None and store._conn.info.transaction_status != 0
+        )
+        return history(since)
+
+    store.history = spy  # type: ignore[method-assign]
+    payload = orjson.dumps(
+        [
+            {"seq": m, "ts": (T0 + timedelta(minutes=m)).isoformat(), "temp_c": 9.5}
+            for m in range(45, 50)
+        ]
+    )
+    now = datetime.now(UTC)
+    message = InboundMessage(telemetry_topic(BOX), payload, now, 1, 1, 0)
+    result = worker.process_batch([message])
+    assert result is not None
+    assert len(result.inserted) == 5
+    assert reads_in_write == [False]  # one history read, outside any transaction
+    assert worker.monitor.primed == 1
+    assert worker.monitor.recomputations == 0
+    assert len(_rows(fresh_db)) == 1

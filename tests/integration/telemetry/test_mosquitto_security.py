@@ -180,3 +180,27 @@ def test_shared_subscription_splits_messages_between_workers(
         box.loop_stop()
         first.stop()
         second.stop()
+
+
+def test_an_oversized_packet_never_reaches_the_worker(broker: PrivateMosquitto) -> None:
+    """Issue 20, item 9: a 2 MB payload is refused by the broker (max_packet_size,
+    sized from the decoder's limit), so no worker reads it into memory; a payload
+    at the decoder's limit still arrives."""
+    from telemetry.codec import CodecLimits
+
+    transport, inbox = _subscriber(
+        broker.url("rxdispatch-ingest", "ingest-pw"), "size-sub"
+    )
+    try:
+        box, _ = _client(broker.url("box-0001", "box1-pw"), "box-0001-big")
+        box.publish(telemetry_topic("box-0001"), b"x" * 2_000_000, qos=1)
+        box.loop_stop()
+        box, _ = _client(broker.url("box-0001", "box1-pw"), "box-0001-max")
+        at_limit = b"y" * CodecLimits().max_payload_bytes
+        box.publish(telemetry_topic("box-0001"), at_limit, qos=1)
+        [got] = _receive([inbox], 1)
+        assert [len(m.payload) for m in got] == [len(at_limit)]
+        transport.ack(got)
+        box.loop_stop()
+    finally:
+        transport.stop()

@@ -70,3 +70,22 @@ def test_the_rules_run_on_any_storage() -> None:
     second.hit("user:ann")
     with pytest.raises(RateLimited):
         first.hit("user:ann")
+
+
+def test_check_and_record_limit_failures_only() -> None:
+    """``check`` never counts; ``record`` does; ``reset`` clears a key."""
+    clock = _Clock()
+    limiter = SlidingWindowLimiter(limit=2, window_s=60, clock=clock)
+    for _ in range(5):
+        limiter.check("k")  # successes: never counted
+    limiter.record("k")
+    limiter.record("k")
+    with pytest.raises(RateLimited):
+        limiter.check("k")
+    limiter.check("other")
+    clock.t = 61
+    limiter.check("k")  # the window slid
+    limiter.record("k")
+    limiter.reset("k")
+    limiter.record("k")
+    limiter.check("k")

@@ -155,3 +155,51 @@ def test_inverted_limits_are_refused() -> None:
     """CodecLimits validates itself on construction."""
     with pytest.raises(ValueError, match="below"):
         CodecLimits(min_temp_c=10, max_temp_c=0)
+
+
+def _ts(ts: str) -> datetime:
+    payload = orjson.dumps({"seq": 1, "ts": ts, "temp_c": 4.5})
+    [reading] = decode_payload(payload, box_id=BOX, received_at=RECEIVED_AT)
+    return reading.recorded_at
+
+
+@pytest.mark.parametrize(
+    ("ts", "expected"),
+    [
+        ("2026-11-21T09:00:00Z", datetime(2026, 11, 21, 9, tzinfo=UTC)),
+        ("2026-11-21t09:00:00z", datetime(2026, 11, 21, 9, tzinfo=UTC)),
+        ("2026-11-21T10:00:00+01:00", datetime(2026, 11, 21, 9, tzinfo=UTC)),
+        ("2026-11-21t08:30:00-00:30", datetime(2026, 11, 21, 9, tzinfo=UTC)),
+        (
+            "2026-11-21T09:00:00.123456789Z",
+            datetime(2026, 11, 21, 9, 0, 0, 123456, tzinfo=UTC),
+        ),
+    ],
+)
+def test_rfc3339_forms_are_accepted(ts: str, expected: datetime) -> None:
+    """RFC 3339 allows lowercase ``t``/``z`` and any fraction (issue 20, item 9)."""
+    assert _ts(ts) == expected
+
+
+@pytest.mark.parametrize(
+    "ts",
+    [
+        "2026-11-21 09:00:00Z",  # a space: ISO 8601 only
+        "20261121T090000Z",  # basic format
+        "2026-W47-6T09:00:00Z",  # week date
+        "2026-325T09:00:00Z",  # ordinal date
+        "2026-11-21T09Z",  # hour only
+        "2026-11-21T09:00Z",  # no seconds
+        "2026-11-21T09:00:00+0100",  # offset without a colon
+        "2026-11-21T09:00:00",  # no offset
+        "2026-11-21T09:00:60Z",  # a leap second datetime cannot hold
+        "2026-13-21T09:00:00Z",
+        "\uff12\uff10\uff12\uff16-11-21T09:00:00Z",  # full-width digits
+    ],
+)
+def test_non_rfc3339_forms_are_dead_lettered(ts: str) -> None:
+    """Forms ``fromisoformat`` takes but RFC 3339 does not are refused with the
+    ``bad_timestamp`` dead-letter reason."""
+    with pytest.raises(InvalidReading) as info:
+        _ts(ts)
+    assert info.value.reason is R.BAD_TIMESTAMP

@@ -124,6 +124,8 @@ export interface paths {
          * Login
          * @description Exchange a staff username and password for a short-lived bearer token and
          *     a refresh token that starts a session (``API_SESSION_MAX_S`` at most).
+         *     ``API_LOGIN_ATTEMPTS_PER_MIN`` failures from one address for one username
+         *     answer 429 for that pair only; successes are not counted.
          */
         post: operations["login_auth_token_post"];
         delete?: never;
@@ -649,6 +651,29 @@ export interface paths {
          * @description The delivery failed; stock is returned or written off.
          */
         post: operations["report_failure_orders__order_id__failure_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/orders/{order_id}/otp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reissue Otp
+         * @description Re-issue a picked-up order's delivery code when it is locked (too many
+         *     wrong codes) or expired: the new code goes to the patient's channel only,
+         *     the old one stops working, and the re-issue is audited. 409 while the code
+         *     still works; at most ``API_OTP_REISSUES_PER_HOUR`` per order (429).
+         */
+        post: operations["reissue_otp_orders__order_id__otp_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1352,7 +1377,7 @@ export interface components {
             name: string | null;
             /**
              * Service Area
-             * @description GeoJSON geometry (lon, lat) of where deliveries are served: the configured DISPATCH_SERVICE_AREA_BBOX when set, else the city's; simplified within about 2 m for display.
+             * @description GeoJSON geometry (lon, lat) of where deliveries are served: the enforced one (DISPATCH_SERVICE_AREA: by default the bundled city's polygon), else the loaded city's; simplified within about 2 m for display.
              */
             service_area: {
                 [key: string]: unknown;
@@ -2046,6 +2071,11 @@ export interface components {
             quantity_on_hand: number;
             /** Quantity Reserved */
             quantity_reserved: number;
+            /**
+             * Scan Code
+             * @description Random code for the lot's label; riders scan it at pickup.
+             */
+            scan_code: string;
             /** Sku */
             sku: string;
         };
@@ -2294,6 +2324,17 @@ export interface components {
          * @enum {string}
          */
         OrderStatus: "created" | "sourced" | "assigned" | "picked_up" | "delivered" | "failed" | "cancelled" | "on_hold";
+        /**
+         * OtpReissued
+         * @description A new delivery code went to the patient's channel (never in this body).
+         */
+        OtpReissued: {
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+        };
         /** Page[OrderRead] */
         Page_OrderRead_: {
             /** Items */
@@ -2463,17 +2504,33 @@ export interface components {
             pharmacy_id: string;
             /** Quantity */
             quantity: number;
+            /**
+             * Scan Code
+             * @description The code printed on the lot's label, scanned by the rider.
+             */
+            scan_code: string;
             /** Sku */
             sku: string;
         };
         /**
          * PickupConfirm
-         * @description The lots the rider scanned at the pharmacy.
+         * @description The lots the rider scanned at the pharmacy: their label codes
+         *     (``scanned_lot_codes``), or, from older clients, their internal ids
+         *     (``scanned_lot_ids``, deprecated: guessable). Exactly one of the two.
          */
         PickupConfirm: {
             position?: components["schemas"]["Point"] | null;
-            /** Scanned Lot Ids */
-            scanned_lot_ids: number[];
+            /**
+             * Scanned Lot Codes
+             * @description The codes on the lots' labels (``scan_code`` of the pick list).
+             */
+            scanned_lot_codes?: string[] | null;
+            /**
+             * Scanned Lot Ids
+             * @deprecated
+             * @description Deprecated: internal lot ids; send scanned_lot_codes.
+             */
+            scanned_lot_ids?: number[] | null;
         };
         /**
          * PlanRead
@@ -2665,7 +2722,10 @@ export interface components {
          * @description A catalogue product.
          */
         ProductCreate: {
-            /** Controlled Schedule */
+            /**
+             * Controlled Schedule
+             * @description Controlled-drug schedule, one of the jurisdiction's codes (DISPATCH_JURISDICTION): mt: I, II, III, IV (UN 1961/1971 schedules); us, us-nc: CI-CV; in: H, H1, X; default: any of these. Anything else is a 422 listing the allowed codes. Null: not controlled.
+             */
             controlled_schedule?: string | null;
             /**
              * Min Shelf Life Days
@@ -2689,7 +2749,10 @@ export interface components {
          * @description A catalogue product.
          */
         ProductRead: {
-            /** Controlled Schedule */
+            /**
+             * Controlled Schedule
+             * @description Controlled-drug schedule, one of the jurisdiction's codes (DISPATCH_JURISDICTION): mt: I, II, III, IV (UN 1961/1971 schedules); us, us-nc: CI-CV; in: H, H1, X; default: any of these. Anything else is a 422 listing the allowed codes. Null: not controlled.
+             */
             controlled_schedule?: string | null;
             /**
              * Min Shelf Life Days
@@ -5324,6 +5387,91 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reissue_otp_orders__order_id__otp_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OtpReissued"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

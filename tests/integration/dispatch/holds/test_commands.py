@@ -11,7 +11,13 @@ from dispatch.adapters.postgres import orders as orders_repo
 from dispatch.adapters.postgres import stock
 from dispatch.errors import HoldAlreadyDecided, IllegalTransition, InvalidInput
 from dispatch.fleet import orders_in_box
-from dispatch.holds.commands import HoldReason, place_hold, reject_hold, release_hold
+from dispatch.holds.commands import (
+    HoldReason,
+    list_open_holds,
+    place_hold,
+    reject_hold,
+    release_hold,
+)
 from dispatch.orders.fulfilment import assign_order, cancel_order, mark_picked_up
 from dispatch.orders.intake import submit_order
 from dispatch.orders.order import OrderStatus
@@ -193,3 +199,18 @@ def test_replacement_copies_patient_data_with_one_audit_entry(db):
     assert "Maria" not in repr(copied)
     with pytest.raises(InvalidInput), db.transaction() as tx:
         copy_patient_data(tx, order.id, actor="test", reason=" ")
+
+
+def test_a_hold_with_nothing_left_to_hold_is_refused_not_stored_empty(db):
+    """Issue 20: a hold naming only a cancelled order was stored empty."""
+    seed_catalogue(db)
+    add_lot(db, VALLETTA, INSULIN, 5, TODAY + timedelta(days=200))
+    with db.transaction() as tx:
+        done = submit_order(tx, make_request([(INSULIN, 1)]), actor="a")
+        cancel_order(tx, done.id, actor="a")
+    with pytest.raises(IllegalTransition), db.transaction() as tx:
+        place_hold(
+            tx, reason=HoldReason.DAMAGED, actor="pharmacist", order_ids=[done.id]
+        )
+    with db.transaction() as tx:
+        assert list_open_holds(tx) == []

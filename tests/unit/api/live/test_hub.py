@@ -70,7 +70,9 @@ def test_followed_rider_positions_reach_only_followers() -> None:
     hub.publish_position(_pos("r1", 35.0))
     hub.publish_position(_pos("r2", 35.0))
     [frame] = _drain(patient)
-    assert [p["rider_id"] for p in frame["data"]] == ["r1"]
+    # where and when only: no internal rider id (issue 20, item 8)
+    assert [(p["rider_id"], p["lat"]) for p in frame["data"]] == [(None, 35.0)]
+    assert "r1" not in str(frame)
     hub.unfollow_rider(patient, "r1")
     hub.publish_position(_pos("r1", 35.1))
     assert _drain(patient) == []

@@ -20,6 +20,7 @@ from dispatch.city.loader import (
     load_city,
 )
 from dispatch.city.osm import is_drivable, parse_speed_kmh, way_directions
+from dispatch.city.service_area import bundled_service_area, read_service_area
 from dispatch.domain import GeoPoint
 from dispatch.errors import InvalidInput, OutsideServiceArea
 from routing.matrix import RoadNetworkProvider
@@ -122,6 +123,40 @@ def test_service_area_is_the_main_island(city: City) -> None:
     city.service_area.require(GeoPoint(*VALLETTA))
     with pytest.raises(OutsideServiceArea):
         city.service_area.require(GeoPoint(*VICTORIA_GOZO))
+
+
+def test_the_shipped_service_area_is_the_citys_polygon(city: City) -> None:
+    """``data/city/malta-service-area.geojson`` (enforced by default without
+    loading the road graph) is the polygon the extract gives, to 6 decimals;
+    regenerate it with ``python -m dispatch.city.service_area`` if this fails."""
+    shipped = bundled_service_area()
+    assert shipped.name == city.service_area.name
+    difference = shipped.geometry.symmetric_difference(city.service_area.geometry)
+    assert difference.area < 1e-4 * city.service_area.geometry.area  # rounding
+    homes = np.column_stack([city.home_lat, city.home_lon])[::500]
+    assert all(shipped.contains(GeoPoint(lat, lon)) for lat, lon in homes)
+    assert not shipped.contains(GeoPoint(*OPEN_SEA))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("not json", "not readable GeoJSON"),
+        ('{"type": "Point", "coordinates": [14.5, 35.9]}', "Polygon"),
+        ('{"type": "FeatureCollection", "features": []}', "one feature"),
+        (
+            '{"type": "Polygon", "coordinates": [[[0,0],[1,1],[1,0],[0,1],[0,0]]]}',
+            "not valid",
+        ),
+    ],
+)
+def test_a_bad_service_area_file_is_refused(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "area.geojson"
+    path.write_text(text)
+    with pytest.raises(InvalidInput, match=message):
+        read_service_area(path)
 
 
 def test_second_load_comes_from_the_cache(city: City, city_dir: Path) -> None:

@@ -127,3 +127,34 @@ def test_strong_proof_needs_id_and_signature():
     with pytest.raises(ProofIncomplete):
         check_proof_inputs(ProofLevel.OTP_ID_SIGNATURE, IdCheck("passport", "12"), "")
     check_proof_inputs(ProofLevel.OTP, None, None)
+
+
+def test_schedules_are_an_enumeration_per_jurisdiction() -> None:
+    """Issue 20: a misspelt schedule was stored and silently dropped the ID check."""
+    from dispatch.delivery.proof_rules import JURISDICTION_POLICIES
+    from dispatch.errors import InvalidInput
+
+    us = JURISDICTION_POLICIES["us"]
+    assert us.schedule_of(" cii ") == "CII"
+    assert us.schedule_of(None) is None
+    assert us.schedule_of("") is None
+    for typo in ("C-II", "C2", "II", "schedule 2"):
+        with pytest.raises(InvalidInput, match="CI, CII, CIII, CIV, CV") as info:
+            us.schedule_of(typo)
+        assert info.value.field == "controlled_schedule"
+    mt = JURISDICTION_POLICIES["mt"]
+    assert mt.schedule_of("ii") == "II"
+    with pytest.raises(InvalidInput, match="I, II, III, IV"):
+        mt.schedule_of("CII")
+
+
+def test_an_unknown_stored_schedule_fails_safe() -> None:
+    """A row stored before the check, with a code the jurisdiction does not know,
+    needs the ID check rather than none."""
+    from dispatch.delivery.proof_rules import JURISDICTION_POLICIES
+
+    us_nc = JURISDICTION_POLICIES["us-nc"]
+    assert us_nc.needs_id_check(Product(Sku("A"), "a", controlled_schedule="CII"))
+    assert not us_nc.needs_id_check(Product(Sku("B"), "b", controlled_schedule="CIV"))
+    assert us_nc.needs_id_check(Product(Sku("C"), "c", controlled_schedule="C-II"))
+    assert not us_nc.needs_id_check(Product(Sku("D"), "d"))

@@ -152,7 +152,7 @@ def test_a_delivery_confirmed_offline_lands_once_back_online(
     [line] = world.http.get(
         f"/orders/{order['id']}/pick-list", headers=world.login("phil")
     ).json()
-    page.get_by_label("Lot numbers").fill(str(line["lot_id"]))
+    page.get_by_label("Lot codes").fill(line["scan_code"])
     page.get_by_role("button", name="Confirm pickup").click()
     _wait(
         page,
@@ -312,16 +312,16 @@ def test_the_barcode_reader_loads_from_our_origin(phone: Any, world: Driver) -> 
     page = phone
     token, _ = _rider_with_order(world)
     page.goto(f"/ui/rider/#device-token={token}")
-    page.get_by_label("Lot numbers").wait_for()
+    page.get_by_label("Lot codes").wait_for()
     with page.expect_response(re.compile(r"/ui/vendor/zxing/zxing_reader\.wasm$")) as r:
         page.get_by_role("button", name="Scan").click()
     assert r.value.status == 200
     assert r.value.headers["content-type"] == "application/wasm"
     page.get_by_test_id("scanner").get_by_role("alert").wait_for()
-    assert "type the lot number" in page.get_by_test_id("scanner").inner_text()
-    page.get_by_label("Lot numbers").fill("12a")
+    assert "type the lot code" in page.get_by_test_id("scanner").inner_text()
+    page.get_by_label("Lot codes").fill("12a")
     page.get_by_role("button", name="Confirm pickup").click()
-    assert page.get_by_text('"12a" is not a lot number.').is_visible()
+    assert page.get_by_text('"12a" is not a lot code.').is_visible()
     assert serious_violations(page) == []
     page.watch.assert_clean()
 
@@ -339,7 +339,7 @@ def test_a_refused_code_stays_visible_with_the_problem(
     world.http.post(
         f"/orders/{order['id']}/pickup",
         headers={"Authorization": f"Bearer {token}"},
-        json={"scanned_lot_ids": [line["lot_id"]]},
+        json={"scanned_lot_codes": [line["scan_code"]]},
     ).raise_for_status()
     code = _patient_code(world, order)
     wrong = "1" * len(code) if code == "0" * len(code) else "0" * len(code)
@@ -394,7 +394,7 @@ def test_a_controlled_delivery_needs_the_id_check_and_a_signature(
     world.http.post(
         f"/orders/{order['id']}/pickup",
         headers={"Authorization": f"Bearer {token}"},
-        json={"scanned_lot_ids": [line["lot_id"]]},
+        json={"scanned_lot_codes": [line["scan_code"]]},
     ).raise_for_status()
     phone.context.set_geolocation({"latitude": HOME[0], "longitude": HOME[1]})
     page.goto(f"/ui/rider/#device-token={token}")
@@ -444,7 +444,7 @@ def test_a_failed_delivery_is_reported_with_its_reason(
     world.http.post(
         f"/orders/{order['id']}/pickup",
         headers={"Authorization": f"Bearer {token}"},
-        json={"scanned_lot_ids": [line["lot_id"]]},
+        json={"scanned_lot_codes": [line["scan_code"]]},
     ).raise_for_status()
     page.goto(f"/ui/rider/#device-token={token}")
     page.get_by_role("button", name="Cannot deliver…").click()

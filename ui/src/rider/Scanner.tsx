@@ -14,13 +14,13 @@ export function Scanner({ onRead }: { onRead: (value: string) => void }) {
       const reader = barcodeDetector(); // loads while the camera starts
       reader.catch(() => undefined);
       if (!navigator.mediaDevices?.getUserMedia) {
-        problem.value = "No camera here: type the lot number.";
+        problem.value = "No camera here: type the lot code.";
         return;
       }
       try {
         stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
       } catch {
-        problem.value = "The camera is off or not allowed: type the lot number.";
+        problem.value = "The camera is off or not allowed: type the lot code.";
         return;
       }
       if (stopped || !video.current) return;
@@ -28,7 +28,7 @@ export function Scanner({ onRead }: { onRead: (value: string) => void }) {
       await video.current.play().catch(() => undefined);
       const detector = await reader.catch(() => null);
       if (detector === null) {
-        problem.value = "The barcode reader did not load: type the lot number.";
+        problem.value = "The barcode reader did not load: type the lot code.";
         return;
       }
       const tick = async () => {

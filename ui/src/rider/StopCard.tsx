@@ -49,19 +49,20 @@ function PickupForm({ stop }: { stop: RiderStop }) {
     error.value = null;
     const at = here();
     confirm("pickup", stop, `Pickup at ${stop.place_name ?? "the pharmacy"}`, {
-      scanned_lot_ids: parsed.ids,
+      scanned_lot_codes: parsed.codes,
       ...(at ? { position: at } : {}),
     });
   }
   return (
     <form class="action" onSubmit={submit} data-testid="pickup-form">
-      <label for={id}>Lot numbers</label>
+      <label for={id}>Lot codes</label>
       <div class="row">
         <input
           id={id}
-          inputMode="numeric"
+          autocapitalize="characters"
+          spellcheck={false}
           autocomplete="off"
-          placeholder="e.g. 1201"
+          placeholder="e.g. K7QD-2M4X-…"
           value={lots.value}
           aria-describedby={error.value ? `${id}-error` : undefined}
           onInput={(e) => (lots.value = (e.target as HTMLInputElement).value)}

@@ -125,13 +125,16 @@ describe("navigation links", () => {
 });
 
 describe("what the rider types", () => {
-  it("parses lot numbers, with or without a LOT- prefix, and names a bad one", () => {
-    expect(parseLots("1201, 1202\n1201")).toEqual({ ids: [1201, 1202] });
-    expect(parseLots("LOT-77")).toEqual({ ids: [77] });
+  it("parses lot codes as printed on labels, and names a bad one", () => {
+    const code = "K7QDX2M4ABCDEFGHIJKLMNOP";
+    expect(parseLots(`${code}, ${code.toLowerCase()}`)).toEqual({ codes: [code] });
+    expect(parseLots("K7QD-X2M4 ABCD-EFGH IJKL-MNOP\nAAAAAAAAAAAAAAAAAAAAAAAA")).toEqual({
+      codes: [code, "AAAAAAAAAAAAAAAAAAAAAAAA"],
+    });
     expect(parseLots("")).toHaveProperty("error");
-    expect(parseLots("12a")).toEqual({ error: '"12a" is not a lot number.' });
-    expect(parseLots("0")).toHaveProperty("error");
-    expect(parseLots("99999999999999999999")).toHaveProperty("error");
+    expect(parseLots("12a")).toEqual({ error: '"12a" is not a lot code.' });
+    expect(parseLots("1201")).toHaveProperty("error"); // an internal id is not a code
+    expect(parseLots(code + "2")).toHaveProperty("error");
   });
 
   it("checks the code and the ID's last characters", () => {

@@ -17,26 +17,25 @@ export function timing(etaAt: string | null | undefined, windowEndAt: string): T
   return eta > end ? "late" : "on_time";
 }
 
-/** The largest lot id the API takes (a PostgreSQL bigint), within JS's exact integers. */
-const MAX_LOT = Number.MAX_SAFE_INTEGER;
+/** A lot's scan code: 24 base32 characters (A-Z, 2-7), printed on its label. */
+const SCAN_CODE = /^[A-Z2-7]{24}$/;
 
-/** Lot ids typed or scanned ("1201, 1202" or one per line); an error names the bad one. */
-export function parseLots(text: string): { ids: number[] } | { error: string } {
+/** Lot codes typed or scanned (one per line, or separated by commas); a label's
+ * grouping spaces and hyphens are ignored; an error names the bad one. */
+export function parseLots(text: string): { codes: string[] } | { error: string } {
   const parts = text
-    .split(/[\s,;]+/)
+    .split(/[\n,;]+/)
     .map((p) => p.trim())
     .filter(Boolean);
-  if (parts.length === 0) return { error: "Type or scan at least one lot number." };
-  const ids: number[] = [];
+  if (parts.length === 0) return { error: "Type or scan at least one lot code." };
+  const codes: string[] = [];
   for (const part of parts) {
-    const digits = part.replace(/^LOT[-:]?/i, "");
-    if (!/^\d+$/.test(digits)) return { error: `"${part}" is not a lot number.` };
-    const id = Number(digits);
-    if (id < 1 || id > MAX_LOT) return { error: `"${part}" is not a lot number.` };
-    if (!ids.includes(id)) ids.push(id);
+    const code = part.toUpperCase().replace(/[\s-]+/g, "");
+    if (!SCAN_CODE.test(code)) return { error: `"${part}" is not a lot code.` };
+    if (!codes.includes(code)) codes.push(code);
   }
-  if (ids.length > 100) return { error: "At most 100 lots per pickup." };
-  return { ids };
+  if (codes.length > 100) return { error: "At most 100 lots per pickup." };
+  return { codes };
 }
 
 /** A delivery code: 4-12 digits, spaces ignored. */

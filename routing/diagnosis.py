@@ -86,24 +86,45 @@ def diagnose(problem: RoutingProblem, job: Job) -> Unassigned:
     )
 
 
-def fits_alone(
+def why_not_alone(
     problem: RoutingProblem, vehicle: Vehicle, job: Job, pickup: Site | None
-) -> tuple[bool, str]:
-    """Whether ``vehicle`` can serve ``job`` (from ``pickup``) as its first stop
-    on an otherwise empty route, and why not."""
+) -> Unassigned | None:
+    """Why ``vehicle`` cannot serve ``job`` (from ``pickup``) as its first stop on
+    an otherwise empty route (the reason and the two numbers it compares, as
+    :func:`diagnose` gives them), or None when it can."""
     if job.on_board is None:
         if not job.skills <= vehicle.skills:
-            return (
-                False,
-                f"{vehicle.id!r} lacks skills {sorted(job.skills - vehicle.skills)}",
+            missing = sorted(job.skills - vehicle.skills)
+            return Unassigned(
+                job.id,
+                UnassignedReason.SKILLS,
+                f"{vehicle.id!r} lacks skills {missing}",
             )
         if not problem.takes_new_jobs(vehicle):
-            return False, f"{vehicle.id!r} carries more than its capacity"
+            return Unassigned(
+                job.id,
+                UnassignedReason.CAPACITY,
+                f"{vehicle.id!r} carries more than its capacity",
+            )
         load = list(problem.start_load(vehicle))
         if job.demand and not apply_load(load, 1, job.demand, vehicle.capacity):
-            return False, f"demand {list(job.demand)} does not fit {vehicle.id!r}"
+            return Unassigned(
+                job.id,
+                UnassignedReason.CAPACITY,
+                f"demand {list(job.demand)} does not fit {vehicle.id!r}",
+            )
     attempt = _alone(problem, vehicle, job, pickup)
-    return attempt.stage >= len(_STAGES), attempt.detail
+    if attempt.stage >= len(_STAGES):
+        return None
+    if attempt.stage < 0:
+        return Unassigned(job.id, UnassignedReason.SHIFT, attempt.detail)
+    return Unassigned(
+        job.id,
+        _STAGES[attempt.stage],
+        attempt.detail,
+        attempt.limit_s,
+        attempt.needed_s,
+    )
 
 
 def _fits(demand: tuple[int, ...], capacity: tuple[int, ...]) -> bool:

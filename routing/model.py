@@ -325,6 +325,9 @@ class ReleasedLock:
     vehicle_id: str
     job_id: str
     detail: str
+    why: Unassigned | None = None
+    """The reason in the engine's terms (with the two numbers it compares) when
+    the vehicle cannot serve the job even alone; None for a caller's own release."""
 
 
 @dataclass(frozen=True)

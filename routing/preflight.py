@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from routing.diagnosis import fits_alone
+from routing.diagnosis import why_not_alone
 from routing.model import ReleasedLock, RoutingProblem
 
 logger = logging.getLogger(__name__)
@@ -49,16 +49,16 @@ def release_impossible_locks(
         job = jobs[job_id]
         pickups = job.candidate_pickups
         pickup = pickups[0] if kind == "pickup" and pickups else None
-        fits, why = fits_alone(problem, vehicle, job, pickup)
-        if not fits:
+        why = why_not_alone(problem, vehicle, job, pickup)
+        if why is not None:
             logger.warning(
                 "lock of vehicle %s released: job %s cannot be served (%s)",
                 vehicle.id,
                 job_id,
-                why,
+                why.detail,
             )
             vehicles[v] = replace(vehicle, locked_next=None)
-            released.append(ReleasedLock(vehicle.id, job_id, why))
+            released.append(ReleasedLock(vehicle.id, job_id, why.detail, why))
     if released:
         problem = replace(problem, vehicles=tuple(vehicles))
     return problem, tuple(released)

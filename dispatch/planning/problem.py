@@ -735,7 +735,15 @@ def to_plan(
         trigger_reasons=tuple(trigger_reasons),
         basis_order_states=dict(translation.basis_order_states),
         released_stops=tuple(
-            ReleasedStop(lock.vehicle_id, lock.job_id, lock.detail)
+            ReleasedStop(
+                lock.vehicle_id,
+                lock.job_id,
+                lock.detail
+                if lock.why is None
+                else explain(
+                    lock.why, origin, translation.time_zones.get(lock.job_id, fallback)
+                ).detail,
+            )
             for lock in solution.released_locks
         ),
     )

@@ -110,6 +110,13 @@ def test_a_locked_job_that_cannot_be_served_is_released_with_its_reason() -> Non
     assert [(r.vehicle_id, r.job_id) for r in solution.released_locks] == [
         ("v", "cold")
     ]
+    # the reason in the engine's terms, with its two numbers, for callers to word
+    [released] = solution.released_locks
+    assert released.why is not None
+    assert released.why.reason is UnassignedReason.HOLD_TIME
+    assert released.why.limit_s == 40
+    assert released.why.needed_s is not None
+    assert released.why.needed_s > 40
 
 
 def test_an_on_board_item_past_reach_of_its_hold_time_is_reported() -> None:

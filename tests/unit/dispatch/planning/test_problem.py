@@ -50,6 +50,8 @@ from routing import (
     RoutingSolution,
     Site,
     SolverParams,
+    Unassigned,
+    UnassignedReason,
     Vehicle,
     Visit,
     check,
@@ -410,3 +412,27 @@ def test_dropped_pins_are_the_next_stops_the_unpinned_plan_does_not_keep():
         (Route("kept", (Visit("a", "delivery", 1, "a", 0, 0, 0),), 0, 0),)
     )
     assert ReleasedLock("kept", "a", PINS_DROPPED) in dropped_pins(problem, delivered)
+
+
+def test_a_released_stop_reads_in_clock_times_like_an_unassigned_order():
+    """A lock the engine released because the rider cannot make the window even
+    alone is reported with clock times in the business zone, not solver seconds;
+    a caller's own release keeps its words."""
+    t = build_problem(snapshot([order("o", AMB)]), HaversineProvider())
+    why = Unassigned(
+        "o", UnassignedReason.WINDOW_IMPOSSIBLE, "170 s < 1827 s", 170, 1827
+    )
+    solution = RoutingSolution(
+        (),
+        released_locks=(
+            ReleasedLock("r1", "o", why.detail, why),
+            ReleasedLock("r2", "o", PINS_DROPPED),
+        ),
+    )
+    plan = to_plan(t, solution, version=1, created_at=NOW)
+    engine, own = plan.released_stops
+    assert engine.detail.startswith("the delivery window closes at ")
+    assert "earliest a rider can arrive is" in engine.detail
+    assert "170" not in engine.detail
+    assert "1827" not in engine.detail
+    assert own.detail == PINS_DROPPED

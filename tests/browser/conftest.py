@@ -110,6 +110,22 @@ class Watch:
         assert self.console_errors == [], "console errors"
 
 
+def watched_page(context: Any, origin: str) -> Any:
+    """A new page of ``context`` whose console errors, failed requests and
+    off-origin requests are recorded in ``page.watch`` (a :class:`Watch`)."""
+    page = context.new_page()
+    watch = Watch(origin)
+    page.on("console", watch.on_console)
+    page.on(
+        "pageerror", lambda error: watch.console_errors.append(f"pageerror: {error}")
+    )
+    page.on("request", watch.on_request)
+    page.on("requestfailed", watch.on_failed)
+    page.on("websocket", watch.on_request)
+    page.watch = watch
+    return page
+
+
 @pytest.fixture
 def page(
     browser: Any, live_app: LiveApp, request: pytest.FixtureRequest
@@ -117,16 +133,7 @@ def page(
     """A fresh browser context on the app; a screenshot when the test fails."""
     context = browser.new_context(viewport=VIEWPORT, base_url=live_app.base_url)
     context.set_default_timeout(30_000)
-    page = context.new_page()
-    watch = Watch(live_app.base_url)
-    page.on("console", watch.on_console)
-    page.on(
-        "pageerror", lambda error: watch.console_errors.append(f"pageerror: {error}")
-    )
-    page.on("request", watch.on_request)
-    page.on("requestfailed", watch.on_failed)
-    page.on("websocket", lambda ws: watch.on_request(ws))
-    page.watch = watch
+    page = watched_page(context, live_app.base_url)
     yield page
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:

@@ -19,10 +19,10 @@ from telemetry.store import TelemetryStore
 from tests.browser.conftest import (
     ARTIFACTS,
     VIEWPORT,
-    Watch,
     serious_violations,
     sign_in,
     wait_live,
+    watched_page,
 )
 from tests.browser.stack import (
     PASSWORD,
@@ -337,14 +337,7 @@ def planning_page(
     """A watched page on the re-planning app (as the ``page`` fixture)."""
     context = browser.new_context(viewport=VIEWPORT, base_url=planning_app.base_url)
     context.set_default_timeout(60_000)
-    page = context.new_page()
-    watch = Watch(planning_app.base_url)
-    page.on("console", watch.on_console)
-    page.on("pageerror", lambda e: watch.console_errors.append(f"pageerror: {e}"))
-    page.on("request", watch.on_request)
-    page.on("requestfailed", watch.on_failed)
-    page.on("websocket", lambda ws: watch.on_request(ws))
-    page.watch = watch
+    page = watched_page(context, planning_app.base_url)
     yield page
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:

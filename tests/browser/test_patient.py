@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, Watch, serious_violations
+from tests.browser.conftest import ARTIFACTS, Watch, serious_violations, watched_page
 from tests.browser.stack import PLACES, SKU, Driver, LiveApp, serving, settings_for
 
 PRODUCT = "Insulin pen"  # the catalogue's product name (stack.Driver.catalogue)
@@ -311,14 +311,7 @@ def _context(browser: Any, live_app: LiveApp, **options: Any) -> tuple[Any, Any]
     """A page in its own context (colour scheme, size), watched like ``page``."""
     context = browser.new_context(base_url=live_app.base_url, **options)
     context.set_default_timeout(30_000)
-    page = context.new_page()
-    watch = Watch(live_app.base_url)
-    page.on("console", watch.on_console)
-    page.on("pageerror", lambda e: watch.console_errors.append(f"pageerror: {e}"))
-    page.on("request", watch.on_request)
-    page.on("requestfailed", watch.on_failed)
-    page.on("websocket", watch.on_request)
-    page.watch = watch
+    page = watched_page(context, live_app.base_url)
     return context, page
 
 

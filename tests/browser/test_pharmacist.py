@@ -19,7 +19,12 @@ from api.auth.principals import Role
 from dispatch.orders import fulfilment
 from telemetry.settings import TelemetrySettings
 from telemetry.store import TelemetryStore
-from tests.browser.conftest import VIEWPORT, Watch, serious_violations, sign_in
+from tests.browser.conftest import (
+    VIEWPORT,
+    serious_violations,
+    sign_in,
+    watched_page,
+)
 from tests.browser.stack import (
     PASSWORD,
     PLACES,
@@ -61,16 +66,7 @@ def console(browser: Any, live_app: LiveApp) -> Iterator[Any]:
     """A second browser context for the pharmacist, watched like ``page``."""
     context = browser.new_context(viewport=VIEWPORT, base_url=live_app.base_url)
     context.set_default_timeout(30_000)
-    page = context.new_page()
-    watch = Watch(live_app.base_url)
-    page.on("console", watch.on_console)
-    page.on(
-        "pageerror", lambda error: watch.console_errors.append(f"pageerror: {error}")
-    )
-    page.on("request", watch.on_request)
-    page.on("requestfailed", watch.on_failed)
-    page.on("websocket", lambda ws: watch.on_request(ws))
-    page.watch = watch
+    page = watched_page(context, live_app.base_url)
     yield page
     context.close()
 

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from dispatch.orders import fulfilment
-from tests.browser.conftest import Watch, serious_violations
+from tests.browser.conftest import serious_violations, watched_page
 from tests.browser.stack import PLACES, SKU, Driver, LiveApp
 
 PHONE: dict[str, Any] = {
@@ -31,18 +31,6 @@ PRODUCT = "Insulin pen"
 OFFLINE = re.compile(r"ERR_INTERNET_DISCONNECTED|ERR_NETWORK_CHANGED|WebSocket")
 
 
-def _watched(context: Any, live_app: LiveApp) -> Any:
-    page = context.new_page()
-    watch = Watch(live_app.base_url)
-    page.on("console", watch.on_console)
-    page.on("pageerror", lambda e: watch.console_errors.append(f"pageerror: {e}"))
-    page.on("request", watch.on_request)
-    page.on("requestfailed", watch.on_failed)
-    page.on("websocket", lambda ws: watch.on_request(ws))
-    page.watch = watch
-    return page
-
-
 @pytest.fixture
 def phone(browser: Any, live_app: LiveApp) -> Iterator[Any]:
     """A phone whose GPS says it is at the pharmacy, location allowed."""
@@ -53,7 +41,7 @@ def phone(browser: Any, live_app: LiveApp) -> Iterator[Any]:
         permissions=["geolocation"],
     )
     context.set_default_timeout(30_000)
-    yield _watched(context, live_app)
+    yield watched_page(context, live_app.base_url)
     context.close()
 
 
@@ -234,7 +222,7 @@ def test_location_off_is_shown_loudly(
     token, _ = _rider_with_order(world)
     context = browser.new_context(**PHONE, base_url=live_app.base_url)
     context.set_default_timeout(30_000)
-    page = _watched(context, live_app)
+    page = watched_page(context, live_app.base_url)
     try:
         page.goto(f"/ui/rider/#device-token={token}")
         banner = page.get_by_test_id("location-off")

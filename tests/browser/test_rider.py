@@ -253,6 +253,11 @@ def test_a_revoked_token_leads_back_to_sign_in_with_the_reason(
     reason = page.get_by_test_id("signin-reason")
     reason.wait_for()
     assert reason.inner_text() == "The device token is not valid."
+    # the page may have signed out before the reload (its socket was refused):
+    # the reason outlives a reload either way
+    page.reload()
+    reason.wait_for()
+    assert reason.inner_text() == "The device token is not valid."
     assert page.evaluate("() => localStorage.getItem('rxd.rider.device')") is None
     assert serious_violations(page) == []
     page.watch.console_errors = [e for e in page.watch.console_errors if "401" not in e]

@@ -6,6 +6,8 @@
 
 export const DEVICE_KEY = "rxd.rider.device";
 export const ROUTE_KEY = "rxd.rider.route";
+/** Why the phone was signed out, kept so a reload (or a restart) still says it. */
+export const SIGNED_OUT_KEY = "rxd.rider.signed-out";
 
 /** The token a `#device-token=<token>` fragment carries, else null. */
 export function tokenFromHash(hash: string): string | null {

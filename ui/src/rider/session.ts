@@ -4,14 +4,16 @@
 // so the list still shows while offline.
 import { signal } from "@preact/signals";
 import { ApiError, problemOf } from "../api/client";
-import { DEVICE_KEY, ROUTE_KEY } from "./device";
+import { DEVICE_KEY, ROUTE_KEY, SIGNED_OUT_KEY } from "./device";
 
 export const deviceToken = signal<string | null>(localStorage.getItem(DEVICE_KEY));
-/** Why the rider is on the sign-in form (expired, revoked...). */
-export const signInReason = signal<string | null>(null);
+/** Why the rider is on the sign-in form (expired, revoked...); it outlives a
+ * reload, since the sign-out may happen on a page about to be reloaded. */
+export const signInReason = signal<string | null>(localStorage.getItem(SIGNED_OUT_KEY));
 
 export function signIn(token: string): void {
   localStorage.setItem(DEVICE_KEY, token);
+  localStorage.removeItem(SIGNED_OUT_KEY);
   signInReason.value = null;
   deviceToken.value = token;
 }
@@ -20,6 +22,8 @@ export function signIn(token: string): void {
 export function signOut(reason: string | null): void {
   localStorage.removeItem(DEVICE_KEY);
   localStorage.removeItem(ROUTE_KEY);
+  if (reason) localStorage.setItem(SIGNED_OUT_KEY, reason);
+  else localStorage.removeItem(SIGNED_OUT_KEY);
   signInReason.value = reason;
   deviceToken.value = null;
 }

@@ -8,8 +8,10 @@ box's newly stored readings in device order, :func:`advance`
 - opens a gap ``[high + 1, seq - 1]`` for a reading beyond ``high + 1``;
 - treats a reading at or below ``high`` with a *later* device time than the
   cursor as a reboot: a new epoch starts there and no gap is opened;
-- treats one at or below ``high`` with an earlier device time as late (it may
-  fill an open gap: the caller recounts that box's open gaps).
+- treats any reading older (device time) than the cursor as late, whatever
+  its seq (it may be a previous epoch's, or fill an open gap: the caller
+  recounts that box's open gaps). A logger whose clock jumps back within an
+  epoch therefore looks late until its clock passes the cursor again.
 
 The first reading ever seen of a box starts its cursor without a gap.
 """
@@ -65,15 +67,15 @@ def advance(cursor: Cursor | None, samples: Iterable[tuple[int, datetime]]) -> A
     for seq, at in sorted(samples, key=lambda s: (s[1], s[0])):
         if cursor is None:
             cursor = Cursor(seq, at)
+        elif (at, seq) <= (cursor.high_at, cursor.high_seq):
+            late = True  # older than the cursor: this or a previous epoch's
         elif seq > cursor.high_seq:
             if seq > cursor.high_seq + 1:
                 gaps.append(Gap(cursor.high_seq + 1, seq - 1, cursor.high_at, at))
             cursor = Cursor(seq, at)
-        elif at > cursor.high_at:
+        else:  # newer, but numbered from the start again
             restarts += 1
             cursor = Cursor(seq, at)
-        else:
-            late = True
     return Advance(cursor, gaps, late, restarts)
 
 

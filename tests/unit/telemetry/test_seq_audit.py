@@ -50,15 +50,23 @@ def test_a_late_reading_is_flagged_and_does_not_move_the_cursor() -> None:
 
 def test_a_reboot_starts_a_new_epoch_without_a_bogus_gap() -> None:
     later = at(500)
-    result = advance(Cursor(400, at(400)), [(1, later), (2, later + timedelta(30))])
+    result = advance(
+        Cursor(400, at(400)), [(1, later), (2, later + timedelta(seconds=30))]
+    )
     assert result.gaps == []
     assert result.restarts == 1
     assert not result.late
-    assert result.cursor == Cursor(2, later + timedelta(30))
+    assert result.cursor == Cursor(2, later + timedelta(seconds=30))
     # the new epoch is audited like the old one
     assert advance(result.cursor, [(5, later + timedelta(days=1))]).gaps == [
-        Gap(3, 4, later + timedelta(30), later + timedelta(days=1))
+        Gap(3, 4, later + timedelta(seconds=30), later + timedelta(days=1))
     ]
+
+
+def test_a_late_reading_of_the_previous_epoch_is_late_not_a_new_gap() -> None:
+    rebooted = Cursor(2, at(500))
+    result = advance(rebooted, [(7, at(7))])
+    assert (result.gaps, result.late, result.cursor) == ([], True, rebooted)
 
 
 def test_the_first_reading_of_a_box_starts_its_cursor_without_a_gap() -> None:

@@ -31,8 +31,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_SWAP_SEPARATORS = str.maketrans("/.", "./")
-
 
 class Downlink(Protocol):
     """Publishes resend requests to loggers."""
@@ -51,8 +49,9 @@ def resend_payload(from_seq: int, to_seq: int) -> bytes:
 
 
 def amqp_routing_key(topic: str) -> str:
-    """RabbitMQ's MQTT plugin swaps ``/`` and ``.`` between topics and keys."""
-    return topic.translate(_SWAP_SEPARATORS)
+    """The routing key RabbitMQ's MQTT plugin uses for ``topic``: ``/`` becomes
+    ``.`` (as ``telemetry.amqp.topic_from_routing_key`` reads it back)."""
+    return topic.replace("/", ".")
 
 
 class MqttDownlink:

@@ -19,9 +19,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-import psycopg
 
 from telemetry import seq_gap_store
 from telemetry.downlink import Downlink
@@ -92,7 +89,7 @@ class SeqAuditor:
 
     def _process(
         self,
-        conn: psycopg.Connection[Any],
+        conn: seq_gap_store.Conn,
         inserted: Sequence[tuple[BoxId, SampleLike]],
         *,
         now: datetime,

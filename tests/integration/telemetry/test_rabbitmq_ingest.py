@@ -4,6 +4,7 @@ plugin, workers consume the quorum queue over AMQP and ack after the commit."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import ssl
@@ -341,3 +342,40 @@ def test_ingest_workers_two_processes_share_the_queue_and_stop_together(
             not Path(f"/proc/{pid}").exists()
             or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
         )
+
+
+def test_a_resend_request_reaches_the_logger_through_amq_topic(
+    node: PrivateRabbitMQ, db: str
+) -> None:
+    """Sequence audit on RabbitMQ: the worker publishes the resend request to
+    ``amq.topic``, the plugin delivers it to the logger's MQTT subscription, the
+    logger republishes the dropped reading and the gap closes as ``resent``."""
+    from telemetry.seq_auditor import SeqAuditParams
+
+    from .test_seq_audit import BOX, Logger
+
+    store = TelemetryStore(db)
+    store.register_box(BOX)
+    store.close()
+    with contextlib.suppress(Exception):
+        node.ctl("add_user", "rxd-sim", "sim-pw")
+    node.ctl("set_permissions", "-p", "/", "rxd-sim", ".*", ".*", ".*")
+    audit = SeqAuditParams(grace_s=0.5, retry_s=5, alert_after_s=3600, check_s=0.2)
+    svc = IngestService(
+        database_url=db,
+        amqp_url=node.amqp_url(*INGEST),
+        params=IngestParams(topic_prefix=PREFIX, seq_audit=audit),
+    )
+    logger = Logger(node.mqtt_url("rxd-sim", "sim-pw"), "rabbit", PREFIX, ring=50)
+    try:
+        with svc:
+            wait_subscribed(svc)
+            logger.take(6, drop={3})
+            wait_for(
+                lambda: scalar(db, "SELECT outcome FROM telemetry.seq_gap") == "resent",
+                what="the gap closed by the resent reading",
+            )
+            assert _rows(db) == (6, 6)
+            assert logger.mqtt.resend_requests >= 1
+    finally:
+        logger.close()

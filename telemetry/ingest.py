@@ -349,8 +349,9 @@ class IngestWorker:
                     self._refresh_rules(force=time.monotonic() - self._rules_at > 1.0)
                     if box not in self._rules:
                         raise UnknownBox(box)
-                if NOT_HELD_MARKER in message.payload:
-                    not_held.append((box, *decode_not_held(message.payload, p.codec)))
+                payload = message.payload
+                if NOT_HELD_MARKER in payload and b'"seq"' not in payload:
+                    not_held.append((box, *decode_not_held(payload, p.codec)))
                     continue
                 readings += decode_payload(
                     message.payload,

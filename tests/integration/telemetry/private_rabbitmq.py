@@ -244,12 +244,19 @@ class PrivateRabbitMQ:
     def add_box(
         self, box_id: str, password: str, prefix: str = "rxdispatch/v1"
     ) -> None:
-        """A box's user: may publish (MQTT) only to its own telemetry topic."""
+        """A box's user: may publish (MQTT) only to its own telemetry topic and
+        subscribe (with its box id as client id) only to its own resend topic
+        (as ``deploy/rabbitmq/add-box.sh``)."""
         self.ctl("add_user", box_id, password)
-        self.ctl("set_permissions", "-p", "/", box_id, "^$", "^amq\\.topic$", "^$")
+        queue = f"mqtt-subscription-{re.escape(box_id)}qos[01]"
+        self.ctl(
+            "set_permissions", "-p", "/", box_id, f"^{queue}$",
+            f"^(amq\\.topic|{queue})$", f"^(amq\\.topic|{queue})$",
+        )  # fmt: skip
+        resend = prefix.replace("/", ".") + ".boxes." + box_id + ".resend"
         self.ctl(
             "set_topic_permissions", "-p", "/", box_id, "amq.topic",
-            box_topic_pattern(box_id, prefix), "^$",
+            box_topic_pattern(box_id, prefix), "^" + re.escape(resend) + "$",
         )  # fmt: skip
 
     def add_gateway(

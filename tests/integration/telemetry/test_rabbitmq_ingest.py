@@ -348,8 +348,9 @@ def test_a_resend_request_reaches_the_logger_through_amq_topic(
     node: PrivateRabbitMQ, db: str
 ) -> None:
     """Sequence audit on RabbitMQ: the worker publishes the resend request to
-    ``amq.topic``, the plugin delivers it to the logger's MQTT subscription, the
-    logger republishes the dropped reading and the gap closes as ``resent``."""
+    ``amq.topic``, the plugin delivers it to the logger's MQTT subscription (its
+    box user may subscribe to its own resend topic only), the logger republishes
+    the dropped reading and the gap closes as ``resent``."""
     from telemetry.seq_auditor import SeqAuditParams
 
     from .test_seq_audit import BOX, Logger
@@ -357,16 +358,16 @@ def test_a_resend_request_reaches_the_logger_through_amq_topic(
     store = TelemetryStore(db)
     store.register_box(BOX)
     store.close()
-    with contextlib.suppress(Exception):
-        node.ctl("add_user", "rxd-sim", "sim-pw")
-    node.ctl("set_permissions", "-p", "/", "rxd-sim", ".*", ".*", ".*")
+    with contextlib.suppress(Exception):  # the session's node may have it already
+        node.add_box(BOX, "seq-pw")
     audit = SeqAuditParams(grace_s=0.5, retry_s=5, alert_after_s=3600, check_s=0.2)
     svc = IngestService(
         database_url=db,
         amqp_url=node.amqp_url(*INGEST),
         params=IngestParams(topic_prefix=PREFIX, seq_audit=audit),
     )
-    logger = Logger(node.mqtt_url("rxd-sim", "sim-pw"), "rabbit", PREFIX, ring=50)
+    # the box's own user, with its box id as client id (as a real logger)
+    logger = Logger(node.mqtt_url(BOX, "seq-pw"), "rabbit", PREFIX, 50, client_id=BOX)
     try:
         with svc:
             wait_subscribed(svc)

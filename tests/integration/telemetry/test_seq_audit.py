@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from simulator.sensors import BoxSensor, MqttPublisher
+from simulator.sensors import BoxSensor, MqttPublisher, Outgoing
+from simulator.wire import telemetry_topic
 from telemetry import seq_gap_store
 from telemetry.embedded_broker import EmbeddedBroker
 from telemetry.ingest import IngestParams
@@ -62,11 +63,18 @@ class Logger:
     """A simulated sensor on its own MQTT connection, answering resend requests;
     :meth:`take` publishes a reading unless its seq is to be dropped."""
 
-    def __init__(self, url: str, unique_id: str, prefix: str, ring: int) -> None:
+    def __init__(
+        self,
+        url: str,
+        unique_id: str,
+        prefix: str,
+        ring: int,
+        client_id: str | None = None,
+    ) -> None:
         self.sensor = BoxSensor(
             BOX, random.Random(7), topic_prefix=prefix, ring_size=ring
         )
-        self.mqtt = MqttPublisher(url, client_id=f"sim-{unique_id}")
+        self.mqtt = MqttPublisher(url, client_id=client_id or f"sim-{unique_id}")
         self.mqtt.answer_resends({BOX: self.sensor}.get, prefix)
         self.mqtt.start()
         wait_for(self.mqtt.answering.is_set, what="the resend subscription")
@@ -154,6 +162,19 @@ def test_a_range_the_logger_no_longer_holds_is_a_confirmed_loss(
             assert stats.seq_readings_lost == 2
             assert svc.worker.seq_audit.metrics.readings_lost == 2
             assert scalar(fresh_db, "SELECT count(*) FROM telemetry.reading") == 8
+            # a reversed range is bad input: dead-lettered with its reason, and
+            # the recorded loss stays as it was
+            topic = telemetry_topic(BOX, prefix)
+            bad = b'{"not_held": {"from_seq": 9, "to_seq": 8}}'
+            logger.mqtt.publish(Outgoing(topic, bad, 0))
+            wait_for(
+                lambda: (
+                    scalar(fresh_db, "SELECT reason FROM telemetry.dead_letter")
+                    == "implausible_value"
+                ),
+                what="the bad answer dead-lettered",
+            )
+            assert _gaps(fresh_db) == [(2, 3, "lost", 2, 1)]
     finally:
         logger.close()
         forget_session(broker_url, f"ingest-{unique_id}")

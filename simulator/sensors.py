@@ -207,8 +207,18 @@ class MqttPublisher:
         if self._resend_filter is not None:
             client.subscribe(self._resend_filter, qos=QOS)
 
-    def _on_subscribe(self, *_: object) -> None:
-        self.answering.set()
+    def _on_subscribe(
+        self,
+        _c: mqtt.Client,
+        _u: object,
+        _mid: int,
+        codes: list[mqtt.ReasonCode],
+        _p: object,
+    ) -> None:
+        if codes and not codes[0].is_failure:
+            self.answering.set()
+        else:
+            log.warning("the broker refused the resend subscription")
 
     def _on_disconnect(self, *_: object) -> None:
         self.answering.clear()

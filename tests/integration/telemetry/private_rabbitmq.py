@@ -262,13 +262,18 @@ class PrivateRabbitMQ:
     def add_gateway(
         self, user: str, password: str, prefix: str = "rxdispatch/v1"
     ) -> None:
-        """A gateway (simulator, load generator) publishing for any box."""
+        """A gateway (simulator, load generator) publishing for any box and
+        answering any box's resend requests (its own subscription queues)."""
         self.ctl("add_user", user, password)
-        self.ctl("set_permissions", "-p", "/", user, "^$", "^amq\\.topic$", "^$")
+        queue = f"mqtt-subscription-{re.escape(user)}.*"
+        self.ctl(
+            "set_permissions", "-p", "/", user, f"^{queue}$",
+            f"^(amq\\.topic|{queue})$", f"^(amq\\.topic|{queue})$",
+        )  # fmt: skip
         head = re.escape(prefix.replace("/", ".") + ".boxes.")
         self.ctl(
             "set_topic_permissions", "-p", "/", user, "amq.topic",
-            f"^{head}.+\\.telemetry$", "^$",
+            f"^{head}.+\\.telemetry$", f"^{head}.+\\.resend$",
         )  # fmt: skip
 
     def amqp_url(self, user: str, password: str) -> str:

@@ -18,8 +18,10 @@ from simulator.sensors import BoxSensor, MqttPublisher, Outgoing
 from simulator.wire import telemetry_topic
 from telemetry import seq_gap_store
 from telemetry.embedded_broker import EmbeddedBroker
+from telemetry.excursions import Sample
 from telemetry.ingest import IngestParams
-from telemetry.seq_auditor import SeqAuditParams
+from telemetry.model import BoxId
+from telemetry.seq_auditor import SeqAuditor, SeqAuditParams
 from telemetry.service import IngestService
 from telemetry.stats import read_stats
 from telemetry.store import TelemetryStore
@@ -236,3 +238,31 @@ def test_counts_read_back_what_the_gap_table_holds(fresh_db: str) -> None:
         )
         counts = seq_gap_store.counts(conn)
     assert counts == seq_gap_store.GapCounts(1, {"lost": 1, "resent": 1}, 3)
+
+
+def test_a_restarted_worker_resumes_the_cursor_from_the_database(
+    fresh_db: str,
+) -> None:
+    """The cursor is stored with the readings: a new worker (empty cache) that
+    sees seq 6 after seq 3 opens the gap 4..5, and seqs restarting at a later
+    time (a reboot) open none."""
+    t0 = datetime.now(UTC) - timedelta(hours=1)
+
+    def batch(*seqs: int, offset_s: int = 0) -> list[tuple[BoxId, Sample]]:
+        return [
+            (BoxId(BOX), Sample(t0 + timedelta(seconds=30 * s + offset_s), s, 5.0))
+            for s in seqs
+        ]
+
+    store = TelemetryStore(fresh_db)
+    try:
+        SeqAuditor(store).process(batch(1, 2, 3))
+        assert _gaps(fresh_db) == []
+        restarted = SeqAuditor(store)
+        restarted.process(batch(6))
+        assert _gaps(fresh_db) == [(4, 5, None, 2, 0)]
+        SeqAuditor(store).process(batch(1, 2, offset_s=3600))  # rebooted
+        assert _gaps(fresh_db) == [(4, 5, None, 2, 0)]
+        assert restarted.metrics.gaps_opened == 1
+    finally:
+        store.close()

@@ -28,6 +28,7 @@ from dispatch.dev_secrets import dev_secret
 from dispatch.planning.replanner import WORKER, Replanner
 from dispatch.worker_health import supervise
 from routing import SolverParams
+from telemetry import seq_gap_store
 from telemetry.embedded_broker import EmbeddedBroker
 from telemetry.mqtt import MqttTransport
 from telemetry.runtime import TelemetryRuntime
@@ -97,6 +98,38 @@ async def run_replanner(services: Services) -> AsyncIterator[Replanner]:
             await asyncio.to_thread(solver.close)
 
 
+def _seq_gap_metrics(
+    services: Services, runtime: TelemetryRuntime
+) -> Callable[[], dict[str, float]]:
+    """The sequence audit's gauges: gap totals from the database (every
+    worker's), resend requests sent by this process's worker."""
+    audit = runtime.ingest.worker.seq_audit.metrics
+
+    def read() -> dict[str, float]:
+        values = {
+            "telemetry_seq_resend_requests_total": float(audit.resend_requests),
+            "telemetry_seq_resend_failures_total": float(audit.resend_failures),
+        }
+        try:
+            with services.pool.connection(timeout=2) as conn:
+                counts = seq_gap_store.counts(conn)
+        except Exception:  # metrics must answer while PostgreSQL is down
+            log.warning("sequence gap counts unavailable")
+            return values
+        closed = counts.closed_by_outcome
+        values |= {
+            "telemetry_seq_gaps_open": float(counts.open),
+            "telemetry_seq_gaps_closed_total": float(
+                closed.get("filled", 0) + closed.get("resent", 0)
+            ),
+            "telemetry_seq_gaps_lost_total": float(closed.get("lost", 0)),
+            "telemetry_seq_readings_lost_total": float(counts.lost_readings),
+        }
+        return values
+
+    return read
+
+
 @asynccontextmanager
 async def run_ingest(services: Services) -> AsyncIterator[TelemetryRuntime]:
     """The telemetry ingest worker; an embedded broker when MQTT_URL is unset.
@@ -131,6 +164,7 @@ async def run_ingest(services: Services) -> AsyncIterator[TelemetryRuntime]:
             services.metrics.gauge(
                 "ingest_mqtt_takeovers_total", lambda: float(mqtt.takeovers)
             )
+        services.metrics.source(_seq_gap_metrics(services, runtime))
         try:
             await asyncio.to_thread(runtime.start)
             log.info("telemetry ingest running")

@@ -256,6 +256,8 @@ async def _play(
 ) -> None:
     roads = RoadGraph(load_city(cache_dir=data_dir / "city"))
     riders = [_agent(ctx, world, roads, tokens[r.index], r.index) for r in world.riders]
+    sensors = {a.box.sensor.box_id: a.box.sensor for a in riders if a.box is not None}
+    ctx.publisher.answer_resends(sensors.get, ctx.topic_prefix)
     ctx.publisher.start()
     tasks = [asyncio.create_task(place_orders(ctx), name="patients")]
     tasks += [asyncio.create_task(a.run(), name=a.spec.ref) for a in riders]

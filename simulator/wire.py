@@ -25,8 +25,13 @@ __all__ = [
     "TOPIC_PREFIX",
     "Reading",
     "TimestampFormat",
+    "box_of_resend_topic",
+    "decode_resend",
+    "encode_not_held",
     "encode_payload",
     "encode_reading",
+    "resend_filter",
+    "resend_topic",
     "telemetry_topic",
 ]
 
@@ -69,6 +74,41 @@ def telemetry_topic(box_id: str, prefix: str = TOPIC_PREFIX) -> str:
     if not box_id or any(ch in box_id for ch in "/+#\x00"):
         raise ValueError(f"box id {box_id!r} is not a single MQTT topic level")
     return f"{prefix}/boxes/{box_id}/telemetry"
+
+
+def resend_topic(box_id: str, prefix: str = TOPIC_PREFIX) -> str:
+    """The downlink topic on which the server asks a box to resend a range."""
+    return telemetry_topic(box_id, prefix)[: -len("telemetry")] + "resend"
+
+
+def resend_filter(prefix: str = TOPIC_PREFIX) -> str:
+    """Every box's resend topic (one subscription for all simulated boxes)."""
+    return f"{prefix}/boxes/+/resend"
+
+
+def box_of_resend_topic(topic: str, prefix: str = TOPIC_PREFIX) -> str | None:
+    """The box id of a resend topic, None for any other topic."""
+    head, tail = f"{prefix}/boxes/", "/resend"
+    if topic.startswith(head) and topic.endswith(tail):
+        box = topic[len(head) : -len(tail)]
+        return box if box and "/" not in box else None
+    return None
+
+
+def decode_resend(payload: bytes) -> tuple[int, int]:
+    """``{"from_seq": a, "to_seq": b}`` of a resend request; ValueError if not."""
+    doc = orjson.loads(payload)
+    if not isinstance(doc, dict):
+        raise ValueError("a resend request is a JSON object")
+    a, b = doc.get("from_seq"), doc.get("to_seq")
+    if type(a) is not int or type(b) is not int or not 0 <= a <= b:
+        raise ValueError("from_seq and to_seq must be integers, 0 <= from <= to")
+    return a, b
+
+
+def encode_not_held(from_seq: int, to_seq: int) -> bytes:
+    """The answer to a resend request for readings the logger no longer holds."""
+    return orjson.dumps({"not_held": {"from_seq": from_seq, "to_seq": to_seq}})
 
 
 def encode_reading(

@@ -20,7 +20,7 @@ import orjson
 from telemetry.errors import InvalidReading, MalformedPayload, RejectReason
 from telemetry.model import BoxId, Reading
 
-__all__ = ["CodecLimits", "decode_payload"]
+__all__ = ["NOT_HELD_MARKER", "CodecLimits", "decode_not_held", "decode_payload"]
 
 _R = RejectReason
 _OPTIONAL_NUMBERS = ("battery_pct", "lat", "lon")
@@ -181,6 +181,34 @@ def decode_payload(
         raise MalformedPayload(_R.TOO_MANY_READINGS, str(len(items)))
     window = _window(received_at, limits)
     return [_reading(item, box_id, received_at, window) for item in items]
+
+
+#: a logger's answer to a resend request it cannot serve carries this key
+NOT_HELD_MARKER = b'"not_held"'
+
+
+def decode_not_held(
+    payload: bytes, limits: CodecLimits | None = None
+) -> tuple[int, int]:
+    """``{"not_held": {"from_seq": a, "to_seq": b}}``: the range a logger no
+    longer holds (answer to a resend request), or raise ``PayloadRejected``."""
+    doc = _parse(payload, limits or _DEFAULT_LIMITS)
+    if not isinstance(doc, dict) or not isinstance(doc.get("not_held"), dict):
+        raise MalformedPayload(_R.NOT_AN_OBJECT, "not_held")
+    body = doc["not_held"]
+    bounds = []
+    for key in ("from_seq", "to_seq"):
+        value = body.get(key)
+        if value is None:
+            raise InvalidReading(_R.MISSING_FIELD, key)
+        if type(value) is not int:
+            raise InvalidReading(_R.WRONG_TYPE, key)
+        if not 0 <= value < 2**63:
+            raise InvalidReading(_R.IMPLAUSIBLE_VALUE, key)
+        bounds.append(value)
+    if bounds[0] > bounds[1]:
+        raise InvalidReading(_R.IMPLAUSIBLE_VALUE, "from_seq > to_seq")
+    return bounds[0], bounds[1]
 
 
 _last_window: tuple[datetime, CodecLimits, _Window] | None = None

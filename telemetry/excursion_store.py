@@ -191,6 +191,10 @@ def _lock_boxes(conn: Conn, boxes: Sequence[str]) -> None:
         )
 
 
+#: kinds raised by wall-clock checks, not recomputed from readings (never retracted)
+_NOT_FROM_READINGS = frozenset({ExcursionKind.BOX_SILENT, ExcursionKind.SEQ_GAP})
+
+
 def reconcile(
     conn: Conn,
     box_id: BoxId,
@@ -243,7 +247,7 @@ def reconcile(
             for s in stored
             if s.id not in matched
             and s.started_at >= retract_from
-            and s.kind is not ExcursionKind.BOX_SILENT
+            and s.kind not in _NOT_FROM_READINGS
         ]
         if stale:
             conn.execute(
@@ -314,7 +318,7 @@ def boxes_with_episodes(conn: Conn, boxes: Sequence[str], since: datetime) -> se
         conn,
         dict_row,
         "SELECT DISTINCT box_id FROM telemetry.excursion WHERE box_id = ANY(%s)"
-        " AND retracted_at IS NULL AND kind <> 'box_silent'"
+        " AND retracted_at IS NULL AND kind NOT IN ('box_silent', 'seq_gap')"
         " AND (ended_at IS NULL OR ended_at >= %s)",
         (list(boxes), since),
     )

@@ -53,6 +53,7 @@ class ExcursionKind(StrEnum):
     TEMPERATURE_HIGH = "temperature_high"
     TEMPERATURE_LOW = "temperature_low"
     BOX_SILENT = "box_silent"
+    SEQ_GAP = "seq_gap"  # a gap in the box's seq stayed open (telemetry.seq_auditor)
     LOW_BATTERY = "low_battery"
     DOOR_OPEN = "door_open"
 

@@ -35,7 +35,13 @@ from datetime import UTC, datetime
 import psycopg
 
 from dispatch.worker_health import WorkerHealth
-from telemetry.codec import CodecLimits, decode_payload
+from telemetry.codec import (
+    NOT_HELD_MARKER,
+    CodecLimits,
+    decode_not_held,
+    decode_payload,
+)
+from telemetry.downlink import Downlink
 from telemetry.errors import (
     PayloadRejected,
     RejectReason,
@@ -45,12 +51,14 @@ from telemetry.errors import (
 from telemetry.excursions import BoxRules, SampleLike
 from telemetry.model import BoxId, DeadLetter, InboundMessage, Reading
 from telemetry.monitor import ExcursionMonitor
+from telemetry.seq_auditor import SeqAuditor, SeqAuditParams
 from telemetry.store import TelemetryStore, WriteResult
 from telemetry.topics import box_id_from_topic
 
 __all__ = [
     "EXCURSION_MONITOR",
     "INGEST",
+    "SEQ_AUDIT",
     "SILENCE_MONITOR",
     "Acknowledger",
     "IngestMetrics",
@@ -63,6 +71,7 @@ log = logging.getLogger(__name__)
 INGEST = "ingest"
 EXCURSION_MONITOR = "excursion_monitor"
 SILENCE_MONITOR = "silence_monitor"
+SEQ_AUDIT = "seq_audit"
 
 Acknowledger = Callable[[Sequence[InboundMessage]], object]
 CommitHook = Callable[[Sequence[InboundMessage], WriteResult, float], None]
@@ -81,6 +90,7 @@ class IngestParams:
     dead_letter_payload_bytes: int = 4096
     topic_prefix: str = "rxdispatch/v1"
     codec: CodecLimits = field(default_factory=CodecLimits)
+    seq_audit: SeqAuditParams = field(default_factory=SeqAuditParams)
 
     def __post_init__(self) -> None:
         if self.batch_max_messages < 1 or self.batch_window_s <= 0:
@@ -128,6 +138,7 @@ class _Batch:
     readings: list[Reading]
     dead: list[DeadLetter]
     decoded_with_registry: bool
+    not_held: list[tuple[BoxId, int, int]]
 
 
 class IngestWorker:
@@ -143,11 +154,12 @@ class IngestWorker:
         on_excursions: Callable[[list[int]], None] | None = None,
         on_commit: CommitHook | None = None,
         health: WorkerHealth | None = None,
+        downlink: Downlink | None = None,
     ) -> None:
         self.params = params or IngestParams()
         self.metrics = IngestMetrics()
         self.health = health or WorkerHealth()
-        for name in (INGEST, EXCURSION_MONITOR, SILENCE_MONITOR):
+        for name in (INGEST, EXCURSION_MONITOR, SILENCE_MONITOR, SEQ_AUDIT):
             self.health.register(name)
         self._store = store
         self._inbox = inbox
@@ -157,7 +169,9 @@ class IngestWorker:
         self._rules: dict[BoxId, BoxRules] = {}
         self._rules_at = float("-inf")
         self.monitor = ExcursionMonitor(store, lambda box: self._rules.get(box))
+        self.seq_audit = SeqAuditor(store, self.params.seq_audit, downlink)
         self._silence_at = time.monotonic()
+        self._seq_check_at = time.monotonic()
         self._topic_boxes: dict[str, BoxId] = {}
 
     # -- loop -----------------------------------------------------------------
@@ -270,8 +284,8 @@ class IngestWorker:
             have_registry = True
         except StoreUnavailable:
             have_registry = False  # decoded again once the registry is readable
-        readings, dead = self._decode(messages)
-        return _Batch(messages, readings, dead, have_registry)
+        readings, dead, not_held = self._decode(messages)
+        return _Batch(messages, readings, dead, have_registry, not_held)
 
     def _commit(
         self, batch: _Batch, stop: threading.Event | None
@@ -316,9 +330,11 @@ class IngestWorker:
 
     def _decode(
         self, messages: Sequence[InboundMessage]
-    ) -> tuple[list[Reading], list[DeadLetter]]:
+    ) -> tuple[list[Reading], list[DeadLetter], list[tuple[BoxId, int, int]]]:
+        """Readings, dead letters, and loggers' "not held" answers."""
         readings: list[Reading] = []
         dead: list[DeadLetter] = []
+        not_held: list[tuple[BoxId, int, int]] = []
         p = self.params
         boxes = self._topic_boxes
         if len(boxes) > 100_000:  # bound the cache (topics are per box)
@@ -333,6 +349,10 @@ class IngestWorker:
                     self._refresh_rules(force=time.monotonic() - self._rules_at > 1.0)
                     if box not in self._rules:
                         raise UnknownBox(box)
+                payload = message.payload
+                if NOT_HELD_MARKER in payload and b'"seq"' not in payload:
+                    not_held.append((box, *decode_not_held(payload, p.codec)))
+                    continue
                 readings += decode_payload(
                     message.payload,
                     box_id=box,
@@ -346,7 +366,7 @@ class IngestWorker:
                 dead.append(
                     self._dead_letter(message, RejectReason.DECODE_FAILED.value, "")
                 )
-        return readings, dead
+        return readings, dead, not_held
 
     def _dead_letter(
         self, message: InboundMessage, reason: str, detail: str
@@ -366,12 +386,13 @@ class IngestWorker:
     ) -> tuple[WriteResult, list[DeadLetter], list[int]] | None:
         delay = self.params.retry_initial_s
         readings, dead = batch.readings, batch.dead
+        not_held = batch.not_held
         fresh = batch.decoded_with_registry
         while True:
             try:
                 if not fresh:
                     self._refresh_rules(force=True)
-                    readings, dead = self._decode(batch.messages)
+                    readings, dead, not_held = self._decode(batch.messages)
                     fresh = True
                 self._prime(readings)
                 created: list[int] = []
@@ -380,14 +401,17 @@ class IngestWorker:
                     dead,
                     after_insert=functools.partial(self._detect, created),
                 )
+                self._record_not_held(not_held)
                 return result, dead, created
             except StoreUnavailable as exc:
+                self.seq_audit.forget()
                 self.metrics.store_retries += 1
                 fresh = False  # the registry may have changed meanwhile
                 log.warning("store unavailable; retrying batch in %.1f s", delay)
                 if delay == self.params.retry_initial_s:  # once per batch
                     self.health.failed(INGEST, exc, stage="store")
             except psycopg.DatabaseError:
+                self.seq_audit.forget()
                 log.exception("store refused a batch; isolating the bad message")
                 return (*self._write_one_by_one(batch.messages), [])
             if stop is not None and stop.wait(delay):
@@ -403,9 +427,12 @@ class IngestWorker:
         total = WriteResult([], 0, 0)
         all_dead: list[DeadLetter] = []
         for message in messages:
-            readings, dead = self._decode([message])
+            readings, dead, not_held = self._decode([message])
             try:
-                result = self._store.write_batch(readings, dead)
+                result = self._store.write_batch(
+                    readings, dead, after_insert=self._audit_seq
+                )
+                self._record_not_held(not_held)
             except psycopg.DatabaseError as exc:
                 if isinstance(exc, psycopg.OperationalError):
                     raise
@@ -437,10 +464,36 @@ class IngestWorker:
             self.metrics.stage_failures += 1
             self.health.failed(EXCURSION_MONITOR, exc, stage="prime")
 
+    def _audit_seq(self, inserted: list[tuple[BoxId, SampleLike]]) -> None:
+        """Sequence gaps of the new readings, in the write transaction (its own
+        savepoint: a failure leaves the readings and excursions alone)."""
+        try:
+            self.seq_audit.process(inserted)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:  # the cursors are reloaded from the database
+            self.seq_audit.forget()
+            self.metrics.stage_failures += 1
+            self.health.failed(SEQ_AUDIT, exc, stage="process")
+
+    def _record_not_held(self, answers: list[tuple[BoxId, int, int]]) -> None:
+        """Loggers' "not held" answers, committed before their messages are acked."""
+        if not answers:
+            return
+        try:
+            self.seq_audit.not_held(answers, now=self._store.clock.now())
+        except StoreUnavailable:
+            raise  # the whole batch is retried
+        except Exception as exc:  # the gap stays open: asked again, answered again
+            self.metrics.stage_failures += 1
+            self.health.failed(SEQ_AUDIT, exc, stage="not_held")
+
     def _detect(
         self, created: list[int], inserted: list[tuple[BoxId, SampleLike]]
     ) -> None:
-        """Runs inside the write transaction (savepoint); appends new excursion ids."""
+        """Runs inside the write transaction (savepoint); appends new excursion ids
+        and audits the sequence."""
+        self._audit_seq(inserted)
         try:
             created.extend(self.monitor.process(inserted))
         except StoreUnavailable:
@@ -463,6 +516,7 @@ class IngestWorker:
                 log.exception("excursion notification hook failed")
 
     def _housekeeping(self) -> None:
+        self._check_seq()
         now = time.monotonic()
         if now - self._silence_at < self.params.silence_check_s:
             return
@@ -474,4 +528,18 @@ class IngestWorker:
             self.health.failed(SILENCE_MONITOR, exc, stage="check_silence")
             return
         self.health.ok(SILENCE_MONITOR)
+        self._notify(created)
+
+    def _check_seq(self) -> None:
+        now = time.monotonic()
+        if now - self._seq_check_at < self.params.seq_audit.check_s:
+            return
+        self._seq_check_at = now
+        try:
+            created = self.seq_audit.check()
+        except Exception as exc:  # checked again at the next interval
+            self.metrics.stage_failures += 1
+            self.health.failed(SEQ_AUDIT, exc, stage="check")
+            return
+        self.health.ok(SEQ_AUDIT)
         self._notify(created)

@@ -21,6 +21,7 @@ from telemetry.dispatch_link import (
 )
 from telemetry.ingest import IngestParams
 from telemetry.notify import ExcursionNotifier
+from telemetry.seq_auditor import SeqAuditParams
 from telemetry.service import IngestService
 from telemetry.settings import TelemetrySettings
 from telemetry.store import TelemetryStore
@@ -76,6 +77,13 @@ class TelemetryRuntime:
             batch_window_s=settings.batch_window_ms / 1000,
             silence_check_s=settings.silence_check_s,
             topic_prefix=settings.topic_prefix,
+            seq_audit=SeqAuditParams(
+                grace_s=settings.seq_grace_s,
+                retry_s=settings.seq_resend_retry_s,
+                max_requests=settings.seq_resend_max_requests,
+                alert_after_s=settings.seq_gap_alert_after_s,
+                check_s=settings.seq_check_s,
+            ),
         )
         self.ingest = IngestService(
             database_url=database_url,

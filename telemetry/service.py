@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dispatch.ports import Clock
 from dispatch.worker_health import WorkerHealth
 from telemetry.amqp import AmqpTransport, Topology
+from telemetry.downlink import AmqpDownlink, Downlink, MqttDownlink
 from telemetry.ingest import CommitHook, IngestParams, IngestWorker
 from telemetry.model import InboundMessage
 from telemetry.mqtt import MqttTransport
@@ -53,7 +54,11 @@ class IngestService:
         self.store = TelemetryStore(database_url, clock=clock)
         self.inbox: queue.SimpleQueue[InboundMessage] = queue.SimpleQueue()
         self.transport: MqttTransport | AmqpTransport
+        self.downlink: Downlink
         if amqp_url is not None:
+            self.downlink = AmqpDownlink(
+                amqp_url, topic_prefix=self.params.topic_prefix, ca_file=ca_file
+            )
             self.transport = AmqpTransport(
                 amqp_url,
                 inbox=self.inbox,
@@ -65,6 +70,12 @@ class IngestService:
                 clock=self.store.clock,
             )
         else:
+            self.downlink = MqttDownlink(
+                mqtt_url,
+                client_id=f"{client_id}-downlink"[:64],
+                topic_prefix=self.params.topic_prefix,
+                ca_file=ca_file,
+            )
             self.transport = MqttTransport(
                 mqtt_url,
                 client_id=client_id,
@@ -81,6 +92,7 @@ class IngestService:
             on_excursions=on_excursions,
             on_commit=on_commit,
             health=health,
+            downlink=self.downlink,
         )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -95,6 +107,7 @@ class IngestService:
         except Exception:  # the worker retries; partitions are re-ensured per batch
             log.warning("could not prepare partitions at startup")
         self.transport.start()
+        self.downlink.start()
         self._thread = threading.Thread(
             target=self.worker.run_supervised,
             args=(self._stop,),
@@ -114,6 +127,7 @@ class IngestService:
         if self._thread is not None:
             self._thread.join(timeout=30)
         self.transport.stop()
+        self.downlink.stop()
         self.store.close()
 
     def __enter__(self) -> IngestService:

@@ -109,6 +109,40 @@ class TelemetrySettings(BaseSettings):
     silence_check_s: float = Field(
         default=5.0, gt=0, description="How often to look for boxes that went silent."
     )
+    seq_grace_s: float = Field(
+        default=30.0,
+        ge=0,
+        description=(
+            "Sequence audit: how long a gap in a box's seq may wait for late "
+            "(out-of-order) readings before the logger is asked to resend it."
+        ),
+    )
+    seq_resend_retry_s: float = Field(
+        default=120.0,
+        ge=0,
+        description="Sequence audit: seconds between resend requests of one gap.",
+    )
+    seq_resend_max_requests: int = Field(
+        default=5,
+        ge=0,
+        description=(
+            "Sequence audit: resend requests per gap before the server stops "
+            "asking (the gap stays open and alerted)."
+        ),
+    )
+    seq_gap_alert_after_s: float = Field(
+        default=600.0,
+        ge=0,
+        description=(
+            "Sequence audit: a box with a gap open this long gets one seq_gap "
+            "alert on the dispatcher's feed (resolved when its gaps close)."
+        ),
+    )
+    seq_check_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Sequence audit: how often resend requests and alerts are due.",
+    )
     webhook_urls: list[str] = Field(
         default_factory=list,
         description="URLs that receive HMAC-signed excursion notifications (JSON).",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from psycopg.rows import dict_row
 
+from telemetry import seq_gap_store
 from telemetry.store import TelemetryStore
 
 __all__ = ["BoxSeen", "TelemetryStats", "read_stats"]
@@ -25,12 +26,16 @@ class BoxSeen:
 
 @dataclass(frozen=True, slots=True)
 class TelemetryStats:
-    """Stored readings, dead letters by reason, open excursions, per-box last seen."""
+    """Stored readings, dead letters by reason, open excursions, sequence gaps
+    (open, closed by outcome, readings confirmed lost), per-box last seen."""
 
     readings: int
     dead_letters_by_reason: dict[str, int]
     open_excursions_by_kind: dict[str, int]
     boxes: list[BoxSeen]
+    seq_gaps_open: int = 0
+    seq_gaps_closed_by_outcome: dict[str, int] = field(default_factory=dict)
+    seq_readings_lost: int = 0
 
     def as_json(self) -> dict[str, Any]:
         """JSON-ready dict (datetimes as RFC 3339)."""
@@ -54,6 +59,7 @@ def read_stats(store: TelemetryStore) -> TelemetryStats:
             " WHERE status <> 'resolved' AND retracted_at IS NULL"
             " GROUP BY kind ORDER BY kind"
         ).fetchall()
+        gaps = seq_gap_store.counts(conn)
     boxes = [
         BoxSeen(r.box_id, r.last_received_at, r.recorded_at, r.temp_c)
         for r in store.latest_per_box()
@@ -63,4 +69,7 @@ def read_stats(store: TelemetryStore) -> TelemetryStats:
         {str(r["reason"]): int(r["n"]) for r in dead},
         {str(r["kind"]): int(r["n"]) for r in open_},
         boxes,
+        gaps.open,
+        gaps.closed_by_outcome,
+        gaps.lost_readings,
     )

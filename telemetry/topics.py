@@ -1,4 +1,5 @@
-"""MQTT topics: ``<prefix>/boxes/<box_id>/telemetry``, prefix ``rxdispatch/v1``."""
+"""MQTT topics: ``<prefix>/boxes/<box_id>/telemetry`` (uplink) and
+``<prefix>/boxes/<box_id>/resend`` (downlink), prefix ``rxdispatch/v1``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from telemetry.model import BoxId
 __all__ = [
     "DEFAULT_PREFIX",
     "box_id_from_topic",
+    "resend_topic",
     "subscription_filter",
     "telemetry_topic",
 ]
@@ -21,6 +23,11 @@ _BOX_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 def telemetry_topic(box_id: str, prefix: str = DEFAULT_PREFIX) -> str:
     """The topic a box publishes its readings to."""
     return f"{prefix}/boxes/{box_id}/telemetry"
+
+
+def resend_topic(box_id: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """The downlink topic a box subscribes to for resend requests."""
+    return f"{prefix}/boxes/{box_id}/resend"
 
 
 def subscription_filter(

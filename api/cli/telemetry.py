@@ -137,7 +137,8 @@ def stats(
         False, "--json", help="Print JSON instead of a table."
     ),
 ) -> None:
-    """Stored readings, dead letters by reason, open excursions, per-box last seen."""
+    """Stored readings, dead letters by reason, open excursions, sequence gaps,
+    per-box last seen."""
     store = TelemetryStore(_database_url())
     try:
         result = read_stats(store)
@@ -153,6 +154,12 @@ def stats(
     typer.echo("open excursions by kind:")
     for kind, count in result.open_excursions_by_kind.items() or {"(none)": 0}.items():
         typer.echo(f"  {kind:<24} {count}")
+    closed = result.seq_gaps_closed_by_outcome
+    typer.echo(
+        f"sequence gaps: {result.seq_gaps_open} open, closed "
+        + (", ".join(f"{o} {n}" for o, n in sorted(closed.items())) or "none")
+        + f"; readings confirmed lost: {result.seq_readings_lost}"
+    )
     typer.echo(f"{'box':<24} {'last seen (UTC)':<34} {'temp °C':>8}")
     for box in result.boxes:
         seen = box.last_received_at.isoformat()

@@ -43,8 +43,8 @@ class ExcursionSummary(BaseModel):
     href: str = Field(description="``/excursions/{id}``: the full record.")
     box_id: str
     kind: str = Field(
-        description="temperature_high, temperature_low, box_silent, low_battery "
-        "or door_open."
+        description="temperature_high, temperature_low, box_silent, low_battery, "
+        "door_open or seq_gap (a gap in the box's readings stayed open)."
     )
     rule: str = Field(description="single_event, cumulative or threshold.")
     status: str = Field(description="open, acknowledged or resolved.")

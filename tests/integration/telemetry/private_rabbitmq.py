@@ -244,24 +244,36 @@ class PrivateRabbitMQ:
     def add_box(
         self, box_id: str, password: str, prefix: str = "rxdispatch/v1"
     ) -> None:
-        """A box's user: may publish (MQTT) only to its own telemetry topic."""
+        """A box's user: may publish (MQTT) only to its own telemetry topic and
+        subscribe (with its box id as client id) only to its own resend topic
+        (as ``deploy/rabbitmq/add-box.sh``)."""
         self.ctl("add_user", box_id, password)
-        self.ctl("set_permissions", "-p", "/", box_id, "^$", "^amq\\.topic$", "^$")
+        queue = f"mqtt-subscription-{re.escape(box_id)}qos[01]"
+        self.ctl(
+            "set_permissions", "-p", "/", box_id, f"^{queue}$",
+            f"^(amq\\.topic|{queue})$", f"^(amq\\.topic|{queue})$",
+        )  # fmt: skip
+        resend = prefix.replace("/", ".") + ".boxes." + box_id + ".resend"
         self.ctl(
             "set_topic_permissions", "-p", "/", box_id, "amq.topic",
-            box_topic_pattern(box_id, prefix), "^$",
+            box_topic_pattern(box_id, prefix), "^" + re.escape(resend) + "$",
         )  # fmt: skip
 
     def add_gateway(
         self, user: str, password: str, prefix: str = "rxdispatch/v1"
     ) -> None:
-        """A gateway (simulator, load generator) publishing for any box."""
+        """A gateway (simulator, load generator) publishing for any box and
+        answering any box's resend requests (its own subscription queues)."""
         self.ctl("add_user", user, password)
-        self.ctl("set_permissions", "-p", "/", user, "^$", "^amq\\.topic$", "^$")
+        queue = f"mqtt-subscription-{re.escape(user)}.*"
+        self.ctl(
+            "set_permissions", "-p", "/", user, f"^{queue}$",
+            f"^(amq\\.topic|{queue})$", f"^(amq\\.topic|{queue})$",
+        )  # fmt: skip
         head = re.escape(prefix.replace("/", ".") + ".boxes.")
         self.ctl(
             "set_topic_permissions", "-p", "/", user, "amq.topic",
-            f"^{head}.+\\.telemetry$", "^$",
+            f"^{head}.+\\.telemetry$", f"^{head}.+\\.resend$",
         )  # fmt: skip
 
     def amqp_url(self, user: str, password: str) -> str:

@@ -341,3 +341,73 @@ def test_ingest_workers_two_processes_share_the_queue_and_stop_together(
             not Path(f"/proc/{pid}").exists()
             or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
         )
+
+
+def test_a_resend_request_reaches_the_logger_through_amq_topic(
+    node: PrivateRabbitMQ, db: str
+) -> None:
+    """Sequence audit on RabbitMQ: the worker publishes the resend request to
+    ``amq.topic``, the plugin delivers it to the simulator's MQTT subscription
+    (a gateway answering for every box), the logger republishes the dropped
+    reading and the gap closes as ``resent``."""
+    from telemetry.seq_auditor import SeqAuditParams
+
+    from .test_seq_audit import BOX, Logger
+
+    store = TelemetryStore(db)
+    store.register_box(BOX)
+    store.close()
+    audit = SeqAuditParams(grace_s=0.5, retry_s=5, alert_after_s=3600, check_s=0.2)
+    svc = IngestService(
+        database_url=db,
+        amqp_url=node.amqp_url(*INGEST),
+        params=IngestParams(topic_prefix=PREFIX, seq_audit=audit),
+    )
+    url = node.mqtt_url(*GATEWAY)
+    logger = Logger(url, "rabbit", PREFIX, 50, client_id=f"{GATEWAY[0]}-sim")
+    try:
+        with svc:
+            wait_subscribed(svc)
+            logger.take(6, drop={3})
+            wait_for(
+                lambda: scalar(db, "SELECT outcome FROM telemetry.seq_gap") == "resent",
+                what="the gap closed by the resent reading",
+            )
+            assert _rows(db) == (6, 6)
+            assert logger.mqtt.resend_requests >= 1
+    finally:
+        logger.close()
+
+
+def test_a_box_may_subscribe_to_its_own_resend_topic_only(
+    node: PrivateRabbitMQ,
+) -> None:
+    """A box user (``add-box.sh``) gets its own resend requests; subscribing to
+    another box's is refused (the plugin drops the connection)."""
+    addr = parse_mqtt_url(node.mqtt_url("box-a", BOXES["box-a"]))
+
+    def subscribe(topic: str) -> tuple[bool, bool]:
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="box-a")
+        client.username_pw_set(addr.username, addr.password)
+        granted, dropped = threading.Event(), threading.Event()
+        client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+        client.on_subscribe = lambda _c, _u, _m, codes, _p: (
+            granted.set() if not codes[0].is_failure else None
+        )
+        client.on_disconnect = lambda *_: dropped.set()
+        client.connect(addr.host, addr.port)
+        client.loop_start()
+        try:
+            deadline = time.monotonic() + WAIT_S
+            while time.monotonic() < deadline and not (
+                granted.is_set() or dropped.is_set()
+            ):
+                time.sleep(0.05)
+            return granted.is_set(), dropped.is_set()
+        finally:
+            client.loop_stop()
+            client.disconnect()
+
+    assert subscribe(f"{PREFIX}/boxes/box-a/resend") == (True, False)
+    granted, dropped = subscribe(f"{PREFIX}/boxes/box-b/resend")
+    assert (granted, dropped) == (False, True)

@@ -62,3 +62,34 @@ def test_publisher_refuses_non_mqtt_urls() -> None:
     """Only mqtt:// and mqtts:// URLs are accepted."""
     with pytest.raises(ValueError, match="mqtt://"):
         MqttPublisher("http://localhost:1883", client_id="sim")
+
+
+def _seqs(payload: bytes) -> list[int]:
+    doc = orjson.loads(payload)
+    return [r["seq"] for r in (doc if isinstance(doc, list) else [doc])]
+
+
+def test_a_resend_request_republishes_the_held_range() -> None:
+    sensor = _sensor()
+    for i in range(10):
+        _read(sensor, i)
+    (message,) = sensor.resend(4, 6)
+    assert message.topic == "rxdispatch/v1/boxes/box-1/telemetry"
+    assert _seqs(message.payload) == [4, 5, 6]
+    assert message.readings == 3
+    assert sensor.resent == 3
+    assert sensor.not_held == 0
+
+
+def test_what_fell_off_the_ring_buffer_is_answered_not_held() -> None:
+    sensor = BoxSensor("box-1", random.Random(1), ring_size=3)
+    for i in range(10):  # seqs 1..10; 8, 9 and 10 are still held
+        _read(sensor, i)
+    resent, gone = sensor.resend(5, 9)
+    assert _seqs(resent.payload) == [8, 9]
+    assert orjson.loads(gone.payload) == {"not_held": {"from_seq": 5, "to_seq": 7}}
+    assert sensor.not_held == 3
+    # a range entirely gone gets only the answer; seqs never taken are ignored
+    (only,) = sensor.resend(1, 2)
+    assert orjson.loads(only.payload) == {"not_held": {"from_seq": 1, "to_seq": 2}}
+    assert sensor.resend(11, 20) == []

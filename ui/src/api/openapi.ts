@@ -1651,7 +1651,7 @@ export interface components {
             id: number;
             /**
              * Kind
-             * @description temperature_high, temperature_low, box_silent, low_battery or door_open.
+             * @description temperature_high, temperature_low, box_silent, low_battery, door_open or seq_gap (a gap in the box's readings stayed open).
              */
             kind: string;
             /** Max C */
@@ -1760,7 +1760,7 @@ export interface components {
             id: number;
             /**
              * Kind
-             * @description temperature_high, temperature_low, box_silent, low_battery or door_open.
+             * @description temperature_high, temperature_low, box_silent, low_battery, door_open or seq_gap (a gap in the box's readings stayed open).
              */
             kind: string;
             /**

@@ -123,6 +123,7 @@ const KIND_TEXT: Record<string, string> = {
   door_open: "door left open",
   low_battery: "battery low",
   box_silent: "no readings",
+  seq_gap: "readings missing (sequence gap)",
 };
 
 /** The banner's headline: "Box silent" or "Cold-box excursion". */

@@ -53,6 +53,8 @@ import websockets
 
 from benchmarks._api_server import RunningApi, percentile, running_api
 from benchmarks._report import print_table, write_json
+from dispatch.city.service_area import bundled_service_area
+from dispatch.domain import GeoPoint
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -225,11 +227,25 @@ def _ok(r: httpx.Response) -> Any:
     return r.json() if r.content else None
 
 
+_AREA = bundled_service_area()
+
+
 def _spot(i: int, n: int, spread: float = 0.035) -> tuple[float, float]:
-    """The i-th of n points on a sunflower spiral around :data:`CENTRE`."""
-    r = spread * math.sqrt((i + 0.5) / n)
+    """The i-th of n points on a sunflower spiral around :data:`CENTRE`, drawn
+    in towards it until it (and a rider's lap around it) is on land: the API
+    refuses orders and fixes outside the service area (the main island)."""
     a = i * 2.39996
-    return CENTRE[0] + r * math.sin(a), CENTRE[1] + 1.25 * r * math.cos(a)
+    r = spread * math.sqrt((i + 0.5) / n)
+    while True:
+        lat, lon = CENTRE[0] + r * math.sin(a), CENTRE[1] + 1.25 * r * math.cos(a)
+        lap = [
+            (lat + dy, lon + dx)
+            for dy in (-0.002, 0, 0.002)
+            for dx in (-0.0025, 0, 0.0025)
+        ]
+        if r < 0.001 or all(_AREA.contains(GeoPoint(lat=y, lon=x)) for y, x in lap):
+            return lat, lon
+        r *= 0.8
 
 
 def seed(api: RunningApi, riders: int, orders: int) -> list[str]:

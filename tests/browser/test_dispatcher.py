@@ -35,7 +35,8 @@ from tests.browser.stack import (
 from tests.integration.api.test_dispatcher_map import RAW, grid_city
 
 ORDERS_SOURCE = "rxd-orders"
-RIDERS_SOURCE = "rxd-riders"
+#: the riders are DOM markers (not a map source): what they show now
+RIDERS_SOURCE = "riders"
 
 
 def grid_nodes() -> set[tuple[float, float]]:
@@ -47,10 +48,16 @@ def grid_nodes() -> set[tuple[float, float]]:
     }
 
 
+CURRENT_FEATURES_JS = (
+    "(id === 'riders' ? window.rxdMap.riders.current"
+    " : window.rxdMap.writer.current.get(id))?.features ?? []"
+)
+
+
 def source_features(page: Any, source: str) -> list[dict[str, Any]]:
     """What the map's GeoJSON source was last given (the app's test hook)."""
     features: list[dict[str, Any]] = page.evaluate(
-        "(id) => (window.rxdMap.writer.current.get(id)?.features ?? [])", source
+        f"(id) => ({CURRENT_FEATURES_JS})", source
     )
     return features
 
@@ -58,7 +65,7 @@ def source_features(page: Any, source: str) -> list[dict[str, Any]]:
 def wait_for_feature(page: Any, source: str, predicate: str, arg: Any) -> None:
     """Wait until a feature of ``source`` satisfies the JS ``predicate(f, arg)``."""
     page.wait_for_function(
-        f"""([id, arg]) => (window.rxdMap.writer.current.get(id)?.features ?? [])
+        f"""([id, arg]) => ({CURRENT_FEATURES_JS})
             .some((f) => ({predicate})(f, arg))""",
         arg=[source, arg],
     )
@@ -112,8 +119,17 @@ def test_orders_and_riders_appear_and_move_live(page: Any, world: Driver) -> Non
         [to_lon, to_lat],
     )
 
-    page.get_by_role("tab", name=re.compile("Riders")).click()
+    # the marker is on the map, and a click on it opens the rider in the panel
+    marker = page.locator(".rider-marker[data-rider-id='rider-1']")
+    marker.click()
+    page.wait_for_selector("[data-testid=rider-row][data-rider-id=rider-1].selected")
     rider_row = page.locator("[data-testid=rider-row][data-rider-id=rider-1]")
+    assert (
+        page.get_by_role("tab", name=re.compile("Riders")).get_attribute(
+            "aria-selected"
+        )
+        == "true"
+    )
     assert rider_row.get_attribute("data-stale") == "false"
     assert serious_violations(page) == []
     page.watch.assert_clean()
@@ -296,7 +312,7 @@ def test_a_production_style_url_replaces_the_basemap(
         host.shutdown()
     assert layers[0] == "bg"
     assert "road" not in layers  # the bundled basemap's layers are not there
-    assert {"orders-point", "riders-dot", "routes-straight"} <= set(layers)
+    assert {"orders-point", "routes-straight"} <= set(layers)
     assert style_url in requested
     assert not any("basemap.pmtiles" in url for url in requested)
 

@@ -21,6 +21,8 @@ import type { Order } from "../api/types";
 import { isStale } from "../domain/riders";
 import { isTerminal, statusKey } from "../domain/status";
 import { INTERACTIVE_LAYERS, SOURCES, SourceWriter, addOverlay, featureCollection, overlayTheme } from "../map/overlay";
+import { HEADING_ZOOM, NAMES_ZOOM, RiderMarkers } from "../map/riderMarkers";
+import { liveProbe } from "../live/probe";
 import { routeFeatures, stopFeatures, type RouteContext } from "../map/routes";
 import { formatClock } from "../domain/format";
 import { BASEMAP_URL, applyBasemapTheme, bundledStyle } from "../map/style";
@@ -54,6 +56,7 @@ const MALTA: [number, number] = [14.43, 35.92];
 export interface MapController {
   map: MapLibreMap;
   writer: SourceWriter;
+  riders: RiderMarkers;
   ready: boolean;
   fitAll(): void;
   flyTo(lon: number, lat: number, zoom?: number): void;
@@ -184,9 +187,14 @@ export function MapView() {
     map.addControl(new AttributionControl({ compact: true }), "bottom-right");
     map.touchZoomRotate.disableRotation();
     const writer = new SourceWriter(map);
+    const markers = new RiderMarkers(map, (id) => {
+      selectedRider.value = id;
+      tab.value = "riders";
+    });
     const controller: MapController = {
       map,
       writer,
+      riders: markers,
       ready: false,
       fitAll() {
         const bounds = boundsOfEverything();
@@ -203,7 +211,8 @@ export function MapView() {
     // most once a second (a plan or order change redraws them at once)
     let routesAt = 0;
     const pushRiders = (routesNow = true) => {
-      writer.set(SOURCES.riders, featureCollection(riderFeatures()));
+      markers.update(riderFeatures());
+      liveProbe()?.moved();
       const now = performance.now();
       if (routesNow || now - routesAt >= 1000) {
         routesAt = now;
@@ -215,7 +224,7 @@ export function MapView() {
         if (fix?.lon != null && fix.lat != null) map.easeTo({ center: [fix.lon, fix.lat], duration: 300 });
       }
     };
-    // positions frames come many times a second: build the riders' features at
+    // positions frames come many times a second: move the riders' markers at
     // most once per animation frame, not once per frame received
     let ridersFrame = 0;
     const pushRidersSoon = () => {
@@ -223,13 +232,21 @@ export function MapView() {
       ridersFrame = requestAnimationFrame(() => {
         ridersFrame = 0;
         pushRiders(false);
-        writer.flush(); // in this frame, not the next one
-
       });
     };
     const disposers: (() => void)[] = [];
     let ordersKey: string | null = null;
     let fitted = false;
+
+    // crossing a zoom where arrows or names appear or go: the marks again
+    const markZoom = () => (map.getZoom() >= NAMES_ZOOM ? 2 : map.getZoom() >= HEADING_ZOOM ? 1 : 0);
+    let marksAtZoom = markZoom();
+    map.on("zoom", () => {
+      const now = markZoom();
+      if (now === marksAtZoom) return;
+      marksAtZoom = now;
+      pushRidersSoon();
+    });
 
     map.on("load", () => {
       addOverlay(map);
@@ -316,12 +333,6 @@ export function MapView() {
       selectedOrder.value = id;
       tab.value = "orders";
     });
-    map.on("click", "riders-dot", (event: MapLayerMouseEvent) => {
-      const id = event.features?.[0]?.properties?.id as string | undefined;
-      if (!id) return;
-      selectedRider.value = id;
-      tab.value = "riders";
-    });
     for (const layer of INTERACTIVE_LAYERS) {
       map.on("mouseenter", layer, () => (map.getCanvas().style.cursor = "pointer"));
       map.on("mouseleave", layer, () => (map.getCanvas().style.cursor = ""));
@@ -333,6 +344,7 @@ export function MapView() {
     return () => {
       for (const dispose of disposers) dispose();
       cancelAnimationFrame(ridersFrame);
+      markers.remove();
       setPositionsListener(() => undefined);
       mapController = null;
       delete window.rxdMap;

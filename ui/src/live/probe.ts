@@ -7,6 +7,8 @@ export interface LiveProbe {
   positions(serverTs: string, fixes: number): void;
   /** A map source is about to be handed new data (called just before `setData`). */
   flushing(sourceId: string): void;
+  /** The riders' markers were moved to the fixes received so far (DOM, not a source). */
+  moved(): void;
 }
 
 declare global {

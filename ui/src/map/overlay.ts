@@ -1,5 +1,6 @@
 // The dispatcher's own map layers: one GeoJSON source per layer, updated with
-// setData at most once per animation frame (never a DOM marker per rider).
+// setData at most once per animation frame. The riders, who move every second,
+// are DOM markers moved in place (riderMarkers.ts): no map redraw per fix.
 // They sit over any basemap: the bundled one or API_MAP_STYLE_URL's.
 import type { Feature, FeatureCollection, Geometry } from "geojson";
 import type { GeoJSONSource, Map as MapLibreMap } from "maplibre-gl";
@@ -13,32 +14,11 @@ export const SOURCES = {
   stops: "rxd-stops",
   pharmacies: "rxd-pharmacies",
   orders: "rxd-orders",
-  riders: "rxd-riders",
 } as const;
 
 export type SourceId = (typeof SOURCES)[keyof typeof SOURCES];
 
-export const INTERACTIVE_LAYERS = ["orders-cluster", "orders-point", "riders-dot", "pharmacies-dot", "stops-dot"];
-
-/** The rider's heading arrow (drawn white inside the rider's dot). */
-export const ARROW_IMAGE = "rxd-arrow";
-
-function arrowImage(size = 24): ImageData {
-  const canvas = document.createElement("canvas");
-  canvas.width = size;
-  canvas.height = size;
-  const ctx = canvas.getContext("2d");
-  if (!ctx) return new ImageData(size, size);
-  ctx.fillStyle = "#ffffff";
-  ctx.beginPath();
-  ctx.moveTo(size / 2, 2);
-  ctx.lineTo(size - 5, size - 4);
-  ctx.lineTo(size / 2, size - 8);
-  ctx.lineTo(5, size - 4);
-  ctx.closePath();
-  ctx.fill();
-  return ctx.getImageData(0, 0, size, size);
-}
+export const INTERACTIVE_LAYERS = ["orders-cluster", "orders-point", "pharmacies-dot", "stops-dot"];
 
 const EMPTY: FeatureCollection = { type: "FeatureCollection", features: [] };
 
@@ -199,98 +179,15 @@ export function addOverlay(map: MapLibreMap): void {
       "text-halo-width": 1.4,
     },
   });
-  map.addLayer({
-    id: "riders-halo",
-    type: "circle",
-    source: SOURCES.riders,
-    filter: ["==", ["get", "highlight"], true],
-    paint: { "circle-radius": 17, "circle-color": ["get", "colour"], "circle-opacity": 0.25 },
-  });
-  map.addLayer({
-    id: "riders-dot",
-    type: "circle",
-    source: SOURCES.riders,
-    paint: {
-      "circle-radius": 9,
-      "circle-color": ["case", ["get", "stale"], "#9ca3af", ["get", "colour"]],
-      "circle-opacity": ["case", ["get", "stale"], 0.75, 1],
-      "circle-stroke-color": ["case", ["get", "stale"], "#6b7280", "#111827"],
-      "circle-stroke-width": 2,
-    },
-  });
-  if (!map.hasImage(ARROW_IMAGE)) map.addImage(ARROW_IMAGE, arrowImage(), { pixelRatio: 2 });
-  map.addLayer({
-    id: "riders-heading",
-    type: "symbol",
-    source: SOURCES.riders,
-    // a symbol layer is laid out again on every update of the moving source:
-    // arrows from street zoom, where a heading can be read against the roads
-    minzoom: 13,
-    filter: ["has", "heading"],
-    layout: {
-      "icon-image": ARROW_IMAGE,
-      "icon-rotate": ["get", "heading"],
-      "icon-rotation-alignment": "map",
-      "icon-allow-overlap": true,
-      "icon-ignore-placement": true,
-    },
-  });
-  map.addLayer({
-    id: "riders-temp",
-    type: "symbol",
-    source: SOURCES.riders,
-    filter: ["has", "temp"],
-    layout: {
-      "text-field": ["get", "temp"],
-      "text-font": LABEL_FONT,
-      "text-size": 11,
-      "text-offset": [0, 1.3],
-      "text-anchor": "top",
-      "text-allow-overlap": true,
-    },
-    paint: {
-      "text-color": ["case", ["get", "warm"], "#b91c1c", "#111827"],
-      "text-halo-color": "#ffffff",
-      "text-halo-width": 1.6,
-    },
-  });
-  map.addLayer({
-    id: "riders-label",
-    type: "symbol",
-    source: SOURCES.riders,
-    // names of every rider only close in (text placement is redone on every
-    // update of a moving source; 200 names at city zoom cost frames and clutter);
-    // the selected or followed rider's name at any zoom
-    filter: ["any", ["==", ["get", "highlight"], true], [">=", ["zoom"], 14]],
-    layout: {
-      "text-field": ["get", "name"],
-      "text-font": LABEL_FONT,
-      "text-size": 12,
-      "text-offset": [0, -1.5],
-      "text-anchor": "bottom",
-      "text-optional": true,
-    },
-    paint: { "text-color": "#111827", "text-halo-color": "#ffffff", "text-halo-width": 1.6 },
-  });
 }
 
 /** Re-colour the overlay's labels for a theme. */
 export function overlayTheme(map: MapLibreMap, dark: boolean): void {
   const text = dark ? "#e6edf3" : "#111827";
   const halo = dark ? "#0d1117" : "#ffffff";
-  for (const id of ["riders-label", "stops-eta"]) {
-    if (!map.getLayer(id)) continue;
-    if (id === "riders-label") map.setPaintProperty(id, "text-color", text);
-    else map.setPaintProperty(id, "text-color", ["case", ["get", "late"], dark ? "#fbbf24" : "#b45309", text]);
-    map.setPaintProperty(id, "text-halo-color", halo);
-  }
-  if (map.getLayer("riders-temp")) {
-    map.setPaintProperty("riders-temp", "text-color", ["case", ["get", "warm"], dark ? "#fca5a5" : "#b91c1c", text]);
-    map.setPaintProperty("riders-temp", "text-halo-color", halo);
-  }
-  if (map.getLayer("riders-dot")) {
-    // a rider's ring stands out from both basemaps
-    map.setPaintProperty("riders-dot", "circle-stroke-color", ["case", ["get", "stale"], "#6b7280", dark ? "#f8fafc" : "#111827"]);
+  if (map.getLayer("stops-eta")) {
+    map.setPaintProperty("stops-eta", "text-color", ["case", ["get", "late"], dark ? "#fbbf24" : "#b45309", text]);
+    map.setPaintProperty("stops-eta", "text-halo-color", halo);
   }
   if (map.getLayer("pharmacies-label")) {
     map.setPaintProperty("pharmacies-label", "text-color", dark ? "#5eead4" : "#0f766e");
@@ -308,6 +205,9 @@ export class SourceWriter {
   constructor(private readonly map: MapLibreMap) {}
 
   set(id: SourceId, data: FeatureCollection): void {
+    // empty again: nothing to redraw (every setData costs the map a new frame,
+    // a WebGL render read back by the compositor: ~150 ms on a loaded host)
+    if (data.features.length === 0 && !this.pending.has(id) && this.current.get(id)?.features.length === 0) return;
     this.pending.set(id, data);
     if (!this.frame) this.frame = requestAnimationFrame(() => this.flush());
   }

@@ -69,6 +69,7 @@ export async function loadConfig(): Promise<void> {
   batch(() => {
     config.value = value;
     clock.value = new BusinessClock(value.clock);
+    setBusinessTimeZone(served.clock.time_zone);
   });
 }
 
@@ -92,7 +93,6 @@ export async function fullSync(): Promise<void> {
     batch(() => {
       orders.value = new Map(allOrders.map((o) => [o.id, o]));
       riders.value = new Map(allRiders.map((r) => [r.id, r]));
-      setBusinessTimeZone(allPharmacies[0]?.timezone);
       pharmacies.value = allPharmacies;
       plan.value = current;
       etas.value = etasOf(current);

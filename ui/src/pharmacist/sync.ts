@@ -1,6 +1,7 @@
 // Keeping the console true to the server: the queue re-read at every
 // (re)connect and on every hold event of the live feed; the selected hold's
 // record (excursion, readings, box, audit trail) re-read when it changes.
+import { setBusinessTimeZone } from "../domain/format";
 import { batch } from "@preact/signals";
 import { ApiError, api } from "../api/client";
 import type {
@@ -37,6 +38,7 @@ export function asApiError(error: unknown): ApiError {
 async function loadClock(): Promise<void> {
   const served = await api<UiConfigRead>("/ui/config", { auth: false });
   clock.value = new BusinessClock(served.clock);
+  setBusinessTimeZone(served.clock.time_zone);
 }
 
 let queueRun = 0;

@@ -1,6 +1,7 @@
 // The rider app's state and what moves it: the route (REST at every
 // (re)connect, then `route.updated` frames), the rider's own record, the
 // confirmation queue, the live socket and the phone's position.
+import { setBusinessTimeZone } from "../domain/format";
 import { computed, signal } from "@preact/signals";
 import { ApiError, api } from "../api/client";
 import type { UiConfigRead } from "../api/types";
@@ -272,7 +273,10 @@ export function startLive(): () => void {
   socketState.value = "connecting";
   void reload().then(open);
   api<UiConfigRead>("/ui/config", { auth: false })
-    .then((cfg) => (clock.value = new BusinessClock(cfg.clock)))
+    .then((cfg) => {
+      clock.value = new BusinessClock(cfg.clock);
+      setBusinessTimeZone(cfg.clock.time_zone); // times read as the dispatcher's do
+    })
     .catch(() => undefined);
   watchLocation();
   // no reconnect attempts while the phone says it is offline; back online,

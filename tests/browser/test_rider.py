@@ -168,6 +168,10 @@ def test_a_delivery_confirmed_offline_lands_once_back_online(
     failed_before = len(page.watch.failed)
     errors_before = len(page.watch.console_errors)
     phone.context.set_offline(True)
+    # Chromium's offline emulation can let a freshly reloaded, service-worker
+    # controlled page out for a moment: the outage also cuts the hand-offs here
+    hand_offs = re.compile(r"/orders/[^/]+/(pickup|delivery|failure)$")
+    phone.context.route(hand_offs, lambda route: route.abort("internetdisconnected"))
     page.get_by_test_id("offline").wait_for()
 
     page.get_by_label("Patient's code").fill(_patient_code(world, order))
@@ -184,6 +188,7 @@ def test_a_delivery_confirmed_offline_lands_once_back_online(
     page.wait_for_timeout(1500)
     assert world.get_order(order["id"])["status"] == "picked_up"
 
+    phone.context.unroute(hand_offs)
     phone.context.set_offline(False)
     page.get_by_test_id("queue").wait_for(state="detached", timeout=60_000)
     _wait(

@@ -10,13 +10,15 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from api.auth.principals import Role
-from tests.integration.api.conftest import Credentials, services_of
+from tests.integration.api.conftest import Credentials, patient_token, services_of
 from tests.integration.api.test_order_flow import HOME
 from tests.integration.api.test_tracking import _picked_up_order
 
 
 def _codes(client: TestClient, order: dict[str, Any]) -> list[str]:
-    messages = client.get(f"/track/{order['tracking_token']}/messages").json()
+    # the patient's own (texted) link: the creator's link cannot read the code
+    token = patient_token(client, order["id"])
+    messages = client.get(f"/track/{token}/messages").json()
     found = [re.search(r"\d{4,8}", m["body"]) for m in messages]
     return [m.group(0) for m in found if m is not None]
 

@@ -114,21 +114,8 @@ def _wait(what: str, check: Any, timeout_s: float = 90) -> Any:
 
 
 def _pick_up(world: Driver, order: dict[str, Any], rider_id: str) -> None:
-    """The rider collects ``order`` at its pharmacy (scanning its lots)."""
-    phil = world.login("phil")
-    lines = world.http.get(f"/orders/{order['id']}/pick-list", headers=phil).json()
-    pharmacy = world.http.get(
-        f"/pharmacies/{order['pharmacy_id']}", headers=phil
-    ).json()
-    world.http.post(
-        f"/orders/{order['id']}/pickup",
-        headers=world.device(rider_id),
-        json={
-            "scanned_lot_ids": [line["lot_id"] for line in lines],
-            "position": pharmacy["location"],
-        },
-    ).raise_for_status()
-    world.position(rider_id, **pharmacy["location"])
+    """The rider collects ``order`` at its pharmacy and is seen there."""
+    world.position(rider_id, **world.pick_up(order, rider_id))
 
 
 def _next(world: Driver, rider_id: str) -> dict[str, Any] | None:

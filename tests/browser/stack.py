@@ -245,6 +245,27 @@ class Driver:
         """The rider's device-token header."""
         return self._device[rider_id]
 
+    def pick_up(self, order: dict[str, Any], rider_id: str) -> dict[str, float]:
+        """The rider collects ``order`` at its pharmacy, scanning the codes on its
+        lots' labels (the pharmacist's pick list); the pharmacy's location."""
+        phil = self.login("phil")
+        lines = self.http.get(f"/orders/{order['id']}/pick-list", headers=phil).json()
+        pharmacy = self.http.get(
+            f"/pharmacies/{order['pharmacy_id']}", headers=phil
+        ).json()
+        self._ok(
+            self.http.post(
+                f"/orders/{order['id']}/pickup",
+                headers=self.device(rider_id),
+                json={
+                    "scanned_lot_codes": [line["scan_code"] for line in lines],
+                    "position": pharmacy["location"],
+                },
+            )
+        )
+        location: dict[str, float] = pharmacy["location"]
+        return location
+
     def position(self, rider_id: str, lat: float, lon: float) -> None:
         """A GPS fix from the rider's phone (REST fallback of /ws/rider)."""
         self._ok(

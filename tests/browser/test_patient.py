@@ -96,22 +96,6 @@ def _assert_nothing_private(page: Any, rider_id: str) -> None:
     assert PRODUCT not in page.title()
 
 
-def _pick_up(world: Driver, order: dict[str, Any], rider_id: str) -> None:
-    phil = world.login("phil")
-    lines = world.http.get(f"/orders/{order['id']}/pick-list", headers=phil).json()
-    pharmacy = world.http.get(
-        f"/pharmacies/{order['pharmacy_id']}", headers=phil
-    ).json()
-    world.http.post(
-        f"/orders/{order['id']}/pickup",
-        headers=world.device(rider_id),
-        json={
-            "scanned_lot_ids": [line["lot_id"] for line in lines],
-            "position": pharmacy["location"],
-        },
-    ).raise_for_status()
-
-
 def _rider_on_map(page: Any) -> Any:
     return page.evaluate("() => window.rxdTrack.map && window.rxdTrack.map.rider()")
 
@@ -154,7 +138,7 @@ def test_patient_follows_the_delivery_with_the_rider_only_while_heading_there(
     assert page.get_attribute("[data-testid=track-map]", "data-rider") == "hidden"
     assert _rider_on_map(page) is None
 
-    _pick_up(world, world.get_order(order["id"]), "rider-1")
+    world.pick_up(world.get_order(order["id"]), "rider-1")
     page.wait_for_selector("[data-testid=status][data-status=on_the_way]")
     lat, lon = PLACES["Ħamrun"]
     world.position("rider-1", lat, lon)
@@ -218,7 +202,7 @@ def test_rider_shows_only_to_the_patient_whose_delivery_comes_next(
         lambda: all(world.get_order(o["id"])["status"] == "assigned" for o in orders),
     )
     for order in orders:
-        _pick_up(world, world.get_order(order["id"]), "rider-1")
+        world.pick_up(world.get_order(order["id"]), "rider-1")
     world.position("rider-1", *PLACES["Valletta"])
 
     def next_stop() -> str | None:

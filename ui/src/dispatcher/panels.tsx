@@ -1,4 +1,5 @@
 // The side panels (orders, riders, plan), the events drawer, the top bar.
+import { ConnectionBanners, ConnectionPill as SharedPill } from "../shared/connection";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, api } from "../api/client";
 import type { ColdBox } from "../api/types";
@@ -65,23 +66,7 @@ export function selectRider(id: string): void {
 // ---- top bar -------------------------------------------------------------------
 
 export function ConnectionPill() {
-  const state = connection.value;
-  const label =
-    state === "live"
-      ? syncing.value
-        ? "Live · syncing"
-        : "Live"
-      : state === "connecting"
-        ? "Connecting…"
-        : state === "reconnecting"
-          ? `Reconnecting…${reconnectAttempt.value > 1 ? ` (try ${reconnectAttempt.value})` : ""}`
-          : "Offline";
-  return (
-    <span class={`pill pill-${state}`} role="status" aria-live="polite" data-testid="connection" data-state={state}>
-      <span class="pill-dot" aria-hidden="true" />
-      {label}
-    </span>
-  );
+  return <SharedPill state={connection.value} attempt={reconnectAttempt.value} syncing={syncing.value} />;
 }
 
 export function TopBar({ session }: { session: Session }) {
@@ -137,29 +122,19 @@ export function TopBar({ session }: { session: Session }) {
 }
 
 export function Banners() {
-  const state = connection.value;
-  const err = problem.value;
+  const synced = lastSyncAt.value;
   return (
-    <div class="banners">
-      {(state === "reconnecting" || state === "connecting") && lastSyncAt.value !== null && (
-        <div class="banner banner-warn" role="status" data-testid="reconnecting-banner">
-          Connection lost — reconnecting. The map shows data as of{" "}
-          {formatClock(clock.value.now(lastSyncAt.value))} and will refresh when the connection is back.
-          <button type="button" onClick={() => liveSocket()?.reconnectNow()}>
-            Retry now
-          </button>
-        </div>
-      )}
-      {err && (
-        <div class="banner banner-error" role="alert" data-testid="problem">
-          <strong>{err.title}</strong>
-          {err.detail && <span> — {err.detail}</span>}
-          <button type="button" onClick={() => void fullSync()}>
-            Retry
-          </button>
-        </div>
-      )}
-    </div>
+    <ConnectionBanners
+      state={connection.value}
+      stale={
+        synced === null
+          ? null
+          : `The map shows data as of ${formatClock(clock.value.now(synced))} and will refresh when the connection is back.`
+      }
+      problem={problem.value}
+      onReconnect={() => liveSocket()?.reconnectNow()}
+      onRetry={() => void fullSync()}
+    />
   );
 }
 

@@ -7,6 +7,7 @@ import { useEffect } from "preact/hooks";
 import { requireSession, signOut, watchExpiry, type Session } from "../auth/session";
 import { formatClock } from "../domain/format";
 import { applyTheme, theme, toggleTheme } from "../shared/theme";
+import { ConnectionBanners, ConnectionPill as SharedPill } from "../shared/connection";
 import { HoldQueue } from "./HoldQueue";
 import { HoldRecord } from "./HoldRecord";
 import { clock, connection, lastSyncAt, problem, reconnectAttempt, tick } from "./store";
@@ -15,47 +16,23 @@ import { fullSync, liveSocket, startLive } from "./sync";
 applyTheme(theme.value);
 
 function ConnectionPill() {
-  const state = connection.value;
-  const label =
-    state === "live"
-      ? "Live"
-      : state === "connecting"
-        ? "Connecting…"
-        : state === "reconnecting"
-          ? `Reconnecting…${reconnectAttempt.value > 1 ? ` (try ${reconnectAttempt.value})` : ""}`
-          : "Offline";
-  return (
-    <span class={`pill pill-${state}`} role="status" aria-live="polite" data-testid="connection" data-state={state}>
-      <span class="pill-dot" aria-hidden="true" />
-      {label}
-    </span>
-  );
+  return <SharedPill state={connection.value} attempt={reconnectAttempt.value} />;
 }
 
 function Banners() {
-  const state = connection.value;
-  const err = problem.value;
+  const synced = lastSyncAt.value;
   return (
-    <div class="banners">
-      {(state === "reconnecting" || state === "connecting") && lastSyncAt.value !== null && (
-        <div class="banner banner-warn" role="status" data-testid="reconnecting-banner">
-          Connection lost — reconnecting. The queue shows holds as of {formatClock(clock.value.now(lastSyncAt.value))} and
-          refreshes when the connection is back.
-          <button type="button" onClick={() => liveSocket()?.reconnectNow()}>
-            Retry now
-          </button>
-        </div>
-      )}
-      {err && (
-        <div class="banner banner-error" role="alert" data-testid="problem">
-          <strong>{err.title}</strong>
-          {err.detail && <span> — {err.detail}</span>}
-          <button type="button" onClick={() => void fullSync()}>
-            Retry
-          </button>
-        </div>
-      )}
-    </div>
+    <ConnectionBanners
+      state={connection.value}
+      stale={
+        synced === null
+          ? null
+          : `The queue shows holds as of ${formatClock(clock.value.now(synced))} and refreshes when the connection is back.`
+      }
+      problem={problem.value}
+      onReconnect={() => liveSocket()?.reconnectNow()}
+      onRetry={() => void fullSync()}
+    />
   );
 }
 
